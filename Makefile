@@ -1,0 +1,50 @@
+# The documented commands.  Every target builds the .venv first when it is missing or
+# older than the files that define it, so any target can be the first one ever run.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+# nbgrader shells out to alembic, so the venv's bin/ must come first on PATH.
+export PATH := $(BIN):$(PATH)
+# TensorFlow is quiet only with both set before it is imported.
+export TF_ENABLE_ONEDNN_OPTS := 0
+export TF_CPP_MIN_LOG_LEVEL := 3
+PORT ?= 8888
+
+.PHONY: lab test test-fast bench lint lock clean-venv
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (pooling course)" >/dev/null
+	@touch $@
+
+## lab: open the course in JupyterLab (add ARGS=... for more JupyterLab options)
+lab: $(STAMP)
+	$(BIN)/jupyter lab course --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
+
+## test: run the whole test suite (library, notebooks, nbgrader, widgets, browser, grading)
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+## test-fast: the library tests only (seconds)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not browser" $(ARGS)
+
+## bench: time poolkit against torch and the widgets' update path; prints ratios
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_pooling.py
+	@test ! -f benchmarks/bench_widgets.py || $(BIN)/python benchmarks/bench_widgets.py
+	@test ! -f benchmarks/bench_grading.py || $(BIN)/python benchmarks/bench_grading.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check poolkit tests benchmarks
+
+## lock: refresh requirements.lock from the current venv after a dependency change
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements.lock.new
+	( printf '# Exact versions tested on Python 3.11 (CPU). Used as pip constraints by the Makefile.\n# Regenerate with `make lock` after changing dependencies in pyproject.toml.\n'; cat requirements.lock.new ) > requirements.lock && rm requirements.lock.new
+
+clean-venv:
+	rm -rf $(VENV)
