@@ -1,0 +1,613 @@
+"""Pure functions behind the pooling widgets: every number a widget shows comes from here.
+
+Nothing in this module draws or needs ipywidgets; the widgets in ``poolkit.widgets`` only
+wire controls to these functions.  Tests (and lessons) call them directly.
+
+Conventions: a 2-D input grid or image is ``x: (H, W)``; images for the shift and pyramid
+helpers may carry leading axes ``(..., H, W)``.  Pooling goes through poolkit's own
+``max_pool2d``/``avg_pool2d`` (torch's semantics); sizes come from ``poolkit.shapes``.
+
+Contents
+- ``preset_grid``: the stepper's small input grids (ramp, random, ties, all-negative).
+- ``window_state``: one output position of a pooling layer, its window, how its value comes about.
+- ``torch_call`` / ``keras_call``: the equivalent framework layer as a string (or why none).
+- ``shape_report``: torch and Keras output sizes, Keras 'same' padding, fraction kept, refusals.
+- ``pooling_pyramid``: an image pooled repeatedly, with the size at each step.
+- ``blur`` / ``shift_invariance``: how much a pooled output changes when the input shifts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PRESETS = ("ramp", "random", "ties", "all-negative")
+MODES = ("max", "avg")
+
+__all__ = [
+    "PRESETS",
+    "MODES",
+    "preset_grid",
+    "parse_grid",
+    "WindowState",
+    "window_state",
+    "output_shape",
+    "torch_call",
+    "KerasEquivalent",
+    "keras_call",
+    "ShapeReport",
+    "shape_report",
+    "pool_image",
+    "pooling_pyramid",
+    "max_pyramid_steps",
+    "blur",
+    "ShiftResult",
+    "shift_invariance",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    """An int or a 2-sequence of ints -> ``(rows, cols)``; anything else is a clear error."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value), int(value)
+    try:
+        a, b = value
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}") from None
+    for v in (a, b):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return int(a), int(b)
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
+    return mode
+
+
+def _grid2d(x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"the input grid must be 2-D (H, W), got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError(f"the input grid is empty, shape {x.shape}")
+    return x
+
+
+def pool_image(image, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               mode="max", count_include_pad=True) -> np.ndarray:
+    """Pool the last two axes of ``image: (..., H, W)`` with poolkit -> ``(..., OH, OW)``.
+
+    ``mode='max'`` uses ``poolkit.max_pool2d``, ``mode='avg'`` uses ``poolkit.avg_pool2d``
+    (which has no dilation, like torch).  Bad configurations raise poolkit's ValueError.
+    """
+    import poolkit
+
+    _check_mode(mode)
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim < 2:
+        raise ValueError(f"image must have at least 2 axes (..., H, W), got shape {image.shape}")
+    lead = image.shape[:-2]
+    batch = image.reshape((-1, 1) + image.shape[-2:])
+    if mode == "max":
+        out = poolkit.max_pool2d(batch, kernel_size, stride, padding, dilation, ceil_mode)
+    else:
+        if _pair(dilation, "dilation") != (1, 1):
+            raise ValueError(
+                f"dilation={dilation!r} is only available for max pooling: torch's avg_pool2d "
+                "(and poolkit's) has no dilation argument; set dilation=1 or use mode='max'"
+            )
+        out = poolkit.avg_pool2d(batch, kernel_size, stride, padding, ceil_mode,
+                                 count_include_pad)
+    out = np.asarray(out)
+    return out.reshape(lead + out.shape[-2:])
+
+
+def output_shape(input_shape, kernel_size, stride=None, padding=0, dilation=1,
+                 ceil_mode=False) -> tuple[int, int]:
+    """Torch's pooled ``(OH, OW)`` for an ``(H, W)`` input; raises ValueError when torch refuses."""
+    from poolkit.shapes import pool_output_size
+
+    h, w = input_shape
+    k, s, p, d = _config(kernel_size, stride, padding, dilation)
+    return (pool_output_size(int(h), k[0], s[0], p[0], d[0], ceil_mode),
+            pool_output_size(int(w), k[1], s[1], p[1], d[1], ceil_mode))
+
+
+def _config(kernel_size, stride, padding, dilation):
+    k = _pair(kernel_size, "kernel_size")
+    s = k if stride is None else _pair(stride, "stride")
+    p = _pair(padding, "padding")
+    d = _pair(dilation, "dilation")
+    return k, s, p, d
+
+
+# --------------------------------------------------------------------------- presets
+
+
+def preset_grid(name: str, size: int = 5, seed: int = 0) -> np.ndarray:
+    """A small ``(size, size)`` float grid for the window stepper.
+
+    - ``ramp``: 1, 2, 3, ... row by row (each window's max is its bottom-right tap).
+    - ``random``: integers in [-9, 9] from ``seed``.
+    - ``ties``: only the values 0, 1 and 2 in a repeating pattern, so windows hold equal maxima
+      (torch picks the first in row-major order).
+    - ``all-negative``: integers in [-9, -1]; zero padding would wrongly win against these.
+    """
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}")
+    rng = np.random.default_rng(seed)
+    if name == "ramp":
+        return np.arange(1, size * size + 1, dtype=np.float64).reshape(size, size)
+    if name == "random":
+        return rng.integers(-9, 10, size=(size, size)).astype(np.float64)
+    if name == "ties":
+        r, c = np.indices((size, size))
+        return ((r // 2 + c // 2) % 3).astype(np.float64)
+    if name == "all-negative":
+        return rng.integers(-9, 0, size=(size, size)).astype(np.float64)
+    raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+
+
+def parse_grid(text: str) -> np.ndarray:
+    """Parse a typed grid: one row per line, numbers separated by spaces or commas -> ``(H, W)``."""
+    rows = []
+    for line_no, line in enumerate(text.strip().splitlines(), start=1):
+        line = line.replace(",", " ").strip()
+        if not line:
+            continue
+        try:
+            rows.append([float(tok) for tok in line.split()])
+        except ValueError:
+            raise ValueError(
+                f"row {line_no} ({line!r}) holds something that is not a number; "
+                "type numbers separated by spaces, one row per line"
+            ) from None
+    if not rows:
+        raise ValueError("the grid is empty: type one row of numbers per line")
+    widths = {len(r) for r in rows}
+    if len(widths) != 1:
+        raise ValueError(
+            f"rows have different lengths {sorted(widths)}; every row needs the same count"
+        )
+    return np.array(rows, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- window stepper
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """One output position of a 2-D pooling layer and the window that produced it.
+
+    Coordinates are input coordinates: row ``-1`` is the first padding row.
+    - ``output: (OH, OW)`` the whole pooled output (from poolkit); ``value = output[position]``.
+    - ``rows: (kh,)``, ``cols: (kw,)`` input rows/columns of the window's taps (dilation
+      spaces them).
+    - ``window: (kh, kw)`` the tap values as the layer sees them: input values, ``-inf`` for
+      padding in max pooling, ``0`` for counted padding in average pooling, ``nan`` for taps
+      that do not count (excluded padding, or ceil-mode overhang past the padding).
+    - ``counted: (kh, kw)`` taps that take part: for max the taps inside the padded input,
+      for average the taps that the divisor counts.
+    - ``grid: (GH, GW)`` the padded input as the layer sees it, origin ``grid_origin`` (input
+      coordinates of ``grid[0, 0]``); ``grid_kind`` 0 = input, 1 = padding, 2 = beyond the
+      padding (only ceil-mode windows reach there).
+    - ``divisor``: the average's divisor (None for max); ``argmax``: the input (row, col) that
+      wins for max (None for average, or when only padding is in the window).
+    """
+
+    x: np.ndarray
+    mode: str
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    ceil_mode: bool
+    count_include_pad: bool
+    output: np.ndarray
+    position: tuple[int, int]
+    rows: np.ndarray
+    cols: np.ndarray
+    window: np.ndarray
+    counted: np.ndarray
+    grid: np.ndarray
+    grid_kind: np.ndarray
+    grid_origin: tuple[int, int]
+    value: float
+    divisor: int | None
+    argmax: tuple[int, int] | None
+    formula: str = field(default="")
+
+    @property
+    def out_shape(self) -> tuple[int, int]:
+        return tuple(self.output.shape)
+
+    @property
+    def n_positions(self) -> int:
+        return int(self.output.size)
+
+
+def _fmt(v: float) -> str:
+    if np.isnan(v):
+        return "nan"
+    if np.isinf(v):
+        return "-inf" if v < 0 else "inf"
+    if float(v).is_integer() and abs(v) < 1e9:
+        return str(int(v))
+    return f"{v:.4g}"
+
+
+def window_state(x, position, kernel_size, stride=None, padding=0, dilation=1,
+                 ceil_mode=False, mode="max", count_include_pad=True) -> WindowState:
+    """The window behind output ``position`` (row, col, or a flat row-major index).
+
+    x: (H, W) input grid.  Arguments follow torch's ``max_pool2d``/``avg_pool2d``; average
+    pooling has no dilation.  The value is read from poolkit's pooled output; the window,
+    padding and divisor are worked out from the index arithmetic so they can be shown (and
+    tested) independently of it.  Raises ValueError for configurations torch refuses, with
+    torch's rule in the message.
+    """
+    x = _grid2d(x)
+    _check_mode(mode)
+    k, s, p, d = _config(kernel_size, stride, padding, dilation)
+    output = pool_image(x, k, s, p, d, bool(ceil_mode), mode, bool(count_include_pad))
+    oh, ow = output.shape
+    if isinstance(position, (int, np.integer)) and not isinstance(position, bool):
+        if not 0 <= position < oh * ow:
+            raise ValueError(f"position {position} is outside the {oh}x{ow} output "
+                             f"(0..{oh * ow - 1})")
+        i, j = divmod(int(position), ow)
+    else:
+        i, j = _pair(position, "position")
+        if not (0 <= i < oh and 0 <= j < ow):
+            raise ValueError(f"position {(i, j)} is outside the {oh}x{ow} output")
+
+    h, w = x.shape
+    rows = i * s[0] - p[0] + d[0] * np.arange(k[0])
+    cols = j * s[1] - p[1] + d[1] * np.arange(k[1])
+    # Grid extent: the padded input, plus any ceil-mode overhang of the last window.
+    last_row = (oh - 1) * s[0] - p[0] + d[0] * (k[0] - 1)
+    last_col = (ow - 1) * s[1] - p[1] + d[1] * (k[1] - 1)
+    r0, c0 = -p[0], -p[1]
+    r1, c1 = max(h + p[0], last_row + 1), max(w + p[1], last_col + 1)
+    gr, gc = np.arange(r0, r1), np.arange(c0, c1)
+    inside_r, inside_c = (gr >= 0) & (gr < h), (gc >= 0) & (gc < w)
+    padded_r, padded_c = gr < h + p[0], gc < w + p[1]
+    grid_kind = np.where(np.outer(inside_r, inside_c), 0,
+                         np.where(np.outer(padded_r, padded_c), 1, 2))
+
+    if mode == "max":
+        pad_fill, pad_counts = -np.inf, True
+    else:
+        pad_fill, pad_counts = (0.0, True) if count_include_pad else (np.nan, False)
+    grid = np.full(grid_kind.shape, np.nan)
+    grid[grid_kind == 1] = pad_fill
+    grid[np.ix_(inside_r, inside_c)] = x
+
+    kind = grid_kind[np.ix_(rows - r0, cols - c0)]
+    window = grid[np.ix_(rows - r0, cols - c0)]
+    counted = (kind == 0) | ((kind == 1) & pad_counts)
+    value = float(output[i, j])
+
+    divisor = None
+    argmax = None
+    taps = window[counted]
+    if mode == "max":
+        real = np.argwhere(kind == 0)
+        if len(real):
+            # Ties: torch keeps the first maximum in row-major scan order.
+            flat = np.where(kind == 0, window, -np.inf).ravel()
+            a, b = divmod(int(np.argmax(flat)), k[1])
+            argmax = (int(rows[a]), int(cols[b]))
+        formula = f"max({', '.join(_fmt(v) for v in taps)}) = {_fmt(value)}"
+    else:
+        divisor = int(counted.sum())
+        total = float(np.sum(taps))
+        formula = (f"({' + '.join(_fmt(v) for v in taps)}) / {divisor} = "
+                   f"{_fmt(total)} / {divisor} = {_fmt(value)}")
+    return WindowState(
+        x=x, mode=mode, kernel_size=k, stride=s, padding=p, dilation=d,
+        ceil_mode=bool(ceil_mode), count_include_pad=bool(count_include_pad), output=output,
+        position=(i, j), rows=rows, cols=cols, window=window, counted=counted, grid=grid,
+        grid_kind=grid_kind, grid_origin=(r0, c0), value=value, divisor=divisor,
+        argmax=argmax, formula=formula,
+    )
+
+
+# --------------------------------------------------------------------------- framework calls
+
+
+def _arg(v: tuple[int, int]) -> str:
+    return str(v[0]) if v[0] == v[1] else f"({v[0]}, {v[1]})"
+
+
+def torch_call(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, mode="max",
+               count_include_pad=True) -> str:
+    """The torch layer for this configuration, e.g. ``nn.MaxPool2d(kernel_size=3, stride=2)``.
+
+    The string is valid Python with ``from torch import nn``; arguments at torch's default
+    (padding 0, dilation 1, ceil_mode False, count_include_pad True) are left out.
+    """
+    _check_mode(mode)
+    k, s, p, d = _config(kernel_size, stride, padding, dilation)
+    args = [f"kernel_size={_arg(k)}", f"stride={_arg(s)}"]
+    if p != (0, 0):
+        args.append(f"padding={_arg(p)}")
+    if mode == "max" and d != (1, 1):
+        args.append(f"dilation={_arg(d)}")
+    if mode == "avg" and d != (1, 1):
+        raise ValueError("torch's AvgPool2d has no dilation argument; set dilation=1")
+    if ceil_mode:
+        args.append("ceil_mode=True")
+    if mode == "avg" and not count_include_pad:
+        args.append("count_include_pad=False")
+    layer = "MaxPool2d" if mode == "max" else "AvgPool2d"
+    return f"nn.{layer}({', '.join(args)})"
+
+
+@dataclass(frozen=True)
+class KerasEquivalent:
+    """The Keras layer that computes exactly the same output (``call``), or None and why not.
+
+    ``call`` is valid Python with ``import keras`` and expects channels-last input.
+    """
+
+    call: str | None
+    padding: str | None
+    reason: str
+
+
+def _torch_windows(size, k, s, p, d, out_len, mode, count_include_pad):
+    """Per output: (real taps as a tuple, divisor or None) along one axis, torch's rule."""
+    windows = []
+    for o in range(out_len):
+        taps = o * s - p + d * np.arange(k)
+        real = tuple(int(t) for t in taps if 0 <= t < size)
+        if mode == "avg":
+            div = int(np.sum((taps >= -p) & (taps < size + p))) if count_include_pad else len(real)
+        else:
+            div = None
+        windows.append((real, div))
+    return windows
+
+
+def _keras_windows(size, k, s, padding, mode):
+    """Per output: (real taps, divisor or None) along one axis, Keras' 'valid'/'same' rule."""
+    from poolkit.shapes import keras_output_size, keras_same_padding
+
+    out_len = keras_output_size(size, k, s, padding)
+    before = keras_same_padding(size, k, s)[0] if padding == "same" else 0
+    windows = []
+    for o in range(out_len):
+        taps = o * s - before + np.arange(k)
+        real = tuple(int(t) for t in taps if 0 <= t < size)
+        # Keras 'same' average divides by the real elements only.
+        windows.append((real, len(real) if mode == "avg" else None))
+    return windows
+
+
+def keras_call(input_shape, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               mode="max", count_include_pad=True) -> KerasEquivalent:
+    """Find the Keras layer equivalent to a torch pooling configuration on an ``(H, W)`` input.
+
+    Keras pooling has no dilation, no padding amount and no ceil mode; it pads 'valid' (none)
+    or 'same' (to ``ceil(L/s)`` outputs, any odd extra at the end) and its 'same' average
+    divides by real elements only.  Equivalence is decided window by window: same output
+    size, same input elements in every window and, for average pooling, the same divisor.
+    """
+    _check_mode(mode)
+    k, s, p, d = _config(kernel_size, stride, padding, dilation)
+    out = output_shape(input_shape, k, s, p, d, ceil_mode)
+    if d != (1, 1):
+        return KerasEquivalent(None, None,
+                               "Keras pooling layers have no dilation argument")
+    torch_axes = [
+        _torch_windows(int(input_shape[a]), k[a], s[a], p[a], d[a], out[a], mode,
+                       count_include_pad)
+        for a in (0, 1)
+    ]
+    for keras_padding in ("valid", "same"):
+        keras_axes = [_keras_windows(int(input_shape[a]), k[a], s[a], keras_padding, mode)
+                      for a in (0, 1)]
+        if keras_axes == torch_axes:
+            layer = "MaxPooling2D" if mode == "max" else "AveragePooling2D"
+            call = (f"keras.layers.{layer}(pool_size={_arg(k)}, strides={_arg(s)}, "
+                    f"padding={keras_padding!r})")
+            return KerasEquivalent(call, keras_padding,
+                                   f"same windows as Keras padding={keras_padding!r}")
+    from poolkit.shapes import keras_output_size, keras_same_padding
+
+    h, w = (int(v) for v in input_shape)
+    valid = (keras_output_size(h, k[0], s[0], "valid"), keras_output_size(w, k[1], s[1], "valid"))
+    same = (keras_output_size(h, k[0], s[0], "same"), keras_output_size(w, k[1], s[1], "same"))
+    pads = (keras_same_padding(h, k[0], s[0]), keras_same_padding(w, k[1], s[1]))
+    reason = (f"no Keras layer gives these windows: torch gives {out[0]}x{out[1]}; Keras "
+              f"'valid' gives {valid[0]}x{valid[1]} and 'same' gives {same[0]}x{same[1]} with "
+              f"padding (top, bottom)={pads[0]}, (left, right)={pads[1]}")
+    if mode == "avg" and count_include_pad and p != (0, 0) and out == same:
+        reason += "; Keras 'same' average divides by real elements only (count_include_pad=False)"
+    return KerasEquivalent(None, None, reason)
+
+
+# --------------------------------------------------------------------------- shape calculator
+
+
+@dataclass(frozen=True)
+class ShapeReport:
+    """Output sizes of one pooling configuration on an ``(H, W)`` input, torch beside Keras.
+
+    Sizes are ``(OH, OW)`` tuples or None with the framework's refusal in ``*_error``.
+    ``keras_same_padding`` is ``((top, bottom), (left, right))``.  ``*_kept`` is the number of
+    outputs per input activation (0.25 for 2x2 with stride 2).  ``notes`` lists what Keras
+    cannot express (it takes only pool_size, strides and 'valid'/'same').
+    """
+
+    input_size: tuple[int, int]
+    torch_size: tuple[int, int] | None
+    torch_error: str | None
+    torch_kept: float | None
+    keras_valid_size: tuple[int, int] | None
+    keras_valid_kept: float | None
+    keras_same_size: tuple[int, int] | None
+    keras_same_padding: tuple[tuple[int, int], tuple[int, int]] | None
+    keras_same_kept: float | None
+    keras_error: str | None
+    notes: tuple[str, ...]
+
+
+def shape_report(input_size, kernel_size, stride=None, padding=0, dilation=1,
+                 ceil_mode=False) -> ShapeReport:
+    """Torch's and Keras' output size for ``input_size`` (int for square, or ``(H, W)``).
+
+    Torch uses all arguments; Keras gets ``pool_size=kernel_size, strides=stride`` with
+    'valid' and 'same'.  Refused configurations do not raise: the message lands in
+    ``torch_error``/``keras_error`` so a calculator can show it.  Arguments of the wrong
+    type still raise TypeError.
+    """
+    from poolkit.shapes import keras_output_size, keras_same_padding
+
+    hw = _pair(input_size, "input_size")
+    area = hw[0] * hw[1]
+    k, s, p, d = _config(kernel_size, stride, padding, dilation)
+
+    torch_size = torch_error = torch_kept = None
+    try:
+        torch_size = output_shape(hw, k, s, p, d, ceil_mode)
+        torch_kept = torch_size[0] * torch_size[1] / area if area else None
+    except ValueError as err:
+        torch_error = str(err)
+
+    valid = same = pads = None
+    valid_kept = same_kept = keras_error = None
+    try:
+        valid = tuple(keras_output_size(hw[a], k[a], s[a], "valid") for a in (0, 1))
+        same = tuple(keras_output_size(hw[a], k[a], s[a], "same") for a in (0, 1))
+        pads = tuple(keras_same_padding(hw[a], k[a], s[a]) for a in (0, 1))
+        if area:
+            valid_kept = valid[0] * valid[1] / area
+            same_kept = same[0] * same[1] / area
+    except ValueError as err:
+        keras_error = str(err)
+        valid = same = pads = None
+
+    notes = []
+    if valid is not None and 0 in valid:
+        notes.append("Keras 'valid' does not refuse a pool larger than the input: it returns "
+                     "an empty axis (size 0)")
+    if p != (0, 0):
+        notes.append(f"Keras has no padding amount: torch's padding={_arg(p)} has no Keras "
+                     "argument ('same' chooses its own padding)")
+    if d != (1, 1):
+        notes.append("Keras pooling has no dilation")
+    if ceil_mode:
+        notes.append("Keras has no ceil_mode")
+    return ShapeReport(hw, torch_size, torch_error, torch_kept, valid, valid_kept, same, pads,
+                       same_kept, keras_error, tuple(notes))
+
+
+# --------------------------------------------------------------------------- repeated pooling
+
+
+def max_pyramid_steps(size: int, kernel_size: int = 2, stride: int | None = None) -> int:
+    """How many times a ``size``-pixel side can be pooled (no padding) before it is too small."""
+    from poolkit.shapes import pool_output_size
+
+    steps = 0
+    while True:
+        try:
+            size = pool_output_size(size, kernel_size, stride)
+        except ValueError:
+            return steps
+        steps += 1
+
+
+def pooling_pyramid(image, steps: int, kernel_size=2, stride=None, mode="max") -> list[np.ndarray]:
+    """``image: (..., H, W)`` pooled ``steps`` times in a row -> ``[image, p1, ..., p_steps]``.
+
+    Each step applies the same pooling (no padding) to the previous result; ``[a.shape for a
+    in result]`` is the size at each step.  Too many steps raise ValueError naming the step.
+    """
+    _check_mode(mode)
+    if not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+    levels = [np.asarray(image, dtype=np.float64)]
+    for step in range(1, steps + 1):
+        try:
+            levels.append(pool_image(levels[-1], kernel_size, stride, mode=mode))
+        except ValueError as err:
+            h, w = levels[-1].shape[-2:]
+            raise ValueError(f"step {step} cannot pool a {h}x{w} image any further: {err}"
+                             ) from None
+    return levels
+
+
+# --------------------------------------------------------------------------- shift invariance
+
+
+def blur(image, passes: int = 1) -> np.ndarray:
+    """Binomial low-pass filter ``[1, 2, 1] / 4`` along both of the last two axes.
+
+    image: (..., H, W) -> same shape.  Borders wrap around (circular), so blurring commutes
+    with the circular shifts used by ``shift_invariance``.  ``passes`` repeats the filter.
+    """
+    out = np.asarray(image, dtype=np.float64)
+    for _ in range(int(passes)):
+        for axis in (-2, -1):
+            out = (np.roll(out, 1, axis) + 2 * out + np.roll(out, -1, axis)) / 4
+    return out
+
+
+@dataclass(frozen=True)
+class ShiftResult:
+    """How pooling responds to shifting its input (see ``shift_invariance``).
+
+    ``shifts: (S,)`` pixels; ``outputs[i]`` is the pooled output for ``shifts[i]``, and
+    ``outputs[0]`` is the unshifted reference when shifts start at 0.  ``change: (S,)`` is
+    ``||pool(shift(x)) - pool(x)|| / ||pool(x)||``; ``unchanged: (S,)`` is the fraction of
+    output entries that did not move (within 1e-9).
+    """
+
+    shifts: np.ndarray
+    inputs: list
+    outputs: list
+    reference: np.ndarray
+    change: np.ndarray
+    unchanged: np.ndarray
+
+
+def shift_invariance(image, shifts=None, kernel_size=2, stride=None, mode="max",
+                     blur_first=False, direction=(0, 1), blur_passes=1) -> ShiftResult:
+    """Shift ``image: (..., H, W)`` circularly and measure how much the pooled output changes.
+
+    ``shifts`` defaults to ``0 .. stride-1`` pixels (shifts by a whole stride only move the
+    output by one cell); ``direction`` is ``(dy, dx)`` per pixel of shift, ``(0, 1)`` = right.
+    ``blur_first`` applies ``blur`` before pooling (anti-aliasing), to both the reference and
+    the shifted input.  Every output is compared with the pooled unshifted image.
+    """
+    from poolkit.data import shift_image
+
+    _check_mode(mode)
+    k = _pair(kernel_size, "kernel_size")
+    s = k if stride is None else _pair(stride, "stride")
+    if shifts is None:
+        shifts = range(max(s))
+    shifts = np.asarray(list(shifts), dtype=int)
+    dy, dx = _pair(direction, "direction")
+    image = np.asarray(image, dtype=np.float64)
+    prepared = blur(image, blur_passes) if blur_first else image
+    reference = pool_image(prepared, k, s, mode=mode)
+    norm = float(np.linalg.norm(reference)) or 1.0
+    inputs, outputs, change, unchanged = [], [], [], []
+    for shift in shifts:
+        moved = shift_image(prepared, int(shift) * dy, int(shift) * dx, mode="circular")
+        pooled = pool_image(moved, k, s, mode=mode)
+        inputs.append(moved)
+        outputs.append(pooled)
+        change.append(float(np.linalg.norm(pooled - reference)) / norm)
+        unchanged.append(float(np.mean(np.abs(pooled - reference) <= 1e-9)))
+    return ShiftResult(shifts, inputs, outputs, reference, np.array(change), np.array(unchanged))
