@@ -82,6 +82,11 @@ def separable_pool(x, kernel, stride, pad_before, dilation, out_sizes, mode):
     init = lowest(x.dtype) if mode == "max" else 0
 
     def run(block):
+        # errstate is per thread; inf + -inf is NaN, silently, as in torch.
+        with np.errstate(invalid="ignore", over="ignore"):
+            return reduce_all(block)
+
+    def reduce_all(block):
         for axis, spec in enumerate(zip(kernel, stride, pad_before, dilation, out_sizes), 1):
             block = reduce_axis(block, axis, *spec, op, init)
         return block

@@ -61,9 +61,11 @@ def _adaptive(n, x, output_size, mode, return_indices=False):
         ranges = [bins[i][c] for i, c in enumerate(cell)]
         window = x[(Ellipsis,) + tuple(slice(a, b) for a, b in ranges)]
         if mode == "avg":
-            out[(Ellipsis,) + cell] = window.mean(axis=tuple(range(2, 2 + n)))
+            with np.errstate(invalid="ignore"):  # inf + -inf is NaN, silently, as in torch
+                out[(Ellipsis,) + cell] = window.mean(axis=tuple(range(2, 2 + n)))
             continue
-        flat = window.reshape(x.shape[0], x.shape[1], -1)
+        window_size = int(np.prod([b - a for a, b in ranges]))
+        flat = window.reshape(x.shape[0], x.shape[1], window_size)
         local = _first_max_last_nan(flat)
         out[(Ellipsis,) + cell] = np.take_along_axis(flat, local[..., None], axis=-1)[..., 0]
         if return_indices:

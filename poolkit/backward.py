@@ -45,11 +45,12 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
         grad = grad[None]
     n_slices = xb.shape[0] * xb.shape[1]
     plane = xb.shape[2] * xb.shape[3]
-    flat_idx = indices.reshape(n_slices, -1)
+    out_plane = indices.shape[2] * indices.shape[3]
+    flat_idx = indices.reshape(n_slices, out_plane)
     # Only windows lying wholly in the padding point outside the plane; they have no input.
     inside = (flat_idx >= 0) & (flat_idx < plane)
     target = (np.arange(n_slices)[:, None] * plane + flat_idx)[inside]
-    weights = grad.reshape(n_slices, -1)[inside]
+    weights = grad.reshape(n_slices, out_plane)[inside]
     dx = np.bincount(target, weights=weights, minlength=n_slices * plane)
     dx = dx.astype(grad.dtype, copy=False).reshape(xb.shape)
     return dx[0] if unbatched else dx

@@ -69,6 +69,12 @@ def _avg_pool(n, x, kernel_size, stride, padding, ceil_mode, count_include_pad, 
     x, unbatched = check_input(x, n, fn_name)
     kernel, stride, pad, dil = check_pool_args(kernel_size, stride, padding, 1, n)
     divisor_override = _check_divisor_override(divisor_override)
+    if n == 3 and any(size < k for size, k in zip(x.shape[2:], kernel)):
+        # torch's avg_pool3d (only it) checks the unpadded input against the kernel.
+        raise ValueError(
+            f"{fn_name}: input size {x.shape[2:]} is smaller than kernel_size {kernel} in some "
+            f"dimension; torch's avg_pool3d refuses this even with padding. Use a smaller kernel"
+        )
     out_sizes = output_sizes(x.shape[2:], kernel, stride, pad, dil, bool(ceil_mode), fn_name)
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)

@@ -1,4 +1,4 @@
-"""Output sizes and padding: torch's rule and Keras' 'valid'/'same' rules, one dimension at a time."""
+"""Output sizes and padding, one dimension at a time: torch's rule and Keras' two."""
 
 from __future__ import annotations
 
@@ -59,12 +59,21 @@ def _check_keras_args(size, pool_size, strides):
 def keras_output_size(size, pool_size, strides=None, padding="valid") -> int:
     """Length of one pooled dimension in Keras (``MaxPooling2D``/``AveragePooling2D``).
 
-    ``'valid'``: ``floor((size - pool_size) / strides) + 1``, never below 0 (Keras returns an
-    empty axis rather than refusing).  ``'same'``: ``ceil(size / strides)``.
+    ``'valid'``: ``(size - pool_size + strides) / strides`` rounded towards zero, as
+    TensorFlow computes it: a window that does not fit gives an empty axis (0) rather than an
+    error, but a result below 0 is refused.  ``'same'``: ``ceil(size / strides)``.
     """
     size, pool_size, strides = _check_keras_args(size, pool_size, strides)
     if padding == "valid":
-        return max((size - pool_size) // strides + 1, 0)
+        numerator = size - pool_size + strides
+        out = numerator // strides if numerator >= 0 else -(-numerator // strides)
+        if out < 0:
+            raise ValueError(
+                f"Keras 'valid' pooling refuses size={size} with pool_size={pool_size} and "
+                f"strides={strides}: the computed output size {out} is negative; use "
+                f"padding='same' or a smaller pool_size"
+            )
+        return out
     if padding == "same":
         return -(-size // strides)
     raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
