@@ -58,7 +58,8 @@ import numpy as np
 __all__ = [
     "arr", "assert_builtins_intact", "assert_close", "assert_equal", "assert_kernel_reports_errors",
     "assert_numpy_only", "check_against_oracle", "describe", "keras_size_cases", "literal_cases",
-    "pool_cases", "size_cases", "strict_value",
+    "pool_cases", "array_cases", "hw_cases", "fraction_kept_oracle", "pooled_shape_oracle",
+    "size_cases", "strict_value",
 ]
 
 # Types taken from literals: a student can rebind the names ``type``, ``int``, ``float``
@@ -535,8 +536,73 @@ def literal_cases(cases, names=()) -> CaseSet:
     return CaseSet("literal", {"cases": norm}, tuple(names))
 
 
+def _gen_arrays(seed, n, rank, max_size, extra_args, extra_kwargs):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(n):
+        style = _STYLES[i % 3]
+        shape = tuple(int(rng.integers(1, 4)) for _ in range(min(rank, 2)))
+        shape += tuple(int(rng.integers(1, max_size + 1)) for _ in range(rank - 2))
+        cases.append(((_values(rng, shape, style, "float64"),) + tuple(extra_args),
+                      dict(extra_kwargs or {}), f"values: {style}"))
+    return cases
+
+
+def array_cases(seed: int, n: int = 6, *, rank: int = 4, max_size: int = 9,
+                extra_args=(), extra_kwargs=None) -> CaseSet:
+    """Random arrays ``x`` of ``rank`` dims (first two 1..3, the rest 1..max_size), called as
+    ``fn(x, *extra_args, **extra_kwargs)``; values cycle negative / ties / normal."""
+    params = dict(seed=seed, n=n, rank=rank, max_size=max_size,
+                  extra_args=tuple(extra_args), extra_kwargs=dict(extra_kwargs or {}))
+    return CaseSet("arrays", params, ("x",))
+
+
+def _gen_hw(seed, n, padding, stride_none, max_size):
+    rng = np.random.default_rng(seed)
+    cases = [((24, 24, 2, 2, 0), {}, "classic"), ((7, 5, 3, 2, 1), {}, "classic")]
+    while len(cases) < n:
+        k = int(rng.integers(1, 5))
+        s = None if (stride_none and len(cases) % 4 == 3) else int(rng.integers(1, 5))
+        p = int(rng.integers(0, k // 2 + 1)) if padding else 0
+        low = max(k - 2 * p, 1)
+        h = int(rng.integers(low, max(low, max_size) + 1))
+        w = int(rng.integers(low, max(low, max_size) + 1))
+        cases.append(((h, w, k, s, p), {}, "random"))
+    return [c for c in cases if padding or c[0][4] == 0][:n]
+
+
+def hw_cases(seed: int, n: int = 20, *, padding: bool = True, stride_none: bool = False,
+             max_size: int = 32) -> CaseSet:
+    """Square-window problems on an ``height x width`` plane, called as
+    ``fn(height, width, kernel_size, stride, padding)`` (valid torch configurations)."""
+    params = dict(seed=seed, n=n, padding=padding, stride_none=stride_none,
+                  max_size=max_size)
+    return CaseSet("hw", params, ("height", "width", "kernel_size", "stride", "padding"))
+
+
 _GENERATORS = {"pool": _gen_pool, "size": _gen_size, "keras_size": _gen_keras_size,
-               "literal": _gen_literal}
+               "literal": _gen_literal, "arrays": _gen_arrays, "hw": _gen_hw}
+
+
+# --------------------------------------------------------------------------- oracle adapters
+# Small compositions of poolkit for exercises whose answer is not a poolkit function.  The
+# truth still comes from the pooling itself (run in the fresh process), not from a formula.
+
+
+def fraction_kept_oracle(height, width, kernel_size, stride=None, padding=0) -> float:
+    """Share of activations a 2-D pooling keeps: output elements / input elements."""
+    import poolkit
+    out = poolkit.max_pool2d(np.zeros((1, 1, height, width)), kernel_size, stride, padding)
+    return out.size / (height * width)
+
+
+def pooled_shape_oracle(shape, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False) -> tuple:
+    """Shape of ``poolkit.max_pool2d`` applied to an array of ``shape`` (N, C, H, W)."""
+    import poolkit
+    out = poolkit.max_pool2d(np.zeros(shape), kernel_size, stride, padding, dilation,
+                             ceil_mode)
+    return tuple(int(d) for d in out.shape)
 
 
 # --------------------------------------------------------------------------- the oracle
