@@ -15,7 +15,8 @@ from ._validation import _is_int, check_input
 
 def adaptive_bins(size: int, output_size: int) -> list[tuple[int, int]]:
     """The ``(start, end)`` input range of each of ``output_size`` windows over ``size``."""
-    return [(i * size // output_size, -(-(i + 1) * size // output_size)) for i in range(output_size)]
+    return [(i * size // output_size, -(-(i + 1) * size // output_size))
+            for i in range(output_size)]
 
 
 def _output_sizes(output_size, spatial, fn_name):

@@ -27,7 +27,7 @@ def checkerboard(size: int = 32, square: int = 4) -> np.ndarray:
 
 
 def stripes(size: int = 32, period: float = 4, angle: float = 0.0) -> np.ndarray:
-    """Hard-edged stripes with the given ``period`` (pixels) at ``angle`` degrees: ``(size, size)``."""
+    """Hard-edged stripes, ``period`` pixels apart, at ``angle`` degrees: ``(size, size)``."""
     if period <= 0:
         raise ValueError(f"period must be positive, got {period}")
     rows, cols = _grid(size)
@@ -80,7 +80,9 @@ def shift_image(image: np.ndarray, dy: int, dx: int, mode: str = "zero") -> np.n
     """
     image = np.asarray(image)
     if image.ndim < 2:
-        raise ValueError(f"image must have at least 2 dimensions (..., H, W), got shape {image.shape}")
+        raise ValueError(
+            f"image must have at least 2 dimensions (..., H, W), got shape {image.shape}"
+        )
     shifted = np.roll(image, (dy, dx), axis=(-2, -1))
     if mode == "circular":
         return shifted
