@@ -403,31 +403,32 @@ def keras_call(input_shape, kernel_size, stride=None, padding=0, dilation=1, cei
     _check_mode(mode)
     k, s, p, d = _config(kernel_size, stride, padding, dilation)
     out = output_shape(input_shape, k, s, p, d, ceil_mode)
-    if d != (1, 1):
-        return KerasEquivalent(None, None,
-                               "Keras pooling layers have no dilation argument")
     torch_axes = [
         _torch_windows(int(input_shape[a]), k[a], s[a], p[a], d[a], out[a], mode,
                        count_include_pad)
         for a in (0, 1)
     ]
     for keras_padding in ("valid", "same"):
-        keras_axes = [_keras_windows(int(input_shape[a]), k[a], s[a], keras_padding, mode)
-                      for a in (0, 1)]
+        try:
+            keras_axes = [_keras_windows(int(input_shape[a]), k[a], s[a], keras_padding, mode)
+                          for a in (0, 1)]
+        except ValueError:  # Keras refuses this padding for this input
+            continue
         if keras_axes == torch_axes:
             layer = "MaxPooling2D" if mode == "max" else "AveragePooling2D"
             call = (f"keras.layers.{layer}(pool_size={_arg(k)}, strides={_arg(s)}, "
                     f"padding={keras_padding!r})")
             return KerasEquivalent(call, keras_padding,
                                    f"same windows as Keras padding={keras_padding!r}")
-    from poolkit.shapes import keras_output_size, keras_same_padding
-
-    h, w = (int(v) for v in input_shape)
-    valid = (keras_output_size(h, k[0], s[0], "valid"), keras_output_size(w, k[1], s[1], "valid"))
-    same = (keras_output_size(h, k[0], s[0], "same"), keras_output_size(w, k[1], s[1], "same"))
-    pads = (keras_same_padding(h, k[0], s[0]), keras_same_padding(w, k[1], s[1]))
+    if d != (1, 1):
+        return KerasEquivalent(None, None, "Keras pooling layers have no dilation argument")
+    rep = shape_report(tuple(int(v) for v in input_shape), k, s)
+    valid = ("refused" if rep.keras_valid_size is None
+             else f"{rep.keras_valid_size[0]}x{rep.keras_valid_size[1]}")
+    same = rep.keras_same_size
+    pads = rep.keras_same_padding
     reason = (f"no Keras layer gives these windows: torch gives {out[0]}x{out[1]}; Keras "
-              f"'valid' gives {valid[0]}x{valid[1]} and 'same' gives {same[0]}x{same[1]} with "
+              f"'valid' gives {valid} and 'same' gives {same[0]}x{same[1]} with "
               f"padding (top, bottom)={pads[0]}, (left, right)={pads[1]}")
     if mode == "avg" and count_include_pad and p != (0, 0) and out == same:
         reason += "; Keras 'same' average divides by real elements only (count_include_pad=False)"
@@ -441,7 +442,10 @@ def keras_call(input_shape, kernel_size, stride=None, padding=0, dilation=1, cei
 class ShapeReport:
     """Output sizes of one pooling configuration on an ``(H, W)`` input, torch beside Keras.
 
-    Sizes are ``(OH, OW)`` tuples or None with the framework's refusal in ``*_error``.
+    Sizes are ``(OH, OW)`` tuples, or None with the framework's refusal in the matching
+    ``*_error`` (torch refuses outputs below 1 and padding over half the kernel; Keras
+    'valid' on TensorFlow returns an empty axis when a window just does not fit, and refuses
+    when its computed size is negative).
     ``keras_same_padding`` is ``((top, bottom), (left, right))``.  ``*_kept`` is the number of
     outputs per input activation (0.25 for 2x2 with stride 2).  ``notes`` lists what Keras
     cannot express (it takes only pool_size, strides and 'valid'/'same').
@@ -453,10 +457,11 @@ class ShapeReport:
     torch_kept: float | None
     keras_valid_size: tuple[int, int] | None
     keras_valid_kept: float | None
+    keras_valid_error: str | None
     keras_same_size: tuple[int, int] | None
     keras_same_padding: tuple[tuple[int, int], tuple[int, int]] | None
     keras_same_kept: float | None
-    keras_error: str | None
+    keras_same_error: str | None
     notes: tuple[str, ...]
 
 
@@ -472,28 +477,30 @@ def shape_report(input_size, kernel_size, stride=None, padding=0, dilation=1,
     from poolkit.shapes import keras_output_size, keras_same_padding
 
     hw = _pair(input_size, "input_size")
+    if min(hw) < 1:
+        raise ValueError(f"input_size must be at least 1 in each dimension, got {hw}")
     area = hw[0] * hw[1]
     k, s, p, d = _config(kernel_size, stride, padding, dilation)
 
     torch_size = torch_error = torch_kept = None
     try:
         torch_size = output_shape(hw, k, s, p, d, ceil_mode)
-        torch_kept = torch_size[0] * torch_size[1] / area if area else None
+        torch_kept = torch_size[0] * torch_size[1] / area
     except ValueError as err:
         torch_error = str(err)
 
-    valid = same = pads = None
-    valid_kept = same_kept = keras_error = None
+    valid = same = pads = valid_kept = same_kept = valid_error = same_error = None
     try:
         valid = tuple(keras_output_size(hw[a], k[a], s[a], "valid") for a in (0, 1))
+        valid_kept = valid[0] * valid[1] / area
+    except ValueError as err:
+        valid_error = str(err)
+    try:
         same = tuple(keras_output_size(hw[a], k[a], s[a], "same") for a in (0, 1))
         pads = tuple(keras_same_padding(hw[a], k[a], s[a]) for a in (0, 1))
-        if area:
-            valid_kept = valid[0] * valid[1] / area
-            same_kept = same[0] * same[1] / area
+        same_kept = same[0] * same[1] / area
     except ValueError as err:
-        keras_error = str(err)
-        valid = same = pads = None
+        same, pads, same_error = None, None, str(err)
 
     notes = []
     if valid is not None and 0 in valid:
@@ -506,8 +513,8 @@ def shape_report(input_size, kernel_size, stride=None, padding=0, dilation=1,
         notes.append("Keras pooling has no dilation")
     if ceil_mode:
         notes.append("Keras has no ceil_mode")
-    return ShapeReport(hw, torch_size, torch_error, torch_kept, valid, valid_kept, same, pads,
-                       same_kept, keras_error, tuple(notes))
+    return ShapeReport(hw, torch_size, torch_error, torch_kept, valid, valid_kept, valid_error,
+                       same, pads, same_kept, same_error, tuple(notes))
 
 
 # --------------------------------------------------------------------------- repeated pooling

@@ -359,13 +359,17 @@ def _shape_render(app: Explorer, v: dict):
     else:
         rows.append(f"<tr><th>torch</th><td><b>{_size(rep.torch_size)}</b></td>"
                     f"<td>{_kept(rep.torch_kept)}</td></tr>")
-    if rep.keras_error:
-        message = _error_html("Keras refuses: " + rep.keras_error)
-        rows.append(f"<tr><th>Keras</th><td colspan=2>{message}</td></tr>")
+    if rep.keras_valid_error:
+        message = _error_html("Keras refuses: " + rep.keras_valid_error)
+        rows.append(f"<tr><th>Keras 'valid'</th><td colspan=2>{message}</td></tr>")
     else:
-        (top, bottom), (left, right) = rep.keras_same_padding
         rows.append(f"<tr><th>Keras 'valid'</th><td><b>{_size(rep.keras_valid_size)}</b></td>"
                     f"<td>{_kept(rep.keras_valid_kept)}</td></tr>")
+    if rep.keras_same_error:
+        message = _error_html("Keras refuses: " + rep.keras_same_error)
+        rows.append(f"<tr><th>Keras 'same'</th><td colspan=2>{message}</td></tr>")
+    else:
+        (top, bottom), (left, right) = rep.keras_same_padding
         rows.append(f"<tr><th>Keras 'same'</th><td><b>{_size(rep.keras_same_size)}</b></td>"
                     f"<td>{_kept(rep.keras_same_kept)}; pads top {top}, bottom {bottom}, "
                     f"left {left}, right {right}</td></tr>")
