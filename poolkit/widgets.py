@@ -94,7 +94,7 @@ class Explorer:
         finally:
             self._holding = outer
         if not outer:
-            self.refresh()
+            self._changed(None)
 
     def _changed(self, name):
         if self._holding:
@@ -237,14 +237,14 @@ def _stepper_config(v: dict) -> dict:
 
 def _stepper_adjust(app: Explorer, changed):
     c = app.controls
-    c["dilation"].disabled = c["mode"].value == "avg"
-    c["count_include_pad"].disabled = c["mode"].value == "max"
-    c["size"].disabled = c["preset"].value == "custom"
-    c["seed"].disabled = c["preset"].value not in ("random", "all-negative")
     if changed == "grid":
         c["preset"].value = "custom"
     elif changed in (None, "preset", "size", "seed") and c["preset"].value != "custom":
         c["grid"].value = _grid_text(_stepper_input(app.values()))
+    c["dilation"].disabled = c["mode"].value == "avg"
+    c["count_include_pad"].disabled = c["mode"].value == "max"
+    c["size"].disabled = c["preset"].value == "custom"
+    c["seed"].disabled = c["preset"].value not in ("random", "all-negative")
     try:
         shape = explore.output_shape(_stepper_input(app.values()).shape,
                                      **{k: v for k, v in _stepper_config(app.values()).items()
@@ -526,7 +526,7 @@ def _shift_render(app: Explorer, v: dict):
     return res, body
 
 
-def shift_explorer(image: str = "stripes", size: int = 32, kernel_size: int = 4,
+def shift_explorer(image: str = "scene", size: int = 32, kernel_size: int = 4,
                    mode: str = "max") -> Explorer:
     """Shift the input by 0..kernel-1 pixels and compare the pooled output with the unshifted one.
 
