@@ -92,3 +92,21 @@ def test_worked_examples_from_the_semantics_notes():
     assert poolkit.keras_pool2d(empty, 2).shape == (1, 0, 0, 16)
     seed_example = np.zeros((1, 24, 24, 16), dtype=np.float32)
     assert poolkit.keras_pool2d(seed_example, 2, 2).shape == (1, 12, 12, 16)
+
+
+def test_bridges_round_trip_through_keras_and_torch():
+    import torch
+
+    x = np.random.default_rng(2).standard_normal((2, 3, 5, 4)).astype(np.float32)
+    nhwc = poolkit.bridges.to_channels_last(x)
+    assert nhwc.shape == (2, 5, 4, 3) and nhwc[1, 2, 3, 0] == x[1, 0, 2, 3]
+    np.testing.assert_array_equal(poolkit.bridges.to_channels_first(nhwc), x)
+    tensor = poolkit.bridges.to_keras(nhwc)
+    pooled = keras.layers.MaxPooling2D(2)(tensor)
+    np.testing.assert_array_equal(
+        poolkit.bridges.to_channels_first(poolkit.bridges.to_numpy(pooled)),
+        poolkit.max_pool2d(x, 2),
+    )
+    assert isinstance(poolkit.bridges.to_torch(x), torch.Tensor)
+    with pytest.raises(ValueError, match=r"\(N, C, \*spatial\)"):
+        poolkit.bridges.to_channels_last(np.zeros((3, 4)))
