@@ -10,6 +10,8 @@ logits ``(N, n_classes)``.
   :func:`count_parameters`, :func:`multiply_adds` and :func:`activation_memory` are its totals.
 - :func:`train` fits a model on NumPy arrays in seconds, deterministically for a given seed.
 - :func:`predict`, :func:`accuracy` and :func:`prediction_consistency` evaluate a model.
+- Lesson oracles (:func:`first_dense_parameters`, :func:`consistency_table`,
+  :func:`head_parameters`, :func:`gap_head_logits`): exercise answers computed by torch.
 """
 
 from __future__ import annotations
@@ -342,10 +344,74 @@ def prediction_consistency(model, images, max_shift: int, mode: str = "circular"
     if not isinstance(max_shift, int) or max_shift < 1:
         raise ValueError(f"max_shift must be a positive int, got {max_shift!r}")
     images = np.asarray(images, dtype=np.float32)
-    reference = predict(model, images)
-    table = np.empty((max_shift, max_shift))
+    labels = np.empty((max_shift, max_shift, len(images)), dtype=np.int64)
     for dy in range(max_shift):
         for dx in range(max_shift):
-            moved = predict(model, shift_image(images, dy, dx, mode=mode))
-            table[dy, dx] = np.mean(moved == reference)
-    return table
+            labels[dy, dx] = predict(model, shift_image(images, dy, dx, mode=mode))
+    return consistency_table(labels)
+
+
+# --------------------------------------------------------------------------- lesson oracles
+# Answers to the lesson exercises, computed by torch's own layers (not by a formula), so the
+# graders compare a student's arithmetic with what the framework really builds.  Each takes
+# plain ints / NumPy arrays and runs in a fresh process (see poolkit.checks).
+
+
+def first_dense_parameters(channels: int, height: int, width: int, units: int, n_pools: int) -> int:
+    """Weights + biases of ``nn.Linear(?, units)`` after ``n_pools`` ``nn.MaxPool2d(2)`` layers.
+
+    The feature map ``(channels, height, width)`` is pooled by torch (each 2x2/2 pool floors
+    the size), flattened, and fed to a dense layer with ``units`` outputs.
+    """
+    import torch
+    from torch import nn
+
+    x = torch.zeros(1, channels, height, width)
+    for _ in range(n_pools):
+        x = nn.MaxPool2d(2)(x)
+    dense = nn.Linear(x[0].numel(), units)
+    return int(sum(p.numel() for p in dense.parameters()))
+
+
+def consistency_table(labels) -> np.ndarray:
+    """``labels: (S, S, N)`` predicted classes, ``labels[dy, dx]`` for the input shifted by
+    ``(dy, dx)``, ``labels[0, 0]`` unshifted -> ``(S, S)`` fraction that agrees with ``[0, 0]``."""
+    labels = np.asarray(labels)
+    if labels.ndim != 3 or labels.shape[0] != labels.shape[1]:
+        raise ValueError(f"labels must be (S, S, N), got shape {labels.shape}")
+    return np.mean(labels == labels[0, 0], axis=-1).astype(np.float64)
+
+
+def head_parameters(channels: int, height: int, width: int, n_classes: int, head: str) -> int:
+    """Parameters of a classifier head on a ``(channels, height, width)`` feature map, via torch.
+
+    ``head="flatten"``: ``Flatten`` + ``Linear(channels*height*width, n_classes)``;
+    ``head="gap"``: ``AdaptiveAvgPool2d(1)`` + ``Flatten`` + ``Linear(channels, n_classes)``.
+    """
+    import torch
+    from torch import nn
+
+    if head == "flatten":
+        layers = [nn.Flatten()]
+    elif head == "gap":
+        layers = [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    else:
+        raise ValueError(f"head must be 'flatten' or 'gap', got {head!r}")
+    features = nn.Sequential(*layers)(torch.zeros(1, channels, height, width))
+    model = nn.Sequential(*layers, nn.Linear(features.shape[1], n_classes))
+    return count_parameters(model)
+
+
+def gap_head_logits(features, weight, bias) -> np.ndarray:
+    """Global average pooling + dense layer in torch (float64).
+
+    features: ``(N, C, H, W)``, weight: ``(K, C)``, bias: ``(K,)`` -> logits ``(N, K)``.
+    """
+    import torch
+    from torch.nn import functional as F
+
+    x = torch.as_tensor(np.asarray(features, dtype=np.float64))
+    pooled = F.adaptive_avg_pool2d(x, 1).flatten(1)
+    w = torch.as_tensor(np.asarray(weight, dtype=np.float64))
+    b = torch.as_tensor(np.asarray(bias, dtype=np.float64))
+    return F.linear(pooled, w, b).numpy()

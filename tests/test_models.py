@@ -278,3 +278,52 @@ def test_import_does_not_load_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "channels, height, width, units, n_pools",
+    [
+        (16, 28, 28, 32, 2),
+        (16, 28, 28, 32, 0),
+        (3, 9, 7, 5, 1),
+        (8, 31, 17, 10, 3),
+        (1, 2, 2, 1, 1),
+    ],
+)
+def test_first_dense_parameters_formula(channels, height, width, units, n_pools):
+    flat = channels * (height // 2**n_pools) * (width // 2**n_pools)
+    assert models.first_dense_parameters(channels, height, width, units, n_pools) == (
+        flat * units + units
+    )
+
+
+def test_consistency_table_by_loops():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, size=(3, 3, 11))
+    table = models.consistency_table(labels)
+    for dy in range(3):
+        for dx in range(3):
+            agree = sum(int(labels[dy, dx, n] == labels[0, 0, n]) for n in range(11))
+            assert table[dy, dx] == agree / 11
+    assert table.dtype == np.float64 and table[0, 0] == 1.0
+    with pytest.raises(ValueError, match="S, S, N"):
+        models.consistency_table(labels[0])
+
+
+@pytest.mark.parametrize("head", ["flatten", "gap"])
+def test_head_parameters_formula(head):
+    for channels, height, width, n_classes in [(16, 7, 7, 4), (32, 3, 5, 10), (1, 1, 1, 2)]:
+        inputs = channels * height * width if head == "flatten" else channels
+        assert models.head_parameters(channels, height, width, n_classes, head) == (
+            inputs * n_classes + n_classes
+        )
+    with pytest.raises(ValueError, match="head"):
+        models.head_parameters(4, 2, 2, 3, "dense")
+
+
+def test_gap_head_logits_matches_numpy():
+    rng = np.random.default_rng(1)
+    features = rng.standard_normal((3, 5, 4, 6))
+    weight, bias = rng.standard_normal((7, 5)), rng.standard_normal(7)
+    expected = np.einsum("nchw,kc->nk", features, weight) / 24 + bias
+    np.testing.assert_allclose(models.gap_head_logits(features, weight, bias), expected, rtol=1e-12)
