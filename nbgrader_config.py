@@ -9,13 +9,12 @@ generate_assignment <NN-name>`` (or ``tools/release.py``) writes the student ver
 import os
 
 from nbclient.exceptions import DeadKernelError
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     ClearHiddenTests,
-    ClearMetadataPreprocessor,
     Execute,
     GetGrades,
     IgnorePattern,

@@ -426,7 +426,7 @@ def pool_cases(seed: int, n: int = 8, *, ndim: int = 2, square: bool = True,
     return CaseSet("pool", params, ("x", "kernel_size", "stride", "padding"))
 
 
-def _gen_size(seed, n, padding, dilation, ceil_mode, max_size):
+def _gen_size(seed, n, padding, dilation, ceil_mode, max_size, stride_none=False):
     rng = np.random.default_rng(seed)
     cases = []
     fixed = [(5, 2, 2, 1, 1, True), (6, 3, 2, 0, 1, True), (6, 3, 2, 0, 1, False),
@@ -445,25 +445,29 @@ def _gen_size(seed, n, padding, dilation, ceil_mode, max_size):
         span = d * (k - 1) + 1
         low = max(span - 2 * p, 1)
         size = int(rng.integers(low, max(low, max_size) + 1))
+        if stride_none and len(cases) % 4 == 3:
+            s = None
+            size = max(size, span - 2 * p)
         cases.append(((size, k, s, p, d, c), {}, "random"))
     return cases[:n]
 
 
 def size_cases(seed: int, n: int = 30, *, padding: bool = True, dilation: bool = True,
-               ceil_mode: bool = True, max_size: int = 40) -> CaseSet:
+               ceil_mode: bool = True, max_size: int = 40, stride_none: bool = False) -> CaseSet:
     """Output-size problems, called as
     ``fn(size, kernel_size, stride, padding, dilation, ceil_mode)`` (all ints/bools).
 
     Starts with classic cases (the ceil-mode window that would start in the padding,
-    ``L=5, k=2, s=2, p=1``) and fills up with random ones torch accepts.
+    ``L=5, k=2, s=2, p=1``) and fills up with random ones torch accepts; with
+    ``stride_none`` every 4th random case passes ``stride=None``.
     """
     params = dict(seed=seed, n=n, padding=padding, dilation=dilation, ceil_mode=ceil_mode,
-                  max_size=max_size)
+                  max_size=max_size, stride_none=stride_none)
     return CaseSet("size", params,
                    ("size", "kernel_size", "stride", "padding", "dilation", "ceil_mode"))
 
 
-def _gen_keras_size(seed, n, with_padding, max_size):
+def _gen_keras_size(seed, n, with_padding, max_size, strides_none=False):
     rng = np.random.default_rng(seed)
     cases = []
     fixed = [(5, 2, 2), (24, 2, 2), (7, 3, 2), (6, 3, 1), (4, 4, 1)]
@@ -473,24 +477,28 @@ def _gen_keras_size(seed, n, with_padding, max_size):
         k = int(rng.integers(1, 6))
         s = int(rng.integers(1, 5))
         size = int(rng.integers(1, max_size + 1))
+        if strides_none and len(cases) % 4 == 3:
+            s = None
         cases.append(((size, k, s), "random"))
     out = []
     for i, (args, note) in enumerate(cases[:n]):
         if with_padding:
             args = args + (("same", "valid")[i % 2],)
-            if args[3] == "valid" and args[0] < args[1]:
+            if args[3] == "valid" and args[0] < args[1]:  # Keras gives an empty axis
                 args = args[:3] + ("same",)
         out.append((args, {}, note))
     return out
 
 
 def keras_size_cases(seed: int, n: int = 20, *, with_padding: bool = False,
-                     max_size: int = 30) -> CaseSet:
+                     max_size: int = 30, strides_none: bool = False) -> CaseSet:
     """Keras shape problems, called as ``fn(size, pool_size, strides)`` or, with
     ``with_padding=True``, ``fn(size, pool_size, strides, padding)`` where padding
-    alternates ``"same"``/``"valid"``.
+    alternates ``"same"``/``"valid"``; ``strides_none`` makes every 4th random
+    ``strides`` None.
     """
-    params = dict(seed=seed, n=n, with_padding=with_padding, max_size=max_size)
+    params = dict(seed=seed, n=n, with_padding=with_padding, max_size=max_size,
+                  strides_none=strides_none)
     names = ("size", "pool_size", "strides") + (("padding",) if with_padding else ())
     return CaseSet("keras_size", params, names)
 
