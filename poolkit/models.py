@@ -276,14 +276,14 @@ def train(
     batch_size: int = 32,
     lr: float = 3e-3,
     weight_decay: float = 0.0,
-    threads: int = 2,
+    threads: int = 1,
 ) -> dict:
     """Fit ``model`` with Adam and cross-entropy on CPU; deterministic for a given ``seed``.
 
     images: ``(N, C, H, W)``, labels: ``(N,)`` class indices.  Validation data is
     ``(val_images, val_labels)`` when given, else the last ``val_fraction`` of the data.
-    Runs with ``threads`` torch threads (restored afterwards) because results may differ in the
-    last bits between thread counts.
+    Runs with ``threads`` torch threads (restored afterwards).  One thread is the default: these
+    models are tiny, and on a shared CPU more threads mostly wait for each other.
 
     Returns a history dict of per-epoch lists ``train_loss``, ``train_acc``, ``val_acc``
     (accuracies measured in eval mode after each epoch) and ``seconds`` (total wall time).

@@ -227,7 +227,7 @@ def test_training_is_deterministic_and_learns(shapes):
 def test_train_restores_thread_count_and_splits_validation(shapes):
     (x, y), _ = shapes
     before = torch.get_num_threads()
-    history = models.train(models.small_cnn(pool="avg"), x[:40], y[:40], epochs=1, threads=1)
+    history = models.train(models.small_cnn(pool="avg"), x[:40], y[:40], epochs=1, threads=2)
     assert torch.get_num_threads() == before
     assert len(history["val_acc"]) == 1
     with pytest.raises(ValueError, match="labels"):
