@@ -36,19 +36,21 @@ _CSS = """<style>
 .pk-error{background:#fdecea;color:#8a1c12;border-left:4px solid #d93025;padding:6px 10px;
   margin:4px 0;white-space:pre-wrap}
 .pk-grid{border-collapse:collapse;margin:2px 12px 2px 0}
-.pk-grid td{width:34px;height:28px;text-align:center;border:1px solid #bbb;font-size:12px;
+.pk-box table.pk-grid td{width:34px;height:28px;text-align:center;border:1px solid #bbb;
+  font-size:12px;
   font-family:var(--jp-code-font-family,monospace)}
-.pk-grid td.pad{background:#e8e8e8;color:#777}
-.pk-grid td.out{background:#fafafa;color:#bbb;border-style:dashed}
-.pk-grid td.tap{background:#ffe9a8}
-.pk-grid td.tap.pad{background:#f0d98c;color:#555}
-.pk-grid td.skip{background:#f3f3f3;color:#aaa;text-decoration:line-through}
-.pk-grid td.win{font-weight:bold;outline:2px solid #d93025;outline-offset:-3px}
-.pk-grid td.cur{background:#ffd24d;font-weight:bold}
+.pk-box table.pk-grid td.pad{background:#e8e8e8;color:#777}
+.pk-box table.pk-grid td.out{background:#fafafa;color:#bbb;border-style:dashed}
+.pk-box table.pk-grid td.tap{background:#ffe9a8}
+.pk-box table.pk-grid td.tap.pad{background:#f0d98c;color:#555}
+.pk-box table.pk-grid td.skip{background:#f3f3f3;color:#aaa;text-decoration:line-through}
+.pk-box table.pk-grid td.win{font-weight:bold;outline:2px solid #d93025;outline-offset:-3px}
+.pk-box table.pk-grid td.cur{background:#ffd24d;font-weight:bold}
 .pk-row{display:flex;flex-wrap:wrap;align-items:flex-start;gap:10px}
 .pk-cap{font-size:12px;color:#444;text-align:center}
 .pk-code{font-family:var(--jp-code-font-family,monospace);background:#f5f5f5;padding:1px 4px}
-.pk-table td,.pk-table th{padding:2px 10px;text-align:left;border-bottom:1px solid #ddd}
+.pk-box table.pk-table td,.pk-box table.pk-table th{padding:2px 10px;text-align:left !important;
+  border-bottom:1px solid #ddd}
 .pk-img{image-rendering:pixelated;border:1px solid #999}
 </style>"""
 
@@ -73,6 +75,7 @@ class Explorer:
         self.ui = w.VBox([layout, self.output])
         self.last = None
         self.error = None
+        self.cache = {}  # per-explorer state a renderer may keep (e.g. a reusable figure)
         self._render = render
         self._adjust = adjust
         self._holding = False
@@ -157,9 +160,10 @@ def _png_tag(array, title: str, vmin=0.0, vmax=1.0, cmap="gray", scale_to=128) -
     imsave(buf, array, vmin=vmin, vmax=vmax, cmap=cmap, format="png")
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     h, w = array.shape
-    zoom = max(1, scale_to // max(h, w))
+    # Every image is drawn at the same size, so coarser levels show bigger pixels.
+    zoom = scale_to / max(h, w)
     return (f'<div><img class="pk-img" src="data:image/png;base64,{data}" '
-            f'width="{w * zoom}" height="{h * zoom}" alt="{html.escape(title)}">'
+            f'width="{round(w * zoom)}" height="{round(h * zoom)}" alt="{html.escape(title)}">'
             f'<div class="pk-cap">{html.escape(title)}</div></div>')
 
 
@@ -177,7 +181,7 @@ def _slider(description, value, lo, hi, **kw):
     import ipywidgets as w
 
     return w.IntSlider(value=value, min=lo, max=hi, description=description,
-                       continuous_update=False, style={"description_width": "initial"}, **kw)
+                       continuous_update=False, style={"description_width": "110px"}, **kw)
 
 
 # --------------------------------------------------------------------------- window stepper
@@ -355,23 +359,24 @@ def _shape_render(app: Explorer, v: dict):
     rows = []
     if rep.torch_error:
         message = _error_html("torch refuses: " + rep.torch_error)
-        rows.append(f"<tr><th>torch</th><td colspan=2>{message}</td></tr>")
+        rows.append(f"<tr><th>torch</th><td colspan=3>{message}</td></tr>")
     else:
         rows.append(f"<tr><th>torch</th><td><b>{_size(rep.torch_size)}</b></td>"
-                    f"<td>{_kept(rep.torch_kept)}</td></tr>")
+                    f"<td>{_kept(rep.torch_kept)}</td><td>padding {v['padding']} on every side"
+                    "</td></tr>")
     if rep.keras_valid_error:
         message = _error_html("Keras refuses: " + rep.keras_valid_error)
-        rows.append(f"<tr><th>Keras 'valid'</th><td colspan=2>{message}</td></tr>")
+        rows.append(f"<tr><th>Keras 'valid'</th><td colspan=3>{message}</td></tr>")
     else:
         rows.append(f"<tr><th>Keras 'valid'</th><td><b>{_size(rep.keras_valid_size)}</b></td>"
-                    f"<td>{_kept(rep.keras_valid_kept)}</td></tr>")
+                    f"<td>{_kept(rep.keras_valid_kept)}</td><td>no padding</td></tr>")
     if rep.keras_same_error:
         message = _error_html("Keras refuses: " + rep.keras_same_error)
-        rows.append(f"<tr><th>Keras 'same'</th><td colspan=2>{message}</td></tr>")
+        rows.append(f"<tr><th>Keras 'same'</th><td colspan=3>{message}</td></tr>")
     else:
         (top, bottom), (left, right) = rep.keras_same_padding
         rows.append(f"<tr><th>Keras 'same'</th><td><b>{_size(rep.keras_same_size)}</b></td>"
-                    f"<td>{_kept(rep.keras_same_kept)}; pads top {top}, bottom {bottom}, "
+                    f"<td>{_kept(rep.keras_same_kept)}</td><td>pads top {top}, bottom {bottom}, "
                     f"left {left}, right {right}</td></tr>")
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in rep.notes)
     call = explore.torch_call(v["kernel"], v["stride"], v["padding"], v["dilation"],
@@ -472,26 +477,41 @@ def _shift_adjust(app: Explorer, changed):
     c["shift"].max = max(c["kernel"].value - 1, 1)
 
 
-def _shift_chart(curves: dict, current: int) -> str:
-    """Relative change against shift, one line per curve, as an inline PNG."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+class _ShiftChart:
+    """Relative change against shift, one line per curve, drawn as an inline PNG.
 
-    fig = Figure(figsize=(3.4, 2.2), dpi=80)
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.2, 0.22, 0.75, 0.68))
-    for label, (shifts, change) in curves.items():
-        ax.plot(shifts, change, marker="o", label=label)
-    ax.axvline(current, color="0.6", lw=1, ls="--")
-    ax.set_xlabel("shift (pixels)")
-    ax.set_ylabel("relative change")
-    ax.set_xticks(list(next(iter(curves.values()))[0]))
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, frameon=False)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="change against shift">'
+    The figure is built once per explorer and only its data change afterwards: re-creating
+    axes, ticks and legend on every update would cost more than the 50 ms budget.
+    """
+
+    def __init__(self, labels):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.fig = Figure(figsize=(3.4, 2.2), dpi=80)
+        FigureCanvasAgg(self.fig)
+        self.ax = self.fig.add_axes((0.2, 0.22, 0.75, 0.68))
+        self.lines = {label: self.ax.plot([], [], marker="o", label=label)[0]
+                      for label in labels}
+        self.marker = self.ax.axvline(0, color="0.6", lw=1, ls="--")
+        self.ax.set_xlabel("shift (pixels)")
+        self.ax.set_ylabel("relative change")
+        self.ax.legend(fontsize=8, frameon=False, loc="upper left")
+
+    def html(self, curves: dict, current: int) -> str:
+        top = 0.0
+        for label, (shifts, change) in curves.items():
+            self.lines[label].set_data(shifts, change)
+            top = max(top, float(np.max(change)))
+        self.marker.set_xdata([current, current])
+        shifts = list(next(iter(curves.values()))[0])
+        self.ax.set_xticks(shifts)
+        self.ax.set_xlim(min(shifts) - 0.3, max(shifts) + 0.3)
+        self.ax.set_ylim(0, 1.15 * top if top > 0 else 1.0)
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png")
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        return f'<img src="data:image/png;base64,{data}" alt="change against shift">'
 
 
 def _numbers(values) -> str:
@@ -514,8 +534,11 @@ def _shift_render(app: Explorer, v: dict):
              + _png_tag(res.outputs[n], f"{label}{v['mode']} pooled, shift {n}")
              + _png_tag(diff, f"|difference| (max {diff.max():.2f})", vmin=0,
                         vmax=max(float(diff.max()), 1e-12), cmap="magma"))
-    chart = _shift_chart({"no blur": (results[False].shifts, results[False].change),
-                          "blur first": (results[True].shifts, results[True].change)}, n)
+    if "chart" not in app.cache:
+        app.cache["chart"] = _ShiftChart(("no blur", "blur first"))
+    chart = app.cache["chart"].html(
+        {"no blur": (results[False].shifts, results[False].change),
+         "blur first": (results[True].shifts, results[True].change)}, n)
     body = (f"<div class='pk-row'>{tiles}</div>"
             f"<div class='pk-row'>{chart}<div>"
             f"<div>shift {n}: relative change <b>{res.change[n]:.3f}</b>, "

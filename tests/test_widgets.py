@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -232,3 +233,34 @@ def test_explorers_display_as_widgets():
                  widgets.shift_explorer):
         bundle = make()._repr_mimebundle_()
         assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+# --------------------------------------------------------------------------- demo notebook
+
+DEMO = Path(__file__).resolve().parents[1] / "demos" / "explorer.ipynb"
+
+
+def test_demo_notebook_is_committed_clean():
+    import nbformat
+
+    nb = nbformat.read(DEMO, as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source
+    assert set(nb.metadata) <= {"kernelspec", "language_info"}
+
+
+@pytest.mark.slow
+def test_demo_notebook_runs_without_stray_output():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(DEMO, as_version=4)
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3",
+                            resources={"metadata": {"path": str(DEMO.parent)}}).execute()
+    shown = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.output_type in ("execute_result", "display_data"), out
+            shown += "application/vnd.jupyter.widget-view+json" in out.get("data", {})
+    assert shown == 4  # one widget per explorer, and nothing else (no warnings, no stderr)
