@@ -1,0 +1,85 @@
+"""The ``poolkit`` command.  ``poolkit grade <assignment>`` grades a class's submissions.
+
+Heavy imports (nbgrader, dask, matplotlib) happen inside the command, so ``import poolkit``
+stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="poolkit", description="Tools for the pooling course.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    grade = commands.add_parser(
+        "grade", help="autograde every submission of an assignment (over nbgrader)",
+        description=(
+            "Autograde all submissions of ASSIGNMENT with nbgrader, in parallel, each in a "
+            "fresh sandboxed kernel. Writes the scores into nbgrader's gradebook, the "
+            "autograded notebooks and feedback HTML (no hidden tests) into autograded/ and "
+            "feedback/, and grades.csv, score_histogram.png and pass_rates.png into "
+            "grade-reports/ASSIGNMENT/. Run it again to grade only new or changed submissions."))
+    grade.add_argument("assignment", help="assignment (lesson folder) name, e.g. 02-max-vs-average")
+    grade.add_argument("--submissions", metavar="DIR",
+                       help="folder laid out as <student>/<assignment>/*.ipynb, or a zip of one "
+                            "(default: the course's submitted/ folder)")
+    grade.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="parallel local workers (default: number of CPU cores)")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on a dask.distributed cluster, e.g. tcp://10.0.0.5:8786")
+    grade.add_argument("--course-dir", default=".", metavar="DIR",
+                       help="nbgrader course folder, the one with nbgrader_config.py (default: .)")
+    grade.add_argument("--report-dir", metavar="DIR",
+                       help="where the CSV and charts go (default: grade-reports/ASSIGNMENT)")
+    grade.add_argument("--cell-timeout", type=_positive_int, metavar="SECONDS",
+                       help="per-cell limit (default: c.Execute.timeout in nbgrader_config.py, "
+                            "else 30)")
+    grade.add_argument("--submission-timeout", type=_positive_int, default=300,
+                       metavar="SECONDS", help="wall-clock limit per submission (default: 300)")
+    grade.add_argument("--memory-limit", type=_positive_int, default=4096, metavar="MB",
+                       help="address-space limit of each kernel (default: 4096)")
+    grade.add_argument("--force", action="store_true",
+                       help="regrade every submission, even unchanged ones")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def grade_command(args) -> int:
+    from poolkit.grading import Limits, grade
+    from poolkit.grading.course import GradingSetupError
+
+    limits = Limits(cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
+                    memory_mb=args.memory_limit)
+    try:
+        result = grade(args.assignment, args.course_dir, args.submissions, workers=args.workers,
+                       scheduler=args.scheduler, limits=limits, report_dir=args.report_dir,
+                       force=args.force, progress=not args.no_progress)
+    except (GradingSetupError, FileNotFoundError, ValueError) as err:
+        print(f"poolkit grade: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\npoolkit grade: stopped. Submissions graded so far are kept; run the same "
+              "command again to grade the rest.", file=sys.stderr)
+        return 130
+    print(result.summary)
+    return 3 if any(row.status == "error" for row in result.rows) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "grade":
+        return grade_command(args)
+    return 2  # argparse has already refused anything else
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Grade nbgrader submissions in parallel and safely: ``poolkit grade`` on the command line.
+
+``grade(assignment, course_dir, submissions, workers=..., scheduler=...)`` returns a
+:class:`~poolkit.grading.engine.GradingResult`. Modules:
+
+- ``course``: nbgrader's gradebook, autograde and feedback steps for one course folder;
+- ``submissions``: finding and reading submissions (folder or zip), bad input as events;
+- ``repair``: what a student did to the graded cells, before nbgrader restores them;
+- ``execute``: running one submission in sandboxed kernels (what the workers do);
+- ``sandbox``: the kernel launcher that applies memory, time, file and network limits;
+- ``backends``: local worker processes or a Dask cluster;
+- ``report``: the CSV, the charts and the summary.
+"""
+
+from .model import STATUSES, Event, GradeRow, Limits
+
+
+def grade(*args, **kwargs):
+    from .engine import grade as _grade
+
+    return _grade(*args, **kwargs)
+
+
+grade.__doc__ = "Grade every submission of an assignment; see poolkit.grading.engine.grade."
+
+__all__ = ["grade", "Limits", "Event", "GradeRow", "STATUSES"]

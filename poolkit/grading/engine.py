@@ -1,0 +1,300 @@
+"""``grade()``: one assignment, every submission, from folder or zip to gradebook, CSV, charts
+and feedback.
+
+The parent process owns the gradebook (SQLite allows one writer) and does nbgrader's
+bookkeeping steps (see :mod:`poolkit.grading.course`); the workers only run notebooks
+(:mod:`poolkit.grading.execute`). Every submission ends as one CSV row with a status and a
+reason: a broken submission never stops the batch, and a grader failure is reported as
+``error`` for that student (rerun to retry), never as 0 points.
+
+Resuming: ``state.json`` in the report folder remembers, per student, a hash of the submitted
+files, the assignment's tests and the limits. A rerun skips students whose hash is unchanged
+and whose last result was not ``error``. The state is saved after every submission, so an
+interrupted run loses nothing that finished.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+
+from .model import Event, GradeRow, Limits, worst_status
+
+STATE_VERSION = 1
+
+
+@dataclass
+class GradingResult:
+    rows: list[GradeRow]
+    graded: list[str]
+    skipped: list[str]
+    csv_path: str
+    charts: list[str]
+    summary: str
+    seconds: float
+
+
+def grade(assignment: str, course_dir: str = ".", submissions: str | None = None, *,
+          workers: int | None = None, scheduler: str | None = None,
+          limits: Limits | None = None, report_dir: str | None = None, force: bool = False,
+          progress: bool = True) -> GradingResult:
+    """Grade every submission of ``assignment`` in the nbgrader course at ``course_dir``.
+
+    ``submissions``: a folder laid out as ``<student>/<assignment>/`` (default: the course's
+    ``submitted/``) or a zip of one. ``workers``: local worker processes (default: one per
+    core); ``scheduler``: address of a dask.distributed scheduler to use instead.
+    """
+    import warnings
+
+    from . import report
+    from .course import Course
+
+    start = time.monotonic()
+    limits = limits or Limits()
+    _venv_on_path()
+    # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings that mean nothing here.
+    warnings.filterwarnings("ignore", message=r"Object of type <Submitted")
+    unpacked = None
+    try:
+        if submissions and os.path.isfile(submissions):
+            from .submissions import unpack_zip
+
+            unpacked = tempfile.mkdtemp(prefix="poolkit-submissions-")
+            submissions = unpack_zip(submissions, assignment, unpacked)
+        course = Course(course_dir, assignment, submissions)
+        report_dir = os.path.abspath(report_dir or os.path.join(course.root, "grade-reports",
+                                                                assignment))
+        os.makedirs(report_dir, exist_ok=True)
+        run = _Run(course, limits, report_dir, extra_private=[p for p in (unpacked,) if p])
+        rows, graded, skipped = run.grade_all(workers=workers, scheduler=scheduler, force=force,
+                                              progress=progress)
+        csv_path = os.path.join(report_dir, "grades.csv")
+        report.write_csv(csv_path, run.exercises, rows)
+        charts = report.draw_charts(report_dir, run.exercises, rows, assignment)
+        seconds = time.monotonic() - start
+        text = report.summary(assignment, run.exercises, rows, graded=len(graded),
+                              skipped=len(skipped), seconds=seconds, csv_path=csv_path,
+                              charts=charts, feedback_dir=course.path("feedback", "<student>"))
+        return GradingResult(rows, graded, skipped, csv_path, charts, text, seconds)
+    finally:
+        if unpacked:
+            shutil.rmtree(unpacked, ignore_errors=True)
+
+
+class _Run:
+    def __init__(self, course, limits: Limits, report_dir: str, extra_private: list[str]):
+        self.course = course
+        self.limits = limits
+        self.report_dir = report_dir
+        self.state_path = os.path.join(report_dir, "state.json")
+        self.notebooks = course.ensure_assignment()
+        self.exercises = course.exercises()
+        self.max_total = sum(e.max_points for e in self.exercises)
+        self.fingerprint = course.fingerprint()
+        self.private = [*course.private_paths(), report_dir, *extra_private]
+        self.execute_config = _execute_config(course.config)
+        if not limits.cell_timeout:
+            self.limits = limits = dataclasses.replace(
+                limits, cell_timeout=int(self.execute_config.get("timeout") or 30))
+        self.source_cells = {name: course.source_cells(name) for name in self.notebooks}
+        self.order = {name: self._cell_order(name) for name in self.notebooks}
+        self.state = self._load_state()
+
+    # ------------------------------------------------------------------ state
+    def _load_state(self) -> dict:
+        try:
+            with open(self.state_path) as f:
+                state = json.load(f)
+            if state.get("version") == STATE_VERSION:
+                return state
+        except (OSError, ValueError):
+            pass
+        return {"version": STATE_VERSION, "students": {}}
+
+    def _save_state(self) -> None:
+        tmp = self.state_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.state, f, indent=1, sort_keys=True)
+        os.replace(tmp, self.state_path)
+
+    def _key(self, submission) -> str:
+        text = json.dumps([submission.digest, self.fingerprint, dataclasses.asdict(self.limits)])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _cell_order(self, notebook: str) -> list[str]:
+        import nbformat
+
+        path = os.path.join(self.course.path("source"), f"{notebook}.ipynb")
+        order = []
+        if os.path.exists(path):
+            for cell in nbformat.read(path, as_version=4).cells:
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if grade_id:
+                    order.append(grade_id)
+        return order + sorted(g for g in self.source_cells[notebook] if g not in order)
+
+    # ------------------------------------------------------------------ main loop
+    def grade_all(self, *, workers, scheduler, force, progress):
+        from tqdm.auto import tqdm
+
+        from .backends import DaskBackend, LocalBackend
+        from .submissions import find_submissions
+
+        found = find_submissions(self.course.submissions_root, self.course.assignment)
+        rows: dict[str, GradeRow] = {}
+        todo, skipped = [], []
+        students = self.state["students"]
+        for sub in found:
+            key = self._key(sub)
+            old = students.get(sub.student)
+            if not force and old and old.get("key") == key and old["row"]["status"] != "error":
+                rows[sub.student] = GradeRow(**old["row"])
+                skipped.append(sub.student)
+            else:
+                todo.append((sub, key))
+        graded = []
+        if not todo:
+            return list(rows.values()), graded, skipped
+
+        backend = DaskBackend(scheduler) if scheduler else LocalBackend(workers)
+        bar = tqdm(total=len(todo), unit="submission", desc=f"grading {self.course.assignment}",
+                   disable=not progress, dynamic_ncols=True)
+        keys = {}
+        try:
+            tasks = self._prepared(todo, keys, rows, graded, bar)
+            for task, outcome in backend.map_unordered(tasks):
+                sub, key, events = keys.pop(task.student)
+                row = self._finish(sub, key, task, outcome, events)
+                rows[sub.student] = row
+                graded.append(sub.student)
+                bar.set_postfix_str(f"{sub.student}: {row.status}", refresh=False)
+                bar.update()
+        finally:
+            bar.close()
+            backend.close()
+        return list(rows.values()), graded, skipped
+
+    def _prepared(self, todo, keys, rows, graded, bar):
+        """Yield a task per submission that needs a kernel; finish the others right here."""
+        for sub, key in todo:
+            try:
+                task, events = self._prepare(sub)
+            except Exception as err:
+                from .course import describe_error
+
+                task, events = None, [describe_error(err)]
+            if task is None:
+                rows[sub.student] = self._finish(sub, key, None, None, events)
+                graded.append(sub.student)
+                bar.set_postfix_str(f"{sub.student}: {rows[sub.student].status}", refresh=False)
+                bar.update()
+                continue
+            keys[sub.student] = (sub, key, events)
+            yield task
+
+    # ------------------------------------------------------------------ per submission
+    def _prepare(self, sub):
+        """Read, repair and sanitize the notebooks (parent side, uses the gradebook)."""
+        import nbformat
+
+        from .execute import SubmissionTask
+        from .repair import repair
+        from .submissions import read_notebooks
+
+        course = self.course
+        notebooks, events = read_notebooks(sub.folder, self.notebooks)
+        course.init_submission(sub.student, self.notebooks)
+        ready = []
+        for name, nb in notebooks.items():
+            if nb is None:
+                if any(e.kind == "invalid_notebook" and e.notebook == name for e in events):
+                    course.mark_unreadable(sub.student, name)
+                continue
+            events += repair(nb, self.source_cells[name], self.order[name], name)
+            nb = course.sanitize(nb, sub.student, name)
+            ready.append((name, nbformat.writes(nb)))
+        if not ready:
+            return None, events
+        task = SubmissionTask(student=sub.student, assignment=course.assignment, notebooks=ready,
+                              files=course.copied_files(sub.student), limits=self.limits,
+                              execute_config=self.execute_config, deny=self.private)
+        return task, events
+
+    def _finish(self, sub, key, task, outcome, events) -> GradeRow:
+        """Scores into the gradebook (nbgrader), feedback, CSV row, saved state."""
+        from .course import describe_error
+
+        events = list(events)
+        done = True
+        try:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            if outcome is not None:
+                events += outcome.events
+                self._store(sub.student, outcome)
+            for name in self.notebooks:
+                problem = next((e for e in events if e.notebook == name and e.kind in
+                                ("missing_notebook", "invalid_notebook")), None)
+                if problem is not None:
+                    self.course.feedback_note(sub.student, name, problem.detail)
+        except Exception as err:
+            events.append(describe_error(err))
+            done = False
+        row = self._row(sub.student, events)
+        if done and row.status != "error":
+            self.state["students"][sub.student] = {"key": key, "row": dataclasses.asdict(row)}
+        else:
+            self.state["students"].pop(sub.student, None)
+        self._save_state()
+        return row
+
+    def _store(self, student, outcome) -> None:
+        import nbformat
+
+        for name, text in outcome.notebooks:
+            nb = nbformat.reads(text, as_version=4)
+            nb = self.course.after_execute(nb, student, name)
+            self.course.feedback(nb, student, name)
+
+    def _row(self, student: str, events: list[Event]) -> GradeRow:
+        status = worst_status(events)
+        reason = "; ".join(dict.fromkeys(e.describe() for e in events))
+        row = GradeRow(student=student, max_total=self.max_total, status=status, reason=reason)
+        if status == "error":
+            return row
+        try:
+            scores = self.course.scores(student)
+        except Exception as err:  # the gradebook has no submission: nothing was graded
+            from .course import describe_error
+
+            return self._row(student, [*events, describe_error(err)])
+        total = 0.0
+        for ex in self.exercises:
+            values = [scores.get(g) for g in ex.grade_ids]
+            row.points[ex.name] = None if any(v is None for v in values) else sum(values)
+            total += sum(v for v in values if v is not None)
+        row.total = total
+        return row
+
+
+def _venv_on_path() -> None:
+    """nbgrader shells out to ``alembic``: the interpreter's bin/ must be on PATH."""
+    import sys
+
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def _execute_config(config) -> dict:
+    """The course's ``c.Execute.*`` settings that the workers' Execute should also use."""
+    keep = ("timeout", "startup_timeout", "extra_arguments", "interrupt_on_timeout",
+            "iopub_timeout", "raise_on_iopub_timeout", "kernel_name")
+    section = config.get("Execute", {}) if hasattr(config, "get") else {}
+    return {k: section[k] for k in keep if k in section}

@@ -1,0 +1,478 @@
+"""Run one submission's notebooks: a fresh sandboxed kernel each, in a scratch folder.
+
+This is the part of grading that runs in worker processes (local or on a Dask cluster). It gets
+notebooks that nbgrader has already sanitized (tests restored from the gradebook) and returns
+them executed, with what went wrong listed as ``events``. Execution is nbgrader's own ``Execute``
+preprocessor (so ``c.Execute.*`` settings in ``nbgrader_config.py`` apply) with these additions:
+
+- the kernel starts through :mod:`poolkit.grading.sandbox` (memory, CPU, files, network);
+- the kernel's working folder is a fresh scratch copy holding the submission's own files and
+  the assignment's data files, never a notebook;
+- a cell that kills the kernel (``os._exit``, a segfault, running out of memory) or ignores the
+  interrupt after its timeout is marked failed, and the notebook is run again in a new kernel
+  without it, so the other exercises keep their points;
+- a wall-clock limit for the whole submission: cells that would start after it are not run;
+- outputs are capped per cell (an endless ``print`` cannot fill the worker's memory); error
+  and stderr outputs are shortened but never dropped, because nbgrader grades by them.
+
+Everything heavy is imported inside functions so that importing the grading package is cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .model import Event, Limits
+
+_SANDBOX_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox.py")
+TRUNCATION_NOTE = "\n[... the grader removed {dropped:,} more bytes of output from this cell ...]\n"
+
+
+@dataclass
+class SubmissionTask:
+    """Everything a worker needs to run one submission (picklable, no paths into the course
+    except ``deny``, which only tells the sandbox what to refuse)."""
+
+    student: str
+    assignment: str
+    notebooks: list[tuple[str, str]]          # (notebook name, sanitized notebook JSON)
+    files: dict[str, bytes]                   # relative path -> content for the scratch folder
+    limits: Limits
+    execute_config: dict = field(default_factory=dict)  # c.Execute.* from the course config
+    deny: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SubmissionRun:
+    student: str
+    notebooks: list[tuple[str, str]]          # (notebook name, executed notebook JSON)
+    events: list[Event]
+    seconds: float
+    worker: str
+
+
+def run_submission(task: SubmissionTask) -> SubmissionRun:
+    """Execute every notebook of ``task``; never raises for anything the student's code does."""
+    start = time.monotonic()
+    deadline = start + task.limits.submission_timeout
+    events: list[Event] = []
+    results = []
+    run_root = tempfile.mkdtemp(prefix="poolkit-grade-")
+    try:
+        scratch = os.path.join(run_root, "scratch")
+        private = os.path.join(run_root, "private")
+        os.makedirs(private, mode=0o700)
+        _write_files(scratch, task.files)
+        for name, source in task.notebooks:
+            executed = _execute_notebook(name, source, task, scratch, private, deadline, events)
+            results.append((name, executed))
+    finally:
+        shutil.rmtree(run_root, ignore_errors=True)
+    return SubmissionRun(task.student, results, events, time.monotonic() - start,
+                         f"{os.uname().nodename}:{os.getpid()}")
+
+
+def _write_files(scratch: str, files: dict[str, bytes]) -> None:
+    os.makedirs(scratch, exist_ok=True)
+    for rel, content in files.items():
+        path = os.path.normpath(os.path.join(scratch, rel))
+        if not path.startswith(scratch + os.sep):
+            continue  # a path that climbs out of the scratch folder is ignored
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(content)
+
+
+def _execute_notebook(name, source, task, scratch, private, deadline, events):
+    import nbformat
+
+    nb = nbformat.reads(source, as_version=4)
+    report = os.path.join(private, f"{name}.violations.jsonl")
+    policy = {
+        "memory_bytes": task.limits.memory_mb * 2**20,
+        "cpu_seconds": task.limits.submission_timeout + 30,
+        "file_bytes": task.limits.max_file_mb * 2**20,
+        "allow": [scratch],
+        "deny": [os.path.dirname(scratch), *task.deny, _jupyter_runtime_dir()],
+        "report": report,
+    }
+    policy_path = os.path.join(private, f"{name}.policy.json")
+    with open(policy_path, "w") as f:
+        json.dump(policy, f)
+
+    executor = _make_executor(task, policy_path, private, deadline)
+    resources = {"metadata": {"path": scratch},
+                 "nbgrader": {"notebook": name, "assignment": task.assignment,
+                              "student": task.student}}
+    nb, _ = executor.run(nb, resources)
+    for event in executor.events:
+        event.notebook = name
+        events.append(event)
+    events.extend(_read_violations(report, name))
+    return nbformat.writes(nb)
+
+
+def _jupyter_runtime_dir() -> str:
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    return jupyter_runtime_dir()
+
+
+def _read_violations(path: str, notebook: str) -> list[Event]:
+    events: list[Event] = []
+    seen = set()
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return events
+    for line in lines:
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        key = (item.get("kind"), item.get("detail"))
+        if key in seen:
+            continue
+        seen.add(key)
+        events.append(Event("blocked", f"blocked {item.get('kind')}: {item.get('detail')}",
+                            notebook=notebook))
+    return events
+
+
+_EXECUTOR_CLASS = None
+
+
+def _executor_class():
+    """Build the Execute subclass once per process (nbgrader is imported lazily)."""
+    global _EXECUTOR_CLASS
+    if _EXECUTOR_CLASS is not None:
+        return _EXECUTOR_CLASS
+
+    from jupyter_client.manager import AsyncKernelManager
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbformat.v4 import new_output
+    from nbgrader.preprocessors import Execute
+    from traitlets import Float, Integer, Unicode
+
+    class SandboxedKernelManager(AsyncKernelManager):
+        """Starts the kernel through poolkit.grading.sandbox with the policy file."""
+
+        policy_path = Unicode("").tag(config=True)
+
+        stderr_path = Unicode("").tag(config=True)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            # The kernel process's own stderr (start-up chatter, "Fatal Python error" on a
+            # segfault) goes to a file the grader reads when the kernel dies.
+            if self.stderr_path:
+                kw["stderr"] = open(self.stderr_path, "ab")  # noqa: SIM115 (the child owns it)
+            try:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                if self.stderr_path:
+                    kw["stderr"].close()
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            cmd = super().format_kernel_cmd(extra_arguments)
+            if self.policy_path and len(cmd) > 2 and cmd[1] == "-m":
+                cmd = [sys.executable, _SANDBOX_SCRIPT, self.policy_path, *cmd[1:]]
+            return cmd
+
+    class KernelLost(Exception):
+        def __init__(self, index, reason):
+            super().__init__(reason)
+            self.index, self.reason = index, reason
+
+    class GradingExecute(Execute):
+        """nbgrader's Execute, made to survive whatever a submission does."""
+
+        deadline = Float(0.0)
+        wall_limit = Float(0.0)
+        policy_path = Unicode("")
+        private_dir = Unicode("")
+        max_output_bytes = Integer(100_000)
+        max_restarts = Integer(2)
+
+        def run(self, nb, resources):
+            """Execute ``nb``; returns (nb, resources) and fills ``self.events``."""
+            self.events: list[Event] = []
+            self.failed_cells: dict[int, str] = {}   # cell index -> why it is not run again
+            template = nb
+            for attempt in range(self.max_restarts + 1):
+                work = _copy_nb(template)
+                try:
+                    nb, resources = self.preprocess(work, resources)
+                    return nb, resources
+                except KernelLost as lost:
+                    nb = self.nb
+                    if lost.index is None or attempt == self.max_restarts \
+                            or time.monotonic() >= self.deadline:
+                        self._fail_rest(nb, lost.index, lost.reason)
+                        return nb, resources
+                    self.failed_cells[lost.index] = lost.reason
+            return nb, resources
+
+        def preprocess(self, nb, resources, km=None):
+            from nbclient import NotebookClient
+
+            NotebookClient.__init__(self, nb, km)
+            self.reset_execution_trackers()
+            self._check_assign_resources(resources)
+            self._out_bytes: dict[int, int] = {}
+            self._dropped: dict[int, int] = {}
+            self._truncated_streams: set[tuple[int, str]] = set()
+            self._running = None
+            try:
+                with self.setup_kernel():
+                    watchdog = self._start_watchdog()
+                    try:
+                        info = self.wait_for_reply(self.kc.kernel_info())
+                        self.nb.metadata["language_info"] = info["content"]["language_info"]
+                        for index, cell in enumerate(self.nb.cells):
+                            self._run_cell(cell, resources, index)
+                    except DeadKernelError:
+                        # still inside setup_kernel: the process and its exit code are there
+                        raise KernelLost(self._running, self._death_reason()) from None
+                    finally:
+                        watchdog.cancel()
+            except KernelLost:
+                raise
+            except DeadKernelError:
+                raise KernelLost(self._running, self._death_reason()) from None
+            except RuntimeError as err:  # kernel did not start, or died while starting
+                if self._running is None:
+                    raise KernelLost(None, f"the kernel could not start: {err}") from None
+                raise KernelLost(self._running, self._death_reason()) from None
+            self.set_widgets_metadata()
+            return self.nb, self.resources
+
+        def _run_cell(self, cell, resources, index):
+            if cell.cell_type != "code" or not cell.source.strip():
+                return
+            if index in self.failed_cells:
+                cell.outputs = [_error_output("CellNotRun", self.failed_cells[index])]
+                return
+            if time.monotonic() >= self.deadline:
+                reason = (f"not run: the submission used up its wall-clock limit of "
+                          f"{self.limits_text()}")
+                cell.outputs = [_error_output("SubmissionTimeout", reason)]
+                if not any(e.kind == "wall_clock" for e in self.events):
+                    self.events.append(Event("wall_clock", f"stopped at cell {index}: "
+                                             f"wall-clock limit {self.limits_text()}",
+                                             cell=index, grade_id=_grade_id(cell)))
+                return
+            self._running = index
+            try:
+                self.preprocess_cell(cell, resources, index)
+            except CellTimeoutError:
+                # the interrupt did not stop the cell: the kernel is stuck in it
+                self.events.append(Event("timeout", f"cell {index} ignored the interrupt after "
+                                         f"its {self.timeout} s timeout", cell=index,
+                                         grade_id=_grade_id(cell)))
+                raise KernelLost(index, f"not run: this cell did not stop after its "
+                                        f"{self.timeout} s timeout") from None
+            self._running = None  # left set when the kernel dies: _death_reason names the cell
+            self._after_cell(cell, index)
+
+        def limits_text(self):
+            return f"{self.wall_limit:g} s"
+
+        def _after_cell(self, cell, index):
+            dropped = self._dropped.get(index, 0)
+            if dropped:
+                cell.outputs.append(new_output("stream", name="stdout",
+                                               text=TRUNCATION_NOTE.format(dropped=dropped)))
+                self.events.append(Event("output_truncated", f"cell {index} printed "
+                                         f"{dropped + self.max_output_bytes:,} bytes; kept "
+                                         f"{self.max_output_bytes:,}", cell=index,
+                                         grade_id=_grade_id(cell)))
+            for out in cell.outputs:
+                if out.output_type != "error":
+                    continue
+                if out.ename == "CellTimeoutError":
+                    self.events.append(Event("timeout", f"cell {index} was stopped after its "
+                                             f"{self.timeout} s timeout", cell=index,
+                                             grade_id=_grade_id(cell)))
+                elif out.ename == "MemoryError":
+                    self.events.append(Event("memory", f"cell {index} ran out of memory "
+                                             "(limit per submission reached)", cell=index,
+                                             grade_id=_grade_id(cell)))
+
+        def output(self, outs, msg, display_id, cell_index):
+            size = _message_size(msg)
+            used = self._out_bytes.get(cell_index, 0)
+            budget = self.max_output_bytes - used
+            if size <= budget:
+                self._out_bytes[cell_index] = used + size
+                return super().output(outs, msg, display_id, cell_index)
+            # Over budget: shorten, never drop errors or the first stderr (nbgrader grades
+            # on them), and stop storing anything else.
+            self._out_bytes[cell_index] = self.max_output_bytes
+            self._dropped[cell_index] = self._dropped.get(cell_index, 0) + size - max(budget, 0)
+            msg_type = msg["msg_type"]
+            content = msg["content"]
+            if msg_type == "error":
+                content["evalue"] = _shorten(content.get("evalue", ""), 2000)
+                content["traceback"] = [_shorten(line, 2000)
+                                        for line in content.get("traceback", [])[-20:]]
+                return super().output(outs, msg, display_id, cell_index)
+            if msg_type == "stream":
+                key = (cell_index, content.get("name"))
+                if key in self._truncated_streams:
+                    return None
+                self._truncated_streams.add(key)
+                content["text"] = content.get("text", "")[:max(budget, 0)]
+                return super().output(outs, msg, display_id, cell_index)
+            return None
+
+        def _start_watchdog(self):
+            """Kill the kernel process once the wall-clock limit is well past (a cell that
+            ignores its interrupt would otherwise hold the worker)."""
+            pid = None
+            try:
+                pid = self.km.provisioner.process.pid
+            except AttributeError:
+                pass
+            delay = max(1.0, self.deadline - time.monotonic() + 5.0)
+
+            def kill():
+                if pid:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+
+            timer = threading.Timer(delay, kill)
+            timer.daemon = True
+            timer.start()
+            return timer
+
+        def _death_reason(self):
+            code = None
+            try:
+                process = self.km.provisioner.process
+                code = process.poll()
+                if code is None:  # just died: give the OS a moment to report it
+                    code = process.wait(timeout=2)
+            except Exception:  # no process object, or it is still running
+                pass
+            index = self._running
+            if time.monotonic() >= self.deadline:
+                why = "the submission's wall-clock limit was reached"
+            elif code is not None and code < 0:
+                try:
+                    why = f"the kernel was killed by {signal.Signals(-code).name}"
+                except ValueError:
+                    why = f"the kernel was killed by signal {-code}"
+            elif code is not None:
+                why = f"the kernel exited with code {code}"
+            else:
+                why = "the kernel died"
+            last = _last_error_line(self.km.stderr_path if self.km is not None else "")
+            if last:
+                why += f" ({last})"
+            cell = self.nb.cells[index] if index is not None else None
+            self.events.append(Event("wall_clock" if "wall-clock" in why else "kernel_died",
+                                     f"{why} while running cell {index}", cell=index,
+                                     grade_id=_grade_id(cell) if cell is not None else None))
+            return f"not run: {why} in this cell"
+
+        def _fail_rest(self, nb, index, reason):
+            """After the last try: the failing cell and every cell after it get an error."""
+            start = index if index is not None else 0
+            for i, cell in enumerate(nb.cells):
+                if cell.cell_type == "code" and i >= start and cell.source.strip():
+                    if i == start or not cell.get("outputs"):
+                        cell.outputs = [_error_output(
+                            "CellNotRun", reason if i == start else
+                            "not run: the kernel was lost earlier in this notebook")]
+
+        def timeout_func_for(self, cell):
+            remaining = self.deadline - time.monotonic()
+            return max(1, int(min(self.timeout or remaining, remaining)))
+
+    def _error_output(ename, evalue):
+        return new_output("error", ename=ename, evalue=evalue,
+                          traceback=[f"{ename}: {evalue}"])
+
+    _EXECUTOR_CLASS = (GradingExecute, SandboxedKernelManager)
+    return _EXECUTOR_CLASS
+
+
+def _make_executor(task, policy_path, private, deadline):
+    from traitlets.config import Config
+
+    GradingExecute, SandboxedKernelManager = _executor_class()
+    config = Config()
+    for key, value in task.execute_config.items():
+        config.Execute[key] = value
+    config.Execute.timeout = task.limits.cell_timeout
+    extra = list(task.execute_config.get("extra_arguments", []))
+    for arg in ("--HistoryManager.hist_file=:memory:", "--InteractiveShell.xmode=Minimal"):
+        key = arg.split("=")[0]
+        if not any(a.startswith(key) for a in extra):
+            extra.append(arg)
+    config.Execute.extra_arguments = extra
+    config.SandboxedKernelManager.policy_path = policy_path
+    config.SandboxedKernelManager.stderr_path = policy_path.replace(".policy.json", ".stderr.log")
+    executor = GradingExecute(config=config)
+    executor.kernel_manager_class = SandboxedKernelManager
+    executor.deadline = deadline
+    executor.max_output_bytes = task.limits.max_output_bytes
+    executor.max_restarts = task.limits.max_restarts
+    executor.shutdown_kernel = "immediate"
+    executor.timeout_func = executor.timeout_func_for
+    executor.wall_limit = task.limits.submission_timeout
+    return executor
+
+
+def _last_error_line(path: str) -> str:
+    """The kernel's last words on stderr, e.g. 'Fatal Python error: Segmentation fault'."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        if "Fatal Python error" in line or "Error" in line.split(":")[0]:
+            return line.strip()[:200]
+    return ""
+
+
+def _copy_nb(nb):
+    import copy
+
+    return copy.deepcopy(nb)
+
+
+def _grade_id(cell):
+    if cell is None:
+        return None
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _message_size(msg) -> int:
+    content = msg.get("content", {})
+    if msg["msg_type"] == "stream":
+        return len(content.get("text", ""))
+    if msg["msg_type"] == "error":
+        return len(content.get("evalue", "")) + sum(len(x) for x in content.get("traceback", []))
+    data = content.get("data", {})
+    return sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in data.values())
+
+
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f" [... {len(text) - limit:,} characters removed by the grader]"

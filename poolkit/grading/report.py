@@ -1,0 +1,130 @@
+"""What the instructor reads: the CSV, two charts and a summary.
+
+- ``grades.csv``: one row per student: points per exercise, total, status and reason;
+- ``score_histogram.png``: how the class's totals are spread;
+- ``pass_rates.png``: the share of students with full points on each exercise, so the
+  exercise the class struggled with stands out.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import statistics
+from collections import Counter
+
+from .model import STATUSES, GradeRow
+
+# Statuses whose points are not the student's work being graded: left out of averages/charts.
+NOT_GRADED = {"missing_notebook", "invalid_notebook", "error"}
+
+
+def write_csv(path: str, exercises, rows: list[GradeRow]) -> None:
+    names = [e.name for e in exercises]
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", *names, "total", "max_total", "status", "reason"])
+        for row in sorted(rows, key=lambda r: r.student):
+            writer.writerow([row.student, *(_fmt(row.points.get(n)) for n in names),
+                             _fmt(row.total), _fmt(row.max_total), row.status, row.reason])
+    os.replace(tmp, path)
+
+
+def read_csv(path: str) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:.2f}"
+
+
+def pass_rates(exercises, rows: list[GradeRow]) -> dict[str, float]:
+    """Exercise -> share of graded students with full points on it (autograded ones only)."""
+    graded = [r for r in rows if r.status not in NOT_GRADED]
+    rates = {}
+    for ex in exercises:
+        if ex.manual or not graded:
+            continue
+        full = sum(1 for r in graded
+                   if r.points.get(ex.name) is not None and r.points[ex.name] >= ex.max_points)
+        rates[ex.name] = full / len(graded)
+    return rates
+
+
+def draw_charts(folder: str, exercises, rows: list[GradeRow], title: str) -> list[str]:
+    """Write the histogram and the pass-rate chart (matplotlib, Agg); returns their paths."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    totals = [r.total for r in rows if r.status not in NOT_GRADED and r.total is not None]
+    max_total = max((r.max_total for r in rows), default=0) or 1
+    paths = []
+
+    fig = Figure(figsize=(7, 4), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    bins = max(5, min(20, int(max_total) + 1))
+    ax.hist(totals, bins=bins, range=(0, max_total), color="#4C72B0", edgecolor="white")
+    ax.set_xlabel(f"total points (out of {max_total:g})")
+    ax.set_ylabel("students")
+    ax.set_title(f"{title}: scores of {len(totals)} graded submissions")
+    if totals:
+        mean = statistics.fmean(totals)
+        ax.axvline(mean, color="#C44E52", linestyle="--", label=f"mean {mean:.1f}")
+        ax.legend()
+    fig.tight_layout()
+    paths.append(os.path.join(folder, "score_histogram.png"))
+    fig.savefig(paths[-1])
+
+    rates = pass_rates(exercises, rows)
+    fig = Figure(figsize=(7, 0.5 * len(rates) + 1.6), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    names = list(rates)[::-1]
+    values = [100 * rates[n] for n in names]
+    colors = ["#C44E52" if v < 50 else "#DD8452" if v < 80 else "#55A868" for v in values]
+    ax.barh(names, values, color=colors)
+    for y, v in enumerate(values):
+        ax.text(min(v + 1, 92), y, f"{v:.0f}%", va="center")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("students with full points (%)")
+    ax.set_title(f"{title}: pass rate per exercise")
+    fig.tight_layout()
+    paths.append(os.path.join(folder, "pass_rates.png"))
+    fig.savefig(paths[-1])
+    return paths
+
+
+def summary(assignment: str, exercises, rows: list[GradeRow], *, graded: int, skipped: int,
+            seconds: float, csv_path: str, charts: list[str], feedback_dir: str) -> str:
+    counts = Counter(r.status for r in rows)
+    totals = [r.total for r in rows if r.status not in NOT_GRADED and r.total is not None]
+    max_total = max((r.max_total for r in rows), default=0)
+    lines = [f"Graded {graded} submission(s) of {assignment} in {seconds:.1f} s"
+             + (f"; {skipped} unchanged since the last run were skipped." if skipped else ".")]
+    lines.append("Status: " + ", ".join(f"{s} {counts[s]}" for s in STATUSES if counts[s]))
+    if totals:
+        lines.append(f"Scores: mean {statistics.fmean(totals):.2f}, median "
+                     f"{statistics.median(totals):g}, min {min(totals):g}, max {max(totals):g} "
+                     f"(out of {max_total:g}).")
+    rates = pass_rates(exercises, rows)
+    if rates:
+        hardest = min(rates, key=rates.get)
+        lines.append(f"Hardest exercise: {hardest} ({100 * rates[hardest]:.0f}% full points); "
+                     + ", ".join(f"{k} {100 * v:.0f}%" for k, v in rates.items()))
+    attention = [r for r in sorted(rows, key=lambda r: r.student) if r.status != "ok"]
+    if attention:
+        lines.append("Look at:")
+        for r in attention[:30]:
+            lines.append(f"  {r.student}: {r.status}: {r.reason}")
+        if len(attention) > 30:
+            lines.append(f"  ... and {len(attention) - 30} more (see the CSV)")
+    lines.append(f"CSV: {csv_path}")
+    lines.append("Charts: " + ", ".join(charts))
+    lines.append(f"Feedback: {feedback_dir}")
+    return "\n".join(lines)

@@ -1,0 +1,146 @@
+"""Start one grading kernel inside limits: memory, CPU time, file size, network and files.
+
+Run as ``python .../poolkit/grading/sandbox.py POLICY.json -m ipykernel_launcher -f CONN.json``
+(by path, so that starting a kernel does not import the poolkit package). The limits are set
+before the kernel starts and the checks are switched on once it is ready to take cells, so they
+hold for every cell the submission runs but not for ipykernel's own start-up:
+
+- ``resource.setrlimit``: address space (a memory bomb gets ``MemoryError``), CPU seconds,
+  size of files written, no core dumps (a segfault must not fill the disk);
+- an audit hook (``sys.addaudithook``, which Python code cannot remove) that refuses network
+  connections and name look-ups, new processes (a child would not carry the hook), and
+  opening or listing files under the denied folders (other students' submissions, the source
+  notebooks with hidden tests, the gradebook, the kernels' connection files).
+
+Each refusal raises ``PermissionError`` in the student's code and is also appended to the
+policy's report file through a descriptor opened here, so the grader learns of attempts even
+when the student's code swallows the exception.
+
+This is a guard rail for coursework, not a security boundary: native code (``ctypes``) can get
+past an audit hook. Run untrusted code in a container or VM when that matters.
+
+Only the standard library is imported here: this runs in the kernel before ipykernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+
+_PROCESS_EVENTS = frozenset({
+    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+    "os.forkpty", "pty.spawn", "os.startfile",
+})
+_NETWORK_EVENTS = frozenset({
+    "socket.connect", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
+    "socket.gethostbyname", "socket.gethostbyaddr", "socket.gethostbyname_ex",
+})
+_PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect", "glob.glob"})
+_LOCAL_HOSTS = frozenset({None, "", "localhost", "127.0.0.1", "::1", b"localhost"})
+
+
+def apply_limits(policy: dict) -> None:
+    """Set the rlimits named in ``policy`` (bytes and seconds; 0 or missing means unlimited)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for key, limit in (("memory_bytes", resource.RLIMIT_AS),
+                       ("cpu_seconds", resource.RLIMIT_CPU),
+                       ("file_bytes", resource.RLIMIT_FSIZE)):
+        value = int(policy.get(key) or 0)
+        if value > 0:
+            _, hard = resource.getrlimit(limit)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(limit, (value, hard if hard != resource.RLIM_INFINITY else value))
+
+
+def make_audit_hook(policy: dict, report_fd: int, armed: list):
+    """An audit hook enforcing ``policy['allow']`` / ``policy['deny']`` (lists of folders),
+    active once ``armed`` is non-empty."""
+    allow = tuple(os.path.realpath(p) for p in policy.get("allow", []))
+    deny = tuple(os.path.realpath(p) for p in policy.get("deny", []))
+    realpath, fspath, write = os.path.realpath, os.fsdecode, os.write
+    inside = _inside
+
+    def report(kind: str, detail: str) -> None:
+        line = json.dumps({"kind": kind, "detail": detail[:300]}) + "\n"
+        try:
+            write(report_fd, line.encode())
+        except OSError:
+            pass
+
+    def denied_path(path) -> str | None:
+        if isinstance(path, int) or path is None:
+            return None
+        try:
+            full = realpath(fspath(path))
+        except (TypeError, ValueError):
+            return None
+        if inside(full, allow):
+            return None
+        return full if inside(full, deny) else None
+
+    def hook(event: str, args: tuple) -> None:
+        if not armed:
+            return
+        if event in _PATH_EVENTS:
+            full = denied_path(args[0] if args else None)
+            if full is not None:
+                report("files", f"{event} {full}")
+                raise PermissionError(
+                    f"The grader blocked access to {full}: a submission may only use the files "
+                    "in its own folder.")
+        elif event in _NETWORK_EVENTS:
+            if event == "socket.connect" or event in ("socket.sendto", "socket.sendmsg"):
+                target = args[1] if len(args) > 1 else "?"
+            else:
+                target = args[0] if args else None
+                if target in _LOCAL_HOSTS:
+                    return
+            report("network", f"{event} {target!r}")
+            raise PermissionError(
+                f"The grader blocked network access ({event} {target!r}): grading runs offline.")
+        elif event in _PROCESS_EVENTS:
+            what = args[0] if args else ""
+            report("process", f"{event} {what!r}")
+            raise PermissionError(
+                f"The grader blocked starting a new process ({event} {what!r}).")
+
+    return hook
+
+
+def _inside(path: str, folders: tuple[str, ...]) -> bool:
+    for folder in folders:
+        if path == folder or path.startswith(folder + os.sep):
+            return True
+    return False
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 3 or argv[1:3] != ["-m", "ipykernel_launcher"]:
+        raise SystemExit("usage: sandbox.py POLICY.json -m ipykernel_launcher ARGS...")
+    with open(argv[0]) as f:
+        policy = json.load(f)
+    report_fd = os.open(policy["report"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    policy.setdefault("deny", []).append(policy["report"])
+    policy["deny"].append(argv[0])
+    apply_limits(policy)
+    armed: list = []
+    sys.addaudithook(make_audit_hook(policy, report_fd, armed))
+
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize(argv[3:])
+    armed.append(True)
+    del armed, policy
+    app.start()
+
+
+if __name__ == "__main__":
+    # Started by path: drop this folder from sys.path so that its modules cannot shadow
+    # anything the kernel imports.
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
+    main(sys.argv[1:])
