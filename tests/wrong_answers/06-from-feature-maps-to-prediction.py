@@ -1,0 +1,150 @@
+"""Plausible wrong answers for lesson 06 (from feature maps to prediction), one list per exercise.
+
+Each entry replaces the whole solution cell in an otherwise correct submission; the
+nbgrader round-trip test asserts that the exercise's test cells then lose points.
+"""
+
+WRONG = {
+    "head_params": [
+        ("forgets the biases", '''
+def head_params(channels, height, width, n_classes, head):
+    if head == "flatten":
+        return int(channels * height * width * n_classes)
+    if head == "gap":
+        return int(channels * n_classes)
+    raise ValueError(f"unknown head {head!r}")
+'''),
+        ("GAP head counted like a flatten head", '''
+def head_params(channels, height, width, n_classes, head):
+    if head not in ("flatten", "gap"):
+        raise ValueError(f"unknown head {head!r}")
+    return int(channels * height * width * n_classes + n_classes)
+'''),
+        ("assumes a square map (height * height)", '''
+def head_params(channels, height, width, n_classes, head):
+    if head == "flatten":
+        return int(channels * height * height * n_classes + n_classes)
+    if head == "gap":
+        return int(channels * n_classes + n_classes)
+    raise ValueError(f"unknown head {head!r}")
+'''),
+        ("silently treats an unknown head as GAP", '''
+def head_params(channels, height, width, n_classes, head):
+    if head == "flatten":
+        return int(channels * height * width * n_classes + n_classes)
+    return int(channels * n_classes + n_classes)
+'''),
+    ],
+    "gap_head": [
+        ("max pooling instead of average", '''
+def gap_head(features, weight, bias):
+    pooled = np.asarray(features, dtype=np.float64).max(axis=(2, 3))
+    return pooled @ np.asarray(weight).T + np.asarray(bias)
+'''),
+        ("averages over channels and width (wrong axes)", '''
+def gap_head(features, weight, bias):
+    features = np.asarray(features, dtype=np.float64)
+    pooled = features.mean(axis=(1, 3))
+    return pooled @ np.asarray(weight).T + np.asarray(bias)
+'''),
+        ("forgets the bias", '''
+def gap_head(features, weight, bias):
+    pooled = np.asarray(features, dtype=np.float64).mean(axis=(2, 3))
+    return pooled @ np.asarray(weight).T
+'''),
+        ("sums instead of averaging", '''
+def gap_head(features, weight, bias):
+    pooled = np.asarray(features, dtype=np.float64).sum(axis=(2, 3))
+    return pooled @ np.asarray(weight).T + np.asarray(bias)
+'''),
+        ("delegates to torch", '''
+def gap_head(features, weight, bias):
+    import torch
+    from torch.nn import functional as F
+    x = torch.as_tensor(np.asarray(features, dtype=np.float64))
+    pooled = F.adaptive_avg_pool2d(x, 1).flatten(1)
+    return F.linear(pooled, torch.as_tensor(weight), torch.as_tensor(bias)).numpy()
+'''),
+    ],
+    "adaptive_windows": [
+        ("stop rounded down (floor instead of ceil)", '''
+def adaptive_windows(length, output_size):
+    return [(i * length // output_size, (i + 1) * length // output_size) for i in range(output_size)]
+'''),
+        ("fixed window and stride length // output_size", '''
+def adaptive_windows(length, output_size):
+    step = max(length // output_size, 1)
+    return [(i * step, i * step + step) for i in range(output_size)]
+'''),
+        ("inclusive stop", '''
+def adaptive_windows(length, output_size):
+    return [(i * length // output_size, -(-(i + 1) * length // output_size) - 1)
+            for i in range(output_size)]
+'''),
+        ("start rounded to nearest", '''
+def adaptive_windows(length, output_size):
+    return [(int(round(i * length / output_size)), -(-(i + 1) * length // output_size))
+            for i in range(output_size)]
+'''),
+    ],
+    "adaptive_avg_pool2d_np": [
+        ("fixed kernel and stride H // OH (ordinary pooling)", '''
+def adaptive_avg_pool2d_np(x, output_size):
+    x = np.asarray(x, dtype=np.float64)
+    out_h, out_w = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+    n, c, h, w = x.shape
+    kh, kw = max(h // out_h, 1), max(w // out_w, 1)
+    out = np.zeros((n, c, out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            window = x[:, :, i * kh:(i + 1) * kh, j * kw:(j + 1) * kw]
+            out[:, :, i, j] = window.mean(axis=(2, 3)) if window.size else 0.0
+    return out
+'''),
+        ("swaps the row and column output sizes", '''
+def adaptive_avg_pool2d_np(x, output_size):
+    x = np.asarray(x, dtype=np.float64)
+    out_w, out_h = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+    n, c, h, w = x.shape
+    out = np.empty((n, c, out_h, out_w))
+    for i in range(out_h):
+        r0, r1 = i * h // out_h, -(-(i + 1) * h // out_h)
+        for j in range(out_w):
+            c0, c1 = j * w // out_w, -(-(j + 1) * w // out_w)
+            out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+    return out
+'''),
+        ("floor for the stop: drops positions and breaks when O > L", '''
+def adaptive_avg_pool2d_np(x, output_size):
+    x = np.asarray(x, dtype=np.float64)
+    out_h, out_w = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, out_h, out_w))
+    for i in range(out_h):
+        r0, r1 = i * h // out_h, (i + 1) * h // out_h
+        for j in range(out_w):
+            c0, c1 = j * w // out_w, (j + 1) * w // out_w
+            window = x[:, :, r0:r1, c0:c1]
+            out[:, :, i, j] = window.mean(axis=(2, 3)) if window.size else 0.0
+    return out
+'''),
+        ("max instead of average", '''
+def adaptive_avg_pool2d_np(x, output_size):
+    x = np.asarray(x, dtype=np.float64)
+    out_h, out_w = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+    n, c, h, w = x.shape
+    out = np.empty((n, c, out_h, out_w))
+    for i in range(out_h):
+        r0, r1 = i * h // out_h, -(-(i + 1) * h // out_h)
+        for j in range(out_w):
+            c0, c1 = j * w // out_w, -(-(j + 1) * w // out_w)
+            out[:, :, i, j] = x[:, :, r0:r1, c0:c1].max(axis=(2, 3))
+    return out
+'''),
+        ("delegates to poolkit", '''
+def adaptive_avg_pool2d_np(x, output_size):
+    import poolkit
+    return poolkit.adaptive_avg_pool2d(x, output_size)
+'''),
+    ],
+}
