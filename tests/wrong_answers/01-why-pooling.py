@@ -23,18 +23,8 @@ def first_dense_params(channels, height, width, units, n_pools):
     inputs = int(channels * height * width / 4 ** n_pools)
     return int(inputs * units + units)
 '''),
-        ("one pool no matter how many", '''
-def first_dense_params(channels, height, width, units, n_pools):
-    inputs = channels * (height // 2) * (width // 2)
-    return int(inputs * units + units)
-'''),
     ],
     "consistency_table": [
-        ("compares with the unshifted column of the same row", '''
-def consistency_table(labels):
-    labels = np.asarray(labels)
-    return np.mean(labels == labels[:, :1], axis=-1).astype(np.float64)
-'''),
         ("counts changes instead of agreements", '''
 def consistency_table(labels):
     labels = np.asarray(labels)
@@ -72,18 +62,6 @@ def binomial_blur(x):
         before = np.take(padded, range(0, n), axis=axis)
         after = np.take(padded, range(2, n + 2), axis=axis)
         out = (before + 2 * out + after) / 4
-    return out
-'''),
-        ("blurs the width axis only", '''
-def binomial_blur(x):
-    out = np.asarray(x, dtype=np.float64)
-    return (np.roll(out, 1, axis=-1) + 2 * out + np.roll(out, -1, axis=-1)) / 4
-'''),
-        ("forgets to normalise the weights", '''
-def binomial_blur(x):
-    out = np.asarray(x, dtype=np.float64)
-    for axis in (-2, -1):
-        out = np.roll(out, 1, axis=axis) + 2 * out + np.roll(out, -1, axis=axis)
     return out
 '''),
         ("delegates to poolkit", '''
