@@ -496,7 +496,7 @@ class _ShiftChart:
         self.marker = self.ax.axvline(0, color="0.6", lw=1, ls="--")
         self.ax.set_xlabel("shift (pixels)")
         self.ax.set_ylabel("relative change")
-        self.ax.legend(fontsize=8, frameon=False, loc="upper left")
+        self.ax.legend(fontsize=8, frameon=False, loc="lower right")
 
     def html(self, curves: dict, current: int) -> str:
         top = 0.0

@@ -9,7 +9,6 @@ skipped locally and fails when the CI environment variable is set.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -19,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,59 +54,62 @@ def _python() -> str:
     return str(venv) if venv.exists() else sys.executable
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A JupyterLab server serving a temp copy of the demo notebook: yields (base_url, token)."""
+def _require_browser() -> None:
     _require(Path(CHROMIUM).exists(), f"Debian's Chromium is not installed at {CHROMIUM}")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         _require(False, "the playwright Python package is not installed")
 
-    work = tmp_path_factory.mktemp("lab")
-    served = work / "notebooks"
-    served.mkdir()
-    shutil.copy(NOTEBOOK, served / NOTEBOOK.name)
-    port, token = _free_port(), os.urandom(16).hex()
-    env = dict(os.environ,
-               JUPYTER_CONFIG_DIR=str(work / "config"), JUPYTER_RUNTIME_DIR=str(work / "runtime"),
-               JUPYTERLAB_SETTINGS_DIR=str(work / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"),
-               IPYTHONDIR=str(work / "ipython"),
-               PATH=f"{Path(_python()).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="3")
-    log = open(work / "jupyterlab.log", "w")  # noqa: SIM115 - closed in teardown
-    cmd = [_python(), "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-           f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={served}"]
-    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+
+def _env(work: Path) -> dict:
+    """Jupyter config, runtime and settings in a temp dir: nothing of the user's is touched."""
+    return dict(os.environ,
+                JUPYTER_CONFIG_DIR=str(work / "config"), JUPYTER_RUNTIME_DIR=str(work / "runtime"),
+                JUPYTERLAB_SETTINGS_DIR=str(work / "settings"),
+                JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"),
+                IPYTHONDIR=str(work / "ipython"),
+                PATH=f"{Path(_python()).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="3")
+
+
+@contextmanager
+def _server(cmd: list[str], work: Path, ready_url: str, shutdown_url: str | None, token: str):
+    """Run ``cmd`` (a server) until it answers HTTP at ``ready_url``; stop it and its kernels
+    afterwards."""
+    log_path = work / "server.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env(work),
                               start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     try:
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
-                    json.load(r)
-                    break
+                with urllib.request.urlopen(ready_url, timeout=5) as reply:
+                    if reply.status == 200:
+                        break
+            except urllib.error.HTTPError:  # the server answers; the probe page isn't there
+                break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail("JupyterLab did not start:\n"
-                                + (work / "jupyterlab.log").read_text()[-3000:])
-                time.sleep(0.5)
-        yield base, token
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(f"{cmd[0]} did not start:\n" + log_path.read_text()[-3000:])
+            time.sleep(0.5)
+        yield
     finally:
-        try:  # a clean shutdown also stops the kernels it started
-            req = urllib.request.Request(f"{base}/api/shutdown", method="POST",
+        try:  # a clean shutdown also stops the kernels the server started
+            if shutdown_url is None:
+                raise RuntimeError("no shutdown endpoint")
+            req = urllib.request.Request(shutdown_url, method="POST",
                                          headers={"Authorization": f"token {token}"})
             urllib.request.urlopen(req, timeout=5).close()
             server.wait(timeout=20)
         except Exception:
             if server.poll() is None:
-                os.killpg(server.pid, signal.SIGTERM)
+                os.killpg(server.pid, signal.SIGTERM)  # our own session: server and kernels
                 try:
-                    server.wait(timeout=10)
+                    server.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     os.killpg(server.pid, signal.SIGKILL)
                     server.wait()
@@ -114,20 +117,61 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(lab):
+def lab(tmp_path_factory):
+    """A JupyterLab server serving a temp copy of the demo notebook: yields (base_url, token)."""
+    _require_browser()
+    work = tmp_path_factory.mktemp("lab")
+    served = work / "notebooks"
+    served.mkdir()
+    shutil.copy(NOTEBOOK, served / NOTEBOOK.name)
+    port, token = _free_port(), os.urandom(16).hex()
+    cmd = [_python(), "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+           f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={served}"]
+    base = f"http://127.0.0.1:{port}"
+    with _server(cmd, work, f"{base}/api/status?token={token}", f"{base}/api/shutdown", token):
+        yield base, token
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory):
+    """demos/serve.py (Voila) on a free port with a token: yields (base_url, token)."""
+    _require_browser()
+    try:
+        import voila  # noqa: F401
+    except ImportError:
+        _require(False, "voila is not installed (it is in poolkit's 'course' extra)")
+    work = tmp_path_factory.mktemp("voila")
+    port, token = _free_port(), os.urandom(16).hex()
+    cmd = [_python(), str(ROOT / "demos" / "serve.py"), f"--port={port}", f"--token={token}",
+           "--Voila.port_retries=0"]
+    base = f"http://127.0.0.1:{port}"
+    # Probe a static path: a request for "/" would start a kernel just to check liveness.
+    with _server(cmd, work, f"{base}/voila/static/no-such-file", None, token):
+        yield base, token
+
+
+@pytest.fixture(scope="module")
+def browser():
     from playwright.sync_api import sync_playwright
 
-    base, token = lab
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                      args=CHROMIUM_ARGS)
         try:
-            pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-            pg.set_default_timeout(TIMEOUT_MS)
-            pg.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
-            pg.wait_for_selector(".jp-Notebook")
-            yield pg
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield pg
+    finally:
+        pg.close()
 
 
 def _dismiss_news(page) -> None:
@@ -177,7 +221,10 @@ def _shot(locator, name: str) -> Path:
     return path
 
 
-def test_demo_notebook_runs_and_widgets_respond(page):
+def test_demo_notebook_runs_and_widgets_respond(lab, page):
+    base, token = lab
+    page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
+    page.wait_for_selector(".jp-Notebook")
     _dismiss_news(page)
     _wait_idle(page)
     page.locator("li.lm-MenuBar-item", has_text="Run").first.click()
@@ -254,3 +301,25 @@ def test_demo_notebook_runs_and_widgets_respond(page):
     shift_cell = cells.filter(has_text="widgets.shift_explorer()")
     assert "relative change" in _widget_output(page, 3).inner_text()
     _shot(shift_cell, "shift-explorer")
+
+
+def test_voila_serves_the_explorer_as_a_page(voila, page):
+    base, token = voila
+    page.goto(f"{base}/?token={token}")
+    page.wait_for_function("document.querySelectorAll('.pk-box').length >= 4")
+    assert page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+    assert page.locator(".pk-error").count() == 0
+    assert "widgets.window_stepper()" not in page.inner_text("body")  # Voila shows no code
+
+    shift = _widget_output(page, 3)
+    assert "shift 1: relative change" in shift.inner_text()
+    handle, readout, _ = _slider(page, page.locator("body"), "shift")
+    before = shift.inner_html()
+    handle.focus()
+    handle.press("ArrowRight")
+    _wait_for_change(shift, before, "Voila shift slider")
+    value = int(readout.inner_text().strip())
+    assert value == 2 and f"shift {value}: relative change" in shift.inner_text()
+    _shot(page.locator(".widget-vbox").filter(has_text="blur before pooling").first,
+          "voila-shift-explorer")
+    page.screenshot(path=str(ARTIFACTS / "browser-voila-page.png"), full_page=True)
