@@ -11,7 +11,7 @@ logits ``(N, n_classes)``.
 - :func:`train` fits a model on NumPy arrays in seconds, deterministically for a given seed.
 - :func:`predict`, :func:`accuracy` and :func:`prediction_consistency` evaluate a model.
 - Lesson oracles (:func:`first_dense_parameters`, :func:`consistency_table`,
-  :func:`head_parameters`, :func:`gap_head_logits`): exercise answers computed by torch.
+  :func:`head_parameters`, :func:`gap_head_logits`): exercise answers for the graders.
 """
 
 from __future__ import annotations
@@ -352,25 +352,24 @@ def prediction_consistency(model, images, max_shift: int, mode: str = "circular"
 
 
 # --------------------------------------------------------------------------- lesson oracles
-# Answers to the lesson exercises, computed by torch's own layers (not by a formula), so the
-# graders compare a student's arithmetic with what the framework really builds.  Each takes
-# plain ints / NumPy arrays and runs in a fresh process (see poolkit.checks).
+# Answers to the lesson exercises.  The graders run them in a fresh process for every check,
+# so they use poolkit's NumPy pooling (checked against torch in poolkit's own tests) rather
+# than importing torch, which would cost seconds per check; tests/test_models.py compares
+# each one with the layers torch builds.  Each takes plain ints / NumPy arrays.
 
 
 def first_dense_parameters(channels: int, height: int, width: int, units: int, n_pools: int) -> int:
-    """Weights + biases of ``nn.Linear(?, units)`` after ``n_pools`` ``nn.MaxPool2d(2)`` layers.
+    """Weights + biases of a dense layer with ``units`` outputs after ``n_pools`` 2x2/2 max pools.
 
-    The feature map ``(channels, height, width)`` is pooled by torch (each 2x2/2 pool floors
-    the size), flattened, and fed to a dense layer with ``units`` outputs.
+    The feature map ``(channels, height, width)`` is pooled (each pool floors the size: 7 -> 3),
+    flattened and fed to the dense layer: ``inputs * units`` weights and ``units`` biases.
     """
-    import torch
-    from torch import nn
+    from poolkit.pooling import max_pool2d
 
-    x = torch.zeros(1, channels, height, width)
+    x = np.zeros((1, channels, height, width))
     for _ in range(n_pools):
-        x = nn.MaxPool2d(2)(x)
-    dense = nn.Linear(x[0].numel(), units)
-    return int(sum(p.numel() for p in dense.parameters()))
+        x = max_pool2d(x, 2)
+    return int(x[0].size * units + units)
 
 
 def consistency_table(labels) -> np.ndarray:
@@ -383,35 +382,31 @@ def consistency_table(labels) -> np.ndarray:
 
 
 def head_parameters(channels: int, height: int, width: int, n_classes: int, head: str) -> int:
-    """Parameters of a classifier head on a ``(channels, height, width)`` feature map, via torch.
+    """Parameters of a classifier head on a ``(channels, height, width)`` feature map.
 
-    ``head="flatten"``: ``Flatten`` + ``Linear(channels*height*width, n_classes)``;
-    ``head="gap"``: ``AdaptiveAvgPool2d(1)`` + ``Flatten`` + ``Linear(channels, n_classes)``.
+    ``head="flatten"``: flatten + dense layer with ``channels*height*width`` inputs;
+    ``head="gap"``: global average pooling (no parameters) + dense layer with ``channels``
+    inputs.  Both dense layers have ``n_classes`` outputs and biases.
     """
-    import torch
-    from torch import nn
+    from poolkit.adaptive import global_avg_pool2d
 
+    features = np.zeros((1, channels, height, width))
     if head == "flatten":
-        layers = [nn.Flatten()]
+        inputs = features[0].size
     elif head == "gap":
-        layers = [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        inputs = global_avg_pool2d(features)[0].size
     else:
         raise ValueError(f"head must be 'flatten' or 'gap', got {head!r}")
-    features = nn.Sequential(*layers)(torch.zeros(1, channels, height, width))
-    model = nn.Sequential(*layers, nn.Linear(features.shape[1], n_classes))
-    return count_parameters(model)
+    return int(inputs * n_classes + n_classes)
 
 
 def gap_head_logits(features, weight, bias) -> np.ndarray:
-    """Global average pooling + dense layer in torch (float64).
+    """Global average pooling + dense layer (float64).
 
-    features: ``(N, C, H, W)``, weight: ``(K, C)``, bias: ``(K,)`` -> logits ``(N, K)``.
+    features: ``(N, C, H, W)``, weight: ``(K, C)`` (torch's ``nn.Linear`` layout), bias:
+    ``(K,)`` -> logits ``(N, K)``.
     """
-    import torch
-    from torch.nn import functional as F
+    from poolkit.adaptive import global_avg_pool2d
 
-    x = torch.as_tensor(np.asarray(features, dtype=np.float64))
-    pooled = F.adaptive_avg_pool2d(x, 1).flatten(1)
-    w = torch.as_tensor(np.asarray(weight, dtype=np.float64))
-    b = torch.as_tensor(np.asarray(bias, dtype=np.float64))
-    return F.linear(pooled, w, b).numpy()
+    pooled = global_avg_pool2d(np.asarray(features, dtype=np.float64))[:, :, 0, 0]
+    return pooled @ np.asarray(weight, dtype=np.float64).T + np.asarray(bias, dtype=np.float64)

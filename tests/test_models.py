@@ -290,11 +290,14 @@ def test_import_does_not_load_torch():
         (1, 2, 2, 1, 1),
     ],
 )
-def test_first_dense_parameters_formula(channels, height, width, units, n_pools):
-    flat = channels * (height // 2**n_pools) * (width // 2**n_pools)
-    assert models.first_dense_parameters(channels, height, width, units, n_pools) == (
-        flat * units + units
-    )
+def test_first_dense_parameters_match_torch_layers(channels, height, width, units, n_pools):
+    x = torch.zeros(1, channels, height, width)
+    for _ in range(n_pools):
+        x = nn.MaxPool2d(2)(x)
+    dense = nn.Linear(x[0].numel(), units)
+    expected = sum(p.numel() for p in dense.parameters())
+    got = models.first_dense_parameters(channels, height, width, units, n_pools)
+    assert type(got) is int and got == expected
 
 
 def test_consistency_table_by_loops():
@@ -311,19 +314,36 @@ def test_consistency_table_by_loops():
 
 
 @pytest.mark.parametrize("head", ["flatten", "gap"])
-def test_head_parameters_formula(head):
+def test_head_parameters_match_torch_layers(head):
     for channels, height, width, n_classes in [(16, 7, 7, 4), (32, 3, 5, 10), (1, 1, 1, 2)]:
-        inputs = channels * height * width if head == "flatten" else channels
-        assert models.head_parameters(channels, height, width, n_classes, head) == (
-            inputs * n_classes + n_classes
-        )
+        layers = [nn.Flatten()] if head == "flatten" else [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        inputs = nn.Sequential(*layers)(torch.zeros(1, channels, height, width)).shape[1]
+        head_model = nn.Sequential(*layers, nn.Linear(inputs, n_classes))
+        expected = models.count_parameters(head_model)
+        got = models.head_parameters(channels, height, width, n_classes, head)
+        assert type(got) is int and got == expected
     with pytest.raises(ValueError, match="head"):
         models.head_parameters(4, 2, 2, 3, "dense")
 
 
-def test_gap_head_logits_matches_numpy():
+def test_gap_head_logits_match_torch():
     rng = np.random.default_rng(1)
     features = rng.standard_normal((3, 5, 4, 6))
     weight, bias = rng.standard_normal((7, 5)), rng.standard_normal(7)
-    expected = np.einsum("nchw,kc->nk", features, weight) / 24 + bias
-    np.testing.assert_allclose(models.gap_head_logits(features, weight, bias), expected, rtol=1e-12)
+    pooled = nn.functional.adaptive_avg_pool2d(torch.from_numpy(features), 1).flatten(1)
+    expected = nn.functional.linear(pooled, torch.from_numpy(weight), torch.from_numpy(bias))
+    got = models.gap_head_logits(features, weight, bias)
+    np.testing.assert_allclose(got, expected.numpy(), rtol=1e-12)
+
+
+def test_lesson_oracles_do_not_import_torch():
+    code = (
+        "import sys, numpy as np, poolkit.models as m;"
+        "m.first_dense_parameters(3, 8, 8, 4, 2); m.head_parameters(3, 2, 2, 4, 'gap');"
+        "m.gap_head_logits(np.ones((1, 2, 3, 3)), np.ones((4, 2)), np.zeros(4));"
+        "m.consistency_table(np.zeros((2, 2, 3), dtype=int)); print('torch' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
