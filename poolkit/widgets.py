@@ -43,7 +43,8 @@ _CSS = """<style>
 .pk-box table.pk-grid td.out{background:#fafafa;color:#bbb;border-style:dashed}
 .pk-box table.pk-grid td.tap{background:#ffe9a8}
 .pk-box table.pk-grid td.tap.pad{background:#f0d98c;color:#555}
-.pk-box table.pk-grid td.skip{background:#f3f3f3;color:#aaa;text-decoration:line-through}
+.pk-box table.pk-grid td.skip{background:#fff8e1;color:#b09a50;outline:2px dashed #e0a800;
+  outline-offset:-3px}
 .pk-box table.pk-grid td.win{font-weight:bold;outline:2px solid #d93025;outline-offset:-3px}
 .pk-box table.pk-grid td.cur{background:#ffd24d;font-weight:bold}
 .pk-row{display:flex;flex-wrap:wrap;align-items:flex-start;gap:10px}
@@ -276,7 +277,8 @@ def _stepper_render(app: Explorer, v: dict):
                   else f"<i>no exact Keras equivalent</i>: {html.escape(keras.reason)}")
     body = (
         f'<div class="pk-row"><div>{_stepper_grid_html(st)}'
-        f'<div class="pk-cap">input {x.shape[0]}x{x.shape[1]} (grey: padding; yellow: window)'
+        f'<div class="pk-cap">input {x.shape[0]}x{x.shape[1]} (grey: padding; yellow: window; '
+        f'dashed: not counted)'
         f'</div></div><div>{_stepper_output_html(st)}'
         f'<div class="pk-cap">output {oh}x{ow}, position ({i}, {j})</div></div></div>'
         f"<div><b>out[{i}, {j}]</b> = {html.escape(st.formula)}</div>"

@@ -264,3 +264,20 @@ def test_demo_notebook_runs_without_stray_output():
             assert out.output_type in ("execute_result", "display_data"), out
             shown += "application/vnd.jupyter.widget-view+json" in out.get("data", {})
     assert shown == 4  # one widget per explorer, and nothing else (no warnings, no stderr)
+
+
+# --------------------------------------------------------------------------- benchmark helper
+
+
+def test_benchmark_times_real_redraws():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_widgets.py"
+    spec = importlib.util.spec_from_file_location("bench_widgets", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    app = widgets.window_stepper()
+    times = bench.time_updates(app, "position", (0, 4), runs=3)
+    assert len(times) == 3 and all(t > 0 for t in times)
+    with pytest.raises(RuntimeError, match="did not change"):
+        bench.time_updates(app, "seed", (0, 1), runs=2)  # the ramp preset ignores the seed
