@@ -20,14 +20,6 @@ def conv2d_param_count(in_channels, out_channels, kernel_size, bias=True, groups
     kh, kw = kernel_size
     return int(out_channels * in_channels * kh * kw + (out_channels if bias else 0))
 '''),
-        ("one bias per input channel", '''
-def conv2d_param_count(in_channels, out_channels, kernel_size, bias=True, groups=1):
-    if isinstance(kernel_size, int):
-        kernel_size = (kernel_size, kernel_size)
-    kh, kw = kernel_size
-    weights = out_channels * (in_channels // groups) * kh * kw
-    return int(weights + (in_channels if bias else 0))
-'''),
         ("kernel side instead of kernel area", '''
 def conv2d_param_count(in_channels, out_channels, kernel_size, bias=True, groups=1):
     if isinstance(kernel_size, int):
@@ -72,39 +64,6 @@ def depthwise_conv2d(x, weight, stride=1, padding=0):
             out += (taps * filters[:, a, b][None, :, None, None]).sum(axis=1, keepdims=True)
     return out
 '''),
-        ("pads only the end (bottom/right)", '''
-def depthwise_conv2d(x, weight, stride=1, padding=0):
-    x = np.asarray(x, dtype=np.float64)
-    filters = np.asarray(weight, dtype=np.float64)[:, 0]
-    kh, kw = filters.shape[-2:]
-    padded = np.pad(x, ((0, 0), (0, 0), (0, 2 * padding), (0, 2 * padding)))
-    n, c, height, width = padded.shape
-    h_out = (height - kh) // stride + 1
-    w_out = (width - kw) // stride + 1
-    out = np.zeros((n, c, h_out, w_out))
-    for a in range(kh):
-        for b in range(kw):
-            taps = padded[:, :, a : a + stride * (h_out - 1) + 1 : stride,
-                                b : b + stride * (w_out - 1) + 1 : stride]
-            out += taps * filters[:, a, b][None, :, None, None]
-    return out
-'''),
-        ("ignores the stride in the output size (strided slices of stride-1 length)", '''
-def depthwise_conv2d(x, weight, stride=1, padding=0):
-    x = np.asarray(x, dtype=np.float64)
-    filters = np.asarray(weight, dtype=np.float64)[:, 0]
-    kh, kw = filters.shape[-2:]
-    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    n, c, height, width = padded.shape
-    h_out = height - kh + 1
-    w_out = width - kw + 1
-    out = np.zeros((n, c, h_out, w_out))
-    for a in range(kh):
-        for b in range(kw):
-            tap = filters[:, a, b][None, :, None, None]
-            out += padded[:, :, a : a + h_out, b : b + w_out] * tap
-    return out
-'''),
         ("delegates to torch (correct values, not NumPy)", '''
 def depthwise_conv2d(x, weight, stride=1, padding=0):
     import torch
@@ -119,16 +78,6 @@ def depthwise_conv2d(x, weight, stride=1, padding=0):
         ("weights of one: sum pooling instead of average", '''
 def avg_pool_weights(channels, kernel_size):
     return np.ones((channels, 1, kernel_size, kernel_size))
-
-
-def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
-    x = np.asarray(x, dtype=np.float64)
-    stride = kernel_size if stride is None else stride
-    return depthwise_conv2d(x, avg_pool_weights(x.shape[1], kernel_size), stride, padding)
-'''),
-        ("divides by the kernel side, not its area", '''
-def avg_pool_weights(channels, kernel_size):
-    return np.full((channels, 1, kernel_size, kernel_size), 1.0 / kernel_size)
 
 
 def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
@@ -196,19 +145,6 @@ def stack_output_shape(input_shape, layers):
             s = k if s is None else s
         h = -(-(h + 2 * p - k) // s) + 1
         w = -(-(w + 2 * p - k) // s) + 1
-    return (int(n), int(c), int(h), int(w))
-'''),
-        ("padding counted once, not on both sides", '''
-def stack_output_shape(input_shape, layers):
-    n, c, h, w = input_shape
-    for layer in layers:
-        if layer[0] == "conv":
-            _, c, k, s, p = layer
-        else:
-            _, k, s, p = layer
-            s = k if s is None else s
-        h = (h + p - k) // s + 1
-        w = (w + p - k) // s + 1
     return (int(n), int(c), int(h), int(w))
 '''),
     ],

@@ -70,14 +70,6 @@ def nchw_to_nhwc(x):
 def nhwc_to_nchw(x):
     return np.transpose(np.asarray(x), (0, 3, 2, 1))
 '''),
-        ("same permutation in both directions", '''
-def nchw_to_nhwc(x):
-    return np.transpose(np.asarray(x), (0, 2, 3, 1))
-
-
-def nhwc_to_nchw(x):
-    return np.transpose(np.asarray(x), (0, 2, 3, 1))
-'''),
         ("delegates to poolkit (correct values, not NumPy)", '''
 from poolkit import bridges
 
@@ -113,13 +105,6 @@ def same_padding(size, pool_size, strides=None):
     ],
     "keras_same_max_pool": [
         ("zero padding instead of -inf", _SAME_PADDING_OK + _MAX_POOL_BODY.replace("PAD", "0.0")),
-        ("extra padding at the start", '''
-def same_padding(size, pool_size, strides=None):
-    strides = pool_size if strides is None else strides
-    out = -(-size // strides)
-    total = max((out - 1) * strides + pool_size - size, 0)
-    return int(total - total // 2), int(total // 2)
-''' + _MAX_POOL_BODY.replace("PAD", "-np.inf")),
         ("treats the input as channels first", _SAME_PADDING_OK + '''
 def keras_same_max_pool2d(x, pool_size, strides=None):
     x = np.asarray(x, dtype=np.float64)
@@ -161,16 +146,5 @@ def keras_same_max_pool2d(x, pool_size, strides=None):
             flat = x[:, :, i * s : i * s + k, j * s : j * s + k].reshape(n, c, k * k)
             row, col = np.divmod(flat.argmax(axis=2), k)
             dx[batch, channel, i * s + row, j * s + col] = grad_output[:, :, i, j]""")),
-        ("spreads the gradient like average pooling", _backward("""
-            upstream = grad_output[:, :, i, j][:, :, None, None]
-            dx[:, :, i * s : i * s + k, j * s : j * s + k] += upstream / (k * k)""")),
-        ("delegates to torch autograd (correct values, not NumPy)", '''
-def max_pool2d_backward(grad_output, x, kernel_size, stride=None):
-    import torch
-    xt = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
-    out = torch.nn.functional.max_pool2d(xt, kernel_size, stride)
-    out.backward(torch.tensor(np.asarray(grad_output, dtype=np.float64)))
-    return xt.grad.numpy()
-'''),
     ],
 }
