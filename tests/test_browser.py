@@ -4,7 +4,8 @@ Starts JupyterLab from the project's .venv on a free local port (token, temp con
 opens a copy of demos/explorer.ipynb, runs it, moves sliders and checks that the rendered
 output changes; also types a refused value and checks the message and the recovery.
 Screenshots go to artifacts/ (git-ignored).  Without Chromium or Playwright the test is
-skipped locally and fails when the CI environment variable is set.
+skipped locally and fails when the CI environment variable is set.  POOLKIT_CHROMIUM
+overrides the browser path (default /usr/bin/chromium; never a downloaded browser build).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "demos" / "explorer.ipynb"
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("POOLKIT_CHROMIUM", "/usr/bin/chromium")  # Debian's build
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 TIMEOUT_MS = 90_000  # two shared cores: JupyterLab and a kernel can be slow to start
