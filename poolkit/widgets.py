@@ -107,6 +107,8 @@ class Explorer:
             self._holding = True
             try:
                 self._adjust(self, name)
+            except (ValueError, TypeError):
+                pass  # a refused setting: refresh() below shows the message
             finally:
                 self._holding = False
         self.refresh()

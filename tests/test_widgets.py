@@ -281,3 +281,38 @@ def test_benchmark_times_real_redraws():
     assert len(times) == 3 and all(t > 0 for t in times)
     with pytest.raises(RuntimeError, match="did not change"):
         bench.time_updates(app, "seed", (0, 1), runs=2)  # the ramp preset ignores the seed
+
+
+# --------------------------------------------------------------------------- random driving
+
+
+def _random_value(control, rng):
+    import ipywidgets as w
+
+    if isinstance(control, (w.IntSlider, w.BoundedIntText)):
+        hi = min(control.max, control.min + 40)  # keep sizes small so the test stays fast
+        return int(rng.integers(control.min, hi + 1))
+    if isinstance(control, w.Checkbox):
+        return bool(rng.integers(2))
+    if isinstance(control, (w.Dropdown, w.ToggleButtons)):
+        return control.options[int(rng.integers(len(control.options)))]
+    return None  # text areas and buttons are driven by the dedicated tests
+
+
+@pytest.mark.parametrize("make", ["window_stepper", "shape_calculator", "max_vs_average",
+                                  "shift_explorer"])
+def test_random_control_changes_never_break_a_widget(make):
+    rng = np.random.default_rng(sum(map(ord, make)))
+    app = getattr(widgets, make)()
+    names = [n for n, c in app.controls.items() if _random_value(c, rng) is not None]
+    for _ in range(60):
+        name = names[int(rng.integers(len(names)))]
+        app.controls[name].value = _random_value(app.controls[name], rng)
+        _assert_one_clean_output(app)
+        assert (app.last is None) == (app.error is not None)
+        assert app.error is None or not app.error.startswith("unexpected"), app.error
+    fresh = getattr(widgets, make)()  # defaults always work: restore them one by one
+    with app.hold():
+        for name in names:
+            app.controls[name].value = fresh.controls[name].value
+    assert app.error is None and app.html == fresh.html
