@@ -71,11 +71,9 @@ class ExecuteSurvivingDeadKernels(Execute):
 
     _running_index = -1
 
-    async def async_execute_cell(self, cell, cell_index, execution_count=None,
-                                 store_history=True):
-        self._running_index = cell_index
-        return await super().async_execute_cell(cell, cell_index, execution_count,
-                                                store_history)
+    def preprocess_cell(self, cell, resources, index):
+        self._running_index = index
+        return super().preprocess_cell(cell, resources, index)
 
     def preprocess(self, nb, resources=None, km=None):
         self._running_index = -1

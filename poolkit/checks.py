@@ -322,6 +322,7 @@ def assert_close(actual, expected, *, case: str = "", hint: str = "",
     as trustworthy as the kernel: hidden tests should prefer :func:`check_against_oracle`.
     """
     assert_builtins_intact()
+    assert_kernel_reports_errors()
     reason = _compare(strict_value(actual), strict_value(expected, "the expected value"),
                       rtol, atol)
     if reason is not None:
@@ -873,6 +874,8 @@ def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
     exception inside it becomes an AssertionError that names the case.  Returns its result
     (read it with :func:`assert_close`/:func:`assert_equal`)."""
     name = name or getattr(fn, "__name__", "your function")
+    assert_builtins_intact()
+    assert_kernel_reports_errors()
     if not callable(fn):
         _fail(f"{name} is not a function (got {_type(fn).__name__})", case,
               "define it with def in the exercise cell and run that cell")

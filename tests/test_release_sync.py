@@ -49,7 +49,8 @@ def _load_config():
         " 'extra': list(cfg.Execute.extra_arguments),\n"
         " 'feedback': [c.__name__ for c in cfg.GenerateFeedback.preprocessors],\n"
         " 'autograde': [c.__name__ for c in cfg.Autograde.autograde_preprocessors],\n"
-        " 'env': {k: os.environ.get(k) for k in ('TF_ENABLE_ONEDNN_OPTS', 'TF_CPP_MIN_LOG_LEVEL')},\n"
+        " 'env': {k: os.environ.get(k)\n"
+        "         for k in ('TF_ENABLE_ONEDNN_OPTS', 'TF_CPP_MIN_LOG_LEVEL')},\n"
         "}\n"
         "print(json.dumps(out))\n"
     )
@@ -143,7 +144,8 @@ def test_lesson_follows_grade_id_conventions(lesson):
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
             auto_points += meta.get("points", 0)
             if not re.fullmatch(r"test_[a-z0-9_]+_[a-z0-9]+", meta["grade_id"]):
-                problems.append(f"test cell id {meta['grade_id']!r} is not test_<exercise>_<suffix>")
+                problems.append(
+                    f"test cell id {meta['grade_id']!r} is not test_<exercise>_<suffix>")
             if not any(meta["grade_id"].startswith(f"test_{e}_") for e in found):
                 problems.append(f"test cell {meta['grade_id']!r} belongs to no exercise")
             if not meta.get("locked"):
@@ -173,14 +175,15 @@ def test_lesson_follows_grade_id_conventions(lesson):
         if not any("assert" in v or "ck." in v or "check" in v for v in visible):
             problems.append(f"{ex}: no visible test a student can run")
     if auto_points <= manual_points:
-        problems.append(f"most points must be autograded ({auto_points} auto vs {manual_points} manual)")
+        problems.append(
+            f"most points must be autograded ({auto_points} auto vs {manual_points} manual)")
     assert not problems, f"{lesson}:\n  " + "\n  ".join(problems)
 
 
 NUMPY_ONLY_LESSONS = ["02-max-vs-average", "03-stride-and-shape-math"]
 
 
-@pytest.mark.parametrize("lesson", [l for l in NUMPY_ONLY_LESSONS if l in LESSONS])
+@pytest.mark.parametrize("lesson", [n for n in NUMPY_ONLY_LESSONS if n in LESSONS])
 def test_numpy_lessons_do_not_import_frameworks(lesson):
     nb = nbformat.read(solution_notebook(lesson), as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
@@ -205,8 +208,8 @@ def test_release_tool_normalizes_noise():
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": {"name": "python3"}, "widgets": {"state": {}},
                    "language_info": {"name": "python", "version": "3.11.7"}}
-    cell = nbformat.v4.new_code_cell("1 + 1", execution_count=3,
-                                     outputs=[nbformat.v4.new_output("execute_result", {"text/plain": "2"})])
+    result = nbformat.v4.new_output("execute_result", {"text/plain": "2"})
+    cell = nbformat.v4.new_code_cell("1 + 1", execution_count=3, outputs=[result])
     cell.metadata = {"scrolled": True, "execution": {"iopub.status.busy": "x"},
                      "nbgrader": {"grade": False}}
     nb.cells = [cell]
