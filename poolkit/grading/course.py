@@ -247,6 +247,7 @@ class Course:
         resources = self.resources(student, notebook)
         for pp in self._preprocessors(converter.sanitize_preprocessors):
             nb, resources = pp(nb, resources)
+        _add_missing_ids(nb)
         return nb
 
     def after_execute(self, nb, student: str, notebook: str):
@@ -257,7 +258,9 @@ class Course:
 
         converter = self.autograde_converter()
         classes = list(converter.autograde_preprocessors)
-        after = classes[classes.index(Execute) + 1:] if Execute in classes else classes
+        # Everything after the Execute step (the course may use a subclass of it).
+        runs = [i for i, cls in enumerate(classes) if issubclass(cls, Execute)]
+        after = classes[runs[-1] + 1:] if runs else classes
         resources = self.resources(student, notebook)
         for pp in self._preprocessors(after):
             nb, resources = pp(nb, resources)
@@ -278,11 +281,20 @@ class Course:
                 grade.needs_manual_grade = True
             gb.db.commit()
 
-    def feedback(self, nb, student: str, notebook: str) -> str:
-        """nbgrader's feedback HTML without hidden tests; returns the file's path."""
-        exporter = self._feedback_exporter()
+    def feedback_job(self, nb, student: str, notebook: str):
+        """nbgrader's GetGrades (scores from the gradebook into the notebook) and what a worker
+        needs to turn it into feedback HTML (:func:`poolkit.grading.execute.render_feedback`)."""
+        import json
+
+        from nbgrader.preprocessors import GetGrades
+
+        from .execute import FeedbackJob
+
         resources = self.resources(student, notebook)
-        body, _ = exporter.from_notebook_node(nb, resources=resources)
+        nb, resources = GetGrades(config=self.config)(nb, resources)
+        return FeedbackJob(student, notebook, json.dumps(nb), resources["nbgrader"])
+
+    def write_feedback(self, student: str, notebook: str, body: str) -> str:
         return self._write_feedback(student, notebook, body)
 
     def feedback_note(self, student: str, notebook: str, message: str) -> str:
@@ -300,30 +312,6 @@ class Course:
         with open(target, "w", encoding="utf-8") as f:
             f.write(body)
         return target
-
-    def _feedback_exporter(self):
-        if getattr(self, "_exporter", None) is not None:
-            return self._exporter
-        import nbgrader
-        from nbconvert.exporters import HTMLExporter
-        from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-        from nbgrader.preprocessors import ClearHiddenTests, GetGrades
-        from traitlets.config import Config
-
-        base = os.path.dirname(nbgrader.__file__)
-        config = Config(self.config)
-        config.HTMLExporter.template_name = "feedback"
-        config.HTMLExporter.extra_template_basedirs = [
-            os.path.join(base, "server_extensions", "formgrader", "templates")]
-        config.HTMLExporter.extra_template_paths = [
-            os.path.join(base, "server_extensions", "formgrader", "static", "node_modules",
-                         "bootstrap", "dist", "css")]
-        config.Exporter.default_preprocessors = []
-        exporter = HTMLExporter(config=config)
-        for pp in (GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor):
-            exporter.register_preprocessor(pp(config=config), enabled=True)
-        self._exporter = exporter
-        return exporter
 
     def scores(self, student: str) -> dict[str, float | None]:
         """grade_id -> points in the gradebook (manual score if an instructor set one)."""
@@ -360,6 +348,16 @@ class Course:
                 with open(full, "rb") as f:
                     files[os.path.relpath(full, dest)] = f.read()
         return files
+
+
+def _add_missing_ids(nb) -> None:
+    """Cells nbgrader re-adds (deleted test cells) have no id; nbformat 4.5 wants one."""
+    from nbformat.corpus.words import generate_corpus_id
+
+    if (nb.nbformat, nb.nbformat_minor) >= (4, 5):
+        for cell in nb.cells:
+            if "id" not in cell:
+                cell["id"] = generate_corpus_id()
 
 
 def _make_writable(folder: str) -> None:

@@ -124,7 +124,8 @@ class _Run:
         os.replace(tmp, self.state_path)
 
     def _key(self, submission) -> str:
-        text = json.dumps([submission.digest, self.fingerprint, dataclasses.asdict(self.limits)])
+        text = json.dumps([submission.digest, self.fingerprint, dataclasses.asdict(self.limits),
+                           _grader_digest()])
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _cell_order(self, notebook: str) -> list[str]:
@@ -165,43 +166,120 @@ class _Run:
         backend = DaskBackend(scheduler) if scheduler else LocalBackend(workers)
         bar = tqdm(total=len(todo), unit="submission", desc=f"grading {self.course.assignment}",
                    disable=not progress, dynamic_ncols=True)
-        keys = {}
+
+        def done(sub, row):
+            rows[sub.student] = row
+            graded.append(sub.student)
+            bar.set_postfix_str(f"{sub.student}: {row.status}", refresh=False)
+            bar.update()
+
         try:
-            tasks = self._prepared(todo, keys, rows, graded, bar)
-            for task, outcome in backend.map_unordered(tasks):
-                sub, key, events = keys.pop(task.student)
-                row = self._finish(sub, key, task, outcome, events)
-                rows[sub.student] = row
-                graded.append(sub.student)
-                bar.set_postfix_str(f"{sub.student}: {row.status}", refresh=False)
-                bar.update()
+            self._loop(backend, todo, done)
         finally:
             bar.close()
             backend.close()
         return list(rows.values()), graded, skipped
 
-    def _prepared(self, todo, keys, rows, graded, bar):
-        """Yield a task per submission that needs a kernel; finish the others right here."""
-        for sub, key in todo:
-            try:
-                task, events = self._prepare(sub)
-            except Exception as err:
-                from .course import describe_error
+    def _loop(self, backend, todo, done):
+        """Prepare submissions as workers free up, store results as they come back.
 
-                task, events = None, [describe_error(err)]
-            if task is None:
-                rows[sub.student] = self._finish(sub, key, None, None, events)
-                graded.append(sub.student)
-                bar.set_postfix_str(f"{sub.student}: {rows[sub.student].status}", refresh=False)
-                bar.update()
-                continue
-            keys[sub.student] = (sub, key, events)
-            yield task
+        Two kinds of jobs go to the workers: running a submission, then rendering its
+        feedback once the parent has written its scores into the gradebook. A submission is
+        finished (CSV row, saved state) when its feedback is written.
+        """
+        from .course import describe_error
+        from .execute import render_feedback, run_submission
+
+        waiting = iter(todo)
+        pending: dict = {}     # future -> (kind, student, job, tries)
+        open_subs: dict = {}   # student -> [sub, key, events, feedback jobs left]
+        window = 2 * backend.workers
+        running = 0
+
+        def close(student):
+            sub, key, events, _ = open_subs.pop(student)
+            done(sub, self._finish(sub, key, events))
+
+        def fill():
+            nonlocal running
+            while running < window:
+                item = next(waiting, None)
+                if item is None:
+                    return
+                sub, key = item
+                try:
+                    task, events = self._prepare(sub)
+                except Exception as err:
+                    task, events = None, [describe_error(err)]
+                open_subs[sub.student] = [sub, key, events, 0]
+                if task is None:
+                    close(sub.student)
+                    continue
+                pending[backend.submit(run_submission, task)] = ("run", sub.student, task, 0)
+                running += 1
+
+        fill()
+        while pending:
+            finished = backend.wait(pending)
+            lost = []
+            for future in finished:
+                kind, student, job, tries = pending.pop(future)
+                entry = open_subs[student]
+                running -= kind == "run"
+                try:
+                    result = future.result()
+                except Exception as err:
+                    if backend.lost(err):
+                        lost.append((kind, student, job, tries))
+                        continue
+                    if kind == "run":
+                        entry[2].append(describe_error(err))
+                    else:
+                        self._feedback_in_parent(job, entry, err)
+                    if entry[3] == 0:
+                        close(student)
+                    continue
+                try:
+                    if kind == "run":
+                        jobs = self._store(student, result, entry)
+                        for fb in jobs:
+                            pending[backend.submit(render_feedback, fb)] = (
+                                "feedback", student, fb, 0)
+                        entry[3] = len(jobs)
+                    else:
+                        self.course.write_feedback(student, job.notebook, result)
+                        entry[3] -= 1
+                except Exception as err:
+                    entry[2].append(describe_error(err))
+                    if kind == "feedback":
+                        entry[3] -= 1
+                if entry[3] == 0:
+                    close(student)
+            if lost:
+                # A worker process died (not a kernel: the worker itself), and every job in
+                # flight died with it. Start new workers; try each job once more.
+                lost += list(pending.values())
+                pending.clear()
+                backend.restart()
+                for kind, student, job, tries in lost:
+                    if tries < 1:
+                        fn = run_submission if kind == "run" else render_feedback
+                        pending[backend.submit(fn, job)] = (kind, student, job, tries + 1)
+                        continue
+                    entry = open_subs[student]
+                    entry[2].append(Event("error", "a grading worker process died twice "
+                                                   "during this submission; rerun to retry"))
+                    if kind == "run":
+                        running -= 1
+                    else:
+                        entry[3] -= 1
+                    if entry[3] <= 0 and not any(v[1] == student for v in pending.values()):
+                        close(student)
+            fill()
 
     # ------------------------------------------------------------------ per submission
     def _prepare(self, sub):
         """Read, repair and sanitize the notebooks (parent side, uses the gradebook)."""
-        import nbformat
 
         from .execute import SubmissionTask
         from .repair import repair
@@ -218,7 +296,7 @@ class _Run:
                 continue
             events += repair(nb, self.source_cells[name], self.order[name], name)
             nb = course.sanitize(nb, sub.student, name)
-            ready.append((name, nbformat.writes(nb)))
+            ready.append((name, json.dumps(nb)))
         if not ready:
             return None, events
         task = SubmissionTask(student=sub.student, assignment=course.assignment, notebooks=ready,
@@ -226,18 +304,36 @@ class _Run:
                               execute_config=self.execute_config, deny=self.private)
         return task, events
 
-    def _finish(self, sub, key, task, outcome, events) -> GradeRow:
-        """Scores into the gradebook (nbgrader), feedback, CSV row, saved state."""
+    def _store(self, student, run, entry) -> list:
+        """The worker's executed notebooks through nbgrader's steps after Execute (scores into
+        the gradebook) and GetGrades; returns the feedback jobs for the workers."""
+        import nbformat
+
+        entry[2].extend(run.events)
+        jobs = []
+        for name, text in run.notebooks:
+            nb = nbformat.from_dict(json.loads(text))
+            nb = self.course.after_execute(nb, student, name)
+            jobs.append(self.course.feedback_job(nb, student, name))
+        return jobs
+
+    def _feedback_in_parent(self, job, entry, err) -> None:
+        """A worker failed to render feedback: try here before reporting it."""
+        from .course import describe_error
+        from .execute import render_feedback
+
+        try:
+            self.course.write_feedback(job.student, job.notebook, render_feedback(job))
+        except Exception:
+            entry[2].append(describe_error(err))
+        entry[3] -= 1
+
+    def _finish(self, sub, key, events) -> GradeRow:
+        """Feedback notes for unreadable notebooks, the CSV row, the saved state."""
         from .course import describe_error
 
         events = list(events)
-        done = True
         try:
-            if isinstance(outcome, BaseException):
-                raise outcome
-            if outcome is not None:
-                events += outcome.events
-                self._store(sub.student, outcome)
             for name in self.notebooks:
                 problem = next((e for e in events if e.notebook == name and e.kind in
                                 ("missing_notebook", "invalid_notebook")), None)
@@ -245,22 +341,13 @@ class _Run:
                     self.course.feedback_note(sub.student, name, problem.detail)
         except Exception as err:
             events.append(describe_error(err))
-            done = False
         row = self._row(sub.student, events)
-        if done and row.status != "error":
+        if row.status != "error":
             self.state["students"][sub.student] = {"key": key, "row": dataclasses.asdict(row)}
         else:
             self.state["students"].pop(sub.student, None)
         self._save_state()
         return row
-
-    def _store(self, student, outcome) -> None:
-        import nbformat
-
-        for name, text in outcome.notebooks:
-            nb = nbformat.reads(text, as_version=4)
-            nb = self.course.after_execute(nb, student, name)
-            self.course.feedback(nb, student, name)
 
     def _row(self, student: str, events: list[Event]) -> GradeRow:
         status = worst_status(events)
@@ -281,6 +368,17 @@ class _Run:
             total += sum(v for v in values if v is not None)
         row.total = total
         return row
+
+
+def _grader_digest() -> str:
+    """Hash of this package's code: a new grader version regrades everything once."""
+    folder = os.path.dirname(os.path.abspath(__file__))
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name), "rb") as f:
+                digest.update(name.encode() + f.read())
+    return digest.hexdigest()
 
 
 def _venv_on_path() -> None:

@@ -8,9 +8,11 @@ hold for every cell the submission runs but not for ipykernel's own start-up:
 - ``resource.setrlimit``: address space (a memory bomb gets ``MemoryError``), CPU seconds,
   size of files written, no core dumps (a segfault must not fill the disk);
 - an audit hook (``sys.addaudithook``, which Python code cannot remove) that refuses network
-  connections and name look-ups, new processes (a child would not carry the hook), and
-  opening or listing files under the denied folders (other students' submissions, the source
-  notebooks with hidden tests, the gradebook, the kernels' connection files).
+  connections and name look-ups, new processes (a child would not carry the hook) other than
+  the exact commands the policy trusts (``poolkit.checks`` computes reference answers in a
+  fresh ``python -I`` process), and opening or listing files under the denied folders (other
+  students' submissions, the source notebooks with hidden tests, the gradebook, the kernels'
+  connection files).
 
 Each refusal raises ``PermissionError`` in the student's code and is also appended to the
 policy's report file through a descriptor opened here, so the grader learns of attempts even
@@ -59,6 +61,8 @@ def make_audit_hook(policy: dict, report_fd: int, armed: list):
     """An audit hook enforcing ``policy['allow']`` / ``policy['deny']`` (lists of folders),
     active once ``armed`` is non-empty."""
     allow = tuple(os.path.realpath(p) for p in policy.get("allow", []))
+    trusted = [[sys.executable if part == "{python}" else part for part in command]
+               for command in policy.get("trusted_commands", [])]
     deny = tuple(os.path.realpath(p) for p in policy.get("deny", []))
     realpath, fspath, write = os.path.realpath, os.fsdecode, os.write
     inside = _inside
@@ -102,12 +106,23 @@ def make_audit_hook(policy: dict, report_fd: int, armed: list):
             raise PermissionError(
                 f"The grader blocked network access ({event} {target!r}): grading runs offline.")
         elif event in _PROCESS_EVENTS:
+            if event == "subprocess.Popen" and len(args) > 1 and _listed(args[1], trusted):
+                return
             what = args[0] if args else ""
             report("process", f"{event} {what!r}")
             raise PermissionError(
                 f"The grader blocked starting a new process ({event} {what!r}).")
 
     return hook
+
+
+def _listed(argv, trusted: list[list[str]]) -> bool:
+    """True if ``argv`` is exactly one of the trusted commands."""
+    try:
+        argv = [os.fsdecode(a) for a in argv]
+    except TypeError:
+        return False
+    return argv in trusted
 
 
 def _inside(path: str, folders: tuple[str, ...]) -> bool:
@@ -126,6 +141,9 @@ def main(argv: list[str]) -> None:
     policy.setdefault("deny", []).append(policy["report"])
     policy["deny"].append(argv[0])
     apply_limits(policy)
+    # TensorFlow is quiet only with both set before it is imported (lessons may import it).
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     armed: list = []
     sys.addaudithook(make_audit_hook(policy, report_fd, armed))
 

@@ -1,0 +1,134 @@
+"""Time ``poolkit grade`` against plain sequential ``nbgrader autograde``, side by side.
+
+Both grade the same submissions of a real NumPy lesson (default: 02-max-vs-average, 40
+students: correct answers, untouched releases and the wrong answers from
+tests/wrong_answers/) in two identical copies of a course folder, one after the other in this
+one run. The script prints both wall-clock times and the ratio, and checks that the two
+gradebooks hold identical scores for every test cell of every student (exit code 1 if not).
+
+    .venv/bin/python benchmarks/bench_grading.py [--students 40] [--workers N] [--keep]
+
+The target on the 2-core course machine is a ratio of at least 1.8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "fixtures" / "grading"))
+
+import fixture_course as fc  # noqa: E402
+
+
+def load_wrong(lesson: str) -> dict:
+    path = REPO / "tests" / "wrong_answers" / f"{lesson}.py"
+    spec = importlib.util.spec_from_file_location(f"wrong_{lesson.replace('-', '_')}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.WRONG
+
+
+def build_course(root: Path, lesson: str, students: int) -> None:
+    """A course folder with the lesson generated and ``students`` submissions: one in eight
+    hands in the untouched release, half of the rest get one exercise wrong."""
+    fc.copy_real_lesson(root, lesson)
+    fc.generate(root, lesson)
+    answers = fc.solution_answers(root, lesson)
+    wrong = load_wrong(lesson)
+    exercises = [e for e in fc.exercises(root, lesson) if e in wrong]
+    for i in range(students):
+        merged = dict(answers)
+        if i % 8 == 0:
+            merged = {}
+        elif i % 2 == 1:
+            exercise = exercises[(i // 2) % len(exercises)]
+            options = wrong[exercise]
+            merged[exercise] = options[(i // 2) % len(options)][1]
+        fc.submit(root, lesson, f"student{i:02d}", fc.student_notebook(root, lesson, merged))
+
+
+def gradebook_scores(root: Path, lesson: str) -> dict:
+    from nbgrader.api import Gradebook
+
+    scores = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pooling-layers") as gb:
+        for submission in gb.find_assignment(lesson).submissions:
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    scores[(submission.student.id, grade.name)] = grade.auto_score
+    return scores
+
+
+def timed(cmd: list[str], cwd: Path, log: Path) -> float:
+    env = fc.nbgrader_env()
+    start = time.perf_counter()
+    with open(log, "w") as out:
+        result = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed (exit {result.returncode}); see {log}")
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lesson", default="02-max-vs-average")
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="poolkit grade --workers (default: its own default)")
+    parser.add_argument("--keep", action="store_true", help="keep the course folders")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
+    try:
+        plain, ours = work / "nbgrader", work / "poolkit"
+        plain.mkdir()
+        print(f"building {args.students} submissions of {args.lesson} in {work} ...", flush=True)
+        build_course(plain, args.lesson, args.students)
+        shutil.copytree(plain, ours)
+
+        bin_dir = Path(sys.executable).parent
+        print("nbgrader autograde (sequential) ...", flush=True)
+        t_plain = timed([str(bin_dir / "nbgrader"), "autograde", args.lesson],
+                        plain, work / "nbgrader.log")
+        print(f"  {t_plain:.1f} s", flush=True)
+        cmd = [str(bin_dir / "poolkit"), "grade", args.lesson, "--no-progress"]
+        if args.workers:
+            cmd += ["--workers", str(args.workers)]
+        print(f"poolkit grade ({args.workers or os.cpu_count()} workers) ...", flush=True)
+        t_ours = timed(cmd, ours, work / "poolkit.log")
+        print(f"  {t_ours:.1f} s", flush=True)
+
+        a, b = gradebook_scores(plain, args.lesson), gradebook_scores(ours, args.lesson)
+        differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        students = len({s for s, _ in a})
+        print(f"\n{args.students} submissions of {args.lesson} on {os.cpu_count()} cores")
+        print(f"nbgrader autograde, sequential: {t_plain:7.1f} s")
+        print(f"poolkit grade, parallel:        {t_ours:7.1f} s  (also writes feedback, "
+              "CSV and charts)")
+        print(f"speed-up: {t_plain / t_ours:.2f}x (target 1.8x)")
+        if differ:
+            print(f"GRADES DIFFER in {len(differ)} test cells, e.g.:")
+            for key in differ[:10]:
+                print(f"  {key}: nbgrader {a.get(key)} vs poolkit {b.get(key)}")
+            return 1
+        print(f"grades identical: {len(a)} test-cell scores of {students} students")
+        return 0
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
