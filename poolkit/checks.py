@@ -762,7 +762,7 @@ def assert_builtins_intact() -> None:
             changed.append(name)
     for name in _BUILTIN_TYPES:
         t = found[name]
-        if not (_type(t) is _type or _type(_type(t)) is _type) or t.__flags__ & _HEAPTYPE \
+        if _type(t) is not _type or t.__flags__ & _HEAPTYPE \
                 or t.__name__ != name or t.__module__ != "builtins":
             changed.append(name)
     if changed:
