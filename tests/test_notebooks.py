@@ -17,6 +17,8 @@ from nbclient import NotebookClient
 pytestmark = pytest.mark.slow
 
 TIME_LIMIT = 60.0
+COURSE_TIME_LIMIT = 240.0
+_elapsed: dict[str, float] = {}   # lesson -> seconds, filled by the runs below
 WARNING_MARKERS = ("Warning:", "WARNING", "DeprecationWarning", "FutureWarning", "UserWarning")
 
 
@@ -56,7 +58,19 @@ def test_solution_notebook_runs_clean(lesson, tf_quiet_env):
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
+    _elapsed[lesson] = elapsed
     problems = _problems(nb)
     assert not problems, f"{path.relative_to(SOLUTIONS.parent)}:\n" + "\n".join(problems)
     assert elapsed < TIME_LIMIT, f"{lesson} took {elapsed:.1f} s (limit {TIME_LIMIT:.0f} s)"
     print(f"{lesson}: {elapsed:.1f} s")
+
+
+def test_whole_course_under_four_minutes():
+    """Runs after the notebooks above (file order); skipped when they ran elsewhere (xdist)."""
+    missing = set(lesson_names()) - set(_elapsed)
+    if missing:
+        pytest.skip(f"notebooks not run in this process: {sorted(missing)}")
+    total = sum(_elapsed.values())
+    assert total < COURSE_TIME_LIMIT, (
+        f"the course takes {total:.0f} s (limit {COURSE_TIME_LIMIT:.0f} s): "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in sorted(_elapsed.items())))
