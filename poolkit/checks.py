@@ -49,6 +49,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -929,6 +930,8 @@ def _code_objects(code):
             yield from _code_objects(const)
 
 
+_NAME_LIKE = re.compile(r"[A-Za-z_][\w.]*")
+
 # Ways to reach a banned package without naming it (dynamic imports, other processes,
 # the module table) or to blind the call monitor.
 _SUSPICIOUS_NAMES = frozenset({
@@ -976,7 +979,9 @@ def _numpy_only_problems(fn, banned, seen, depth=0):
             if name in fn_globals:
                 related.append(fn_globals[name])
         for const in co.co_consts:
-            if _type(const) is _str:
+            # only name-like strings ("torch", "poolkit.max_pool2d"): a docstring or a
+            # message that mentions torch is not a way to reach it
+            if _type(const) is _str and _NAME_LIKE.fullmatch(const):
                 for b in banned:
                     if b in const:
                         problems.append(f"it mentions {b!r} in a string")
