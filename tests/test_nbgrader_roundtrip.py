@@ -59,7 +59,7 @@ def autograded_exercises(nb) -> list[str]:
     return [s for s in solutions if any(t.startswith(f"test_{s}_") for t in tests)]
 
 
-def test_owner(test_id: str, exercises: list[str]) -> str | None:
+def owning_exercise(test_id: str, exercises: list[str]) -> str | None:
     owners = [e for e in exercises if test_id.startswith(f"test_{e}_")]
     return max(owners, key=len) if owners else None
 
@@ -335,7 +335,7 @@ def grade_batch(lesson, tmp_path, make_students, extra_args=()):
             continue
         per_ex = {}
         for test_id, (score, max_score) in got.items():
-            owner = test_owner(test_id, exercises)
+            owner = owning_exercise(test_id, exercises)
             if owner is None:
                 continue
             s, m = per_ex.get(owner, (0.0, 0.0))
