@@ -54,6 +54,7 @@ import signal
 import subprocess
 import sys
 import threading
+import warnings
 
 import numpy as np
 
@@ -680,7 +681,6 @@ def _resolve(dotted: str):
 def _oracle_main() -> None:
     """Entry point of the fresh process: read a recipe on stdin, print one line per case."""
     import ast
-    import warnings
     warnings.simplefilter("ignore")
     oracle, generator, params, oracle_kwargs = ast.literal_eval(sys.stdin.read())
     fn = _resolve(oracle)
@@ -888,7 +888,11 @@ def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch):
     if watch is not None:
         sys.setprofile(watch)
     try:
-        result = _call_with_limit(fn, args, kwargs, time_limit)
+        # A correct answer must not lose its points because NumPy warned (nbgrader fails a
+        # test cell that writes to stderr): warnings inside the student's call stay silent.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = _call_with_limit(fn, args, kwargs, time_limit)
     except _TimeLimit:
         _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint)
     except KeyboardInterrupt:
