@@ -63,6 +63,7 @@ __all__ = [
     "assert_kernel_reports_errors",
     "assert_numpy_only", "check_against_oracle", "describe", "keras_size_cases", "literal_cases",
     "pool_cases", "array_cases", "hw_cases", "fraction_kept_oracle", "pooled_shape_oracle",
+    "loop_time", "reference_loop_seconds",
     "size_cases", "strict_value",
 ]
 
@@ -607,6 +608,31 @@ def fraction_kept_oracle(height, width, kernel_size, stride=None, padding=0) -> 
     import poolkit
     out = poolkit.max_pool2d(np.zeros((1, 1, height, width)), kernel_size, stride, padding)
     return out.size / (height * width)
+
+
+def reference_loop_seconds(height, width, kernel_size=2, stride=1) -> float:
+    """Seconds that ``poolkit.reference.max_pool2d`` (one Python step per output position)
+    takes on a ``(1, 1, height, width)`` input: the yardstick for speed tests."""
+    import time
+
+    from poolkit import reference
+    x = np.random.default_rng(0).standard_normal((1, 1, height, width))
+    start = time.perf_counter()
+    reference.max_pool2d(x, kernel_size, stride)
+    return time.perf_counter() - start
+
+
+def loop_time(height: int, width: int, kernel_size: int = 2, stride: int = 1) -> float:
+    """The loop version's time on this machine, measured in a fresh process (a student's
+    code cannot slow it down).  Speed tests allow a fraction of it::
+
+        ck.call(fn, x, 2, 1, 0, time_limit=ck.loop_time(600, 600) / 4, case=..., hint=...)
+    """
+    cases = literal_cases([((height, width, kernel_size, stride), {})])
+    value = oracle_results("poolkit.checks.reference_loop_seconds", cases)[0]
+    if value[0] != "float":
+        raise RuntimeError(f"timing the reference failed: {value}")
+    return value[1]
 
 
 def pooled_shape_oracle(shape, kernel_size, stride=None, padding=0, dilation=1,

@@ -402,3 +402,15 @@ def test_switching_off_the_monitor_is_caught():
 
     fails(ck.check_against_oracle, blinder, "poolkit.max_pool2d", POOL, numpy_only=True,
           match="switched off the call monitor")
+
+
+def test_speed_budget_separates_loops_from_vectorized_code():
+    budget = ck.loop_time(300, 300) / 4
+    assert 0 < budget < 30
+
+    def loops(x):
+        return reference.max_pool2d(x, 2, 1)
+
+    x = np.random.default_rng(0).standard_normal((1, 1, 300, 300))
+    ck.call(reference_free_pool, x, 2, 1, 0, time_limit=budget)
+    fails(ck.call, loops, x, time_limit=budget, match="did not finish")
