@@ -19,6 +19,7 @@ from nbgrader.preprocessors import (
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    NbGraderPreprocessor,
     SaveAutoGrades,
 )
 
@@ -95,8 +96,25 @@ class ExecuteSurvivingDeadKernels(Execute):
             return nb, resources
 
 
+class IgnoreResultValues(NbGraderPreprocessor):
+    """Grade test cells by errors and stderr only.
+
+    nbgrader reads the first ``execute_result`` of a test cell as a partial score and gives
+    full marks for one it cannot read as a number, before it looks at a later error.  Our
+    tests never award partial credit, and a student's code can make a cell emit a result
+    (an IPython ``pre_run_cell`` hook, a rebound display hook), so results in test cells are
+    dropped before the grades are saved."""
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
+        return cell, resources
+
+
 c.Autograde.autograde_preprocessors = [
     ExecuteSurvivingDeadKernels,
+    IgnoreResultValues,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

@@ -227,6 +227,15 @@ def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
     student("attack-rigged-eq", "object and ndarray subclass whose == is always True", rigged_eq,
             {e1: "zero", e2: "zero", e3: "full", e4: "full"})
 
+    def fake_partial_credit(nb):
+        set_solution(nb, e1, zero_pad + '''
+def _claim_full_marks(*args, **kwargs):
+    get_ipython().displayhook("full marks, please")     # an execute_result before any error
+get_ipython().events.register("pre_run_cell", _claim_full_marks)
+''')
+    student("attack-fake-partial-credit", "a pre_run_cell hook emits a result in every cell",
+            fake_partial_credit, {e1: "zero", e2: "full", e3: "full", e4: "full"})
+
     def endless_in_function(nb):
         set_solution(nb, e1, '''
 def max_pool2d_loops(x, kernel_size, stride=None, padding=0):

@@ -91,7 +91,8 @@ def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
     out = np.empty((n, c, h_out, w_out))
     for i in range(h_out):
         for j in range(w_out):
-            out[:, :, i, j] = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].sum(axis=(2, 3)) / (kh + kw)
+            window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh + kw)
     return out
 '''),
     ],
@@ -104,11 +105,13 @@ def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
     n, c, h, w = x.shape
     h_out = (h + 2 * padding - k) // s + 1
     w_out = (w + 2 * padding - k) // s + 1
-    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=-np.inf)
+    p = padding
+    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)
     out = np.full((n, c, h_out, w_out), -np.inf)
     for di in range(k):
         for dj in range(k):
-            out = np.maximum(out, padded[:, :, di:di + s * (h_out - 1) + 1:s, dj:dj + s * (w_out - 1) + 1:s])
+            part = padded[:, :, di:di + s * (h_out - 1) + 1:s, dj:dj + s * (w_out - 1) + 1:s]
+            out = np.maximum(out, part)
     return out
 '''),
         ("slices with step 1 instead of the stride", '''
@@ -120,7 +123,8 @@ def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
     h_out = (h + 2 * padding - k) // s + 1
     w_out = (w + 2 * padding - k) // s + 1
     fill = -np.inf if mode == "max" else 0.0
-    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=fill)
+    p = padding
+    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)
     out = np.full((n, c, h_out, w_out), fill)
     for di in range(k):
         for dj in range(k):
@@ -137,7 +141,8 @@ def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
     h_out = (h + 2 * padding - k) // s + 1
     w_out = (w + 2 * padding - k) // s + 1
     fill = -np.inf if mode == "max" else 0.0
-    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=fill)
+    p = padding
+    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)
     out = np.empty((n, c, h_out, w_out))
     for i in range(h_out):
         for j in range(w_out):
