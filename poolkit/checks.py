@@ -38,10 +38,15 @@ How the checks hold up against a student who controls the kernel:
 
 What is *not* defended (it needs a check outside the kernel, see poolkit.grading):
 a student who rewrites interpreter machinery shared by everything in the kernel
-(``importlib.reload``, ``subprocess``, ``sys.executable``, IPython's ``run_cell``), who
-writes over files on disk (this module, poolkit), or who patches ``str``-level builtins
-used to format messages.  nbgrader itself restores the test cells and records a cell as
-failed whenever the kernel reports an error, also if the error output was suppressed.
+(``sys.modules['importlib']`` or ``importlib.reload``, ``subprocess``, ``sys.executable``,
+IPython's ``run_cell``/``run_cell_async`` so that test cells are skipped), or who writes
+over files on disk (this module, poolkit).  Code running in the kernel can always fake an
+in-kernel test; these checks make that take deliberate interpreter surgery instead of a
+one-line patch.  nbgrader itself restores the test cells and records a cell as failed
+whenever the kernel reports an error, also if the error output was suppressed; the
+course's ``nbgrader_config.py`` also ignores results (``execute_result``) in test cells,
+which nbgrader would otherwise read as partial credit, and grades the rest of a notebook
+whose kernel died as failed.
 """
 
 from __future__ import annotations
