@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -68,15 +69,23 @@ def gradebook_scores(root: Path, lesson: str) -> dict:
     return scores
 
 
-def timed(cmd: list[str], cwd: Path, log: Path) -> float:
+def timed(cmd: list[str], cwd: Path, log: Path) -> tuple[float, float]:
+    """Wall-clock seconds, and CPU seconds of the command and everything it started."""
     env = fc.nbgrader_env()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with open(log, "w") as out:
         result = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed (exit {result.returncode}); see {log}")
-    return seconds
+    return seconds, cpu
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> int:
@@ -84,7 +93,7 @@ def main() -> int:
     parser.add_argument("--lesson", default="02-max-vs-average")
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--workers", type=int, default=None,
-                        help="poolkit grade --workers (default: its own default)")
+                        help="poolkit grade --workers (default: its own, CPU cores + 1)")
     parser.add_argument("--keep", action="store_true", help="keep the course folders")
     args = parser.parse_args()
 
@@ -97,24 +106,25 @@ def main() -> int:
         shutil.copytree(plain, ours)
 
         bin_dir = Path(sys.executable).parent
-        print("nbgrader autograde (sequential) ...", flush=True)
-        t_plain = timed([str(bin_dir / "nbgrader"), "autograde", args.lesson],
-                        plain, work / "nbgrader.log")
-        print(f"  {t_plain:.1f} s", flush=True)
+        print(f"nbgrader autograde (sequential), load average {load_average()} ...", flush=True)
+        t_plain, cpu_plain = timed([str(bin_dir / "nbgrader"), "autograde", args.lesson],
+                                   plain, work / "nbgrader.log")
+        print(f"  {t_plain:.1f} s ({cpu_plain:.1f} CPU s)", flush=True)
         cmd = [str(bin_dir / "poolkit"), "grade", args.lesson, "--no-progress"]
         if args.workers:
             cmd += ["--workers", str(args.workers)]
-        print(f"poolkit grade ({args.workers or os.cpu_count()} workers) ...", flush=True)
-        t_ours = timed(cmd, ours, work / "poolkit.log")
-        print(f"  {t_ours:.1f} s", flush=True)
+        print(f"poolkit grade, load average {load_average()} ...", flush=True)
+        t_ours, cpu_ours = timed(cmd, ours, work / "poolkit.log")
+        print(f"  {t_ours:.1f} s ({cpu_ours:.1f} CPU s), load average {load_average()}",
+              flush=True)
 
         a, b = gradebook_scores(plain, args.lesson), gradebook_scores(ours, args.lesson)
         differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
         students = len({s for s, _ in a})
         print(f"\n{args.students} submissions of {args.lesson} on {os.cpu_count()} cores")
-        print(f"nbgrader autograde, sequential: {t_plain:7.1f} s")
-        print(f"poolkit grade, parallel:        {t_ours:7.1f} s  (also writes feedback, "
-              "CSV and charts)")
+        print(f"nbgrader autograde, sequential: {t_plain:7.1f} s  ({cpu_plain:.1f} CPU s)")
+        print(f"poolkit grade, parallel:        {t_ours:7.1f} s  ({cpu_ours:.1f} CPU s; also "
+              "writes feedback, CSV and charts)")
         print(f"speed-up: {t_plain / t_ours:.2f}x (target 1.8x)")
         if differ:
             print(f"GRADES DIFFER in {len(differ)} test cells, e.g.:")

@@ -21,6 +21,7 @@ Everything heavy is imported inside functions so that importing the grading pack
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -307,7 +308,12 @@ def _executor_class():
             for out in cell.outputs:
                 if out.output_type != "error":
                     continue
-                if out.ename == "CellTimeoutError":
+                if out.ename == "CellTimeoutError" and getattr(self, "_cut_by_deadline", False):
+                    self.events.append(Event("wall_clock", f"cell {index} was stopped at the "
+                                             "submission's wall-clock limit of "
+                                             f"{self.limits_text()}", cell=index,
+                                             grade_id=_grade_id(cell)))
+                elif out.ename == "CellTimeoutError":
                     self.events.append(Event("timeout", f"cell {index} was stopped after its "
                                              f"{self.timeout} s timeout", cell=index,
                                              grade_id=_grade_id(cell)))
@@ -406,8 +412,10 @@ def _executor_class():
                             "not run: the kernel was lost earlier in this notebook")]
 
         def timeout_func_for(self, cell):
+            """The cell's timeout, cut short by the submission's wall-clock limit."""
             remaining = self.deadline - time.monotonic()
-            return max(1, int(min(self.timeout or remaining, remaining)))
+            self._cut_by_deadline = bool(self.timeout) and remaining < self.timeout
+            return max(1, math.ceil(min(self.timeout or remaining, remaining)))
 
     def _error_output(ename, evalue):
         return new_output("error", ename=ename, evalue=evalue,
