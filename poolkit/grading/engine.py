@@ -298,13 +298,26 @@ class _Run:
                 if any(e.kind == "invalid_notebook" and e.notebook == name for e in events):
                     course.mark_unreadable(sub.student, name)
                 continue
-            events += repair(nb, self.source_cells[name], self.order[name], name)
-            nb = course.sanitize(nb, sub.student, name)
+            try:
+                found = repair(nb, self.source_cells[name], self.order[name], name)
+                nb = course.sanitize(nb, sub.student, name)
+            except Exception as err:  # nbgrader refuses the notebook's grading metadata
+                message = str(err).strip().splitlines()[-1][:200] if str(err).strip() else ""
+                events.append(Event("invalid_notebook", f"'{name}.ipynb' has grading metadata "
+                                    f"nbgrader cannot use ({type(err).__name__}: {message})",
+                                    notebook=name))
+                course.mark_unreadable(sub.student, name)
+                continue
+            events += found
             ready.append((name, json.dumps(nb)))
         if not ready:
             return None, events
+        files, shadowing = _without_shadowing(course.copied_files(sub.student))
+        events += [Event("blocked", f"the submitted file '{f}' would hide the installed module "
+                                    "of the same name from the tests; it was left out")
+                   for f in shadowing]
         task = SubmissionTask(student=sub.student, assignment=course.assignment, notebooks=ready,
-                              files=course.copied_files(sub.student), limits=self.limits,
+                              files=files, limits=self.limits,
                               execute_config=self.execute_config, deny=self.private)
         return task, events
 
@@ -372,6 +385,33 @@ class _Run:
             total += sum(v for v in values if v is not None)
         row.total = total
         return row
+
+
+def _without_shadowing(files: dict[str, bytes]):
+    """Leave out submitted files that would be imported instead of an installed module (the
+    kernel's folder comes first on ``sys.path``): a ``numpy.py`` or ``poolkit/checks.py``
+    handed in next to the notebook must not replace what the tests import."""
+    import importlib.util
+
+    kept, dropped = {}, []
+    paths = {rel.replace(os.sep, "/") for rel in files}
+    for rel, content in files.items():
+        top = rel.replace(os.sep, "/").split("/")[0]
+        name = top[:-3] if top.endswith(".py") else top
+        # a .py file, or a folder with __init__.py (a folder without one would not win over
+        # an installed package)
+        is_module = top.endswith(".py") and "/" not in rel.replace(os.sep, "/") \
+            or f"{top}/__init__.py" in paths
+        try:
+            installed = is_module and name.isidentifier() and \
+                importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            installed = False
+        if installed:
+            dropped.append(rel)
+        else:
+            kept[rel] = content
+    return kept, dropped
 
 
 def _grader_digest() -> str:
