@@ -500,3 +500,40 @@ def test_repair_restores_renamed_ids_and_lists_what_nbgrader_will_restore():
     # the deleted solution cell comes back empty, ahead of where its tests will be restored
     assert unknown.cells[0].metadata.nbgrader.grade_id == "pool"
     assert any(e.kind == "test_deleted" and e.grade_id == "pool" for e in events)
+
+
+def test_output_cap_never_drops_what_nbgrader_grades_on():
+    """A solution that prints megabytes inside a test cell must not push the test's error,
+    its stderr or its partial-credit result out of the notebook (nbgrader grades on them)."""
+    from poolkit.grading.execute import _executor_class
+
+    grading_execute, _ = _executor_class()
+    executor = grading_execute()
+    executor.max_output_bytes = 1000
+    executor.reset_execution_trackers()
+    executor._out_bytes, executor._dropped, executor._truncated_streams = {}, {}, set()
+    executor.clear_before_next_output = False  # set per cell by nbclient
+
+    def message(kind, content):
+        return {"msg_type": kind, "header": {"msg_type": kind}, "metadata": {},
+                "parent_header": {"msg_id": "m"}, "content": content}
+
+    outs = []
+    for _ in range(500):
+        executor.output(outs, message("stream", {"name": "stdout", "text": "x" * 100}), None, 0)
+    executor.output(outs, message("display_data", {"data": {"text/plain": "y" * 5000},
+                                                   "metadata": {}}), None, 0)
+    executor.output(outs, message("stream", {"name": "stderr", "text": "warning"}), None, 0)
+    executor.output(outs, message("execute_result", {"data": {"text/plain": "0.5"},
+                                                     "metadata": {}, "execution_count": 1}),
+                    None, 0)
+    executor.output(outs, message("error", {"ename": "AssertionError", "evalue": "e" * 10**5,
+                                            "traceback": ["line"] * 500}), None, 0)
+    kinds = [(o.output_type, o.get("name")) for o in outs]
+    assert ("stream", "stderr") in kinds and ("execute_result", None) in kinds
+    assert ("error", None) in kinds and ("display_data", None) not in kinds
+    assert kinds.count(("stream", "stdout")) <= 11
+    assert sum(len(json.dumps(o)) for o in outs) < 20_000
+    assert executor._dropped[0] > 50_000
+    result = next(o for o in outs if o.output_type == "execute_result")
+    assert result["data"]["text/plain"] == "0.5"

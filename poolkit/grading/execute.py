@@ -207,8 +207,6 @@ def _executor_class():
 
         deadline = Float(0.0)
         wall_limit = Float(0.0)
-        policy_path = Unicode("")
-        private_dir = Unicode("")
         max_output_bytes = Integer(100_000)
         max_restarts = Integer(2)
 
@@ -224,6 +222,10 @@ def _executor_class():
                     return nb, resources
                 except KernelLost as lost:
                     nb = self.nb
+                    if lost.index is None:
+                        # not the submission's doing (the machine, the limits): the grader
+                        # reports an error, so that a rerun tries this submission again
+                        self.events.append(Event("error", lost.reason))
                     if lost.index is None or attempt == self.max_restarts \
                             or time.monotonic() >= self.deadline:
                         self._fail_rest(nb, lost.index, lost.reason)
@@ -329,8 +331,8 @@ def _executor_class():
             if size <= budget:
                 self._out_bytes[cell_index] = used + size
                 return super().output(outs, msg, display_id, cell_index)
-            # Over budget: shorten, never drop errors or the first stderr (nbgrader grades
-            # on them), and stop storing anything else.
+            # Over budget: shorten, but never drop what nbgrader grades on (errors, stderr,
+            # the cell's result), and stop storing anything else.
             self._out_bytes[cell_index] = self.max_output_bytes
             self._dropped[cell_index] = self._dropped.get(cell_index, 0) + size - max(budget, 0)
             msg_type = msg["msg_type"]
@@ -339,6 +341,11 @@ def _executor_class():
                 content["evalue"] = _shorten(content.get("evalue", ""), 2000)
                 content["traceback"] = [_shorten(line, 2000)
                                         for line in content.get("traceback", [])[-20:]]
+                return super().output(outs, msg, display_id, cell_index)
+            if msg_type == "execute_result":
+                # nbgrader reads partial credit from it: keep it, with only a short text
+                text = content.get("data", {}).get("text/plain", "")
+                content["data"] = {"text/plain": _shorten(text, 2000)}
                 return super().output(outs, msg, display_id, cell_index)
             if msg_type == "stream":
                 key = (cell_index, content.get("name"))
