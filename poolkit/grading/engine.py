@@ -51,8 +51,8 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
     ``scheduler``: address of a dask.distributed scheduler to use instead. ``report_dir``:
     where the CSV, charts and resume state go (default ``grade-reports/<assignment>``).
 
-    Local workers are started with ``spawn``: a script that calls this must do so under
-    ``if __name__ == "__main__":`` (notebooks and the ``poolkit`` command need nothing).
+    Off Linux, local workers are started with ``spawn``: a script that calls this must do so
+    under ``if __name__ == "__main__":`` (notebooks and the ``poolkit`` command need nothing).
     """
     import warnings
 

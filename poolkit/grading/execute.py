@@ -72,7 +72,11 @@ def run_submission(task: SubmissionTask) -> SubmissionRun:
     deadline = start + task.limits.submission_timeout
     events: list[Event] = []
     results = []
-    run_root = tempfile.mkdtemp(prefix="poolkit-grade-")
+    # Every submission's folders live under one base folder, which the sandbox denies as a
+    # whole (except the submission's own scratch): no peeking at a neighbour's files.
+    base = os.path.join(tempfile.gettempdir(), "poolkit-grade")
+    os.makedirs(base, mode=0o700, exist_ok=True)
+    run_root = tempfile.mkdtemp(dir=base)
     try:
         scratch = os.path.join(run_root, "scratch")
         private = os.path.join(run_root, "private")
@@ -110,7 +114,8 @@ def _execute_notebook(name, source, task, scratch, private, deadline, events):
         "cpu_seconds": task.limits.submission_timeout + 30,
         "file_bytes": task.limits.max_file_mb * 2**20,
         "allow": [scratch],
-        "deny": [os.path.dirname(scratch), *task.deny, _jupyter_runtime_dir()],
+        "deny": [os.path.dirname(os.path.dirname(scratch)), *task.deny,
+                 _jupyter_runtime_dir()],
         "report": report,
         "trusted_commands": TRUSTED_COMMANDS,
     }
