@@ -150,6 +150,9 @@ def test_lesson_follows_grade_id_conventions(lesson):
                 problems.append(f"test cell {meta['grade_id']!r} belongs to no exercise")
             if not meta.get("locked"):
                 problems.append(f"test cell {meta['grade_id']!r} is not locked")
+            if not re.search(r"importlib\.reload\(poolkit\.checks\)", cell.source):
+                problems.append(f"test cell {meta['grade_id']!r} does not reload poolkit.checks"
+                                " (ck = importlib.reload(poolkit.checks) undoes patches)")
     for ex, info in found.items():
         src = nb.cells[info["solution"]].source
         if not re.fullmatch(r"[a-z][a-z0-9_]*", ex):
