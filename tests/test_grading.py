@@ -537,3 +537,21 @@ def test_output_cap_never_drops_what_nbgrader_grades_on():
     assert executor._dropped[0] > 50_000
     result = next(o for o in outs if o.output_type == "execute_result")
     assert result["data"]["text/plain"] == "0.5"
+
+
+def test_grader_and_command_import_light_and_document_their_options():
+    code = ("import sys, poolkit.grading, poolkit.cli\n"
+            "heavy = ('nbgrader', 'nbclient', 'nbconvert', 'dask', 'distributed', 'matplotlib',"
+            " 'jupyter_client', 'torch', 'tensorflow')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+    helptext = subprocess.run([sys.executable, "-m", "poolkit.cli", "grade", "--help"],
+                              capture_output=True, text=True, check=True).stdout
+    for option in ("--submissions", "--workers", "--scheduler", "--cell-timeout",
+                   "--submission-timeout", "--memory-limit", "--force"):
+        assert option in helptext
+    bad = subprocess.run([sys.executable, "-m", "poolkit.cli", "grade", "x", "--workers", "0"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "positive whole number" in bad.stderr
