@@ -6,7 +6,8 @@ Per lesson, one ``nbgrader autograde`` run grades a batch of students:
 * ``untouched``: the release as handed out -> 0 autograded points;
 * ``wrong-<exercise>-<n>``: the solution with one exercise replaced by a plausible wrong
   answer from ``tests/wrong_answers/<lesson>.py`` -> that exercise's tests lose points;
-* on lesson 02, attacks: edited and deleted test cells, swallowed exceptions (in the
+* on lesson 02, attacks: edited and deleted test cells (also their nbgrader metadata),
+  swallowed exceptions (in the
   function and through IPython's exception hook), patched NumPy comparisons, patched
   ``np.asarray``/poolkit/poolkit.checks, rebound builtins, objects with a rigged
   ``__eq__``, an endless loop inside a function and at the top of a cell, and a kernel
@@ -142,6 +143,19 @@ def attack_students(release_nb, solution_nb, exercises) -> list[Student]:
             nb.cells[cell_index(nb, f"test_{e1}_{suffix}")].source = "print('all tests passed')"
     student("attack-edited-tests", "wrong answer + test cells replaced by a print", edit_tests,
             {e1: "zero", e2: "full", e3: "full", e4: "full"})
+
+    def edit_metadata(nb):
+        set_solution(nb, e1, zero_pad)
+        visible = nb.cells[cell_index(nb, f"test_{e1}_visible")]
+        visible.metadata["nbgrader"]["grade_id"] = "test_mine_instead"   # renamed
+        visible.source = "pass"
+        set_solution(nb, e2, avg_is_max)
+        hidden = nb.cells[cell_index(nb, f"test_{e2}_hidden")]
+        hidden.metadata["nbgrader"].update(grade=False, locked=False)     # made ungraded
+        hidden.source = "pass"
+        del nb.cells[cell_index(nb, f"test_{e2}_visible")].metadata["nbgrader"]
+    student("attack-edited-metadata", "test cells renamed / unlocked / stripped of metadata",
+            edit_metadata, {e1: "zero", e2: "zero", e3: "full", e4: "full"})
 
     def delete_tests(nb):
         set_solution(nb, e2, avg_is_max)

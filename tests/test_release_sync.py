@@ -49,6 +49,7 @@ def _load_config():
         " 'extra': list(cfg.Execute.extra_arguments),\n"
         " 'feedback': [c.__name__ for c in cfg.GenerateFeedback.preprocessors],\n"
         " 'autograde': [c.__name__ for c in cfg.Autograde.autograde_preprocessors],\n"
+        " 'sanitize': [c.__name__ for c in cfg.Autograde.sanitize_preprocessors],\n"
         " 'env': {k: os.environ.get(k)\n"
         "         for k in ('TF_ENABLE_ONEDNN_OPTS', 'TF_CPP_MIN_LOG_LEVEL')},\n"
         "}\n"
@@ -72,6 +73,8 @@ def test_nbgrader_config_has_what_a_course_needs():
     assert cfg["feedback"] == ["GetGrades", "ClearHiddenTests", "CSSHTMLHeaderPreprocessor"]
     assert cfg["autograde"][:2] == ["ExecuteSurvivingDeadKernels", "IgnoreResultValues"]
     assert {"SaveAutoGrades", "LimitOutput", "IgnorePattern"} <= set(cfg["autograde"])
+    sanitize = cfg["sanitize"]
+    assert sanitize.index("RepairCellMetadata") + 1 == sanitize.index("OverwriteCells"), sanitize
     assert cfg["env"] == {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}, (
         "kernels started by nbgrader must inherit the TensorFlow settings")
 
