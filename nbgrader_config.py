@@ -41,7 +41,7 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "course"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.ignore = [
-    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store", "*.png.tmp",
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store",
 ]
 
 # --- what students get ---------------------------------------------------------------------
