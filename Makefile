@@ -11,7 +11,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 3
 PORT ?= 8888
 
-.PHONY: lab test test-fast bench lint lock clean-venv
+.PHONY: lab test test-fast bench lint lock clean-venv release release-check
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pooling.py
 	@test ! -f benchmarks/bench_widgets.py || $(BIN)/python benchmarks/bench_widgets.py
 	@test ! -f benchmarks/bench_grading.py || $(BIN)/python benchmarks/bench_grading.py
+
+## release: regenerate course/ from solutions/ with nbgrader (LESSON=NN-name for one lesson)
+release: $(STAMP)
+	$(BIN)/python tools/release.py $(if $(LESSON),$(LESSON),--all)
+
+release-check: $(STAMP)
+	$(BIN)/python tools/release.py --all --check
 
 lint: $(STAMP)
 	$(BIN)/ruff check poolkit tests benchmarks
