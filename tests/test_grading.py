@@ -258,6 +258,26 @@ def test_rerun_skips_unchanged_and_regrades_changed(faults):
     good = csv_rows(first)["a-correct"]
     assert row["total"] == good["total"]
 
+    # a gradebook that lost a student's scores gets them back on the next run, and the CSV
+    # shows what an instructor graded by hand in the meantime
+    from nbgrader.api import Gradebook
+
+    manual = [e.name for e in __import__("poolkit.grading.course", fromlist=["Course"]).Course(
+        str(root), LESSON).exercises() if e.manual]
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pooling-layers") as gb:
+        gb.remove_submission(LESSON, "a-correct")
+        if manual:
+            mark = gb.find_grade(manual[0], "max-vs-average", LESSON, "h-deleted-tests")
+            mark.manual_score = 1.5
+            gb.db.commit()
+    fourth = grade(LESSON, root, workers=2, limits=LIMITS, progress=False)
+    assert fourth.graded == ["a-correct"]
+    assert gradebook_scores(root, LESSON)[("a-correct", "test_max_pool2d_loops_hidden")][0] > 0
+    if manual:
+        hand = csv_rows(fourth)["h-deleted-tests"]
+        assert hand[manual[0]] == "1.50"
+        assert float(hand["total"]) == float(good["total"]) + 1.5
+
 
 @pytest.mark.slow
 @needs_lesson
@@ -555,3 +575,20 @@ def test_grader_and_command_import_light_and_document_their_options():
     bad = subprocess.run([sys.executable, "-m", "poolkit.cli", "grade", "x", "--workers", "0"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "positive whole number" in bad.stderr
+
+
+def test_every_kernel_command_is_sandboxed_or_refused():
+    from poolkit.grading.execute import _SANDBOX_SCRIPT, sandboxed_command
+
+    plain = ["/venv/bin/python", "-m", "ipykernel_launcher", "-f", "conn.json"]
+    assert sandboxed_command(plain, "p.json") == [
+        "/venv/bin/python", _SANDBOX_SCRIPT, "p.json", "-m", "ipykernel_launcher", "-f",
+        "conn.json"]
+    # ipykernel 7's own kernel spec puts interpreter options first
+    with_options = ["/venv/bin/python", "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
+                    "-f", "conn.json"]
+    wrapped = sandboxed_command(with_options, "p.json")
+    assert wrapped[:4] == ["/venv/bin/python", "-Xfrozen_modules=off", _SANDBOX_SCRIPT, "p.json"]
+    assert wrapped[4:6] == ["-m", "ipykernel_launcher"]
+    with pytest.raises(ValueError, match="sandbox"):
+        sandboxed_command(["R", "--slave", "-e", "IRkernel::main()"], "p.json")

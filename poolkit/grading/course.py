@@ -313,6 +313,13 @@ class Course:
             f.write(body)
         return target
 
+    def graded_students(self) -> set[str]:
+        """Students whose submission of this assignment has scores in the gradebook."""
+        with self.gradebook() as gb:
+            assignment = gb.find_assignment(self.assignment)
+            return {sub.student.id for sub in assignment.submissions
+                    if any(g.auto_score is not None for nb in sub.notebooks for g in nb.grades)}
+
     def scores(self, student: str) -> dict[str, float | None]:
         """grade_id -> points in the gradebook (manual score if an instructor set one)."""
         with self.gradebook() as gb:

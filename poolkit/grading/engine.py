@@ -155,11 +155,19 @@ class _Run:
         rows: dict[str, GradeRow] = {}
         todo, skipped = [], []
         students = self.state["students"]
+        in_gradebook = self.course.graded_students()
         for sub in found:
             key = self._key(sub)
             old = students.get(sub.student)
-            if not force and old and old.get("key") == key and old["row"]["status"] != "error":
-                rows[sub.student] = GradeRow(**old["row"])
+            # skip only what is unchanged AND still in the gradebook (a gradebook that was
+            # replaced or cleared gets its grades back)
+            if not force and old and old.get("key") == key and old["row"]["status"] != "error" \
+                    and sub.student in in_gradebook:
+                row = GradeRow(**old["row"])
+                # points as the gradebook has them now (an instructor may have graded the
+                # written answers in the formgrader since)
+                self._fill_points(row, self.course.scores(sub.student))
+                rows[sub.student] = row
                 skipped.append(sub.student)
             else:
                 todo.append((sub, key))
@@ -378,13 +386,18 @@ class _Run:
             from .course import describe_error
 
             return self._row(student, [*events, describe_error(err)])
+        self._fill_points(row, scores)
+        return row
+
+    def _fill_points(self, row: GradeRow, scores: dict) -> None:
+        """Points per exercise and total from the gradebook's scores (grade_id -> points)."""
         total = 0.0
+        row.points = {}
         for ex in self.exercises:
             values = [scores.get(g) for g in ex.grade_ids]
             row.points[ex.name] = None if any(v is None for v in values) else sum(values)
             total += sum(v for v in values if v is not None)
         row.total = total
-        return row
 
 
 def _without_shadowing(files: dict[str, bytes]):

@@ -173,10 +173,32 @@ def _executor_class():
         return _EXECUTOR_CLASS
 
     from jupyter_client.manager import AsyncKernelManager
+    from jupyter_client.provisioning import LocalProvisioner
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbformat.v4 import new_output
     from nbgrader.preprocessors import Execute
     from traitlets import Float, Integer, Unicode
+
+    class ForkingProvisioner(LocalProvisioner):
+        """LocalProvisioner whose kernel process is forked by this worker's zygote (see
+        :func:`poolkit.grading.sandbox.serve_zygote`) instead of started from scratch; falls
+        back to a normal start if the zygote is not available."""
+
+        async def launch_kernel(self, cmd, **kwargs):
+            km = self.parent
+            zygote = _zygote()
+            if zygote is None or _SANDBOX_SCRIPT not in cmd:
+                return await super().launch_kernel(cmd, **kwargs)
+            env = dict(kwargs.get("env") or os.environ)
+            argv = cmd[cmd.index(_SANDBOX_SCRIPT) + 1:]
+            pid = zygote.spawn(argv, kwargs.get("cwd") or os.getcwd(), env,
+                               km.stderr_path or os.devnull)
+            if pid is None:
+                return await super().launch_kernel(cmd, **kwargs)
+            self.process = ForkedKernel(pid, zygote)
+            self.pid, self.pgid = pid, pid  # the child starts its own session
+            self.cwd = kwargs.get("cwd") or os.getcwd()
+            return self.connection_info
 
     class SandboxedKernelManager(AsyncKernelManager):
         """Starts the kernel through poolkit.grading.sandbox with the policy file."""
@@ -185,22 +207,26 @@ def _executor_class():
 
         stderr_path = Unicode("").tag(config=True)
 
+        async def _async_pre_start_kernel(self, **kw):
+            cmd, kw = await super()._async_pre_start_kernel(**kw)
+            if type(self.provisioner) is LocalProvisioner:
+                self.provisioner.__class__ = ForkingProvisioner
+            return cmd, kw
+
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             # The kernel process's own stderr (start-up chatter, "Fatal Python error" on a
             # segfault) goes to a file the grader reads when the kernel dies.
-            if self.stderr_path:
+            if self.stderr_path and _zygote() is None:
                 kw["stderr"] = open(self.stderr_path, "ab")  # noqa: SIM115 (the child owns it)
             try:
                 return await super()._async_launch_kernel(kernel_cmd, **kw)
             finally:
-                if self.stderr_path:
+                if "stderr" in kw:
                     kw["stderr"].close()
 
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = super().format_kernel_cmd(extra_arguments)
-            if self.policy_path and len(cmd) > 2 and cmd[1] == "-m":
-                cmd = [sys.executable, _SANDBOX_SCRIPT, self.policy_path, *cmd[1:]]
-            return cmd
+            return sandboxed_command(cmd, self.policy_path) if self.policy_path else cmd
 
     class KernelLost(Exception):
         def __init__(self, index, reason):
@@ -435,6 +461,110 @@ def _executor_class():
 
     _EXECUTOR_CLASS = (GradingExecute, SandboxedKernelManager)
     return _EXECUTOR_CLASS
+
+
+def sandboxed_command(cmd: list[str], policy_path: str) -> list[str]:
+    """The kernel command ``python [options] -m ipykernel_launcher ARGS`` turned into
+    ``python [options] sandbox.py POLICY -m ipykernel_launcher ARGS``.
+
+    Refuses (ValueError) any other kernel command: a kernel the sandbox cannot wrap must not
+    run a submission unguarded.
+    """
+    for i in range(1, len(cmd) - 1):
+        if cmd[i] == "-m" and cmd[i + 1] == "ipykernel_launcher":
+            return [*cmd[:i], _SANDBOX_SCRIPT, policy_path, *cmd[i:]]
+    raise ValueError(f"the kernel command {cmd!r} does not start ipykernel_launcher; poolkit "
+                     "grade only runs submissions in an IPython kernel it can sandbox")
+
+
+class ForkedKernel:
+    """What jupyter_client needs of a ``Popen`` for a kernel the zygote forked: the zygote
+    is its parent, so the exit code comes from the zygote; signals go straight to it."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, zygote):
+        self.pid, self.zygote, self.returncode = pid, zygote, None
+
+    def poll(self):
+        if self.returncode is None:
+            self.returncode = self.zygote.poll(self.pid)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        import subprocess
+
+        end = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if end is not None and time.monotonic() > end:
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
+            time.sleep(0.02)
+        return self.returncode
+
+    def send_signal(self, signum):
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+
+class Zygote:
+    """This worker's kernel forker (one per worker process, started on first use)."""
+
+    def __init__(self):
+        import subprocess
+
+        self.process = subprocess.Popen(
+            [sys.executable, _SANDBOX_SCRIPT, "--zygote"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self.lock = threading.Lock()
+
+    def _ask(self, request: dict):
+        with self.lock:
+            if self.process.poll() is not None:
+                raise OSError("the kernel zygote has exited")
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        if not line:
+            raise OSError("the kernel zygote did not answer")
+        return json.loads(line)
+
+    def spawn(self, argv, cwd, env, stderr_path):
+        try:
+            return self._ask({"op": "spawn", "argv": list(argv), "cwd": cwd, "env": env,
+                              "stderr": stderr_path})["pid"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def poll(self, pid):
+        try:
+            return self._ask({"op": "poll", "pid": pid})["returncode"]
+        except (OSError, ValueError, KeyError):
+            return -1  # the zygote is gone, and its children with it
+
+
+_ZYGOTE: Zygote | None = None
+USE_ZYGOTE = sys.platform.startswith("linux") and os.environ.get("POOLKIT_GRADE_ZYGOTE") != "0"
+
+
+def _zygote() -> Zygote | None:
+    """The worker's zygote, started on first use (None where fork is not used)."""
+    global _ZYGOTE
+    if not USE_ZYGOTE:
+        return None
+    if _ZYGOTE is None or _ZYGOTE.process.poll() is not None:
+        try:
+            _ZYGOTE = Zygote()
+        except OSError:
+            return None
+    return _ZYGOTE
 
 
 def _make_executor(task, policy_path, private, deadline):

@@ -156,9 +156,78 @@ def main(argv: list[str]) -> None:
     app.start()
 
 
+def serve_zygote() -> None:
+    """Fork fresh kernels on request (``sandbox.py --zygote``), one JSON line per request on
+    stdin, one JSON line per answer on stdout.
+
+    Every kernel needs ipykernel and IPython, about 0.3 CPU seconds of imports. This process
+    pays for them once and forks a new child per kernel: each kernel is still a brand-new
+    process that never ran another submission's code, with the policy applied in the child
+    (``main``) exactly as when it is started from scratch. Requests:
+    ``{"op": "spawn", "argv": [POLICY, "-m", "ipykernel_launcher", ...], "cwd", "env",
+    "stderr"}`` -> ``{"pid": N}``; ``{"op": "poll", "pid": N}`` -> ``{"returncode": C}``
+    (None while it runs). The process ends when its stdin closes (the worker is gone).
+    """
+    import ipykernel.ipkernel  # noqa: F401  (the imports every kernel shares)
+    import ipykernel.kernelapp  # noqa: F401
+
+    exits: dict[int, int] = {}
+    requests = os.fdopen(0, "r")
+    answers = os.fdopen(os.dup(1), "w")
+    for line in requests:
+        request = json.loads(line)
+        if request["op"] == "spawn":
+            answers.flush()
+            pid = os.fork()
+            if pid == 0:
+                _become_kernel(request)
+            answer = {"pid": pid}
+        else:
+            pid = int(request["pid"])
+            if pid not in exits:
+                try:
+                    done, status = os.waitpid(pid, os.WNOHANG)
+                    if done:
+                        exits[pid] = os.waitstatus_to_exitcode(status)
+                except ChildProcessError:
+                    exits[pid] = -1
+            answer = {"returncode": exits.get(pid)}
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+
+
+def _become_kernel(request: dict) -> None:
+    """In the forked child: the kernel's own session, folder, streams and environment."""
+    code = 1
+    try:
+        os.setsid()
+        os.chdir(request["cwd"])
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(err, 2)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.argv = ["ipykernel_launcher"]
+        main(request["argv"])
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:  # noqa: BLE001 (report anything, then leave without cleanup)
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
 if __name__ == "__main__":
     # Started by path: drop this folder from sys.path so that its modules cannot shadow
     # anything the kernel imports.
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
         del sys.path[0]
-    main(sys.argv[1:])
+    if sys.argv[1:] == ["--zygote"]:
+        serve_zygote()
+    else:
+        main(sys.argv[1:])
