@@ -325,6 +325,10 @@ def _executor_class():
                                         f"{self.timeout} s timeout") from None
             self._running = None  # left set when the kernel dies: _death_reason names the cell
             self._after_cell(cell, index)
+            if any(o.get("ename") == "MemoryError" for o in cell.outputs):
+                # Whatever filled the memory may still hold it and starve every later cell:
+                # run the notebook again in a fresh kernel without this cell.
+                raise KernelLost(index, "not run: this cell ran out of the memory limit")
 
         def limits_text(self):
             return f"{self.wall_limit:g} s"
