@@ -93,7 +93,7 @@ def main() -> int:
     parser.add_argument("--lesson", default="02-max-vs-average")
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--workers", type=int, default=None,
-                        help="poolkit grade --workers (default: its own, CPU cores + 1)")
+                        help="poolkit grade --workers (default: its own, CPU cores + 2)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="repeat, alternating which side goes first (2 = A B B A)")
     parser.add_argument("--keep", action="store_true", help="keep the course folders")

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="folder laid out as <student>/<assignment>/*.ipynb, or a zip of one "
                             "(default: the course's submitted/ folder)")
     grade.add_argument("--workers", type=_positive_int, metavar="N",
-                       help="parallel local workers (default: CPU cores + 1)")
+                       help="parallel local workers (default: CPU cores + 2)")
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on a dask.distributed cluster, e.g. tcp://10.0.0.5:8786")
     grade.add_argument("--course-dir", default=".", metavar="DIR",

@@ -13,9 +13,11 @@ import os
 
 
 def default_workers() -> int:
-    """One worker per core plus one: a kernel spends part of its time waiting (starting up,
-    reference answers computed in a subprocess), and the extra worker keeps the cores busy."""
-    return (os.cpu_count() or 1) + 1
+    """One worker per core plus two: a kernel spends part of its time waiting (start-up
+    handshakes, reference answers computed in a subprocess), and the extra workers keep the
+    cores busy. On the 2-core course machine, 4 workers graded 40 submissions of lesson 02
+    in 60 s where 3 took 68 s."""
+    return (os.cpu_count() or 1) + 2
 
 
 def _warm_up() -> None:

@@ -47,7 +47,7 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
     """Grade every submission of ``assignment`` in the nbgrader course at ``course_dir``.
 
     ``submissions``: a folder laid out as ``<student>/<assignment>/`` (default: the course's
-    ``submitted/``) or a zip of one. ``workers``: local worker processes (default: cores + 1);
+    ``submitted/``) or a zip of one. ``workers``: local worker processes (default: cores + 2);
     ``scheduler``: address of a dask.distributed scheduler to use instead. ``report_dir``:
     where the CSV, charts and resume state go (default ``grade-reports/<assignment>``).
 

@@ -522,12 +522,26 @@ class Zygote:
     """This worker's kernel forker (one per worker process, started on first use)."""
 
     def __init__(self):
+        import atexit
         import subprocess
+        from multiprocessing import util
 
         self.process = subprocess.Popen(
             [sys.executable, _SANDBOX_SCRIPT, "--zygote"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
         self.lock = threading.Lock()
+        # worker processes of a pool end through multiprocessing's finalizers, others atexit
+        util.Finalize(self, self.close, exitpriority=10)
+        atexit.register(self.close)
+
+    def close(self):
+        """Stop the zygote and wait for it (and so for the kernels it reaped)."""
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.close()
+                self.process.wait(timeout=10)
+            except Exception:  # already gone, or stuck: do not hold up the worker's exit
+                self.process.kill()
 
     def _ask(self, request: dict):
         with self.lock:

@@ -194,6 +194,12 @@ def serve_zygote() -> None:
             answer = {"returncode": exits.get(pid)}
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
+    # the worker is gone: reap what is left, so that the kernels' CPU time is accounted
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
 
 
 def _become_kernel(request: dict) -> None:
