@@ -46,7 +46,7 @@ release-check: $(STAMP)
 	$(BIN)/python tools/release.py --all --check
 
 lint: $(STAMP)
-	$(BIN)/ruff check poolkit tests benchmarks
+	$(BIN)/ruff check poolkit tests benchmarks tools demos nbgrader_config.py
 
 ## lock: refresh requirements.lock from the current venv after a dependency change
 lock:
