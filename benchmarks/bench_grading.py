@@ -14,7 +14,6 @@ The target on the 2-core course machine is a ratio of at least 1.8.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import resource
 import shutil
@@ -30,21 +29,13 @@ sys.path.insert(0, str(REPO / "tests" / "fixtures" / "grading"))
 import fixture_course as fc  # noqa: E402
 
 
-def load_wrong(lesson: str) -> dict:
-    path = REPO / "tests" / "wrong_answers" / f"{lesson}.py"
-    spec = importlib.util.spec_from_file_location(f"wrong_{lesson.replace('-', '_')}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.WRONG
-
-
 def build_course(root: Path, lesson: str, students: int) -> None:
     """A course folder with the lesson generated and ``students`` submissions: one in eight
     hands in the untouched release, half of the rest get one exercise wrong."""
     fc.copy_real_lesson(root, lesson)
     fc.generate(root, lesson)
     answers = fc.solution_answers(root, lesson)
-    wrong = load_wrong(lesson)
+    wrong = fc.load_wrong(lesson)
     exercises = [e for e in fc.exercises(root, lesson) if e in wrong]
     for i in range(students):
         merged = dict(answers)

@@ -17,7 +17,6 @@ on their own.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -45,14 +44,6 @@ LIMITS = Limits(cell_timeout=10, submission_timeout=120, memory_mb=2048)
 
 needs_lesson = pytest.mark.skipif(not (REPO / "solutions" / LESSON).is_dir(),
                                   reason=f"solutions/{LESSON} is not in the repository")
-
-
-def load_wrong(lesson: str) -> dict:
-    path = REPO / "tests" / "wrong_answers" / f"{lesson}.py"
-    spec = importlib.util.spec_from_file_location(f"wrong_{lesson.replace('-', '_')}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.WRONG
 
 
 def gradebook_scores(root: Path, assignment: str) -> dict:
@@ -99,7 +90,7 @@ def normal_submissions(root: Path, lesson: str, wrong: dict) -> None:
 @pytest.fixture(scope="module")
 def faults(tmp_path_factory):
     root = new_course(tmp_path_factory.mktemp("faults") / "course")
-    expected = fc.write_fault_submissions(root, LESSON, load_wrong(LESSON))
+    expected = fc.write_fault_submissions(root, LESSON, fc.load_wrong(LESSON))
     result = grade(LESSON, root, workers=2, limits=LIMITS, progress=False)
     return root, expected, result
 
@@ -302,7 +293,7 @@ def test_wall_clock_limit_stops_a_slow_submission(tmp_path):
 def normal_course(tmp_path_factory):
     """The lesson with normal submissions, before grading, to be copied per test."""
     root = new_course(tmp_path_factory.mktemp("normal") / "course")
-    normal_submissions(root, LESSON, load_wrong(LESSON))
+    normal_submissions(root, LESSON, fc.load_wrong(LESSON))
     return root
 
 
