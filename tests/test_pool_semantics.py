@@ -116,6 +116,19 @@ def test_window_wholly_in_padding_gives_minus_inf_like_torch():
     assert np.isneginf(out).all()
 
 
+def test_windows_wholly_in_padding_send_no_gradient():
+    # dilation 3 and ceil mode on a height of 1: every window's taps fall in the padding
+    args = ((2, 1), (2, 1), (1, 0), (3, 1), True)
+    x = np.zeros((1, 1, 1, 3))
+    out, idx = poolkit.max_pool2d(x, *args, return_indices=True)
+    expected, expected_idx = F.max_pool2d(t(x), *args, return_indices=True)
+    np.testing.assert_array_equal(out, expected.numpy())
+    np.testing.assert_array_equal(idx, expected_idx.numpy())  # [6, 7, 8]: past the plane
+    # torch's own backward writes out of bounds here; there is no input to receive anything
+    dx = poolkit.max_pool2d_backward(np.ones(out.shape), x, *args)
+    np.testing.assert_array_equal(dx, np.zeros_like(x))
+
+
 def test_empty_batch_and_seed_example_shapes():
     assert poolkit.max_pool2d(np.zeros((0, 3, 4, 4)), 2).shape == (0, 3, 2, 2)
     assert poolkit.avg_pool2d(np.zeros((0, 3, 4, 4)), 2).shape == (0, 3, 2, 2)
