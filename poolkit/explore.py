@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validation import int_tuple
+
 PRESETS = ("ramp", "random", "ties", "all-negative")
 MODES = ("max", "avg")
 
@@ -48,20 +50,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _pair(value, name: str) -> tuple[int, int]:
-    """An int or a 2-sequence of ints -> ``(rows, cols)``; anything else is a clear error."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return int(value), int(value)
-    try:
-        a, b = value
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}") from None
-    for v in (a, b):
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
-            raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return int(a), int(b)
 
 
 def _check_mode(mode: str) -> str:
@@ -97,7 +85,7 @@ def pool_image(image, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if mode == "max":
         out = poolkit.max_pool2d(batch, kernel_size, stride, padding, dilation, ceil_mode)
     else:
-        if _pair(dilation, "dilation") != (1, 1):
+        if int_tuple("dilation", dilation, 2) != (1, 1):
             raise ValueError(
                 f"dilation={dilation!r} is only available for max pooling: torch's avg_pool2d "
                 "(and poolkit's) has no dilation argument; set dilation=1 or use mode='max'"
@@ -120,10 +108,10 @@ def output_shape(input_shape, kernel_size, stride=None, padding=0, dilation=1,
 
 
 def _config(kernel_size, stride, padding, dilation):
-    k = _pair(kernel_size, "kernel_size")
-    s = k if stride is None else _pair(stride, "stride")
-    p = _pair(padding, "padding")
-    d = _pair(dilation, "dilation")
+    k = int_tuple("kernel_size", kernel_size, 2)
+    s = k if stride is None else int_tuple("stride", stride, 2)
+    p = int_tuple("padding", padding, 2)
+    d = int_tuple("dilation", dilation, 2)
     return k, s, p, d
 
 
@@ -263,7 +251,7 @@ def window_state(x, position, kernel_size, stride=None, padding=0, dilation=1,
                              f"(0..{oh * ow - 1})")
         i, j = divmod(int(position), ow)
     else:
-        i, j = _pair(position, "position")
+        i, j = int_tuple("position", position, 2)
         if not (0 <= i < oh and 0 <= j < ow):
             raise ValueError(f"position {(i, j)} is outside the {oh}x{ow} output")
 
@@ -476,7 +464,7 @@ def shape_report(input_size, kernel_size, stride=None, padding=0, dilation=1,
     """
     from poolkit.shapes import keras_output_size, keras_same_padding
 
-    hw = _pair(input_size, "input_size")
+    hw = int_tuple("input_size", input_size, 2)
     if min(hw) < 1:
         raise ValueError(f"input_size must be at least 1 in each dimension, got {hw}")
     area = hw[0] * hw[1]
@@ -599,12 +587,12 @@ def shift_invariance(image, shifts=None, kernel_size=2, stride=None, mode="max",
     from poolkit.data import shift_image
 
     _check_mode(mode)
-    k = _pair(kernel_size, "kernel_size")
-    s = k if stride is None else _pair(stride, "stride")
+    k = int_tuple("kernel_size", kernel_size, 2)
+    s = k if stride is None else int_tuple("stride", stride, 2)
     if shifts is None:
         shifts = range(max(s))
     shifts = np.asarray(list(shifts), dtype=int)
-    dy, dx = _pair(direction, "direction")
+    dy, dx = int_tuple("direction", direction, 2)
     image = np.asarray(image, dtype=np.float64)
     prepared = blur(image, blur_passes) if blur_first else image
     reference = pool_image(prepared, k, s, mode=mode)
