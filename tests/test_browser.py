@@ -215,6 +215,16 @@ def _slider(page, cell, label: str):
     return row.locator(".noUi-handle"), row.locator(".widget-readout"), row.locator(".noUi-base")
 
 
+def _type_value(page, readout, text: str, output, what: str) -> str:
+    """Type ``text`` into a slider's readout, press Enter and wait for ``output`` to change."""
+    before = output.inner_html()
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    return _wait_for_change(output, before, what)
+
+
 def _shot(locator, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"browser-{name}.png"
@@ -260,21 +270,11 @@ def test_demo_notebook_runs_and_widgets_respond(lab, page):
 
     # A refused value typed into the padding readout: message in the widget, then recovery.
     _, pad_readout, _ = _slider(page, stepper_cell, "padding")
-    before = stepper.inner_html()
-    pad_readout.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type("3")
-    page.keyboard.press("Enter")
-    _wait_for_change(stepper, before, "padding over half the kernel")
+    _type_value(page, pad_readout, "3", stepper, "padding over half the kernel")
     error = stepper.locator(".pk-error")
     assert "padding" in error.inner_text() and "Traceback" not in stepper.inner_text()
     _shot(stepper_cell, "stepper-error")
-    before = stepper.inner_html()
-    pad_readout.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type("1")
-    page.keyboard.press("Enter")
-    _wait_for_change(stepper, before, "padding back to 1")
+    _type_value(page, pad_readout, "1", stepper, "padding back to 1")
     assert stepper.locator(".pk-error").count() == 0
     assert f"out[{i}, {j}]" in stepper.inner_text()
 
