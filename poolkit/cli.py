@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         "grade", help="autograde every submission of an assignment (over nbgrader)",
         description=(
             "Autograde all submissions of ASSIGNMENT with nbgrader, in parallel, each in a "
-            "fresh sandboxed kernel. Writes the scores into nbgrader's gradebook, the "
+            "fresh kernel in a bubblewrap sandbox, with the tests in the grader's own process. Writes the scores into nbgrader's gradebook, the "
             "autograded notebooks and feedback HTML (no hidden tests) into autograded/ and "
             "feedback/, and grades.csv, score_histogram.png and pass_rates.png into "
             "grade-reports/ASSIGNMENT/. Run it again to grade only new or changed submissions."))
@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="SECONDS", help="wall-clock limit per submission (default: 300)")
     grade.add_argument("--memory-limit", type=_positive_int, default=4096, metavar="MB",
                        help="address-space limit of each kernel (default: 4096)")
+    grade.add_argument("--unsandboxed", action="store_true",
+                       help="run the kernels without the bubblewrap sandbox (only for code you "
+                            "trust; refused without this flag where bubblewrap is missing)")
     grade.add_argument("--force", action="store_true",
                        help="regrade every submission, even unchanged ones")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -56,14 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
 def grade_command(args) -> int:
     from poolkit.grading import Limits, grade
     from poolkit.grading.course import GradingSetupError
+    from poolkit.grading.sandbox import SandboxUnavailable
 
     limits = Limits(cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
                     memory_mb=args.memory_limit)
     try:
         result = grade(args.assignment, args.course_dir, args.submissions, workers=args.workers,
                        scheduler=args.scheduler, limits=limits, report_dir=args.report_dir,
-                       force=args.force, progress=not args.no_progress)
-    except (GradingSetupError, FileNotFoundError, ValueError) as err:
+                       force=args.force, progress=not args.no_progress,
+                       unsandboxed=args.unsandboxed)
+    except (GradingSetupError, SandboxUnavailable, FileNotFoundError, ValueError) as err:
         print(f"poolkit grade: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

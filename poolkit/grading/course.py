@@ -87,16 +87,6 @@ class Course:
 
         return Gradebook(self.db_url, self.course_id)
 
-    def private_paths(self) -> list[str]:
-        """Folders and files a submission's kernel must not read."""
-        paths = [self.submissions_root]
-        for kind in ("source", "autograded", "feedback"):
-            folder = getattr(self.coursedir, f"{kind}_directory")
-            paths.append(os.path.normpath(self.coursedir.format_path(folder, ".", ".")))
-        if self.db_url.startswith("sqlite:///"):
-            paths.append(self.db_url[len("sqlite:///"):])
-        return [os.path.abspath(p) for p in paths]
-
     # ---------------------------------------------------------------- assignment
     def ensure_assignment(self) -> list[str]:
         """Make sure the gradebook knows the assignment; returns its notebook names."""
@@ -341,6 +331,12 @@ class Course:
             return {c.name: (c.cell_type, bool(c.locked), c.checksum, c.name in grade_ids,
                              c.name in solution_ids) for c in nb.source_cells}
 
+    def answer_names(self, notebook: str) -> list[str]:
+        """Names the test cells take from the student's kernel (what solutions define)."""
+        from .executor import answer_names_from_gradebook
+
+        return answer_names_from_gradebook(self.db_url, notebook, self.assignment)
+
     def copied_files(self, student: str) -> dict[str, bytes]:
         """The non-notebook files nbgrader put in ``autograded/<student>/<assignment>/``:
         the student's own files, overwritten by the assignment's data files."""
@@ -349,9 +345,10 @@ class Course:
         for dirpath, dirnames, filenames in os.walk(dest):
             dirnames[:] = [d for d in dirnames if d != ".ipynb_checkpoints"]
             for name in filenames:
-                if name.endswith(".ipynb"):
-                    continue
                 full = os.path.join(dirpath, name)
+                # a symlink would make the grader read a file of its own for the student
+                if name.endswith(".ipynb") or os.path.islink(full):
+                    continue
                 with open(full, "rb") as f:
                     files[os.path.relpath(full, dest)] = f.read()
         return files

@@ -43,13 +43,16 @@ class GradingResult:
 def grade(assignment: str, course_dir: str = ".", submissions: str | None = None, *,
           workers: int | None = None, scheduler: str | None = None,
           limits: Limits | None = None, report_dir: str | None = None, force: bool = False,
-          progress: bool = True) -> GradingResult:
+          progress: bool = True, unsandboxed: bool = False) -> GradingResult:
     """Grade every submission of ``assignment`` in the nbgrader course at ``course_dir``.
 
     ``submissions``: a folder laid out as ``<student>/<assignment>/`` (default: the course's
     ``submitted/``) or a zip of one. ``workers``: local worker processes (default: cores + 2);
     ``scheduler``: address of a dask.distributed scheduler to use instead. ``report_dir``:
     where the CSV, charts and resume state go (default ``grade-reports/<assignment>``).
+
+    ``unsandboxed``: run kernels without the OS sandbox (refused otherwise where bubblewrap
+    is missing); the CSV's ``sandbox`` column records it.
 
     Off Linux, local workers are started with ``spawn``: a script that calls this must do so
     under ``if __name__ == "__main__":`` (notebooks and the ``poolkit`` command need nothing).
@@ -58,7 +61,10 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
 
     from . import report
     from .course import Course
+    from .sandbox import require_sandbox
 
+    if not unsandboxed:
+        require_sandbox()
     start = time.monotonic()
     limits = limits or Limits()
     _venv_on_path()
@@ -75,11 +81,12 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
         report_dir = os.path.abspath(report_dir or os.path.join(course.root, "grade-reports",
                                                                 assignment))
         os.makedirs(report_dir, exist_ok=True)
-        run = _Run(course, limits, report_dir, extra_private=[p for p in (unpacked,) if p])
+        run = _Run(course, limits, report_dir, unsandboxed)
         rows, graded, skipped = run.grade_all(workers=workers, scheduler=scheduler, force=force,
                                               progress=progress)
         csv_path = os.path.join(report_dir, "grades.csv")
-        report.write_csv(csv_path, run.exercises, rows)
+        report.write_csv(csv_path, run.exercises, rows,
+                         sandbox="none (--unsandboxed)" if unsandboxed else "bubblewrap")
         charts = report.draw_charts(report_dir, run.exercises, rows, assignment)
         seconds = time.monotonic() - start
         text = report.summary(assignment, run.exercises, rows, graded=len(graded),
@@ -92,8 +99,9 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
 
 
 class _Run:
-    def __init__(self, course, limits: Limits, report_dir: str, extra_private: list[str]):
+    def __init__(self, course, limits: Limits, report_dir: str, unsandboxed: bool):
         self.course = course
+        self.unsandboxed = unsandboxed
         self.limits = limits
         self.report_dir = report_dir
         self.state_path = os.path.join(report_dir, "state.json")
@@ -101,13 +109,13 @@ class _Run:
         self.exercises = course.exercises()
         self.max_total = sum(e.max_points for e in self.exercises)
         self.fingerprint = course.fingerprint()
-        self.private = [*course.private_paths(), report_dir, *extra_private]
         self.execute_config = _execute_config(course.config)
         if not limits.cell_timeout:
             self.limits = limits = dataclasses.replace(
                 limits, cell_timeout=int(self.execute_config.get("timeout") or 30))
         self.source_cells = {name: course.source_cells(name) for name in self.notebooks}
         self.order = {name: self._cell_order(name) for name in self.notebooks}
+        self.answer_names = {name: course.answer_names(name) for name in self.notebooks}
         self.state = self._load_state()
 
     # ------------------------------------------------------------------ state
@@ -129,7 +137,7 @@ class _Run:
 
     def _key(self, submission) -> str:
         text = json.dumps([submission.digest, self.fingerprint, dataclasses.asdict(self.limits),
-                           _grader_digest()])
+                           _grader_digest(), self.unsandboxed])
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _cell_order(self, notebook: str) -> list[str]:
@@ -200,7 +208,8 @@ class _Run:
         finished (CSV row, saved state) when its feedback is written.
         """
         from .course import describe_error
-        from .execute import render_feedback, run_submission
+        from .execute import run_submission
+        from .feedback import render_feedback
 
         waiting = iter(todo)
         pending: dict = {}     # future -> (kind, student, job, tries)
@@ -326,7 +335,8 @@ class _Run:
                    for f in shadowing]
         task = SubmissionTask(student=sub.student, assignment=course.assignment, notebooks=ready,
                               files=files, limits=self.limits,
-                              execute_config=self.execute_config, deny=self.private)
+                              answer_names=self.answer_names,
+                              execute_config=self.execute_config, unsandboxed=self.unsandboxed)
         return task, events
 
     def _store(self, student, run, entry) -> list:
@@ -345,7 +355,7 @@ class _Run:
     def _feedback_in_parent(self, job, entry, err) -> None:
         """A worker failed to render feedback: try here before reporting it."""
         from .course import describe_error
-        from .execute import render_feedback
+        from .feedback import render_feedback
 
         try:
             self.course.write_feedback(job.student, job.notebook, render_feedback(job))

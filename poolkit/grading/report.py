@@ -19,15 +19,18 @@ from .model import STATUSES, GradeRow
 NOT_GRADED = {"missing_notebook", "invalid_notebook", "error"}
 
 
-def write_csv(path: str, exercises, rows: list[GradeRow]) -> None:
+def write_csv(path: str, exercises, rows: list[GradeRow], sandbox: str = "bubblewrap") -> None:
+    """One row per student; ``sandbox`` says how the kernels were isolated."""
     names = [e.name for e in exercises]
     tmp = path + ".tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *names, "total", "max_total", "status", "reason"])
+        writer.writerow(["student", *names, "total", "max_total", "status", "reason",
+                         "sandbox"])
         for row in sorted(rows, key=lambda r: r.student):
             writer.writerow([row.student, *(_fmt(row.points.get(n)) for n in names),
-                             _fmt(row.total), _fmt(row.max_total), row.status, row.reason])
+                             _fmt(row.total), _fmt(row.max_total), row.status, row.reason,
+                             sandbox])
     os.replace(tmp, path)
 
 

@@ -1,239 +1,207 @@
-"""Start one grading kernel inside limits: memory, CPU time, file size, network and files.
+"""The OS sandbox every grading kernel runs in: bubblewrap namespaces, an unprivileged user
+and resource limits.  This module only builds command lines; nothing here runs student code.
 
-Run as ``python .../poolkit/grading/sandbox.py POLICY.json -m ipykernel_launcher -f CONN.json``
-(by path, so that starting a kernel does not import the poolkit package). The limits are set
-before the kernel starts and the checks are switched on once it is ready to take cells, so they
-hold for every cell the submission runs but not for ipykernel's own start-up:
+A kernel started through :func:`sandbox_command` sees a filesystem made of
 
-- ``resource.setrlimit``: address space (a memory bomb gets ``MemoryError``), CPU seconds,
-  size of files written, no core dumps (a segfault must not fill the disk);
-- an audit hook (``sys.addaudithook``, which Python code cannot remove) that refuses network
-  connections and name look-ups, new processes (a child would not carry the hook) other than
-  the exact commands the policy trusts (``poolkit.checks`` computes reference answers in a
-  fresh ``python -I`` process), and opening or listing files under the denied folders (other
-  students' submissions, the source notebooks with hidden tests, the gradebook, the kernels'
-  connection files).
+- the system's ``/usr`` (with ``/bin``, ``/lib``, ``/lib64``), a few files of ``/etc``, the
+  Python installation and the course's environment, all read-only;
+- the ``poolkit`` package, read-only (the lessons import it), except in a NumPy-only kernel;
+- its scratch folder (its working folder: the submission's files, never a notebook) and its
+  socket folder, the only places it can write;
+- an empty ``/tmp``, a private ``/proc`` and a minimal ``/dev``.
 
-Each refusal raises ``PermissionError`` in the student's code and is also appended to the
-policy's report file through a descriptor opened here, so the grader learns of attempts even
-when the student's code swallows the exception.
+Nothing else exists for it: not the course folder (``.git``, ``gradebook.db``,
+``solutions/``, ``submitted/``), not ``/root`` or ``/home``, not another submission.  It runs
+in its own mount, PID, network (no interfaces but a down loopback), IPC, UTS and user
+namespaces, as an unprivileged user with no capabilities and ``no_new_privs``, under
+``prlimit`` limits on address space, CPU time, file size and processes; it dies with the
+grader (``--die-with-parent``).  A NumPy-only kernel also has torch, TensorFlow, Keras,
+JAX, SciPy, scikit-image and poolkit hidden behind empty folders, so no import, ``exec`` or
+thread can reach them.
 
-This is a guard rail for coursework, not a security boundary: native code (``ctypes``) can get
-past an audit hook. Run untrusted code in a container or VM when that matters.
-
-Only the standard library is imported here: this runs in the kernel before ipykernel.
+The launch is two nested bubblewraps: the outer one (run by the grader, as root or not)
+builds the mounts; when the grader is root, ``setpriv`` then drops to ``nobody`` and the
+inner one adds the user namespace, so that the kernel is a real unprivileged user outside
+too (the process limit then counts, and files it writes belong to nobody).
 """
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import os
-import resource
+import shutil
 import sys
+from dataclasses import dataclass
 
-_PROCESS_EVENTS = frozenset({
-    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-    "os.forkpty", "pty.spawn", "os.startfile",
-})
-_NETWORK_EVENTS = frozenset({
-    "socket.connect", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
-    "socket.gethostbyname", "socket.gethostbyaddr", "socket.gethostbyname_ex",
-})
-_PATH_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect", "glob.glob"})
-_LOCAL_HOSTS = frozenset({None, "", "localhost", "127.0.0.1", "::1", b"localhost"})
+# Packages a NumPy-only kernel must not be able to import, by their import names.
+BANNED_IN_NUMPY_ONLY = ("torch", "torchgen", "functorch", "tensorflow", "tensorboard",
+                        "keras", "tf_keras", "jax", "jaxlib", "scipy", "skimage", "sklearn",
+                        "poolkit")
+SANDBOX_UID = 65534      # nobody: the grader's kernels run as this user when it is root
+ETC_FILES = ("/etc/ld.so.cache", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
+             "/etc/localtime", "/etc/hosts", "/etc/ssl/certs/ca-certificates.crt")
 
 
-def apply_limits(policy: dict) -> None:
-    """Set the rlimits named in ``policy`` (bytes and seconds; 0 or missing means unlimited)."""
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    for key, limit in (("memory_bytes", resource.RLIMIT_AS),
-                       ("cpu_seconds", resource.RLIMIT_CPU),
-                       ("file_bytes", resource.RLIMIT_FSIZE)):
-        value = int(policy.get(key) or 0)
-        if value > 0:
-            _, hard = resource.getrlimit(limit)
-            if hard != resource.RLIM_INFINITY:
-                value = min(value, hard)
-            resource.setrlimit(limit, (value, hard if hard != resource.RLIM_INFINITY else value))
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap (or a namespace it needs) is missing on this machine."""
 
 
-def make_audit_hook(policy: dict, report_fd: int, armed: list):
-    """An audit hook enforcing ``policy['allow']`` / ``policy['deny']`` (lists of folders),
-    active once ``armed`` is non-empty."""
-    allow = tuple(os.path.realpath(p) for p in policy.get("allow", []))
-    trusted = [[sys.executable if part == "{python}" else part for part in command]
-               for command in policy.get("trusted_commands", [])]
-    deny = tuple(os.path.realpath(p) for p in policy.get("deny", []))
-    realpath, fspath, write = os.path.realpath, os.fsdecode, os.write
-    inside = _inside
+@dataclass(frozen=True)
+class SandboxLimits:
+    memory_bytes: int
+    cpu_seconds: int
+    file_bytes: int
+    processes: int = 512   # threads count too: torch and TensorFlow start dozens
 
-    def report(kind: str, detail: str) -> None:
-        line = json.dumps({"kind": kind, "detail": detail[:300]}) + "\n"
+
+def unavailable_reason() -> str | None:
+    """None when kernels can be sandboxed here, else why not (for the error message)."""
+    if not sys.platform.startswith("linux"):
+        return f"the sandbox needs Linux namespaces; this is {sys.platform}"
+    for tool in ("bwrap", "prlimit") + (("setpriv",) if os.geteuid() == 0 else ()):
+        if shutil.which(tool) is None:
+            package = {"bwrap": "bubblewrap"}.get(tool, "util-linux")
+            return (f"'{tool}' is not installed (Debian/Ubuntu: apt-get install {package})")
+    return None
+
+
+def require_sandbox() -> None:
+    reason = unavailable_reason()
+    if reason is not None:
+        raise SandboxUnavailable(
+            f"cannot sandbox the students' kernels: {reason}. Install it, or pass "
+            f"--unsandboxed to grade without a sandbox (only for code you trust: a "
+            f"submission could then read the solutions and change grades).")
+
+
+def _poolkit_dir() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _python_roots() -> list[str]:
+    """The folders the interpreter and the course's packages live in."""
+    roots = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix),
+             os.path.abspath(sys.prefix)}
+    exe = os.path.realpath(sys.executable)
+    if not any(exe.startswith(r + os.sep) for r in roots):
+        roots.add(os.path.dirname(os.path.dirname(exe)))
+    return sorted(roots)
+
+
+def hidden_packages() -> list[str]:
+    """Folders (and single-file modules) of the packages a NumPy-only kernel must not see."""
+    found = set()
+    for name in BANNED_IN_NUMPY_ONLY:
         try:
-            write(report_fd, line.encode())
-        except OSError:
-            pass
-
-    def denied_path(path) -> str | None:
-        if isinstance(path, int) or path is None:
-            return None
-        try:
-            full = realpath(fspath(path))
-        except (TypeError, ValueError):
-            return None
-        if inside(full, allow):
-            return None
-        return full if inside(full, deny) else None
-
-    def hook(event: str, args: tuple) -> None:
-        if not armed:
-            return
-        if event in _PATH_EVENTS:
-            full = denied_path(args[0] if args else None)
-            if full is not None:
-                report("files", f"{event} {full}")
-                raise PermissionError(
-                    f"The grader blocked access to {full}: a submission may only use the files "
-                    "in its own folder.")
-        elif event in _NETWORK_EVENTS:
-            if event == "socket.connect" or event in ("socket.sendto", "socket.sendmsg"):
-                target = args[1] if len(args) > 1 else "?"
-            else:
-                target = args[0] if args else None
-                if target in _LOCAL_HOSTS:
-                    return
-            report("network", f"{event} {target!r}")
-            raise PermissionError(
-                f"The grader blocked network access ({event} {target!r}): grading runs offline.")
-        elif event in _PROCESS_EVENTS:
-            if event == "subprocess.Popen" and len(args) > 1 and _listed(args[1], trusted):
-                return
-            what = args[0] if args else ""
-            report("process", f"{event} {what!r}")
-            raise PermissionError(
-                f"The grader blocked starting a new process ({event} {what!r}).")
-
-    return hook
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None:
+            for loc in spec.submodule_search_locations or ([spec.origin] if spec.origin else []):
+                found.add(os.path.realpath(loc))
+    # the same names anywhere on sys.path (a second copy in the base installation, say)
+    for entry in sys.path:
+        if not os.path.isdir(entry):
+            continue
+        for name in BANNED_IN_NUMPY_ONLY:
+            for candidate in (os.path.join(entry, name), os.path.join(entry, name + ".py")):
+                if os.path.exists(candidate):
+                    found.add(os.path.realpath(candidate))
+    return sorted(found)
 
 
-def _listed(argv, trusted: list[list[str]]) -> bool:
-    """True if ``argv`` is exactly one of the trusted commands."""
-    try:
-        argv = [os.fsdecode(a) for a in argv]
-    except TypeError:
-        return False
-    return argv in trusted
+def _belongs_to(entry: str, names) -> bool:
+    """``torch-2.13.0.dist-info``, ``scipy.libs``, ``__editable___poolkit_finder.py`` ..."""
+    stem = entry.lower().replace("-", "_")
+    return any(stem == n or stem.startswith((n + ".", n + "_", f"__editable___{n}_",
+                                             f"__editable__.{n}_")) for n in names)
 
 
-def _inside(path: str, folders: tuple[str, ...]) -> bool:
-    for folder in folders:
-        if path == folder or path.startswith(folder + os.sep):
-            return True
-    return False
+def _dir_chain(path: str, made: set) -> list[str]:
+    """``--dir`` arguments (mode 0755) for the ancestors of ``path`` not yet in ``made``:
+    bubblewrap would make them 0700, which the unprivileged kernel could not enter."""
+    args, parts = [], []
+    for part in os.path.dirname(path).strip("/").split("/"):
+        if not part:
+            continue
+        parts.append(part)
+        folder = "/" + "/".join(parts)
+        if folder not in made:
+            made.add(folder)
+            args += ["--perms", "0755", "--dir", folder]
+    return args
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) < 3 or argv[1:3] != ["-m", "ipykernel_launcher"]:
-        raise SystemExit("usage: sandbox.py POLICY.json -m ipykernel_launcher ARGS...")
-    with open(argv[0]) as f:
-        policy = json.load(f)
-    report_fd = os.open(policy["report"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    policy.setdefault("deny", []).append(policy["report"])
-    policy["deny"].append(argv[0])
-    apply_limits(policy)
-    # TensorFlow is quiet only with both set before it is imported (lessons may import it).
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    armed: list = []
-    sys.addaudithook(make_audit_hook(policy, report_fd, armed))
-
-    from ipykernel.kernelapp import IPKernelApp
-
-    app = IPKernelApp.instance()
-    app.initialize(argv[3:])
-    armed.append(True)
-    del armed, policy
-    app.start()
+def _give_to_sandbox_user(folder: str) -> None:
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in [*dirnames, *filenames]:
+            os.lchown(os.path.join(dirpath, name), SANDBOX_UID, SANDBOX_UID)
+    os.chown(folder, SANDBOX_UID, SANDBOX_UID)
 
 
-def serve_zygote() -> None:
-    """Fork fresh kernels on request (``sandbox.py --zygote``), one JSON line per request on
-    stdin, one JSON line per answer on stdout.
+def sandbox_command(cmd: list[str], *, writable: list[str], limits: SandboxLimits,
+                    numpy_only: bool = False, cwd: str | None = None) -> list[str]:
+    """``cmd`` wrapped so that it runs in the sandbox described in the module docstring.
 
-    Every kernel needs ipykernel and IPython, about 0.3 CPU seconds of imports. This process
-    pays for them once and forks a new child per kernel: each kernel is still a brand-new
-    process that never ran another submission's code, with the policy applied in the child
-    (``main``) exactly as when it is started from scratch. Requests:
-    ``{"op": "spawn", "argv": [POLICY, "-m", "ipykernel_launcher", ...], "cwd", "env",
-    "stderr"}`` -> ``{"pid": N}``; ``{"op": "poll", "pid": N}`` -> ``{"returncode": C}``
-    (None while it runs). The process ends when its stdin closes (the worker is gone).
+    ``writable``: folders the kernel may write (its scratch and socket folders), bound at
+    the same paths; the first is its working folder unless ``cwd`` says otherwise.  They
+    must already exist; when the grader is root they are handed to ``nobody`` here.
     """
-    import ipykernel.ipkernel  # noqa: F401  (the imports every kernel shares)
-    import ipykernel.kernelapp  # noqa: F401
-
-    exits: dict[int, int] = {}
-    requests = os.fdopen(0, "r")
-    answers = os.fdopen(os.dup(1), "w")
-    for line in requests:
-        request = json.loads(line)
-        if request["op"] == "spawn":
-            answers.flush()
-            pid = os.fork()
-            if pid == 0:
-                _become_kernel(request)
-            answer = {"pid": pid}
-        else:
-            pid = int(request["pid"])
-            if pid not in exits:
-                try:
-                    done, status = os.waitpid(pid, os.WNOHANG)
-                    if done:
-                        exits[pid] = os.waitstatus_to_exitcode(status)
-                except ChildProcessError:
-                    exits[pid] = -1
-            answer = {"returncode": exits.get(pid)}
-        answers.write(json.dumps(answer) + "\n")
-        answers.flush()
-    # the worker is gone: reap what is left, so that the kernels' CPU time is accounted
-    while True:
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            break
-
-
-def _become_kernel(request: dict) -> None:
-    """In the forked child: the kernel's own session, folder, streams and environment."""
-    code = 1
-    try:
-        os.setsid()
-        os.chdir(request["cwd"])
-        null = os.open(os.devnull, os.O_RDWR)
-        os.dup2(null, 0)
-        os.dup2(null, 1)
-        err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.dup2(err, 2)
-        os.environ.clear()
-        os.environ.update(request["env"])
-        sys.argv = ["ipykernel_launcher"]
-        main(request["argv"])
-        code = 0
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-    except BaseException:  # noqa: BLE001 (report anything, then leave without cleanup)
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        os._exit(code)
-
-
-if __name__ == "__main__":
-    # Started by path: drop this folder from sys.path so that its modules cannot shadow
-    # anything the kernel imports.
-    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-        del sys.path[0]
-    if sys.argv[1:] == ["--zygote"]:
-        serve_zygote()
-    else:
-        main(sys.argv[1:])
+    outer = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+             "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+             "--hostname", "grading", "--clearenv"]
+    outer += ["--ro-bind", "/usr", "/usr"]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        target = os.path.join("/", link)
+        if os.path.islink(target):
+            outer += ["--symlink", os.readlink(target), target]
+        elif os.path.isdir(target):
+            outer += ["--ro-bind", target, target]
+    made = {"/etc"}
+    outer += ["--perms", "0755", "--dir", "/etc"]
+    for path in ETC_FILES:
+        if os.path.exists(path):
+            outer += _dir_chain(path, made) + ["--ro-bind", path, path]
+    binds = list(_python_roots())
+    if not numpy_only:
+        binds.append(_poolkit_dir())
+    for path in binds:
+        outer += _dir_chain(path, made) + ["--ro-bind", path, path]
+    if numpy_only:
+        # each folder that holds a banned package: an empty copy with everything else bound
+        # back, so the package does not exist at all (an empty folder in its place would
+        # still import, as a namespace package)
+        roots = tuple(r + os.sep for r in _python_roots())
+        hidden = [p for p in hidden_packages() if p.startswith(roots)]   # (poolkit's own
+        # folder is simply not bound)
+        for folder in sorted({os.path.dirname(p) for p in hidden}):
+            outer += ["--tmpfs", folder]
+            for entry in sorted(os.listdir(folder)):
+                path = os.path.join(folder, entry)
+                if path not in hidden and not _belongs_to(entry, BANNED_IN_NUMPY_ONLY):
+                    outer += ["--ro-bind", path, path]
+            outer += ["--remount-ro", folder]
+    outer += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    made.add("/tmp")
+    for path in writable:
+        outer += _dir_chain(path, made) + ["--bind", path, path]
+    outer += ["--chdir", cwd or writable[0]]
+    outer += ["--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", writable[0],
+              "--setenv", "LANG", "C.UTF-8", "--setenv", "TMPDIR", "/tmp",
+              "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONNOUSERSITE", "1",
+              "--setenv", "PYDEVD_DISABLE_FILE_VALIDATION", "1",
+              "--setenv", "TF_ENABLE_ONEDNN_OPTS", "0", "--setenv", "TF_CPP_MIN_LOG_LEVEL", "3",
+              "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "KERAS_BACKEND", "tensorflow"]
+    limits_cmd = ["prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
+                  f"--fsize={limits.file_bytes}", f"--nproc={limits.processes}",
+                  "--core=0", "--"]
+    if os.geteuid() == 0:
+        for path in writable:   # (the connection file in it is the grader's, 0600)
+            _give_to_sandbox_user(path)
+        drop = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}",
+                "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
+        inner = ["bwrap", "--unshare-user", "--uid", "1000", "--gid", "1000",
+                 "--dev-bind", "/", "/", "--die-with-parent", "--"]
+        return outer + ["--"] + drop + inner + limits_cmd + cmd
+    outer[1:1] = ["--unshare-user", "--cap-drop", "ALL"]
+    return outer + ["--"] + limits_cmd + cmd

@@ -1,0 +1,189 @@
+"""The trusted test harness: a test cell's code runs here, in the grader, never in a kernel.
+
+When a notebook is graded, each autograded test cell is run by :func:`run_test_cell` in a
+fresh namespace of the grader's own process.  The student's answers are not objects in that
+namespace: every name that the instructor's solution cells define (``max_pool2d_loops``,
+...) is bound to a :class:`RemoteFunction`, whose call sends the arguments to the student's
+sandboxed kernel as data (:mod:`poolkit.grading.channel`) and gets the result back as data.
+So the test's expected values, its comparisons, its hidden cases and its source stay in
+this process, and whatever the student's code does to its own interpreter cannot reach them.
+
+A test cell that checks the NumPy-only rule (``numpy_only=True`` or ``assert_numpy_only``)
+calls the student's functions in a second kernel in which only NumPy is installed, see
+:func:`needs_numpy_only`.  ``poolkit.checks`` notices when it runs under this harness
+(:data:`ACTIVE`): it then passes time limits to the remote call instead of using a signal,
+computes expected values in this process (cached, they are the same for every student),
+and leaves the NumPy-only rule to that kernel.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import io
+import math
+from dataclasses import dataclass, field
+
+ACTIVE = False                  # True while a test cell runs here
+DEFAULT_CALL_LIMIT = 20.0       # seconds, as poolkit.checks.DEFAULT_TIME_LIMIT
+_limit_stack: list[float] = []
+_oracle_cache: dict[str, list] = {}
+
+
+class StudentRaised(Exception):
+    """The student's function raised ``type_name`` (its message is in the exception)."""
+
+    def __init__(self, type_name: str, message: str):
+        super().__init__(message)
+        self.type_name = type_name
+
+
+class CallTimeout(Exception):
+    """The student's function did not return within its time limit (it was interrupted)."""
+
+
+class KernelLost(Exception):
+    """The kernel died or ignored an interrupt: it cannot answer any more calls."""
+
+
+class RemoteFunction:
+    """A student's function, called in their kernel through the data-only channel."""
+
+    def __init__(self, name: str, caller):
+        self.__name__ = self.__qualname__ = name
+        self._caller = caller
+
+    def __call__(self, *args, **kwargs):
+        limit = _limit_stack[-1] if _limit_stack else DEFAULT_CALL_LIMIT
+        return self._caller(self.__name__, args, kwargs, limit)
+
+    def __repr__(self):
+        return f"<the student's function {self.__name__}>"
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Calls of RemoteFunctions inside this block get at most ``seconds`` each."""
+    _limit_stack.append(float(seconds))
+    try:
+        yield
+    finally:
+        _limit_stack.pop()
+
+
+def cached_oracle(key: str, compute):
+    """Expected values by recipe: computed once per grader process."""
+    if key not in _oracle_cache:
+        _oracle_cache[key] = compute()
+    return list(_oracle_cache[key])
+
+
+# --------------------------------------------------------------------------- reading the cell
+
+
+def needs_numpy_only(source: str) -> bool:
+    """True when the test cell checks the NumPy-only rule anywhere."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name == "assert_numpy_only":
+            return True
+        for kw in node.keywords:
+            if kw.arg == "numpy_only" and isinstance(kw.value, ast.Constant) \
+                    and kw.value.value is True:
+                return True
+    return False
+
+
+def defined_names(source: str) -> set[str]:
+    """Top-level names a cell defines (functions, classes, assignments, imports)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name):
+                        names.add(sub.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names.add((alias.asname or alias.name).partition(".")[0])
+    return names
+
+
+def answer_names(solution_sources: list[str]) -> set[str]:
+    """The names a test cell may take from the student's kernel: what the instructor's
+    solution cells define, except modules they import (those come from the grader)."""
+    names = set()
+    for source in solution_sources:
+        names |= defined_names(source)
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    names.discard((alias.asname or alias.name).partition(".")[0])
+    return names - set(dir(builtins))
+
+
+# --------------------------------------------------------------------------- running the cell
+
+
+@dataclass
+class Outcome:
+    """What a test cell produced: its printed text and, when it failed, the error."""
+
+    stdout: str = ""
+    ename: str | None = None
+    evalue: str = ""
+    kernel_lost: str | None = None      # set when the kernel must be replaced
+    outputs: list = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.ename is None
+
+
+def run_test_cell(source: str, names: set[str], caller) -> Outcome:
+    """Run a test cell's (trusted) ``source`` with ``names`` bound to RemoteFunctions that
+    use ``caller(name, args, kwargs, time_limit)``.  Never raises for a failing test."""
+    global ACTIVE
+    namespace = {"__name__": "__grader__", "__builtins__": builtins, "math": math}
+    import numpy as np
+
+    namespace["np"] = np
+    for name in names:
+        namespace[name] = RemoteFunction(name, caller)
+    out = io.StringIO()
+    outcome = Outcome()
+    ACTIVE = True
+    try:
+        code = compile(source, "<test cell>", "exec")
+        with contextlib.redirect_stdout(out):
+            exec(code, namespace)  # noqa: S102 (the instructor's test, from the gradebook)
+    except KernelLost as lost:
+        outcome.ename, outcome.evalue = "KernelLost", str(lost)
+        outcome.kernel_lost = str(lost)
+    except StudentRaised as err:
+        outcome.ename, outcome.evalue = err.type_name, str(err)
+    except Exception as err:  # a failing test: AssertionError, mostly
+        outcome.ename, outcome.evalue = type(err).__name__, str(err)
+    finally:
+        ACTIVE = False
+    outcome.stdout = out.getvalue()
+    return outcome

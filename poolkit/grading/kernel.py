@@ -1,0 +1,245 @@
+"""Sandboxed kernels for grading, and calling a student's function in one.
+
+- :class:`SandboxedKernelManager` (async, for nbclient) and :class:`SandboxedBlockingKernelManager`
+  start ``ipykernel`` inside :func:`poolkit.grading.sandbox.sandbox_command`.  The kernel talks
+  to the grader over Unix sockets in a folder of its own (its network namespace has no
+  interfaces), is interrupted by a control message (a signal would stop at bubblewrap), and
+  starts with ``python -P`` and ``ignore_cwd`` so that a handed-in ``numpy.py`` in its working
+  folder does not shadow a real module.
+- :class:`KernelCaller` sends one call through :mod:`poolkit.grading.channel` and waits for
+  the reply within the call's time limit; a kernel that ignores the interrupt is lost.
+- :class:`NumpyOnlyKernel` is the second kernel, in which only NumPy exists, for test cells
+  that check the NumPy-only rule; it runs the notebook's code cells up to the test cell
+  first, so the student's functions are defined as they would be at that point.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import tempfile
+import time
+
+from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+from traitlets import Any, Bool, HasTraits, List, Unicode
+
+from . import channel
+from .harness import CallTimeout, KernelLost, StudentRaised
+from .sandbox import SandboxLimits, sandbox_command
+
+KERNEL_OPTIONS = ["--HistoryManager.hist_file=:memory:", "--InteractiveShell.xmode=Minimal",
+                  "--IPKernelApp.ignore_cwd=True"]
+INTERRUPT_GRACE = 5.0   # seconds a kernel gets to stop after an interrupt
+
+
+def isolated_python(cmd: list[str]) -> list[str]:
+    """``python -m ipykernel_launcher ...`` with ``-P``: the working folder is not on sys.path."""
+    if len(cmd) > 1 and os.path.basename(cmd[0]).startswith("python") and "-P" not in cmd:
+        return [cmd[0], "-P", *cmd[1:]]
+    return list(cmd)
+
+
+class _Sandboxed(HasTraits):
+    """What both kernel managers add: the sandbox, Unix sockets, message interrupts."""
+
+    writable = List(Unicode())            # [scratch folder, socket folder]
+    limits = Any()                        # SandboxLimits
+    numpy_only = Bool(False)
+    unsandboxed = Bool(False)
+    stderr_path = Unicode("")
+
+    def setup_sockets(self, socket_dir: str) -> None:
+        self.transport = "ipc"
+        self.connection_file = os.path.join(socket_dir, "kernel.json")
+        self.ip = os.path.join(socket_dir, "k")
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = isolated_python(super().format_kernel_cmd(extra_arguments))
+        cmd += [opt for opt in KERNEL_OPTIONS if opt not in cmd]
+        if self.unsandboxed:
+            return cmd
+        return sandbox_command(cmd, writable=list(self.writable), limits=self.limits,
+                               numpy_only=self.numpy_only)
+
+    def _message_interrupts(self):
+        spec = self.kernel_spec
+        if spec is not None:
+            spec.interrupt_mode = "message"
+
+
+class SandboxedKernelManager(_Sandboxed, AsyncKernelManager):
+    async def _async_pre_start_kernel(self, **kw):
+        self._message_interrupts()
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
+        return cmd, kw
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        # the kernel's own stderr ("Fatal Python error", a killed process) goes to a file
+        # the grader reads when the kernel dies
+        if self.stderr_path:
+            kw["stderr"] = open(self.stderr_path, "ab")  # noqa: SIM115 (the child owns it)
+        try:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:
+            if "stderr" in kw:
+                kw["stderr"].close()
+
+
+class SandboxedBlockingKernelManager(_Sandboxed, KernelManager):
+    def pre_start_kernel(self, **kw):
+        self._message_interrupts()
+        return super().pre_start_kernel(**kw)
+
+
+def new_socket_dir(parent: str) -> str:
+    """A fresh folder for one kernel's sockets and connection file."""
+    return tempfile.mkdtemp(prefix="sockets-", dir=parent)
+
+
+class KernelCaller:
+    """Calls a student's functions in one running kernel, through the data-only channel."""
+
+    def __init__(self, km):
+        self.km = km
+        self.kc = BlockingKernelClient()
+        self.kc.load_connection_info(km.get_connection_info())
+        self.kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=True)
+
+    def close(self) -> None:
+        try:
+            self.kc.stop_channels()
+        except Exception:  # already closed with its kernel
+            pass
+
+    def execute(self, code: str, timeout: float, expressions: dict | None = None) -> dict:
+        """Run ``code`` in the kernel; the execute reply's content.  A run past ``timeout``
+        is interrupted (CallTimeout); a kernel that does not stop, or dies, is KernelLost."""
+        msg_id = self.kc.execute(code, silent=True, store_history=False,
+                                 user_expressions=expressions or {}, allow_stdin=False)
+        reply = self._reply(msg_id, timeout)
+        if reply is not None:
+            return reply["content"]
+        self.interrupt()
+        if self._reply(msg_id, INTERRUPT_GRACE) is None:
+            raise KernelLost("the kernel did not stop after an interrupt")
+        raise CallTimeout(f"did not finish within {timeout:g} s")
+
+    def _reply(self, msg_id: str, timeout: float):
+        end = time.monotonic() + timeout
+        while True:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return None
+            if not self.km.is_alive():
+                raise KernelLost("the kernel died")
+            try:
+                msg = self.kc.get_shell_msg(timeout=min(remaining, 0.5))
+            except Exception:  # queue.Empty: nothing yet
+                continue
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return msg
+
+    def interrupt(self) -> None:
+        self.kc.control_channel.send(self.kc.session.msg("interrupt_request", content={}))
+
+    def __call__(self, function: str, args: tuple, kwargs: dict, limit: float):
+        """Call ``function`` in the kernel: its result as fresh data, or an exception."""
+        code = channel.call_request(function, args, kwargs,
+                                    os.path.dirname(self.km.connection_file))
+        content = self.execute(code, limit, {"reply": "_poolkit_reply"})
+        expression = content.get("user_expressions", {}).get("reply", {})
+        if content.get("status") != "ok" or expression.get("status") != "ok":
+            raise StudentRaised("ChannelError", "the kernel could not run the grader's call "
+                                "(was the notebook's namespace or NumPy replaced?)")
+        text = expression.get("data", {}).get("text/plain")
+        try:
+            reply = channel.read_reply(ast.literal_eval(text))
+            if "result" in reply:
+                return channel.decode(reply["result"])
+        except (channel.ChannelError, ValueError, SyntaxError, TypeError, MemoryError) as err:
+            raise StudentRaised("ChannelError", f"the result of {function} could not be read "
+                                f"as data: {err}") from None
+        if "missing" in reply:
+            raise StudentRaised("NameError", f"name '{function}' is not defined (run the "
+                                "exercise's cell)")
+        raised = reply.get("raised")
+        if type(raised) is list and len(raised) == 2 and all(type(x) is str for x in raised):
+            return _raise(raised[0][:100], raised[1][:2000])
+        raise StudentRaised("ChannelError", "the kernel's reply is not well-formed")
+
+
+def _raise(type_name: str, message: str):
+    raise StudentRaised(type_name, message)
+
+
+class NumpyOnlyKernel:
+    """The NumPy-only kernel of one notebook: started on first use, it runs ``import numpy as
+    np`` and then the notebook's code cells (not the tests) up to the test cell that needs it.
+    Errors in those cells are ignored (a lecture cell that imports torch fails here)."""
+
+    PREAMBLE = "import numpy as np"
+
+    def __init__(self, *, scratch: str, run_dir: str, limits: SandboxLimits,
+                 cell_timeout: float, unsandboxed: bool, kernel_name: str = "python3",
+                 max_starts: int = 3):
+        self.scratch, self.run_dir, self.limits = scratch, run_dir, limits
+        self.cell_timeout, self.unsandboxed = cell_timeout, unsandboxed
+        self.kernel_name, self.max_starts = kernel_name, max_starts
+        self.km = None
+        self.caller = None
+        self.done = 0          # cells [0, done) have been run
+        self.starts = 0
+        self.skip: set[int] = set()   # cells that killed or hung this kernel
+
+    def _start(self) -> None:
+        self.starts += 1
+        sockets = new_socket_dir(self.run_dir)
+        km = SandboxedBlockingKernelManager(kernel_name=self.kernel_name)
+        km.setup_sockets(sockets)
+        km.writable = [self.scratch, sockets]
+        km.limits = self.limits
+        km.numpy_only = True
+        km.unsandboxed = self.unsandboxed
+        km.start_kernel(cwd=self.scratch)
+        self.km = km
+        self.caller = KernelCaller(km)
+        self.caller.kc.wait_for_ready(timeout=60)
+        self.done = 0
+        self.caller.execute(self.PREAMBLE, self.cell_timeout)
+
+    def close(self) -> None:
+        if self.caller is not None:
+            self.caller.close()
+        if self.km is not None:
+            try:
+                self.km.shutdown_kernel(now=True)
+            except Exception:  # already gone
+                pass
+            self.km.cleanup_resources()
+        self.km = self.caller = None
+
+    def ready_for(self, cells: list[tuple[int, str]], index: int) -> KernelCaller:
+        """The caller, after running the code cells ``cells`` (index, source) before ``index``.
+        Raises KernelLost when the kernel cannot be (re)started."""
+        while True:
+            if self.caller is None or not self.km.is_alive():
+                if self.starts >= self.max_starts:
+                    raise KernelLost("the NumPy-only kernel died too often")
+                self.close()
+                self._start()
+            try:
+                for i, source in cells:
+                    if i < self.done or i >= index:
+                        continue
+                    self.done = i + 1
+                    if i in self.skip:
+                        continue
+                    try:
+                        self.caller.execute(source, self.cell_timeout)
+                    except CallTimeout:
+                        pass       # interrupted: a lecture cell too slow to matter here
+                return self.caller
+            except KernelLost:
+                self.skip.add(self.done - 1)
+                self.close()
