@@ -33,7 +33,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 
 from . import harness
-from .kernel import KernelCaller, NumpyOnlyKernel, SandboxedKernelManager, new_socket_dir
+from .kernel import KernelCaller, is_alive, NumpyOnlyKernel, SandboxedKernelManager, new_socket_dir
 from .model import Event, Limits
 from .sandbox import SandboxLimits, require_sandbox
 
@@ -262,7 +262,7 @@ class GradingExecute(Execute):
             if numpy_only:
                 self._numpy.close()
                 return
-            if not self.km.is_alive():
+            if not is_alive(self.km):
                 raise DeadKernelError(outcome.kernel_lost)
             self.events.append(Event("timeout", f"cell {index}: the student's function did "
                                      "not stop after an interrupt", cell=index,

@@ -92,6 +92,12 @@ class SandboxedBlockingKernelManager(_Sandboxed, KernelManager):
         return super().pre_start_kernel(**kw)
 
 
+def is_alive(km) -> bool:
+    """Whether the kernel process runs (for the async manager too, without an event loop)."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    return process is not None and process.poll() is None
+
+
 def new_socket_dir(parent: str) -> str:
     """A fresh folder for one kernel's sockets and connection file."""
     return tempfile.mkdtemp(prefix="sockets-", dir=parent)
@@ -131,7 +137,7 @@ class KernelCaller:
             remaining = end - time.monotonic()
             if remaining <= 0:
                 return None
-            if not self.km.is_alive():
+            if not is_alive(self.km):
                 raise KernelLost("the kernel died")
             try:
                 msg = self.kc.get_shell_msg(timeout=min(remaining, 0.5))
@@ -223,7 +229,7 @@ class NumpyOnlyKernel:
         """The caller, after running the code cells ``cells`` (index, source) before ``index``.
         Raises KernelLost when the kernel cannot be (re)started."""
         while True:
-            if self.caller is None or not self.km.is_alive():
+            if self.caller is None or not is_alive(self.km):
                 if self.starts >= self.max_starts:
                     raise KernelLost("the NumPy-only kernel died too often")
                 self.close()

@@ -13,7 +13,7 @@ STATUSES = (
     "grade_id_restored",  # graded after giving a renamed test/solution cell its id back
     "cell_type_restored",  # graded after turning cells retyped as markdown back into code
     "tests_restored",     # graded after restoring edited or deleted test cells
-    "blocked",            # graded; code tried the network, other files or a new process
+    "blocked",            # graded; a handed-in file that would shadow a module was left out
     "memory_limit",       # graded; a cell hit the memory limit
     "timeout",            # graded; a cell hit its timeout
     "kernel_died",        # graded; a cell killed the kernel and was marked failed
