@@ -2,6 +2,8 @@
 
 For output size ``O`` over length ``L``, window ``i`` covers
 ``[floor(i*L/O), ceil((i+1)*L/O))``: windows may differ in size and overlap, as in torch.
+``O = 0`` gives an empty axis, as in torch.  An ``output_size`` whose output could never fit
+in memory is refused at once (:func:`poolkit._validation.check_output_fits`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import itertools
 
 import numpy as np
 
-from ._validation import _is_int, check_input
+from ._validation import POOL_IN_PIECES, _is_int, check_input, check_output_fits
 
 
 def adaptive_bins(size: int, output_size: int) -> list[tuple[int, int]]:
@@ -32,10 +34,18 @@ def _output_sizes(output_size, spatial, fn_name):
         value = size if value is None else value
         if not _is_int(value):
             raise TypeError(f"{fn_name}: output_size entries must be ints, got {value!r}")
-        if value < 1:
-            raise ValueError(f"{fn_name}: output_size must be at least 1, got {tuple(sizes)}")
+        if value < 0:
+            raise ValueError(
+                f"{fn_name}: output_size must be non-negative in every dimension (0 gives an "
+                f"empty output, as in torch), got {tuple(sizes)}"
+            )
         result.append(int(value))
     return tuple(result)
+
+
+def _user_shape(shape, unbatched):
+    """The shape as the caller sees it: without the batch axis for unbatched input."""
+    return tuple(shape[1:]) if unbatched else tuple(shape)
 
 
 def _first_max_last_nan(windows: np.ndarray) -> np.ndarray:
@@ -53,12 +63,26 @@ def _adaptive(n, x, output_size, mode, return_indices=False):
     x, unbatched = check_input(x, n, fn_name)
     spatial = x.shape[2:]
     out_sizes = _output_sizes(output_size, spatial, fn_name)
-    if mode == "avg" and not np.issubdtype(x.dtype, np.floating):
-        x = x.astype(np.float64)
-    bins = [adaptive_bins(size, o) for size, o in zip(spatial, out_sizes)]
-    out = np.empty(x.shape[:2] + out_sizes, dtype=x.dtype)
+    dtype = x.dtype
+    if mode == "avg" and not np.issubdtype(dtype, np.floating):
+        dtype = np.dtype(np.float64)
+    out_shape = x.shape[:2] + out_sizes
+    shown = _user_shape(out_shape, unbatched)
+    check_output_fits(
+        fn_name, [(shown, dtype)] + ([(shown, np.int64)] if return_indices else []),
+        f"output_size={output_size!r} on x of shape {_user_shape(x.shape, unbatched)}",
+        "Use a smaller output_size: it is the number of output positions per spatial "
+        "dimension (at most the input size for a true pooling).",
+    )
+    out = np.empty(out_shape, dtype=dtype)
     indices = np.empty(out.shape, dtype=np.int64) if return_indices else None
-    for cell in itertools.product(*(range(o) for o in out_sizes)):
+    if out.size == 0:  # an output_size of 0 or an empty batch: nothing to compute
+        cells = ()
+    else:
+        x = x.astype(dtype, copy=False)
+        bins = [adaptive_bins(size, o) for size, o in zip(spatial, out_sizes)]
+        cells = itertools.product(*(range(o) for o in out_sizes))
+    for cell in cells:
         ranges = [bins[i][c] for i, c in enumerate(cell)]
         window = x[(Ellipsis,) + tuple(slice(a, b) for a, b in ranges)]
         if mode == "avg":
@@ -81,25 +105,50 @@ def _adaptive(n, x, output_size, mode, return_indices=False):
 
 
 def adaptive_avg_pool1d(x, output_size):
-    """Average pooling of ``x: (N, C, L)`` or ``(C, L)`` to exactly ``output_size`` positions."""
+    """Average pooling of ``x: (N, C, L)`` or ``(C, L)`` to exactly ``output_size`` positions.
+
+    Returns ``(N, C, output_size)`` (or ``(C, output_size)``); ``output_size=0`` gives an
+    empty last axis, as in torch.  Raises ``ValueError`` for a negative ``output_size`` and
+    for one whose output could never fit in memory (see
+    :func:`poolkit._validation.check_output_fits`).
+    """
     return _adaptive(1, x, output_size, "avg")
 
 
 def adaptive_avg_pool2d(x, output_size):
     """Average pooling of ``x: (N, C, H, W)`` or ``(C, H, W)`` to ``output_size`` (int or
-    ``(H_out, W_out)``; ``None`` keeps that size).  Returns ``(N, C, H_out, W_out)``."""
+    ``(H_out, W_out)``; ``None`` keeps that size).  Returns ``(N, C, H_out, W_out)``.
+
+    A size of 0 gives an empty axis, as in torch; an output that could never fit in memory
+    is refused with ``ValueError`` before anything is allocated.
+    """
     return _adaptive(2, x, output_size, "avg")
 
 
 def adaptive_max_pool1d(x, output_size, return_indices=False):
-    """Max pooling of ``x: (N, C, L)`` to ``output_size`` positions (and torch's indices)."""
+    """Max pooling of ``x: (N, C, L)`` or ``(C, L)`` to ``output_size`` positions.
+
+    Returns ``out: (N, C, output_size)``, plus int64 ``indices`` of the same shape (torch's)
+    when ``return_indices=True``.  Size 0 and the memory rule as in
+    :func:`adaptive_avg_pool1d`.
+    """
     return _adaptive(1, x, output_size, "max", return_indices)
 
 
 def adaptive_max_pool2d(x, output_size, return_indices=False):
-    """Max pooling of ``x: (N, C, H, W)`` to ``output_size``; ``indices`` are flat ``h*W + w``
-    positions (ties to the first, NaN to the last NaN), as in torch."""
+    """Max pooling of ``x: (N, C, H, W)`` or ``(C, H, W)`` to ``output_size`` (int or
+    ``(H_out, W_out)``; ``None`` keeps that size).
+
+    Returns ``out: (N, C, H_out, W_out)``, plus ``indices`` of the same shape when
+    ``return_indices=True``: flat ``h*W + w`` positions (ties to the first, NaN to the last
+    NaN), as in torch.  Size 0 and the memory rule as in :func:`adaptive_avg_pool2d`.
+    """
     return _adaptive(2, x, output_size, "max", return_indices)
+
+
+def _check_global_fits(fn_name, x, unbatched, dtype):
+    check_output_fits(fn_name, [(_user_shape(x.shape[:2] + (1, 1), unbatched), dtype)],
+                      f"x of shape {_user_shape(x.shape, unbatched)}", POOL_IN_PIECES)
 
 
 def global_avg_pool2d(x):
@@ -108,6 +157,8 @@ def global_avg_pool2d(x):
     The head of GoogLeNet-style networks: one number per channel, no parameters.
     """
     x, unbatched = check_input(x, 2, "global_avg_pool2d")
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float64)
+    _check_global_fits("global_avg_pool2d", x, unbatched, dtype)
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
     out = x.mean(axis=(2, 3), keepdims=True)
@@ -120,5 +171,6 @@ def global_max_pool2d(x):
     NaN propagates; integer input keeps its dtype.
     """
     x, unbatched = check_input(x, 2, "global_max_pool2d")
+    _check_global_fits("global_max_pool2d", x, unbatched, x.dtype)
     out = x.max(axis=(2, 3), keepdims=True)
     return out[0] if unbatched else out

@@ -12,8 +12,18 @@ import itertools
 import numpy as np
 
 from . import _engine
-from ._validation import as_array, check_input, check_pool_args
+from ._validation import as_array, check_input, check_output_fits, check_pool_args
 from .pooling import _check_divisor_override, max_pool2d, output_sizes
+
+
+def _check_dx_fits(fn_name, x_shape, dtype):
+    """``dx`` has the shape of ``x``: refuse it when it could never fit in memory."""
+    check_output_fits(fn_name, [(x_shape, dtype)], f"x of shape {tuple(x_shape)}",
+                      "Use a smaller x, or compute the gradient in pieces along the batch axis.")
+
+
+def _grad_dtype(grad):
+    return grad.dtype if np.issubdtype(grad.dtype, np.floating) else np.dtype(np.float64)
 
 
 def _check_grad(grad_output, expected_shape, fn_name):
@@ -24,9 +34,7 @@ def _check_grad(grad_output, expected_shape, fn_name):
             f"{tuple(expected_shape)}, got {grad.shape}; pass the gradient of the loss with "
             f"respect to the pooling layer's output"
         )
-    if not np.issubdtype(grad.dtype, np.floating):
-        grad = grad.astype(np.float64)
-    return grad
+    return grad.astype(_grad_dtype(grad), copy=False)
 
 
 def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1,
@@ -35,8 +43,11 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
 
     ``grad_output: (N, C, H_out, W_out)``, ``x: (N, C, H, W)`` (or both unbatched).
     Returns ``dx`` with the shape of ``x`` and the dtype of ``grad_output`` (float64 for ints).
+    A ``dx`` that could never fit in memory (``x`` a huge broadcast view) raises ``ValueError``.
     """
     xb, unbatched = check_input(x, 2, "max_pool2d_backward")
+    dtype = _grad_dtype(as_array(grad_output, "grad_output"))
+    _check_dx_fits("max_pool2d_backward", xb.shape[1:] if unbatched else xb.shape, dtype)
     _, indices = max_pool2d(xb, kernel_size, stride, padding, dilation, ceil_mode,
                             return_indices=True)
     grad = _check_grad(grad_output, indices.shape[1:] if unbatched else indices.shape,
@@ -61,7 +72,8 @@ def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     """Gradient of :func:`poolkit.avg_pool2d` with respect to ``x``.
 
     ``grad_output: (N, C, H_out, W_out)``, ``x: (N, C, H, W)`` (or both unbatched).
-    Returns ``dx`` with the shape of ``x``; the padding receives nothing.
+    Returns ``dx`` with the shape of ``x``; the padding receives nothing.  A ``dx`` that
+    could never fit in memory raises ``ValueError``, as in :func:`max_pool2d_backward`.
     """
     xb, unbatched = check_input(x, 2, "avg_pool2d_backward")
     kernel, stride, pad, dil = check_pool_args(kernel_size, stride, padding, 1, 2)
@@ -71,6 +83,7 @@ def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, cei
     expected = xb.shape[:2] + out_sizes
     grad = _check_grad(grad_output, expected[1:] if unbatched else expected,
                        "avg_pool2d_backward")
+    _check_dx_fits("avg_pool2d_backward", xb.shape[1:] if unbatched else xb.shape, grad.dtype)
     if unbatched:
         grad = grad[None]
     divisors = [

@@ -14,6 +14,10 @@ Contents
 - ``shape_report``: torch and Keras output sizes, Keras 'same' padding, fraction kept, refusals.
 - ``pooling_pyramid``: an image pooled repeatedly, with the size at each step.
 - ``blur`` / ``shift_invariance``: how much a pooled output changes when the input shifts.
+
+Where an argument sets the size of what a function returns (a preset's ``size``, the
+stepper's padded grid, the pyramid's ``steps``, the number of shifts), a result that could
+never fit in memory raises ``ValueError`` at once (``poolkit._validation.check_output_fits``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import int_tuple
+from ._validation import check_output_fits, int_tuple
 
 PRESETS = ("ramp", "random", "ties", "all-negative")
 MODES = ("max", "avg")
@@ -129,6 +133,8 @@ def preset_grid(name: str, size: int = 5, seed: int = 0) -> np.ndarray:
     """
     if not isinstance(size, (int, np.integer)) or size < 1:
         raise ValueError(f"size must be a positive int, got {size!r}")
+    check_output_fits("preset_grid", [((size, size), np.float64)], f"size={size!r}",
+                      "Use a small size: the stepper's grids have a few cells per side.")
     rng = np.random.default_rng(seed)
     if name == "ramp":
         return np.arange(1, size * size + 1, dtype=np.float64).reshape(size, size)
@@ -220,6 +226,35 @@ class WindowState:
         return int(self.output.size)
 
 
+def _grid_extent(shape, out_shape, k, s, p, d):
+    """Input rows ``[r0, r1)`` and columns ``[c0, c1)`` of the stepper's grid: the padded
+    input, plus any ceil-mode overhang of the last window."""
+    extent = []
+    for a in (0, 1):
+        last = (out_shape[a] - 1) * s[a] - p[a] + d[a] * (k[a] - 1)
+        extent.append((-p[a], max(shape[a] + p[a], last + 1)))
+    return tuple(extent)
+
+
+def _check_window_state_fits(shape, k, s, p, d, ceil_mode):
+    """Refuse a stepper whose grid or window could never fit in memory (a huge padding or
+    kernel), before pooling.  Configurations torch refuses are left to ``pool_image``."""
+    try:
+        out_shape = output_shape(shape, k, s, p, d, ceil_mode)
+    except ValueError:
+        return
+    (r0, r1), (c0, c1) = _grid_extent(shape, out_shape, k, s, p, d)
+    grid, window = (r1 - r0, c1 - c0), k
+    check_output_fits(
+        "window_state",
+        [(out_shape, np.float64), ((k[0],), np.int64), ((k[1],), np.int64),
+         (window, np.float64), (window, np.bool_), (grid, np.float64), (grid, np.int64)],
+        f"kernel_size={k}, padding={p}, dilation={d} on a {shape[0]}x{shape[1]} grid "
+        f"(a {grid[0]}x{grid[1]} padded grid to show)",
+        "Use a smaller kernel_size and padding: the stepper draws every cell.",
+    )
+
+
 def _fmt(v: float) -> str:
     if np.isnan(v):
         return "nan"
@@ -243,6 +278,7 @@ def window_state(x, position, kernel_size, stride=None, padding=0, dilation=1,
     x = _grid2d(x)
     _check_mode(mode)
     k, s, p, d = _config(kernel_size, stride, padding, dilation)
+    _check_window_state_fits(x.shape, k, s, p, d, bool(ceil_mode))
     output = pool_image(x, k, s, p, d, bool(ceil_mode), mode, bool(count_include_pad))
     oh, ow = output.shape
     if isinstance(position, (int, np.integer)) and not isinstance(position, bool):
@@ -258,11 +294,7 @@ def window_state(x, position, kernel_size, stride=None, padding=0, dilation=1,
     h, w = x.shape
     rows = i * s[0] - p[0] + d[0] * np.arange(k[0])
     cols = j * s[1] - p[1] + d[1] * np.arange(k[1])
-    # Grid extent: the padded input, plus any ceil-mode overhang of the last window.
-    last_row = (oh - 1) * s[0] - p[0] + d[0] * (k[0] - 1)
-    last_col = (ow - 1) * s[1] - p[1] + d[1] * (k[1] - 1)
-    r0, c0 = -p[0], -p[1]
-    r1, c1 = max(h + p[0], last_row + 1), max(w + p[1], last_col + 1)
+    (r0, r1), (c0, c1) = _grid_extent(x.shape, (oh, ow), k, s, p, d)
     gr, gc = np.arange(r0, r1), np.arange(c0, c1)
     inside_r, inside_c = (gr >= 0) & (gr < h), (gc >= 0) & (gc < w)
     padded_r, padded_c = gr < h + p[0], gc < w + p[1]
@@ -521,6 +553,24 @@ def max_pyramid_steps(size: int, kernel_size: int = 2, stride: int | None = None
         steps += 1
 
 
+def _pyramid_shapes(shape, steps, kernel_size, stride):
+    """Shapes of the pyramid's levels after the image, a run of equal levels as one shape
+    with a leading count; stops where pooling refuses (the pyramid names that step)."""
+    lead, (h, w) = tuple(shape[:-2]), shape[-2:]
+    shapes = []
+    for step in range(1, steps + 1):
+        try:
+            oh, ow = output_shape((h, w), kernel_size, stride)
+        except (TypeError, ValueError):
+            break
+        if (oh, ow) == (h, w):  # no padding: a level that does not shrink never will
+            shapes.append((steps - step + 1,) + lead + (h, w))
+            break
+        h, w = oh, ow
+        shapes.append(lead + (h, w))
+    return shapes
+
+
 def pooling_pyramid(image, steps: int, kernel_size=2, stride=None, mode="max") -> list[np.ndarray]:
     """``image: (..., H, W)`` pooled ``steps`` times in a row -> ``[image, p1, ..., p_steps]``.
 
@@ -531,6 +581,15 @@ def pooling_pyramid(image, steps: int, kernel_size=2, stride=None, mode="max") -
     if not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
     levels = [np.asarray(image, dtype=np.float64)]
+    if levels[0].ndim >= 2:
+        check_output_fits(
+            "pooling_pyramid", [(levels[0].shape, np.float64)]
+            + [(shape, np.float64) for shape in _pyramid_shapes(levels[0].shape, steps,
+                                                               kernel_size, stride)],
+            f"steps={steps!r} with kernel_size={kernel_size!r}, stride={stride!r}",
+            "Use fewer steps: max_pyramid_steps(size, kernel_size, stride) says how often "
+            "the image can shrink (kernel_size=1 with stride 1 never shrinks it).",
+        )
     for step in range(1, steps + 1):
         try:
             levels.append(pool_image(levels[-1], kernel_size, stride, mode=mode))
@@ -589,13 +648,26 @@ def shift_invariance(image, shifts=None, kernel_size=2, stride=None, mode="max",
     _check_mode(mode)
     k = int_tuple("kernel_size", kernel_size, 2)
     s = k if stride is None else int_tuple("stride", stride, 2)
+    dy, dx = int_tuple("direction", direction, 2)
     if shifts is None:
         shifts = range(max(s))
-    shifts = np.asarray(list(shifts), dtype=int)
-    dy, dx = int_tuple("direction", direction, 2)
+        given = f"shifts=None, which means range(max(stride)) with stride={s}"
+    else:
+        shifts = shifts if isinstance(shifts, range) else list(shifts)
+        given = f"shifts={shifts!r}" if isinstance(shifts, range) else "the shifts given"
     image = np.asarray(image, dtype=np.float64)
     prepared = blur(image, blur_passes) if blur_first else image
     reference = pool_image(prepared, k, s, mode=mode)
+    n = len(shifts)
+    check_output_fits(
+        "shift_invariance",
+        [((n,) + image.shape, np.float64), ((n,) + reference.shape, np.float64),
+         ((n,), np.int64), ((n,), np.float64), ((n,), np.float64)],
+        f"{n} shifts ({given}) of an image of shape {image.shape}",
+        "Pass fewer shifts, e.g. shifts=range(4): every shift keeps a shifted and a pooled "
+        "copy of the image.",
+    )
+    shifts = np.asarray(shifts, dtype=int)
     norm = float(np.linalg.norm(reference)) or 1.0
     inputs, outputs, change, unchanged = [], [], [], []
     for shift in shifts:

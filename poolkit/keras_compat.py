@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _engine
-from ._validation import as_array, int_tuple
+from ._validation import POOL_IN_PIECES, as_array, check_output_fits, int_tuple
 from .shapes import keras_output_size, keras_same_padding
 
 
@@ -21,6 +21,7 @@ def keras_pool2d(x, pool_size, strides=None, padding="valid", mode="max",
     Matches ``keras.layers.MaxPooling2D`` (``mode='max'``) and ``AveragePooling2D``
     (``mode='avg'``).  Returns the same layout, ``(N, H_out, W_out, C)`` with
     ``H_out = keras_output_size(H, ...)``; 'valid' may give an empty axis, as Keras does.
+    An output that could never fit in memory is refused with ``ValueError`` up front.
     """
     if mode not in ("max", "avg"):
         raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
@@ -48,9 +49,17 @@ def keras_pool2d(x, pool_size, strides=None, padding="valid", mode="max",
         keras_same_padding(L, k, s) if padding == "same" else (0, 0)
         for L, k, s in zip(spatial, pool, stride)
     ]
-    if mode == "avg" and not np.issubdtype(nchw.dtype, np.floating):
-        nchw = nchw.astype(np.float64)
     n, c = nchw.shape[:2]
+    dtype = nchw.dtype
+    if mode == "avg" and not np.issubdtype(dtype, np.floating):
+        dtype = np.dtype(np.float64)
+    out_shape = (n,) + out_sizes + (c,) if data_format == "channels_last" else (n, c) + out_sizes
+    check_output_fits(
+        "keras_pool2d", [(out_shape, dtype)],
+        f"x of shape {x.shape} with pool_size={pool}, strides={stride}, padding={padding!r}",
+        POOL_IN_PIECES,
+    )
+    nchw = nchw.astype(dtype, copy=False)
     if 0 in out_sizes or n * c == 0:
         out = np.zeros((n, c) + out_sizes, dtype=nchw.dtype)
     else:

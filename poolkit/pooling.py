@@ -1,7 +1,9 @@
 """Max and average pooling in 1, 2 and 3 spatial dimensions, with torch's semantics.
 
 Layout is channels first, like torch: ``x: (N, C, *spatial)`` or unbatched ``(C, *spatial)``.
-Every function returns arrays with the same batching as its input.
+Every function returns arrays with the same batching as its input.  An output that could
+never fit in memory (from an input that is a huge broadcast view, say) is refused with
+``ValueError`` before anything is allocated (:func:`poolkit._validation.check_output_fits`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import _engine
-from ._validation import _is_int, check_input, check_pool_args
+from ._validation import (
+    POOL_IN_PIECES,
+    _is_int,
+    check_input,
+    check_output_fits,
+    check_pool_args,
+)
 from .shapes import _torch_output_length
 
 _SPATIAL_NAMES = {1: "(L,)", 2: "(H, W)", 3: "(D, H, W)"}
@@ -31,6 +39,19 @@ def output_sizes(spatial, kernel, stride, pad, dilation, ceil_mode, fn_name="poo
     return sizes
 
 
+def _check_pooled_fits(fn_name, x, unbatched, out_sizes, dtypes, settings):
+    """Refuse pooled outputs ``(N, C, *out_sizes)`` (one per dtype) that cannot fit in memory.
+
+    ``x`` is the batched input; ``settings`` describes the arguments for the message.
+    """
+    shape = x.shape[:2] + tuple(out_sizes)
+    shape = shape[1:] if unbatched else shape
+    check_output_fits(
+        fn_name, [(shape, dtype) for dtype in dtypes],
+        f"x of shape {x.shape[1:] if unbatched else x.shape} with {settings}", POOL_IN_PIECES,
+    )
+
+
 def _flatten(x: np.ndarray) -> np.ndarray:
     """``(N, C, *spatial) -> (N*C, *spatial)`` so the engine sees one batch axis."""
     return x.reshape(x.shape[0] * x.shape[1], *x.shape[2:])
@@ -46,6 +67,9 @@ def _max_pool(n, x, kernel_size, stride, padding, dilation, ceil_mode, return_in
     x, unbatched = check_input(x, n, fn_name)
     kernel, stride, pad, dil = check_pool_args(kernel_size, stride, padding, dilation, n)
     out_sizes = output_sizes(x.shape[2:], kernel, stride, pad, dil, bool(ceil_mode), fn_name)
+    _check_pooled_fits(fn_name, x, unbatched, out_sizes,
+                       [x.dtype, np.int64] if return_indices else [x.dtype],
+                       f"kernel_size={kernel}, stride={stride}, padding={pad}, dilation={dil}")
     flat = _flatten(x)
     if return_indices:
         out, idx = _engine.max_with_indices(flat, kernel, stride, pad, dil, out_sizes)
@@ -76,6 +100,9 @@ def _avg_pool(n, x, kernel_size, stride, padding, ceil_mode, count_include_pad, 
             f"dimension; torch's avg_pool3d refuses this even with padding. Use a smaller kernel"
         )
     out_sizes = output_sizes(x.shape[2:], kernel, stride, pad, dil, bool(ceil_mode), fn_name)
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float64)
+    _check_pooled_fits(fn_name, x, unbatched, out_sizes, [dtype],
+                       f"kernel_size={kernel}, stride={stride}, padding={pad}")
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
     sums = _engine.separable_pool(_flatten(x), kernel, stride, pad, dil, out_sizes, "sum")

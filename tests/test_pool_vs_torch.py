@@ -160,7 +160,7 @@ def test_avg_pool2d_backward_matches_autograd(cfg, count_include_pad, divisor_ov
 
 
 @SETTINGS
-@given(configs(max_dims=2), st.integers(1, 4), st.integers(1, 4))
+@given(configs(max_dims=2), st.integers(0, 4), st.integers(0, 4))
 def test_adaptive_pooling_matches_torch(cfg, out_h, out_w):
     n, x, *_ = cfg
     t = torch.from_numpy(x)
@@ -188,6 +188,26 @@ def test_output_size_matches_torch(size, k, s, p, d, ceil_mode):
         return
     assert poolkit.pool_output_size(size, k, s, p, d, ceil_mode) == expected
     assert poolkit.reference.output_size(size, k, s, p, d, ceil_mode) == expected
+
+
+@pytest.mark.parametrize("batch", [(), (0,), (2,)])
+@pytest.mark.parametrize("n, size", [(1, 0), (2, 0), (2, (0, 3)), (2, (3, 0)), (2, (0, None))])
+def test_adaptive_output_size_zero_gives_the_empty_output_like_torch(n, size, batch):
+    x = np.random.default_rng(8).standard_normal(batch + (3,) + (5, 4)[:n])
+    t = torch.from_numpy(x)
+    adaptive_avg = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d}[n]
+    adaptive_max = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d}[n]
+    ours_avg = {1: poolkit.adaptive_avg_pool1d, 2: poolkit.adaptive_avg_pool2d}[n]
+    ours_max = {1: poolkit.adaptive_max_pool1d, 2: poolkit.adaptive_max_pool2d}[n]
+    pairs = [
+        (ours_avg(x, size), adaptive_avg(t, size)),
+        (ours_max(x, size), adaptive_max(t, size)),
+        *zip(ours_max(x, size, return_indices=True), adaptive_max(t, size, return_indices=True)),
+    ]
+    for ours, theirs in pairs:
+        assert ours.size == 0
+        assert ours.shape == tuple(theirs.shape) and ours.dtype == theirs.numpy().dtype
+        np.testing.assert_array_equal(ours, theirs.numpy())
 
 
 def test_global_pooling_matches_torch():
