@@ -100,26 +100,31 @@ class GradingExecute(Execute):
         run_dir = tempfile.mkdtemp(prefix="poolkit-grade-")
         os.chmod(run_dir, 0o711)
         try:
-            scratch = self.scratch or self._scratch_copy(resources, run_dir)
-            template = nb
-            for attempt in range(self.max_restarts + 1):
-                work = _copy_nb(template)
-                try:
-                    return self._run_once(work, resources, scratch, run_dir)
-                except KernelLostAt as lost:
-                    nb = self.nb
-                    if lost.index is None:
-                        # not the submission's doing (the machine, the limits): the grader
-                        # reports an error, so that a rerun tries this submission again
-                        self.events.append(Event("error", lost.reason))
-                    if lost.index is None or attempt == self.max_restarts \
-                            or time.monotonic() >= self.deadline:
-                        self._fail_rest(nb, lost.index, lost.reason)
-                        return nb, resources
-                    self.failed_cells[lost.index] = lost.reason
-            return nb, resources
+            return self._run_with_restarts(nb, resources, run_dir)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
+            for event in self.events:   # (poolkit grade puts them in the CSV)
+                self.log.warning("%s: %s", event.kind, event.describe())
+
+    def _run_with_restarts(self, nb, resources, run_dir):
+        scratch = self.scratch or self._scratch_copy(resources, run_dir)
+        template = nb
+        for attempt in range(self.max_restarts + 1):
+            work = _copy_nb(template)
+            try:
+                return self._run_once(work, resources, scratch, run_dir)
+            except KernelLostAt as lost:
+                nb = self.nb
+                if lost.index is None:
+                    # not the submission's doing (the machine, the limits): the grader
+                    # reports an error, so that a rerun tries this submission again
+                    self.events.append(Event("error", lost.reason))
+                if lost.index is None or attempt == self.max_restarts \
+                        or time.monotonic() >= self.deadline:
+                    self._fail_rest(nb, lost.index, lost.reason)
+                    return nb, resources
+                self.failed_cells[lost.index] = lost.reason
+        return nb, resources
 
     def _names_from(self, resources) -> list[str]:
         info = resources.get("nbgrader", {})
@@ -159,6 +164,7 @@ class GradingExecute(Execute):
         self.stderr_path = km.stderr_path
         resources.setdefault("metadata", {})["path"] = scratch
         NotebookClient.__init__(self, nb, km)
+        self.owns_km = True     # so that setup_kernel shuts the kernel down, whatever happens
         self.timeout_func = self.timeout_func_for
         self.shutdown_kernel = "immediate"
         self.reset_execution_trackers()
@@ -243,7 +249,8 @@ class GradingExecute(Execute):
                        if c.cell_type == "code" and not is_test_cell(c) and i < index]
             try:
                 caller = self._numpy.ready_for(earlier, index)
-            except harness.KernelLost as lost:
+            except (harness.KernelLost, RuntimeError) as lost:  # RuntimeError: no start
+                self.log.warning("NumPy-only kernel for cell %d: %s", index, lost)
                 cell.outputs = [_error_output("KernelLost", f"not graded: {lost}")]
                 return
         else:

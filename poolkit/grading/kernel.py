@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import os
+import subprocess
 import tempfile
 import time
 
@@ -207,7 +208,7 @@ class NumpyOnlyKernel:
         km.limits = self.limits
         km.numpy_only = True
         km.unsandboxed = self.unsandboxed
-        km.start_kernel(cwd=self.scratch)
+        km.start_kernel(cwd=self.scratch, stderr=subprocess.DEVNULL)
         self.km = km
         self.caller = KernelCaller(km)
         self.caller.kc.wait_for_ready(timeout=60)

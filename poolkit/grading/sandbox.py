@@ -27,7 +27,7 @@ too (the process limit then counts, and files it writes belong to nobody).
 
 from __future__ import annotations
 
-import importlib.util
+import glob
 import os
 import shutil
 import sys
@@ -39,7 +39,7 @@ BANNED_IN_NUMPY_ONLY = ("torch", "torchgen", "functorch", "tensorflow", "tensorb
                         "poolkit")
 SANDBOX_UID = 65534      # nobody: the grader's kernels run as this user when it is root
 ETC_FILES = ("/etc/ld.so.cache", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
-             "/etc/localtime", "/etc/hosts", "/etc/ssl/certs/ca-certificates.crt")
+             "/etc/localtime", "/etc/hosts", "/etc/fonts")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -88,26 +88,25 @@ def _python_roots() -> list[str]:
     return sorted(roots)
 
 
+def _package_folders() -> list[str]:
+    """The folders packages are installed in (not whatever a library put on sys.path)."""
+    import site
+
+    folders = set(site.getsitepackages())
+    for root in _python_roots():
+        folders.update(glob.glob(os.path.join(root, "lib", "python3*", "site-packages")))
+    return sorted(os.path.realpath(f) for f in folders if os.path.isdir(f))
+
+
 def hidden_packages() -> list[str]:
-    """Folders (and single-file modules) of the packages a NumPy-only kernel must not see."""
-    found = set()
-    for name in BANNED_IN_NUMPY_ONLY:
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is not None:
-            for loc in spec.submodule_search_locations or ([spec.origin] if spec.origin else []):
-                found.add(os.path.realpath(loc))
-    # the same names anywhere on sys.path (a second copy in the base installation, say)
-    for entry in sys.path:
-        if not os.path.isdir(entry):
-            continue
-        for name in BANNED_IN_NUMPY_ONLY:
-            for candidate in (os.path.join(entry, name), os.path.join(entry, name + ".py")):
-                if os.path.exists(candidate):
-                    found.add(os.path.realpath(candidate))
-    return sorted(found)
+    """Folders (and single-file modules) of the packages a NumPy-only kernel must not see,
+    in every folder packages are installed in."""
+    found = []
+    for folder in _package_folders():
+        for entry in sorted(os.listdir(folder)):
+            if _belongs_to(entry, BANNED_IN_NUMPY_ONLY):
+                found.append(os.path.join(folder, entry))
+    return found
 
 
 def _belongs_to(entry: str, names) -> bool:
@@ -171,14 +170,12 @@ def sandbox_command(cmd: list[str], *, writable: list[str], limits: SandboxLimit
         # each folder that holds a banned package: an empty copy with everything else bound
         # back, so the package does not exist at all (an empty folder in its place would
         # still import, as a namespace package)
-        roots = tuple(r + os.sep for r in _python_roots())
-        hidden = [p for p in hidden_packages() if p.startswith(roots)]   # (poolkit's own
-        # folder is simply not bound)
-        for folder in sorted({os.path.dirname(p) for p in hidden}):
+        # (poolkit's own source folder is simply not bound)
+        for folder in _package_folders():
             outer += ["--tmpfs", folder]
             for entry in sorted(os.listdir(folder)):
-                path = os.path.join(folder, entry)
-                if path not in hidden and not _belongs_to(entry, BANNED_IN_NUMPY_ONLY):
+                if not _belongs_to(entry, BANNED_IN_NUMPY_ONLY):
+                    path = os.path.join(folder, entry)
                     outer += ["--ro-bind", path, path]
             outer += ["--remount-ro", folder]
     outer += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
