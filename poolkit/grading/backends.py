@@ -14,18 +14,40 @@ import os
 
 def default_workers() -> int:
     """One worker per core plus two: a kernel spends part of its time waiting (start-up
-    handshakes, reference answers computed in a subprocess), and the extra workers keep the
-    cores busy. On the 2-core course machine, 4 workers graded 40 submissions of lesson 02
-    in 60 s where 3 took 68 s."""
+    handshakes, the trusted harness's turns), and the extra workers keep the
+    cores busy."""
     return (os.cpu_count() or 1) + 2
 
 
 def _warm_up() -> None:
     """Import what every job needs once per worker process, not once per submission."""
-    from . import execute
+    from . import executor, feedback  # noqa: F401 (imported for their side effect)
 
-    execute._executor_class()
-    execute.feedback_exporter()
+    feedback.feedback_exporter()
+
+
+def _die_with_parent() -> None:
+    """In a worker: be killed when the grader dies, even by SIGKILL or the OOM killer (the
+    kernels die with their worker in turn: bubblewrap's ``--die-with-parent``)."""
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:   # the grader died before the line above took effect
+        os._exit(1)
+
+
+def _start_worker(warm: bool) -> None:
+    _die_with_parent()
+    if warm:
+        _warm_up()
 
 
 class LocalBackend:
@@ -47,14 +69,15 @@ class LocalBackend:
         if fork:
             _warm_up()
         self._context = multiprocessing.get_context("fork" if fork else "spawn")
-        self._initializer = None if fork else _warm_up
+        self._warm_in_worker = not fork
         self._start()
 
     def _start(self):
         from concurrent.futures import ProcessPoolExecutor
 
         self._pool = ProcessPoolExecutor(self.workers, mp_context=self._context,
-                                         initializer=self._initializer)
+                                         initializer=_start_worker,
+                                         initargs=(self._warm_in_worker,))
 
     def submit(self, fn, job):
         return self._pool.submit(fn, job)
