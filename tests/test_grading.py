@@ -408,6 +408,95 @@ def test_interrupted_run_keeps_what_it_graded(tmp_path):
     assert {r.total for r in rerun.rows} == {9.0}
 
 
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_grader_killed_with_sigkill_leaves_no_process_and_a_rerun_resumes(tmp_path):
+    root = new_course(tmp_path / "course", fc.FIXTURE_ASSIGNMENT)
+    answers = fc.solution_answers(root, fc.FIXTURE_ASSIGNMENT)
+    slow = {**answers, "output_size": answers["output_size"] + "\nimport time\ntime.sleep(3)"}
+    for i in range(6):
+        fc.submit(root, fc.FIXTURE_ASSIGNMENT, f"s{i}",
+                  fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, slow))
+    cmd = [str(fc.VENV_BIN / "poolkit"), "grade", fc.FIXTURE_ASSIGNMENT, "--workers", "2",
+           "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=root, env=fc.nbgrader_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    seen: set[int] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        seen |= _descendants(proc.pid)
+        kernels = [p for p in seen if _alive(p) and b"ipykernel" in
+                   Path(f"/proc/{p}/cmdline").read_bytes()]
+        if len(kernels) >= 2:
+            break
+        time.sleep(0.2)
+    assert kernels, "no kernel started"
+    seen |= _descendants(proc.pid)
+    proc.kill()
+    proc.wait()
+    time.sleep(3)
+    survivors = [p for p in seen if _alive(p)]
+    assert not survivors, [Path(f"/proc/{p}/cmdline").read_bytes()[:100] for p in survivors]
+
+    rerun = grade(fc.FIXTURE_ASSIGNMENT, root, workers=2, progress=False)
+    assert sorted(r.student for r in rerun.rows) == [f"s{i}" for i in range(6)]
+    assert {r.total for r in rerun.rows} == {9.0}
+
+
+@pytest.mark.slow
+def test_grading_refuses_without_a_sandbox_unless_told(tmp_path):
+    root = new_course(tmp_path / "course", fc.FIXTURE_ASSIGNMENT)
+    normal_submissions(root, fc.FIXTURE_ASSIGNMENT, fc.WRONG_FIXTURE)
+    env = fc.nbgrader_env()
+    env["PATH"] = str(fc.VENV_BIN)          # no bwrap, prlimit or setpriv on it
+    cmd = [str(fc.VENV_BIN / "poolkit"), "grade", fc.FIXTURE_ASSIGNMENT, "--no-progress"]
+    refused = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 1, refused.stderr[-2000:]
+    assert "cannot sandbox" in refused.stderr and "--unsandboxed" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    autograde = subprocess.run([str(fc.VENV_BIN / "nbgrader"), "autograde",
+                                fc.FIXTURE_ASSIGNMENT], cwd=root, env=env, capture_output=True,
+                               text=True, timeout=300)
+    assert "cannot sandbox" in autograde.stdout + autograde.stderr
+    allowed = subprocess.run(cmd + ["--unsandboxed"], cwd=root, env=env, capture_output=True,
+                             text=True, timeout=600)
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    rows = {r["student"]: r for r in read_csv(root / "grade-reports" / fc.FIXTURE_ASSIGNMENT
+                                              / "grades.csv")}
+    assert float(rows["correct"]["total"]) == 9 and float(rows["untouched"]["total"]) == 0
+    assert {r["sandbox"] for r in rows.values()} == {"none (--unsandboxed)"}
+
+
 # ----------------------------------------------------------------------------- fast unit tests
 def test_reading_broken_notebooks_names_the_problem(tmp_path):
     import nbformat

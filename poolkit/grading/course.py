@@ -273,12 +273,12 @@ class Course:
 
     def feedback_job(self, nb, student: str, notebook: str):
         """nbgrader's GetGrades (scores from the gradebook into the notebook) and what a worker
-        needs to turn it into feedback HTML (:func:`poolkit.grading.execute.render_feedback`)."""
+        needs to turn it into feedback HTML (:func:`poolkit.grading.feedback.render_feedback`)."""
         import json
 
         from nbgrader.preprocessors import GetGrades
 
-        from .execute import FeedbackJob
+        from .feedback import FeedbackJob
 
         resources = self.resources(student, notebook)
         nb, resources = GetGrades(config=self.config)(nb, resources)
@@ -339,15 +339,20 @@ class Course:
 
     def copied_files(self, student: str) -> dict[str, bytes]:
         """The non-notebook files nbgrader put in ``autograded/<student>/<assignment>/``:
-        the student's own files, overwritten by the assignment's data files."""
+        the student's own files, overwritten by the assignment's data files, except what
+        the student handed in as a symbolic link (nbgrader copies the link's target, which
+        could be any file the grader can read)."""
+        from .execute import handed_in_links
+
+        links = handed_in_links(self.path("submitted", student))
         dest = self.path("autograded", student)
         files = {}
         for dirpath, dirnames, filenames in os.walk(dest):
             dirnames[:] = [d for d in dirnames if d != ".ipynb_checkpoints"]
             for name in filenames:
                 full = os.path.join(dirpath, name)
-                # a symlink would make the grader read a file of its own for the student
-                if name.endswith(".ipynb") or os.path.islink(full):
+                rel = os.path.relpath(full, dest)
+                if name.endswith(".ipynb") or os.path.islink(full) or rel in links:
                     continue
                 with open(full, "rb") as f:
                     files[os.path.relpath(full, dest)] = f.read()

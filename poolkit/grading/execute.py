@@ -70,6 +70,25 @@ def run_submission(task: SubmissionTask) -> SubmissionRun:
                          f"{os.uname().nodename}:{os.getpid()}")
 
 
+def handed_in_links(folder: str) -> set[str]:
+    """Relative paths under ``folder`` that are symbolic links or lie below one.  nbgrader
+    copies what a link points to, so such a file must never reach the kernel."""
+    links = set()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full):
+                rel = os.path.relpath(full, folder)
+                links.add(rel)
+                if os.path.isdir(full):
+                    for sub, _, files in os.walk(full, followlinks=True):
+                        links.update(os.path.relpath(os.path.join(sub, f), folder)
+                                     for f in files)
+                        if len(links) > 10_000:
+                            return links
+    return links
+
+
 def write_files(scratch: str, files: dict[str, bytes]) -> None:
     os.makedirs(scratch, exist_ok=True)
     for rel, content in files.items():

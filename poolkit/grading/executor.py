@@ -38,6 +38,9 @@ from .model import Event, Limits
 from .sandbox import SandboxLimits, require_sandbox
 
 TRUNCATION_NOTE = "\n[... the grader removed {dropped:,} more bytes of output from this cell ...]\n"
+# Output kinds kept in graded notebooks: the instructor opens them in the formgrader, where
+# a student's HTML or JavaScript output would run in the instructor's browser.
+INERT_MIME_TYPES = ("text/plain", "image/png", "image/jpeg")
 
 
 class KernelLostAt(Exception):
@@ -133,12 +136,24 @@ class GradingExecute(Execute):
         return answer_names_from_gradebook(info["db_url"], info["notebook"], info["assignment"])
 
     def _scratch_copy(self, resources, run_dir) -> str:
-        """The notebook's folder without notebooks: what nbgrader copied for the student."""
+        """The notebook's folder without notebooks: what nbgrader copied for the student,
+        less what they handed in as symbolic links (nbgrader copied the links' targets)."""
+        from .execute import handed_in_links
+
         scratch = os.path.join(run_dir, "scratch")
         source = resources.get("metadata", {}).get("path") or ""
+        info = resources.get("nbgrader", {})
+        links = set()
+        if source and info.get("student") and info.get("assignment"):
+            # <course>/autograded/<student>/<assignment> -> <course>/submitted/...
+            course = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(source))))
+            links = handed_in_links(os.path.join(course, "submitted", info["student"],
+                                                 info["assignment"]))
 
         def ignore(folder, names):
-            return [n for n in names if n.endswith(".ipynb") or n == ".ipynb_checkpoints"]
+            rel = os.path.relpath(folder, source)
+            return [n for n in names if n.endswith(".ipynb") or n == ".ipynb_checkpoints"
+                    or os.path.normpath(os.path.join(rel, n)) in links]
 
         if source and os.path.isdir(source):
             shutil.copytree(source, scratch, ignore=ignore, symlinks=True)
@@ -306,6 +321,7 @@ class GradingExecute(Execute):
                                          grade_id=_grade_id(cell)))
 
     def output(self, outs, msg, display_id, cell_index):
+        _keep_inert_data(msg)
         size = _message_size(msg)
         used = self._out_bytes.get(cell_index, 0)
         budget = self.max_output_bytes - used
@@ -413,6 +429,18 @@ def _bounded(caller, deadline):
         return caller(name, args, kwargs, min(limit, remaining))
 
     return call
+
+
+def _keep_inert_data(msg) -> None:
+    """Drop rich outputs (HTML, JavaScript, widgets, SVG) from a display message in place."""
+    data = msg.get("content", {}).get("data")
+    if not isinstance(data, dict):
+        return
+    dropped = [k for k in data if k not in INERT_MIME_TYPES]
+    for key in dropped:
+        del data[key]
+    if dropped and "text/plain" not in data:
+        data["text/plain"] = f"[{', '.join(sorted(dropped))} output removed by the grader]"
 
 
 def _error_output(ename, evalue):

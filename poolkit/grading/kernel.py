@@ -80,6 +80,7 @@ class SandboxedKernelManager(_Sandboxed, AsyncKernelManager):
         # the grader reads when the kernel dies
         if self.stderr_path:
             kw["stderr"] = open(self.stderr_path, "ab")  # noqa: SIM115 (the child owns it)
+        kw["stdout"] = subprocess.DEVNULL    # ipykernel's start-up banner
         try:
             return await super()._async_launch_kernel(kernel_cmd, **kw)
         finally:
@@ -208,7 +209,7 @@ class NumpyOnlyKernel:
         km.limits = self.limits
         km.numpy_only = True
         km.unsandboxed = self.unsandboxed
-        km.start_kernel(cwd=self.scratch, stderr=subprocess.DEVNULL)
+        km.start_kernel(cwd=self.scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.km = km
         self.caller = KernelCaller(km)
         self.caller.kc.wait_for_ready(timeout=60)
