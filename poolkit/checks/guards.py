@@ -1,0 +1,118 @@
+"""Calling a student's function: at most a time limit, and an exception inside it becomes an
+AssertionError that names the case.  Under the grader's harness the call goes through its
+data-only channel instead (:func:`_call_remote`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import warnings
+
+from ._literals import _float, _type
+from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
+from .results import _fail
+
+DEFAULT_TIME_LIMIT = 20.0   # seconds per call of a student's function (cells time out at 60)
+
+
+class _TimeLimit(BaseException):
+    """Raised inside a student's function that runs too long (BaseException, so that a
+    plain ``except Exception`` in their code does not swallow it)."""
+
+
+# numpy_only._Watch lets the frames of _call_with_limit (and of on_alarm) through: they are
+# the only code of poolkit.checks that runs while a student's call is watched.
+def _call_with_limit(fn, args, kwargs, seconds):
+    use_alarm = (threading.current_thread() is threading.main_thread()
+                 and hasattr(signal, "setitimer"))
+    if not use_alarm:
+        return fn(*args, **kwargs)
+
+    def on_alarm(signum, frame):
+        raise _TimeLimit()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _effective_limit(requested) -> float:
+    """The time limit, lowered (never raised) by ``POOLKIT_CHECK_TIME_LIMIT`` seconds, so a
+    grading batch can fail endless loops faster."""
+    limit = DEFAULT_TIME_LIMIT if requested is None else _float(requested)
+    env = os.environ.get("POOLKIT_CHECK_TIME_LIMIT", "")
+    try:
+        lower = _float(env) if env else limit
+    except ValueError:
+        lower = limit
+    return lower if 0 < lower < limit else limit
+
+
+def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
+         time_limit: float = DEFAULT_TIME_LIMIT, **kwargs):
+    """Call a student's function for a visible test: at most ``time_limit`` seconds, and an
+    exception inside it becomes an AssertionError that names the case.  Returns its result
+    (read it with :func:`assert_close`/:func:`assert_equal`)."""
+    name = name or getattr(fn, "__name__", "your function")
+    assert_builtins_intact()
+    assert_kernel_reports_errors()
+    if not callable(fn):
+        _fail(f"{name} is not a function (got {_type(fn).__name__})", case,
+              "define it with def in the exercise cell and run that cell")
+    return _call_student(fn, args, kwargs, name=name, case=case, hint=hint,
+                         time_limit=_effective_limit(time_limit), watch=None)
+
+
+def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch):
+    harness = _grading_harness()
+    if harness is not None:
+        return _call_remote(harness, fn, args, kwargs, name=name, case=case, hint=hint,
+                            time_limit=time_limit)
+    if watch is not None:
+        sys.setprofile(watch)
+    try:
+        # A correct answer must not lose its points because NumPy warned (nbgrader fails a
+        # test cell that writes to stderr): warnings inside the student's call stay silent.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = _call_with_limit(fn, args, kwargs, time_limit)
+    except _TimeLimit:
+        _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        _fail(f"{name} raised {_type(exc).__name__}: {exc}", case, hint)
+    finally:
+        if watch is not None:
+            profiler_intact = sys.getprofile() is watch
+            sys.setprofile(None)
+    if watch is not None:
+        if not profiler_intact:
+            _fail(f"{name} switched off the call monitor (sys.setprofile)", case,
+                  "write the answer with NumPy only")
+        if watch.hits:
+            _fail(f"{name} calls {', '.join(watch.hits[:3])}; this exercise must be "
+                  f"written with NumPy only", case,
+                  "use np.pad, slicing and reductions such as .max/.mean")
+    return result
+
+
+def _call_remote(harness, fn, args, kwargs, *, name, case, hint, time_limit):
+    """A call under the grader's harness: ``fn`` reaches the student's kernel through the
+    data-only channel, which enforces the time limit (and the NumPy-only kernel the rule)."""
+    try:
+        with harness.time_limit(time_limit):
+            return fn(*args, **kwargs)
+    except harness.CallTimeout:
+        _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint)
+    except harness.StudentRaised as exc:
+        _fail(f"{name} raised {exc.type_name}: {exc}", case, hint)
+    except harness.KernelLost:
+        raise
