@@ -46,8 +46,7 @@ def _load_config():
         " 'course_id': cfg.CourseDirectory.course_id,\n"
         " 'add_missing': cfg.OverwriteCells.add_missing_cells,\n"
         " 'timeout': cfg.Execute.timeout,\n"
-        " 'extra': list(cfg.Execute.extra_arguments),\n"
-        " 'feedback': [c.__name__ for c in cfg.GenerateFeedback.preprocessors],\n"
+               " 'feedback': [c.__name__ for c in cfg.GenerateFeedback.preprocessors],\n"
         " 'autograde': [c.__name__ for c in cfg.Autograde.autograde_preprocessors],\n"
         " 'sanitize': [c.__name__ for c in cfg.Autograde.sanitize_preprocessors],\n"
         " 'env': {k: os.environ.get(k)\n"
@@ -68,15 +67,17 @@ def test_nbgrader_config_has_what_a_course_needs():
     assert cfg["course_id"]
     assert cfg["add_missing"] is True, "deleted test cells must come back"
     assert 10 <= cfg["timeout"] <= 120, "a per-cell timeout stops endless loops"
-    assert "--InteractiveShell.xmode=Minimal" in cfg["extra"], "tracebacks would show hidden tests"
-    assert "--HistoryManager.hist_file=:memory:" in cfg["extra"]
-    assert cfg["feedback"] == ["GetGrades", "ClearHiddenTests", "CSSHTMLHeaderPreprocessor"]
-    assert cfg["autograde"][:2] == ["ExecuteSurvivingDeadKernels", "IgnoreResultValues"]
+    assert cfg["feedback"] == ["GetGrades", "ClearHiddenTestsInTests",
+                               "CSSHTMLHeaderPreprocessor"], "hidden tests stay out of feedback"
+    assert cfg["autograde"][0] == "GradingExecute", "tests run in the grader, kernels sandboxed"
     assert {"SaveAutoGrades", "LimitOutput", "IgnorePattern"} <= set(cfg["autograde"])
     sanitize = cfg["sanitize"]
     assert sanitize.index("RepairCellMetadata") + 1 == sanitize.index("OverwriteCells"), sanitize
     assert cfg["env"] == {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}, (
-        "kernels started by nbgrader must inherit the TensorFlow settings")
+        "the grader imports TensorFlow for lesson 05's tests: it must be quiet")
+    from poolkit.grading.kernel import KERNEL_OPTIONS
+
+    assert "--HistoryManager.hist_file=:memory:" in KERNEL_OPTIONS, "no history file per kernel"
 
 
 # --------------------------------------------------------------------------- clean notebooks

@@ -183,7 +183,7 @@ def attempt(name, fn):
 found["course"] = sorted(os.listdir(COURSE)) if os.path.isdir(COURSE) else []
 attempt("read gradebook", lambda: open(os.path.join(COURSE, "nbgrader_config.py")).read())
 attempt("write venv", lambda: open(os.path.join(SITE, "evil.pth"), "w"))
-attempt("write poolkit", lambda: open(os.path.join(POOLKIT, "checks.py"), "a"))
+attempt("write poolkit", lambda: open(os.path.join(POOLKIT, "checks", "__init__.py"), "a"))
 attempt("write scratch", lambda: open("mine.txt", "w").write("ok"))
 attempt("network", lambda: socket.create_connection(("127.0.0.1", PORT), timeout=2))
 found["root home"] = os.listdir("/root") if os.path.isdir("/root") else []

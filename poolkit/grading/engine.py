@@ -412,7 +412,7 @@ class _Run:
 
 def _without_shadowing(files: dict[str, bytes]):
     """Leave out submitted files that would be imported instead of an installed module (the
-    kernel's folder comes first on ``sys.path``): a ``numpy.py`` or ``poolkit/checks.py``
+    kernel's folder comes first on ``sys.path``): a ``numpy.py`` or a ``poolkit/`` folder
     handed in next to the notebook must not replace what the tests import."""
     import importlib.util
 

@@ -262,6 +262,7 @@ class GradingExecute(Execute):
         if numpy_only:
             earlier = [(i, c.source) for i, c in enumerate(self.nb.cells)
                        if c.cell_type == "code" and not is_test_cell(c) and i < index]
+            self._numpy.skip |= set(self.failed_cells)   # what broke the main kernel
             try:
                 caller = self._numpy.ready_for(earlier, index)
             except (harness.KernelLost, RuntimeError) as lost:  # RuntimeError: no start
@@ -271,7 +272,7 @@ class GradingExecute(Execute):
         else:
             caller = self._caller
         remaining = max(1.0, self.deadline - time.monotonic())
-        with harness.time_limit(min(harness.DEFAULT_CALL_LIMIT, remaining)):
+        with harness.time_limit(min(harness.default_call_limit(), remaining)):
             outcome = harness.run_test_cell(cell.source, names, _bounded(caller, self.deadline))
         cell.outputs = []
         cell.execution_count = None

@@ -23,6 +23,7 @@ import builtins
 import contextlib
 import io
 import math
+import os
 from dataclasses import dataclass, field
 
 ACTIVE = False                  # True while a test cell runs here
@@ -60,6 +61,16 @@ class RemoteFunction:
 
     def __repr__(self):
         return f"<the student's function {self.__name__}>"
+
+
+def default_call_limit() -> float:
+    """DEFAULT_CALL_LIMIT, lowered (never raised) by ``POOLKIT_CHECK_TIME_LIMIT`` seconds, as
+    poolkit.checks lowers its own limits: a batch can fail endless loops faster."""
+    try:
+        lower = float(os.environ.get("POOLKIT_CHECK_TIME_LIMIT", ""))
+    except ValueError:
+        return DEFAULT_CALL_LIMIT
+    return lower if 0 < lower < DEFAULT_CALL_LIMIT else DEFAULT_CALL_LIMIT
 
 
 @contextlib.contextmanager

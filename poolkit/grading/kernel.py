@@ -244,9 +244,12 @@ class NumpyOnlyKernel:
                     if i in self.skip:
                         continue
                     try:
-                        self.caller.execute(source, self.cell_timeout)
+                        reply = self.caller.execute(source, self.cell_timeout)
                     except CallTimeout:
-                        pass       # interrupted: a lecture cell too slow to matter here
+                        continue   # interrupted: a lecture cell too slow to matter here
+                    if reply.get("ename") == "MemoryError":
+                        # whatever filled the memory may still hold it: start again without
+                        raise KernelLost("a cell ran out of memory")
                 return self.caller
             except KernelLost:
                 self.skip.add(self.done - 1)
