@@ -8,25 +8,7 @@ generate_assignment <NN-name>`` (or ``tools/release.py``) writes the student ver
 
 import os
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (
-    AssignLatePenalties,
-    CheckCellMetadata,
-    ClearOutput,
-    DeduplicateIds,
-    GetGrades,
-    IgnorePattern,
-    LimitOutput,
-    OverwriteCells,
-    OverwriteKernelspec,
-    SaveAutoGrades,
-)
-
-from poolkit.grading.preprocessors import (
-    ClearHiddenTestsInTests,
-    GradingExecute,
-    RepairCellMetadata,
-)
+from poolkit.grading.preprocessors import AUTOGRADE_STEPS, FEEDBACK_STEPS, SANITIZE_STEPS
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
@@ -64,25 +46,9 @@ c.LimitOutput.max_traceback = 40
 # Autograding runs the student's cells in a bubblewrap sandbox and the test cells in the
 # grader's own process (poolkit.grading.executor); `poolkit grade` uses the same executor.
 # Without bubblewrap, nbgrader autograde refuses unless --GradingExecute.unsandboxed=True.
-c.Autograde.sanitize_preprocessors = [
-    ClearOutput,
-    DeduplicateIds,
-    OverwriteKernelspec,
-    RepairCellMetadata,
-    OverwriteCells,
-    CheckCellMetadata,
-]
-c.Autograde.autograde_preprocessors = [
-    GradingExecute,
-    IgnorePattern,
-    ClearMetadataPreprocessor,
-    LimitOutput,
-    SaveAutoGrades,
-    AssignLatePenalties,
-    CheckCellMetadata,
-]
+c.Autograde.sanitize_preprocessors = SANITIZE_STEPS
+c.Autograde.autograde_preprocessors = AUTOGRADE_STEPS
 
 # --- feedback ------------------------------------------------------------------------------
-# nbgrader's default feedback shows the hidden tests; students see scores, their own code
-# and the failure messages, not the hidden test source.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTestsInTests, CSSHTMLHeaderPreprocessor]
+# Feedback without the hidden tests (poolkit.grading.preprocessors).
+c.GenerateFeedback.preprocessors = FEEDBACK_STEPS

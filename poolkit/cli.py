@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         "grade", help="autograde every submission of an assignment (over nbgrader)",
         description=(
             "Autograde all submissions of ASSIGNMENT with nbgrader, in parallel, each in a "
-            "fresh kernel in a bubblewrap sandbox, with the tests in the grader's own process. Writes the scores into nbgrader's gradebook, the "
+            "fresh kernel in a bubblewrap sandbox, with the tests in the grader's own "
+            "process. Writes the scores into nbgrader's gradebook, the "
             "autograded notebooks and feedback HTML (no hidden tests) into autograded/ and "
             "feedback/, and grades.csv, score_histogram.png and pass_rates.png into "
             "grade-reports/ASSIGNMENT/. Run it again to grade only new or changed submissions."))

@@ -19,8 +19,12 @@ import pytest
 
 from poolkit.grading import channel, harness
 from poolkit.grading.kernel import isolated_python
-from poolkit.grading.sandbox import (SandboxLimits, hidden_packages, sandbox_command,
-                                     unavailable_reason)
+from poolkit.grading.sandbox import (
+    SandboxLimits,
+    hidden_packages,
+    sandbox_command,
+    unavailable_reason,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 LIMITS = SandboxLimits(memory_bytes=2048 * 2**20, cpu_seconds=60, file_bytes=2**20)
@@ -203,8 +207,8 @@ def test_sandbox_sees_only_its_scratch_and_read_only_python(tmp_path):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
-    code = (f"PORT = {server.getsockname()[1]}\nCOURSE = {str(REPO)!r}\nSITE = {site.getsitepackages()[0]!r}\n"
-            f"POOLKIT = {str(REPO / 'poolkit')!r}\n" + PROBE)
+    code = (f"PORT = {server.getsockname()[1]}\nCOURSE = {str(REPO)!r}\n"
+            f"SITE = {site.getsitepackages()[0]!r}\nPOOLKIT = {str(REPO / 'poolkit')!r}\n" + PROBE)
     proc, scratch = _sandboxed(tmp_path, code)
     server.close()
     assert proc.returncode == 0, proc.stderr

@@ -7,10 +7,11 @@ both travel as JSON text in which arrays are ``.npy`` bytes (base64) read back w
 keys are tagged, so a tuple stays a tuple and a float is exact (``float.hex``).
 
 The kernel side is :data:`KERNEL_CALL`, a piece of source the grader executes in the
-kernel (the request itself waits in a file beside the kernel's sockets); it uses only the standard library and NumPy (a NumPy-only kernel has nothing
-else).  Everything that comes back is untrusted: :func:`decode_reply` accepts only the
-shapes of data described here, builds fresh plain objects from it, and turns anything else
-into a clear error.  A student's code can make a reply say anything, but it cannot make
+kernel (the request itself waits in a file beside the kernel's sockets); it uses only the
+standard library and NumPy (a NumPy-only kernel has nothing else).  Everything that comes
+back is untrusted: :func:`read_reply` and :func:`decode` accept only the shapes of data
+described here, build fresh plain objects from them, and turn anything else into a clear
+error.  A student's code can make a reply say anything, but it cannot make
 the grader run code, and it never sees an expected value.
 """
 
@@ -24,7 +25,7 @@ import secrets
 
 import numpy as np
 
-MAX_REPLY_BYTES = 256 * 2**20
+MAX_REPLY_BYTES = 64 * 2**20   # the lessons exchange arrays of a few MB at most
 MAX_DEPTH = 20
 ARRAY_KINDS = "biuf"
 

@@ -33,7 +33,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 
 from . import harness
-from .kernel import KernelCaller, is_alive, NumpyOnlyKernel, SandboxedKernelManager, new_socket_dir
+from .kernel import KernelCaller, NumpyOnlyKernel, SandboxedKernelManager, is_alive, new_socket_dir
 from .model import Event, Limits
 from .sandbox import SandboxLimits, require_sandbox
 

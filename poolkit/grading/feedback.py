@@ -7,6 +7,7 @@ import json
 import os
 from dataclasses import dataclass
 
+
 @dataclass
 class FeedbackJob:
     """One notebook's feedback, to be rendered by a worker. The parent has already run

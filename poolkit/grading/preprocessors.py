@@ -8,12 +8,27 @@
 
 from __future__ import annotations
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.api import Gradebook
-from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
 
 from .executor import GradingExecute, is_test_cell
 
-__all__ = ["ClearHiddenTestsInTests", "GradingExecute", "RepairCellMetadata"]
+__all__ = ["AUTOGRADE_STEPS", "FEEDBACK_STEPS", "SANITIZE_STEPS", "ClearHiddenTestsInTests",
+           "GradingExecute", "RepairCellMetadata"]
 
 
 class RepairCellMetadata(NbGraderPreprocessor):
@@ -71,3 +86,13 @@ class ClearHiddenTestsInTests(ClearHiddenTests):
         if not is_test_cell(cell):
             return cell, resources
         return super().preprocess_cell(cell, resources, cell_index)
+
+
+# The course's nbgrader steps (nbgrader_config.py sets them; so do test courses).
+SANITIZE_STEPS = [ClearOutput, DeduplicateIds, OverwriteKernelspec, RepairCellMetadata,
+                  OverwriteCells, CheckCellMetadata]
+AUTOGRADE_STEPS = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                   SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+# nbgrader's default feedback shows the hidden tests; students see scores, their own code
+# and the failure messages, not the hidden test source.
+FEEDBACK_STEPS = [GetGrades, ClearHiddenTestsInTests, CSSHTMLHeaderPreprocessor]
