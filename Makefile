@@ -11,7 +11,7 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 3
 PORT ?= 8888
 
-.PHONY: lab test test-fast bench lint lock clean-venv release release-check
+.PHONY: lab test test-fast bench lint lock clean-venv notebooks release release-check
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,10 +38,15 @@ bench: $(STAMP)
 	@test ! -f benchmarks/bench_widgets.py || $(BIN)/python benchmarks/bench_widgets.py
 	@test ! -f benchmarks/bench_grading.py || $(BIN)/python benchmarks/bench_grading.py
 
-## release: regenerate course/ from solutions/ with nbgrader (LESSON=NN-name for one lesson)
+## notebooks: build solutions/<NN-name>/<name>.ipynb from its .py source (LESSON=NN-name for one)
+notebooks: $(STAMP)
+	$(BIN)/python tools/release.py $(if $(LESSON),$(LESSON),--all) --notebooks
+
+## release: build the notebooks, then regenerate course/ with nbgrader (LESSON=NN-name for one)
 release: $(STAMP)
 	$(BIN)/python tools/release.py $(if $(LESSON),$(LESSON),--all)
 
+## release-check: exit 1 if a notebook differs from its .py or course/ from solutions/
 release-check: $(STAMP)
 	$(BIN)/python tools/release.py --all --check
 

@@ -1,0 +1,734 @@
+# ---
+# jupyter:
+#   jupytext:
+#     notebook_metadata_filter: kernelspec,language_info,poolkit,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   language_info:
+#     name: python
+#   poolkit:
+#     test_header: torch
+# ---
+
+# %% [markdown]
+# # Lesson 4 · Convolution vs pooling
+#
+# A convolution and a pooling layer look alike from the outside: both slide a small window over
+# a feature map, and both can make it smaller. They differ in *what happens inside the window*
+# and in *who decides it*. A convolution computes a weighted sum whose weights are learned; a
+# pooling layer applies a rule (take the maximum, take the mean) that you fixed when you wrote
+# the network.
+#
+# This lesson makes the usual comparison table executable: every number in it is computed by
+# code below, not typed in.
+#
+# 1. Counting learnable parameters
+# 2. The comparison table, built from code
+# 3. Average pooling is a depthwise convolution with fixed weights
+# 4. Max pooling is not a convolution
+# 5. The strided convolution: a learned way to downsample
+# 6. Channels and shapes through a conv + pool stack
+# 7. Exercises
+
+# %%
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+import poolkit
+from poolkit import data
+
+torch.manual_seed(0)
+rng = np.random.default_rng(0)
+
+
+# %% [markdown]
+# ## 1. Counting learnable parameters
+#
+# A parameter is *learnable* when the optimizer changes it: torch marks those tensors with
+# `requires_grad=True` and returns them from `module.parameters()`. Counting them is one line.
+
+# %%
+def count_parameters(layer):
+    # Only tensors the optimizer updates count; buffers (e.g. BatchNorm statistics) do not.
+    return sum(p.numel() for p in layer.parameters() if p.requires_grad)
+
+
+conv = nn.Conv2d(16, 32, kernel_size=3)
+for name, tensor in conv.named_parameters():
+    print(f"{name:>6}: shape {tuple(tensor.shape)} -> {tensor.numel()} numbers")
+print("nn.Conv2d(16, 32, 3) in total:", count_parameters(conv))
+print("nn.MaxPool2d(2, 2):           ", count_parameters(nn.MaxPool2d(2, 2)))
+print("nn.AvgPool2d(2, 2):           ", count_parameters(nn.AvgPool2d(2, 2)))
+
+# %% [markdown]
+# The convolution's weight holds one $3\times 3$ filter for every pair (output channel, input
+# channel): $32 \cdot 16 \cdot 3 \cdot 3 = 4608$ numbers, plus one bias per output channel,
+# $32$, so $4640$ in all. The pooling layers hold nothing: kernel size, stride and padding are
+# *hyperparameters* that you choose, and gradient descent never touches them.
+#
+# How the count grows: the convolution is proportional to $C_\text{in}\cdot C_\text{out}\cdot k^2$,
+# while a pooling layer stays at zero whatever its size.
+
+# %%
+print(f"{'C_in':>5} {'C_out':>6} {'k':>3} {'conv params':>12} {'pool params':>12}")
+for c_in, c_out, k in [(3, 16, 3), (16, 32, 3), (32, 64, 3), (64, 128, 3), (64, 128, 5)]:
+    n_conv = count_parameters(nn.Conv2d(c_in, c_out, k))
+    n_pool = count_parameters(nn.MaxPool2d(k))
+    print(f"{c_in:>5} {c_out:>6} {k:>3} {n_conv:>12,} {n_pool:>12}")
+
+
+# %% [markdown]
+# ## 2. The comparison table, built from code
+#
+# We push one input of shape `(1, 16, 24, 24)` through four layers and let code fill every
+# column except the last one:
+#
+# - **learnable parameters**: `count_parameters` from above;
+# - **output shape** and **channels**: from running the layer;
+# - **weighted sum?**: whether the layer is *affine*, i.e. whether
+#   $f(a+b) - f(0) = \big(f(a) - f(0)\big) + \big(f(b) - f(0)\big)$ holds on random inputs. Every
+#   convolution (with or without bias) and average pooling pass; max pooling does not.
+
+# %%
+def is_affine(layer, shape, trials=3):
+    # An affine map is a weighted sum plus a constant; test additivity after removing f(0).
+    with torch.no_grad():
+        f0 = layer(torch.zeros(shape))
+        for _ in range(trials):
+            a, b = torch.randn(shape), torch.randn(shape)
+            lhs = layer(a + b) - f0
+            rhs = (layer(a) - f0) + (layer(b) - f0)
+            if not torch.allclose(lhs, rhs, atol=1e-5):
+                return False
+    return True
+
+
+x = torch.randn(1, 16, 24, 24)
+layers = {
+    "nn.Conv2d(16, 32, 3)": nn.Conv2d(16, 32, 3),
+    "nn.Conv2d(16, 16, 2, stride=2)": nn.Conv2d(16, 16, 2, stride=2),
+    "nn.MaxPool2d(2, 2)": nn.MaxPool2d(2, 2),
+    "nn.AvgPool2d(2, 2)": nn.AvgPool2d(2, 2),
+}
+purpose = {
+    "nn.Conv2d(16, 32, 3)": "detect learned local patterns; mixes channels",
+    "nn.Conv2d(16, 16, 2, stride=2)": "learned downsampling",
+    "nn.MaxPool2d(2, 2)": "fixed downsampling: keep the strongest response",
+    "nn.AvgPool2d(2, 2)": "fixed downsampling: keep the local mean",
+}
+rows = ["| layer | learnable parameters | output shape | channels | weighted sum? | purpose |",
+        "|---|---:|---|---|---|---|"]
+table = {}
+for name, layer in layers.items():
+    with torch.no_grad():
+        out = layer(x)
+    table[name] = {"params": count_parameters(layer), "shape": tuple(out.shape),
+                   "channels": (x.shape[1], out.shape[1]), "affine": is_affine(layer, x.shape)}
+    t = table[name]
+    rows.append(f"| `{name}` | {t['params']:,} | {t['shape']} | {t['channels'][0]} → "
+                f"{t['channels'][1]} | {'yes' if t['affine'] else 'no'} | {purpose[name]} |")
+display(Markdown("\n".join(rows)))
+
+# %% [markdown]
+# What the table says, in numbers:
+#
+# - Both pooling layers have **0** parameters; the two convolutions have thousands.
+# - Pooling **keeps the channel count** (16 → 16): it works on each channel separately. A
+#   convolution **sets** it: `out_channels` is whatever you ask for, because each output channel
+#   is a weighted sum over *all* input channels.
+# - A 2×2 window with stride 2 halves height and width whether it is a convolution or a pooling
+#   layer: the shape depends on kernel, stride and padding only, never on what the window computes.
+#
+# The cell below checks those three statements, so that the table and the prose cannot drift apart.
+
+# %%
+assert table["nn.MaxPool2d(2, 2)"]["params"] == table["nn.AvgPool2d(2, 2)"]["params"] == 0
+assert table["nn.Conv2d(16, 32, 3)"]["params"] == 16 * 32 * 3 * 3 + 32 == 4640
+assert table["nn.MaxPool2d(2, 2)"]["channels"] == (16, 16)
+assert table["nn.Conv2d(16, 32, 3)"]["channels"] == (16, 32)
+assert table["nn.Conv2d(16, 16, 2, stride=2)"]["shape"] == table["nn.MaxPool2d(2, 2)"]["shape"]
+print("table checks passed")
+
+
+# %% [markdown]
+# ## 3. Average pooling is a depthwise convolution with fixed weights
+#
+# Average pooling with a $k\times k$ window computes, for every channel and window,
+# $\frac{1}{k^2}\sum_{i,j} x_{c,\,i,\,j}$. That is exactly a convolution whose filter is the
+# constant $\frac{1}{k^2}$, with two conditions:
+#
+# - it must be **depthwise**: output channel $c$ only sees input channel $c$. In torch that is
+#   `groups=C`, and the weight has shape `(C, 1, k, k)`;
+# - its stride must be the pooling stride (by default $k$) and it must have no bias.
+#
+# Below we build that convolution with `F.conv2d` and compare it with `F.avg_pool2d` and with
+# `poolkit.avg_pool2d` (which takes NumPy arrays). The printed numbers are the largest absolute
+# difference over the whole output.
+
+# %%
+def avg_pool_as_torch_conv(x, kernel_size, stride=None, padding=0):
+    # x: (N, C, H, W) tensor. One constant filter per channel, no channel mixing.
+    channels = x.shape[1]
+    weight = torch.full((channels, 1, kernel_size, kernel_size), 1.0 / kernel_size**2,
+                        dtype=x.dtype)
+    return F.conv2d(x, weight, stride=stride or kernel_size, padding=padding, groups=channels)
+
+
+x64 = torch.randn(2, 16, 13, 11, dtype=torch.float64)
+print(f"{'k':>2} {'stride':>6} {'pad':>4} {'vs torch':>10} {'vs poolkit':>11}")
+for k, s, p in [(2, 2, 0), (3, 2, 0), (3, 1, 1), (4, 3, 2)]:
+    by_conv = avg_pool_as_torch_conv(x64, k, s, p)
+    by_torch = F.avg_pool2d(x64, k, s, p)
+    by_poolkit = poolkit.avg_pool2d(x64.numpy(), k, s, p)
+    d_torch = (by_conv - by_torch).abs().max().item()
+    d_poolkit = np.abs(by_conv.numpy() - by_poolkit).max()
+    print(f"{k:>2} {s:>6} {p:>4} {d_torch:>10.1e} {d_poolkit:>11.1e}")
+
+# %% [markdown]
+# The differences are at the level of float64 rounding (about $10^{-16}$), so the two are the
+# same computation. Two fine points show up once padding is involved:
+#
+# - A convolution pads with zeros and always divides by $k^2$. That is average pooling with
+#   `count_include_pad=True` (torch's default). With `count_include_pad=False`, a border window
+#   is divided by the number of *real* pixels it covers, and the fixed-weight convolution no longer
+#   matches there.
+# - Without `groups=C`, a convolution with constant weights sums over the input channels: every
+#   output channel becomes the *sum* of the 16 channel averages. Depthwise is what keeps the
+#   channels apart.
+
+# %%
+by_conv = avg_pool_as_torch_conv(x64, 3, 1, 1)
+h, w = x64.shape[-2:]
+exclude_pad = F.avg_pool2d(x64, 3, 1, 1, count_include_pad=False)
+differs = ~torch.isclose(by_conv, exclude_pad)
+print("count_include_pad=False: largest difference",
+      f"{(by_conv - exclude_pad).abs().max().item():.3f},",
+      f"{differs[0, 0].sum().item()} of {differs[0, 0].numel()} positions differ;",
+      f"the border of a {h}x{w} map has {2 * (h + w) - 4} positions")
+
+full_weight = torch.full((16, 16, 2, 2), 1 / 4, dtype=torch.float64)  # no groups: mixes channels
+mixed = F.conv2d(x64, full_weight, stride=2)
+channel_sum = F.avg_pool2d(x64, 2).sum(dim=1, keepdim=True)
+print("full conv == sum of the 16 channel averages:",
+      torch.allclose(mixed, channel_sum.expand_as(mixed)))
+
+# %% [markdown]
+# Seen on an image: `poolkit.data.sample_image` has sharp edges and smooth regions. Average pooling
+# and the fixed-weight convolution give the same picture; a convolution with *other* fixed weights
+# (here a horizontal-gradient filter, the kind of filter a first conv layer often learns) gives a
+# very different one from the same window size and stride.
+
+# %%
+image = torch.from_numpy(data.sample_image(64)).to(torch.float64)[None, None]  # (1, 1, 64, 64)
+edge_filter = torch.tensor([[[[1.0, -1.0], [1.0, -1.0]]]], dtype=torch.float64)
+panels = {
+    "input": image,
+    "F.avg_pool2d(2)": F.avg_pool2d(image, 2),
+    "depthwise conv,\nweights 1/4": avg_pool_as_torch_conv(image, 2),
+    "F.max_pool2d(2)": F.max_pool2d(image, 2),
+    "strided conv,\nweights [[1,-1],[1,-1]]": F.conv2d(image, edge_filter, stride=2),
+}
+fig, axes = plt.subplots(1, len(panels), figsize=(13, 3))
+for ax, (title, img) in zip(axes, panels.items()):
+    ax.imshow(img[0, 0].numpy(), cmap="gray")
+    ax.set_title(f"{title}\n{tuple(img.shape[-2:])}", fontsize=9)
+    ax.axis("off")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 4. Max pooling is not a convolution
+#
+# Every convolution is affine, so it can never compute a maximum. One counterexample is enough:
+# take a 1×2 window, $a = (1, 0)$ and $b = (0, 1)$. Then $\max(a+b) = 1$ while
+# $\max(a) + \max(b) = 2$. An affine map $f$ would have to give equal answers.
+
+# %%
+a = np.array([[[[1.0, 0.0]]]])  # (N, C, H, W) = (1, 1, 1, 2)
+b = np.array([[[[0.0, 1.0]]]])
+
+
+def pool(t):
+    return poolkit.max_pool2d(t, (1, 2)).item()
+
+
+print("max_pool(a + b) =", pool(a + b), "  max_pool(a) + max_pool(b) =", pool(a) + pool(b))
+
+# %% [markdown]
+# How close can a learned 2×2 stride-2 convolution get to max pooling? Fitting the best affine
+# map (4 weights and a bias) by least squares to 100 000 random windows gives the answer:
+
+# %%
+windows = rng.standard_normal((100_000, 4))          # each row: one flattened 2x2 window
+target = windows.max(axis=1)
+design = np.hstack([windows, np.ones((len(windows), 1))])
+coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+residual = target - design @ coef
+explained = 1 - residual.var() / target.var()
+print("best weights:", np.round(coef[:4], 3), " bias:", round(coef[4], 3))
+print(f"RMS error {np.sqrt((residual**2).mean()):.3f} for a target with std {target.std():.3f}:"
+      f" the best affine fit explains {explained:.0%} of the variance")
+
+# %% [markdown]
+# The best affine imitation of the maximum is (almost exactly) *average pooling plus a constant*,
+# and it still misses about half of what max pooling does. A single convolution can learn average
+# pooling exactly but never max pooling: the nonlinearity is the point of max pooling.
+#
+# ## 5. The strided convolution: a learned way to downsample
+#
+# Instead of pooling, a network can shrink its feature maps with a convolution whose stride is
+# larger than 1. The *All Convolutional Net* (Springenberg et al., 2015) replaced every pooling
+# layer this way, and ResNets downsample mostly with stride-2 convolutions. The output shape is
+# the same as for pooling with the same window and stride; the price is parameters and
+# multiply-adds.
+
+# %%
+x = torch.randn(1, 16, 24, 24)
+candidates = {
+    "nn.MaxPool2d(2, 2)": nn.MaxPool2d(2, 2),
+    "nn.Conv2d(16, 16, 2, stride=2)": nn.Conv2d(16, 16, 2, stride=2),
+    "nn.Conv2d(16, 16, 2, stride=2, groups=16)": nn.Conv2d(16, 16, 2, stride=2, groups=16),
+}
+print(f"{'layer':<44} {'output shape':<18} {'params':>7} {'multiply-adds':>14}")
+for name, layer in candidates.items():
+    with torch.no_grad():
+        out = layer(x)
+    if isinstance(layer, nn.Conv2d):
+        # Each output value is a dot product with one filter (C_in/groups * k * k numbers).
+        per_output = layer.weight[0].numel()
+        macs = out.numel() * per_output
+    else:
+        macs = 0  # comparisons only: 3 per window for a 2x2 max
+    print(f"{name:<44} {str(tuple(out.shape)):<18} {count_parameters(layer):>7,} {macs:>14,}")
+
+# %% [markdown]
+# Same output shape `(1, 16, 12, 12)` in all three rows. The full strided convolution costs
+# $16\cdot16\cdot2\cdot2 + 16 = 1040$ parameters and mixes channels; its depthwise version costs
+# $16\cdot 4 + 16 = 80$; max pooling costs nothing. What the parameters buy is freedom: the strided
+# convolution can *learn* to average (section 3), to detect edges while it downsamples, or anything
+# else that is affine, while pooling applies the same rule in every network.
+#
+# ## 6. Channels and shapes through a conv + pool stack
+#
+# A typical small CNN alternates convolutions (which set the channel count) and pooling layers
+# (which keep it and shrink height and width). Forward hooks let torch report every layer's
+# output shape.
+
+# %%
+net = nn.Sequential(
+    nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(16, 32, 3), nn.ReLU(), nn.AvgPool2d(2, stride=1),
+)
+images, _ = data.make_shapes(4, size=28, seed=0)
+shapes = []
+hooks = [m.register_forward_hook(lambda m, i, o: shapes.append((m, tuple(o.shape)))) for m in net]
+with torch.no_grad():
+    net(torch.from_numpy(images))
+for h in hooks:
+    h.remove()
+
+
+def short_name(module):
+    if isinstance(module, nn.Conv2d):
+        return (f"Conv2d({module.in_channels} -> {module.out_channels}, "
+                f"k={module.kernel_size[0]}, p={module.padding[0]})")
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        return f"{type(module).__name__}(k={module.kernel_size}, s={module.stride})"
+    return type(module).__name__
+
+
+print(f"{'layer':<30} {'output shape':<16} {'params':>6}")
+print(f"{'input':<30} {str(images.shape):<16}")
+for module, shape in shapes:
+    print(f"{short_name(module):<30} {str(shape):<16} {count_parameters(module):>6}")
+
+
+# %% [markdown]
+# Reading the trace: each `Conv2d` sets the channel count (1 → 8 → 16 → 32). With a 3×3
+# kernel and `padding=1` it keeps height and width; without padding it removes $k-1 = 2$
+# pixels ($7 \to 5$). Each `MaxPool2d(2)` keeps the channels and halves height and width
+# ($28 \to 14 \to 7$; an odd size would round down). The `AvgPool2d(2, stride=1)` removes one
+# pixel ($5 \to 4$). Only the convolutions carry parameters.
+#
+# The size rule for one spatial dimension is the same for both kinds of layer:
+# $\;O = \left\lfloor \frac{L + 2p - k}{s} \right\rfloor + 1$ (poolkit: `poolkit.pool_output_size`).
+#
+# ## 7. Exercises
+#
+# 1. **`conv2d_param_count`**: the number of learnable parameters of `nn.Conv2d` from its
+#    arguments, including `bias` and `groups`.
+# 2. **`depthwise_conv2d`**: a depthwise convolution in NumPy, with stride and zero padding.
+# 3. **`avg_pool_weights` and `avg_pool2d_via_conv`**: average pooling as your depthwise
+#    convolution with fixed weights.
+# 4. **`stack_output_shape`**: the output shape of a stack of convolution and pooling layers,
+#    without running them.
+#
+# Exercises 2 and 3 must be written in NumPy: the tests reject answers that call torch,
+# TensorFlow or poolkit. The tests compare your answers with torch and poolkit on random inputs
+# (negative values, ties, odd sizes), and a failing test names the case that failed.
+
+# %% [markdown]
+# ### Exercise 1 · `conv2d_param_count` (2 points)
+#
+# Write the number of learnable parameters of
+# `nn.Conv2d(in_channels, out_channels, kernel_size, bias=bias, groups=groups)` as a formula.
+# `kernel_size` is an int or a pair `(kh, kw)`. With `groups=g`, the input channels are split
+# into `g` groups and every filter sees only `in_channels // g` of them (both channel counts are
+# divisible by `g`; `groups=in_channels` is the depthwise case). Return a Python `int`.
+
+# %% nbgrader={"grade": false, "grade_id": "conv2d_param_count", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv2d_param_count(in_channels, out_channels, kernel_size, bias=True, groups=1):
+    """Learnable parameters of nn.Conv2d(in_channels, out_channels, kernel_size, bias, groups).
+
+    kernel_size: int or (kh, kw). Returns an int.
+    """
+    ### BEGIN SOLUTION
+    if isinstance(kernel_size, int):
+        kernel_size = (kernel_size, kernel_size)
+    kh, kw = kernel_size
+    weights = out_channels * (in_channels // groups) * kh * kw
+    return int(weights + (out_channels if bias else 0))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_conv2d_param_count_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+
+def torch_count(*args, **kwargs):
+    # The reference: build the layer in torch and count what the optimizer would update.
+    return sum(p.numel() for p in nn.Conv2d(*args, **kwargs).parameters())
+
+
+names = ("in_channels", "out_channels", "kernel_size")
+for args, kwargs, hint in [
+    ((16, 32, 3), {}, "C_out * C_in * k * k weights, plus one bias per output channel"),
+    ((16, 32, 3), {"bias": False}, "bias=False: weights only"),
+    ((3, 8, (1, 5)), {}, "a (kh, kw) kernel has kh * kw taps"),
+    ((16, 16, 3), {"groups": 16}, "with groups=g each filter sees in_channels // g channels"),
+]:
+    case = ck.describe(args, kwargs, names)
+    ck.assert_equal(ck.call(conv2d_param_count, *args, case=case, hint=hint, **kwargs),
+                    torch_count(*args, **kwargs), case=case, hint=hint)
+print("visible tests passed")
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_conv2d_param_count_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
+### BEGIN HIDDEN TESTS
+def torch_count(*args, **kwargs):
+    return sum(p.numel() for p in nn.Conv2d(*args, **kwargs).parameters())
+
+
+cases_rng = np.random.default_rng(404)
+names = ("in_channels", "out_channels", "kernel_size")
+for _ in range(16):
+    groups = int(cases_rng.choice([1, 1, 2, 3, 4]))
+    c_in = groups * int(cases_rng.integers(1, 9))
+    c_out = groups * int(cases_rng.integers(1, 9))
+    kh, kw = (int(v) for v in cases_rng.integers(1, 6, size=2))
+    kernel = kh if cases_rng.random() < 0.5 else (kh, kw)
+    kwargs = {"bias": bool(cases_rng.random() < 0.6), "groups": groups}
+    case = ck.describe((c_in, c_out, kernel), kwargs, names)
+    hint = "out_channels * (in_channels // groups) * kh * kw (+ out_channels)"
+    ck.assert_equal(ck.call(conv2d_param_count, c_in, c_out, kernel, case=case, hint=hint,
+                           **kwargs),
+                    torch_count(c_in, c_out, kernel, **kwargs), case=case, hint=hint)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 2 · `depthwise_conv2d` in NumPy (3 points)
+#
+# Write a depthwise convolution: channel `c` of the output is channel `c` of the input
+# correlated with filter `weight[c, 0]`. Like every deep-learning framework, compute a
+# *cross-correlation* (the filter is not flipped): for one channel,
+# $\text{out}[i, j] = \sum_{a,b} x_\text{padded}[i s + a,\; j s + b]\; w[a, b]$.
+# `padding` adds that many zeros on every side; there is no bias. The result must match
+# `F.conv2d(x, weight, stride=stride, padding=padding, groups=C)`.
+#
+# Use NumPy only. Hint: loop over the $k_h k_w$ filter offsets and add one strided slice of the
+# padded input per offset; that is fast and short.
+
+# %% nbgrader={"grade": false, "grade_id": "depthwise_conv2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def depthwise_conv2d(x, weight, stride=1, padding=0):
+    """Depthwise 2-D convolution (cross-correlation), no bias.
+
+    x:      (N, C, H, W)
+    weight: (C, 1, kh, kw), one filter per channel (the layout of a conv with groups=C)
+    stride, padding: ints; padding adds `padding` zeros on each side of H and W.
+    Returns (N, C, H_out, W_out), H_out = (H + 2*padding - kh) // stride + 1 (W alike), float64.
+    """
+    ### BEGIN SOLUTION
+    x = np.asarray(x, dtype=np.float64)
+    filters = np.asarray(weight, dtype=np.float64)[:, 0]  # (C, kh, kw)
+    kh, kw = filters.shape[-2:]
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n, c, height, width = padded.shape
+    h_out = (height - kh) // stride + 1
+    w_out = (width - kw) // stride + 1
+    out = np.zeros((n, c, h_out, w_out))
+    for a in range(kh):
+        for b in range(kw):
+            # Input pixels that meet filter tap (a, b), one per output position.
+            taps = padded[:, :, a : a + stride * (h_out - 1) + 1 : stride,
+                                b : b + stride * (w_out - 1) + 1 : stride]
+            out += taps * filters[:, a, b][None, :, None, None]
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_depthwise_conv2d_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+
+def check_depthwise(x, weight, stride, padding, hint):
+    want = F.conv2d(torch.from_numpy(x), torch.from_numpy(weight), stride=stride,
+                    padding=padding, groups=x.shape[1]).numpy()
+    case = ck.describe((x, weight, stride, padding), names=("x", "weight", "stride", "padding"))
+    got = ck.call(depthwise_conv2d, x.copy(), weight.copy(), stride, padding, case=case, hint=hint)
+    ck.assert_close(got, want, case=case, hint=hint)
+
+
+ck.assert_numpy_only(depthwise_conv2d)
+case_rng = np.random.default_rng(7)
+ramp = np.arange(16.0).reshape(1, 1, 4, 4)
+check_depthwise(ramp, np.array([[[[1.0, 0.0], [0.0, 0.0]]]]), 1, 0,
+                "a filter with a single 1 at the top-left copies each window's top-left pixel")
+check_depthwise(ramp, np.array([[[[0.0, 1.0], [2.0, 3.0]]]]), 2, 0,
+                "no flipping: out[i, j] = sum over (a, b) of x[i*s + a, j*s + b] * w[a, b]")
+check_depthwise(case_rng.standard_normal((2, 3, 7, 6)), case_rng.standard_normal((3, 1, 3, 2)),
+                2, 1, "channel c uses weight[c, 0] only; pad zeros on every side")
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_depthwise_conv2d_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
+### BEGIN HIDDEN TESTS
+case_rng = np.random.default_rng(2024)
+for i in range(10):
+    n, c = int(case_rng.integers(1, 3)), int(case_rng.integers(1, 5))
+    kh, kw = (int(v) for v in case_rng.integers(1, 4, size=2))
+    stride, padding = int(case_rng.integers(1, 4)), int(case_rng.integers(0, 3))
+    h = int(case_rng.integers(max(kh - 2 * padding, 1), 10))
+    w = int(case_rng.integers(max(kw - 2 * padding, 1), 10))
+    if i % 2:  # small integers: many ties and exact zeros
+        x = case_rng.integers(-3, 4, size=(n, c, h, w)).astype(np.float64)
+    else:
+        x = -case_rng.uniform(0.5, 4.0, size=(n, c, h, w))
+    weight = case_rng.standard_normal((c, 1, kh, kw))
+    want = F.conv2d(torch.from_numpy(x), torch.from_numpy(weight), stride=stride,
+                    padding=padding, groups=c).numpy()
+    case = ck.describe((x, weight, stride, padding), names=("x", "weight", "stride", "padding"))
+    hint = ("cross-correlation per channel, zero padding on all sides, "
+            "H_out = (H + 2p - kh) // s + 1")
+    got = ck.call(depthwise_conv2d, x.copy(), weight.copy(), stride, padding, case=case, hint=hint)
+    ck.assert_close(got, want, case=case, hint=hint)
+
+
+# Out of process: with constant filters 1/k^2 the answer must equal poolkit's average pooling.
+def with_average_filters(x, kernel_size, stride, padding):
+    filters = np.full((x.shape[1], 1, kernel_size, kernel_size), 1.0 / kernel_size**2)
+    return depthwise_conv2d(x, filters, stride, padding)
+
+
+ck.check_against_oracle(with_average_filters, "poolkit.avg_pool2d",
+                        ck.pool_cases(seed=41, n=9, max_kernel=4), numpy_only=True,
+                        name="depthwise_conv2d with filters 1/k^2",
+                        hint="zero padding on all sides, cross-correlation, stride in both axes")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 3 · average pooling as a fixed-weight depthwise convolution (3 points)
+#
+# 1. `avg_pool_weights(channels, kernel_size)` returns the fixed filters, shape
+#    `(channels, 1, k, k)`, that make a depthwise convolution compute $k\times k$ averages.
+# 2. `avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0)` computes average pooling by
+#    calling **your** `depthwise_conv2d` with those filters. `stride=None` means
+#    `stride = kernel_size`, as in every pooling layer. With zero padding it must match
+#    `poolkit.avg_pool2d(x, kernel_size, stride, padding)` (padding counted in the divisor).
+#
+# NumPy only. The tests of part 2 run your `depthwise_conv2d`, so finish exercise 2 first.
+
+# %% nbgrader={"grade": false, "grade_id": "avg_pool_via_conv", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def avg_pool_weights(channels, kernel_size):
+    """Depthwise filters (channels, 1, k, k) that turn depthwise_conv2d into k x k averaging."""
+    ### BEGIN SOLUTION
+    return np.full((channels, 1, kernel_size, kernel_size), 1.0 / kernel_size**2)
+    ### END SOLUTION
+
+
+def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
+    """Average pooling of x: (N, C, H, W) as a depthwise convolution with fixed weights.
+
+    stride=None means stride = kernel_size. Returns (N, C, H_out, W_out).
+    """
+    ### BEGIN SOLUTION
+    x = np.asarray(x, dtype=np.float64)
+    stride = kernel_size if stride is None else stride
+    return depthwise_conv2d(x, avg_pool_weights(x.shape[1], kernel_size), stride, padding)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool_via_conv_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# The filters alone, applied with torch's depthwise convolution:
+x = np.random.default_rng(3).standard_normal((1, 3, 6, 6))
+weights = ck.call(avg_pool_weights, 3, 2, case="avg_pool_weights(3, 2)")
+ck.assert_equal(np.shape(weights), (3, 1, 2, 2), case="avg_pool_weights(3, 2)",
+                hint="one (1, k, k) filter per channel")
+by_conv = F.conv2d(torch.from_numpy(x), torch.from_numpy(np.asarray(weights, dtype=np.float64)),
+                   stride=2, groups=3).numpy()
+ck.assert_close(by_conv, F.avg_pool2d(torch.from_numpy(x), 2).numpy(),
+                case="F.conv2d(x, avg_pool_weights(3, 2), stride=2, groups=3)",
+                hint="every weight is 1 / (k * k)")
+
+# The whole function, against poolkit.avg_pool2d computed in a separate process:
+ck.check_against_oracle(avg_pool2d_via_conv, "poolkit.avg_pool2d",
+                        ck.pool_cases(seed=4, n=4, stride_none=True), numpy_only=True,
+                        hint="call depthwise_conv2d with avg_pool_weights; stride=None means k")
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool_via_conv_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
+### BEGIN HIDDEN TESTS
+for channels, k in [(1, 1), (2, 3), (4, 2), (3, 5)]:
+    x = np.random.default_rng(channels * 10 + k).standard_normal((2, channels, 2 * k + 1, 3 * k))
+    weights = ck.call(avg_pool_weights, channels, k, case=f"avg_pool_weights({channels}, {k})")
+    weights = np.asarray(weights, dtype=np.float64)
+    ck.assert_equal(weights.shape, (channels, 1, k, k),
+                    case=f"avg_pool_weights({channels}, {k})", hint="shape (C, 1, k, k)")
+    by_conv = F.conv2d(torch.from_numpy(x), torch.from_numpy(weights), stride=k,
+                       groups=channels).numpy()
+    ck.assert_close(by_conv, F.avg_pool2d(torch.from_numpy(x), k).numpy(),
+                    case=f"avg_pool_weights({channels}, {k}) in a depthwise convolution",
+                    hint="every weight is 1 / (k * k)")
+ck.check_against_oracle(avg_pool2d_via_conv, "poolkit.avg_pool2d",
+                        ck.pool_cases(seed=404, n=12, stride_none=True, max_kernel=4,
+                                      max_size=11),
+                        numpy_only=True,
+                        hint="zero padding is counted in the divisor (count_include_pad=True); "
+                             "stride=None means stride=kernel_size")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 4 · `stack_output_shape` (2 points)
+#
+# Compute the shape `(N, C, H, W)` that comes out of a stack of layers, without building or
+# running them. Each layer is a tuple:
+#
+# - `("conv", out_channels, kernel_size, stride, padding)`: a square `nn.Conv2d`;
+# - `("pool", kernel_size, stride, padding)`: a square `nn.MaxPool2d`/`nn.AvgPool2d`, where
+#   `stride=None` means `stride = kernel_size`.
+#
+# Sizes round down (torch's default, `ceil_mode=False`). Return a tuple of four ints.
+
+# %% nbgrader={"grade": false, "grade_id": "stack_output_shape", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def stack_output_shape(input_shape, layers):
+    """Shape (N, C, H, W) after `layers`, starting from input_shape = (N, C, H, W)."""
+    ### BEGIN SOLUTION
+    n, c, h, w = input_shape
+    for layer in layers:
+        if layer[0] == "conv":
+            _, c, k, s, p = layer  # a convolution sets the channel count
+        else:
+            _, k, s, p = layer  # pooling keeps it
+            s = k if s is None else s
+        h = (h + 2 * p - k) // s + 1
+        w = (w + 2 * p - k) // s + 1
+    return (int(n), int(c), int(h), int(w))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_stack_output_shape_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+
+def torch_stack_shape(input_shape, layers):
+    # The reference: build the stack in torch and run zeros through it.
+    modules, channels = [], input_shape[1]
+    for layer in layers:
+        if layer[0] == "conv":
+            _, out_channels, k, s, p = layer
+            modules.append(nn.Conv2d(channels, out_channels, k, stride=s, padding=p))
+            channels = out_channels
+        else:
+            _, k, s, p = layer
+            modules.append(nn.MaxPool2d(k, stride=s, padding=p))
+    with torch.no_grad():
+        return tuple(nn.Sequential(*modules)(torch.zeros(input_shape)).shape)
+
+
+for input_shape, layers, hint in [
+    ((1, 1, 28, 28), [("conv", 8, 3, 1, 1), ("pool", 2, None, 0)],
+     "a convolution sets the channel count; pooling with stride=None uses stride=kernel_size"),
+    ((4, 3, 32, 32), [("conv", 16, 5, 1, 0), ("pool", 2, 2, 0), ("conv", 32, 3, 2, 1),
+                      ("pool", 3, 1, 1)],
+     "O = (L + 2p - k) // s + 1 for every layer"),
+    ((2, 16, 7, 9), [("pool", 2, None, 0)], "sizes round down: 7 -> 3, 9 -> 4"),
+]:
+    case = f"input {input_shape}, layers {layers}"
+    ck.assert_equal(ck.call(stack_output_shape, input_shape, layers, case=case, hint=hint),
+                    torch_stack_shape(input_shape, layers), case=case, hint=hint)
+print("visible tests passed")
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_stack_output_shape_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+
+def torch_stack_shape(input_shape, layers):
+    # The reference: build the stack in torch and run zeros through it.
+    modules, channels = [], input_shape[1]
+    for layer in layers:
+        if layer[0] == "conv":
+            _, out_channels, k, s, p = layer
+            modules.append(nn.Conv2d(channels, out_channels, k, stride=s, padding=p))
+            channels = out_channels
+        else:
+            _, k, s, p = layer
+            modules.append(nn.MaxPool2d(k, stride=s, padding=p))
+    with torch.no_grad():
+        return tuple(nn.Sequential(*modules)(torch.zeros(input_shape)).shape)
+
+
+# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
+### BEGIN HIDDEN TESTS
+case_rng = np.random.default_rng(5)
+for _ in range(12):
+    n, c = int(case_rng.integers(1, 3)), int(case_rng.integers(1, 4))
+    h, w = (int(v) for v in case_rng.integers(9, 41, size=2))
+    input_shape, layers, size = (n, c, h, w), [], min(h, w)
+    for _ in range(int(case_rng.integers(1, 5))):
+        k = int(case_rng.integers(1, 5))
+        p = int(case_rng.integers(0, k // 2 + 1))
+        if case_rng.random() < 0.5:
+            s = int(case_rng.integers(1, 3))
+            layer = ("conv", int(case_rng.integers(1, 9)), k, s, p)
+        else:
+            s = None if case_rng.random() < 0.4 else int(case_rng.integers(1, 4))
+            layer = ("pool", k, s, p)
+        new_size = (size + 2 * p - k) // (s or k) + 1
+        if new_size < 1:
+            break
+        layers.append(layer)
+        size = new_size
+    case = f"input {input_shape}, layers {layers}"
+    hint = "conv sets C, pooling keeps it; O = (L + 2p - k) // s + 1, stride None -> kernel_size"
+    ck.assert_equal(ck.call(stack_output_shape, input_shape, layers, case=case, hint=hint),
+                    torch_stack_shape(input_shape, layers), case=case, hint=hint)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Summary
+#
+# - A pooling layer has **0** learnable parameters; `nn.Conv2d(16, 32, 3)` has **4640**
+#   ($C_\text{out} C_\text{in} k^2 + C_\text{out}$).
+# - Pooling keeps the channel count; a convolution sets it.
+# - Average pooling *is* a depthwise convolution with constant weights $1/k^2$ (zero padding
+#   matches `count_include_pad=True`). Max pooling is not affine, so no convolution computes it.
+# - A strided convolution downsamples to the same shape as pooling, at the cost of parameters
+#   and multiply-adds, and can learn what to keep.
+#
+# Next lesson: the same layers in Keras and PyTorch, channels-last vs channels-first, and the
+# backward pass through pooling.

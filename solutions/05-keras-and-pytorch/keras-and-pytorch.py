@@ -1,0 +1,660 @@
+# ---
+# jupyter:
+#   jupytext:
+#     notebook_metadata_filter: kernelspec,language_info,poolkit,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   language_info:
+#     name: python
+#   poolkit:
+#     test_header: numpy
+# ---
+
+# %% [markdown]
+# # Lesson 5 · Pooling in Keras and PyTorch
+#
+# The two frameworks you will meet most compute the same pooling, but they name the arguments
+# differently, store images in a different axis order, and pad differently. This lesson puts
+# them side by side and checks every claim numerically, then opens up the backward pass: where
+# the gradient goes when it flows back through a pooling layer.
+#
+# 1. The same layers, two APIs
+# 2. Channels first vs channels last
+# 3. Module or function: `nn.MaxPool2d` and `F.max_pool2d`
+# 4. Reproducing Keras `padding='same'` in PyTorch (and why zeros are the wrong padding)
+# 5. The backward pass, checked against autograd
+# 6. Exercises
+
+# %%
+import os
+
+# TensorFlow prints start-up messages to stderr unless both are set before it is imported.
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+
+import inspect
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from IPython.display import Markdown, display
+
+import poolkit
+from poolkit import data
+
+torch.manual_seed(0)
+rng = np.random.default_rng(0)
+print("torch", torch.__version__, "| keras", keras.__version__, "on", keras.backend.backend())
+
+
+# %% [markdown]
+# ## 1. The same layers, two APIs
+#
+# The table below is read from the constructors' signatures with `inspect`, so it shows what the
+# installed versions really accept.
+
+# %%
+def arguments(cls):
+    params = inspect.signature(cls).parameters.values()
+    return [(p.name, "required" if p.default is p.empty else repr(p.default))
+            for p in params if p.kind is not p.VAR_KEYWORD and p.name != "name"]
+
+
+pairs = [(keras.layers.MaxPooling2D, nn.MaxPool2d), (keras.layers.AveragePooling2D, nn.AvgPool2d)]
+for keras_cls, torch_cls in pairs:
+    left, right = arguments(keras_cls), arguments(torch_cls)
+    header = (f"| `keras.layers.{keras_cls.__name__}` | default "
+              f"| `nn.{torch_cls.__name__}` | default |")
+    rows = [header, "|---|---|---|---|"]
+    for i in range(max(len(left), len(right))):
+        kn, kd = left[i] if i < len(left) else ("", "")
+        tn, td = right[i] if i < len(right) else ("", "")
+        rows.append(f"| `{kn}` | {kd} | `{tn}` | {td} |".replace("``", ""))
+    display(Markdown("\n".join(rows)))
+print("data_format=None means keras.config.image_data_format():",
+      repr(keras.config.image_data_format()))
+
+# %% [markdown]
+# Side by side:
+#
+# | idea | Keras | PyTorch |
+# |---|---|---|
+# | window | `pool_size` | `kernel_size` |
+# | step | `strides` (default: `pool_size`) | `stride` (default: `kernel_size`) |
+# | padding | `'valid'` (none) or `'same'` (output $\lceil L/s \rceil$) | an int $p$ added on *both* sides |
+# | layout | `data_format='channels_last'` by default | always channels first |
+# | extras | — | `dilation`, `ceil_mode`, `return_indices`, `count_include_pad`, `divisor_override` |
+#
+# ## 2. Channels first vs channels last
+#
+# PyTorch stores a batch of feature maps as `(N, C, H, W)`; Keras (by default) as
+# `(N, H, W, C)`. The numbers are the same, the axis order differs. The classic example: 16
+# feature maps of $24\times24$ through a $2\times2$, stride-2 max pooling.
+
+# %%
+x_torch = torch.randn(1, 16, 24, 24)                  # (N, C, H, W)
+y_torch = nn.MaxPool2d(kernel_size=2, stride=2)(x_torch)
+print("torch:", tuple(x_torch.shape), "->", tuple(y_torch.shape))
+
+x_keras = x_torch.numpy().transpose(0, 2, 3, 1)       # (N, H, W, C)
+y_keras = keras.layers.MaxPooling2D(pool_size=(2, 2), strides=2)(x_keras)
+print("keras:", tuple(x_keras.shape), "->", tuple(y_keras.shape))
+
+y_keras_nchw = keras.ops.convert_to_numpy(y_keras).transpose(0, 3, 1, 2)
+print("largest difference after moving the axes back:",
+      np.abs(y_keras_nchw - y_torch.numpy()).max())
+
+# %% [markdown]
+# Both keep the 16 channels and halve height and width; after moving the channel axis back the
+# two results are identical (difference exactly 0: max pooling only copies numbers).
+#
+# Moving an axis is a *transpose* (`np.transpose`, `torch.permute`), never a `reshape`. A
+# reshape keeps the memory order and re-cuts it, so it produces the right shape filled with
+# scrambled values:
+
+# %%
+small = np.arange(2 * 3 * 2).reshape(1, 2, 3, 2)            # (N, C, H, W) = (1, 2, 3, 2)
+right = small.transpose(0, 2, 3, 1)
+wrong = small.reshape(1, 3, 2, 2)
+print("channel 0 as it should be:", right[0, :, :, 0].ravel(), " from reshape:",
+      wrong[0, :, :, 0].ravel())
+print("poolkit.bridges.to_channels_last agrees with the transpose:",
+      np.array_equal(poolkit.bridges.to_channels_last(small), right))
+
+# %% [markdown]
+# (Torch also has a `memory_format=torch.channels_last`: that changes how a tensor is laid out in
+# memory for speed, while its shape and indexing stay `(N, C, H, W)`. It is not the same thing as
+# Keras's layout.)
+#
+# ## 3. Module or function: `nn.MaxPool2d` and `F.max_pool2d`
+#
+# `nn.MaxPool2d` is a module: it stores its settings and can sit inside `nn.Sequential`.
+# `F.max_pool2d` is the plain function the module calls. Neither has parameters, so they are
+# interchangeable; poolkit follows the function style on NumPy arrays.
+
+# %%
+x = torch.randn(2, 3, 9, 9)
+by_module = nn.MaxPool2d(3, stride=2, padding=1)(x)
+by_function = F.max_pool2d(x, 3, stride=2, padding=1)
+by_poolkit = poolkit.max_pool2d(x.numpy(), 3, stride=2, padding=1)
+print("module == function:", torch.equal(by_module, by_function),
+      "| poolkit difference:", np.abs(by_poolkit - by_function.numpy()).max())
+print("parameters in nn.MaxPool2d:", sum(p.numel() for p in nn.MaxPool2d(3).parameters()))
+
+out, idx = F.max_pool2d(torch.arange(16.0).reshape(1, 1, 4, 4), 2, return_indices=True)
+print("return_indices on a 4x4 ramp (flat positions of the winners):", idx[0, 0].tolist())
+
+
+# %% [markdown]
+# ## 4. Reproducing Keras `padding='same'` in PyTorch
+#
+# Keras `'same'` chooses the output length $O = \lceil L/s \rceil$ and pads just enough to get it:
+# total padding $P = \max((O-1)s + k - L,\ 0)$, of which $\lfloor P/2\rfloor$ goes *before* and the
+# rest *after*. When $P$ is odd, the extra pixel goes to the end (bottom, right). Torch's
+# `padding=p` pads both sides by the same amount, so it cannot express that. The recipe is:
+#
+# 1. compute $(P_\text{before}, P_\text{after})$ per axis (`poolkit.keras_same_padding` does it);
+# 2. pad explicitly with `F.pad(x, (left, right, top, bottom), value=-inf)`;
+# 3. max-pool with no padding.
+#
+# A $-\infty$ never wins a maximum, so padded positions are ignored, which is what Keras does.
+
+# %%
+def torch_same_max_pool2d(x, pool_size, strides=None, pad_value=-float("inf")):
+    # x: (N, C, H, W) tensor. Keras 'same' max pooling rebuilt from F.pad + F.max_pool2d.
+    strides = strides or pool_size
+    top, bottom = poolkit.keras_same_padding(x.shape[2], pool_size, strides)
+    left, right = poolkit.keras_same_padding(x.shape[3], pool_size, strides)
+    padded = F.pad(x, (left, right, top, bottom), value=pad_value)  # last axis first
+    return F.max_pool2d(padded, pool_size, strides)
+
+
+print(f"{'H x W':>7} {'k':>2} {'s':>2} {'pad (t, b, l, r)':>18} {'output':>16} {'vs Keras':>9}")
+for (h, w), k, s in [((7, 6), 3, 2), ((5, 5), 2, 2), ((8, 9), 3, 3), ((6, 6), 4, 1)]:
+    x = rng.standard_normal((2, 3, h, w)).astype(np.float32)
+    ours = torch_same_max_pool2d(torch.from_numpy(x), k, s).numpy()
+    theirs = keras.layers.MaxPooling2D(k, s, padding="same")(x.transpose(0, 2, 3, 1))
+    theirs = keras.ops.convert_to_numpy(theirs).transpose(0, 3, 1, 2)
+    pads = poolkit.keras_same_padding(h, k, s) + poolkit.keras_same_padding(w, k, s)
+    print(f"{h:>3} x {w:<3} {k:>2} {s:>2} {str(pads):>18} {str(ours.shape):>16}"
+          f" {np.abs(ours - theirs).max():>9.1e}")
+
+# %% [markdown]
+# Every case matches Keras exactly, including the asymmetric ones such as `(1, 2, 1, 2)`.
+#
+# ### Why zero padding is wrong for max pooling
+#
+# Padding with zeros is harmless as long as the feature map is non-negative (right after a ReLU).
+# On a feature map that is *all negative*, every border window that touches the padding returns
+# the padding's $0$ instead of the largest real value:
+
+# %%
+negative = -1.0 - rng.random((1, 1, 5, 5))                     # every value in [-2, -1)
+keras_out = keras.layers.MaxPooling2D(2, 2, padding="same")(negative.transpose(0, 2, 3, 1))
+keras_out = keras.ops.convert_to_numpy(keras_out)[0, :, :, 0]
+inf_pad = torch_same_max_pool2d(torch.from_numpy(negative), 2, 2)[0, 0].numpy()
+zero_pad = torch_same_max_pool2d(torch.from_numpy(negative), 2, 2, pad_value=0.0)[0, 0].numpy()
+np.set_printoptions(precision=2, suppress=True)
+print("Keras 'same':\n", keras_out)
+print("F.pad with -inf:\n", inf_pad)
+print("F.pad with 0:\n", zero_pad)
+wrong = ~np.isclose(zero_pad, keras_out)
+print(f"zero padding gets {wrong.sum()} of {wrong.size} outputs wrong (the last row and column)")
+
+# %% [markdown]
+# With a 5×5 input, a 2×2 window and stride 2, the output is 3×3 and the total padding is 1,
+# all of it at the end: the last row and column of windows hang over the border, and with zeros
+# all 5 of them report $0$, a value that is not in the input at all.
+#
+# For **average** pooling, Keras 'same' divides by the number of *real* pixels in each window.
+# Pad with zeros (they add nothing to the sum) and divide by the pooled count of real pixels:
+
+# %% [markdown]
+# **Step through it.** The window stepper shows the padded grid of an all-negative input: with max pooling the padding is drawn as `-inf`, so a border window still returns one of its real, negative values. Step to a border position, then switch to average pooling and `count_include_pad` to see the other way of treating padding. The matching torch and Keras layers are printed beside the grid.
+
+# %%
+from poolkit import widgets
+
+widgets.window_stepper(preset="all-negative", size=5, kernel_size=2, stride=2, padding=1)
+
+
+# %%
+def torch_same_avg_pool2d(x, pool_size, strides=None):
+    strides = strides or pool_size
+    pads = (*poolkit.keras_same_padding(x.shape[3], pool_size, strides),
+            *poolkit.keras_same_padding(x.shape[2], pool_size, strides))
+    summed = F.avg_pool2d(F.pad(x, pads), pool_size, strides)
+    real = F.avg_pool2d(F.pad(torch.ones_like(x[:, :1]), pads), pool_size, strides)
+    return summed / real  # both divided by k*k, so the ratio is sum / number of real pixels
+
+
+x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+ours = torch_same_avg_pool2d(torch.from_numpy(x), 3, 2).numpy()
+theirs = keras.layers.AveragePooling2D(3, 2, padding="same")(x.transpose(0, 2, 3, 1))
+theirs = keras.ops.convert_to_numpy(theirs).transpose(0, 3, 1, 2)
+print("'same' average, largest difference to Keras:", np.abs(ours - theirs).max())
+
+# %% [markdown]
+# ## 5. The backward pass, checked against autograd
+#
+# Pooling has no parameters, but gradients still have to flow *through* it to the layers before.
+# The rules:
+#
+# - **max pooling**: each output's gradient goes to the input that won the window (on a tie, to
+#   the *first* maximum in row-major order); all other inputs in the window get 0. Where windows
+#   overlap, an input that wins several windows collects the sum of their gradients.
+# - **average pooling**: each output's gradient is divided by the window's divisor and spread
+#   over the whole window; overlaps add up too.
+#
+# Two 1-D examples with window 2 and stride 1 (so neighbouring windows overlap), with ones as
+# the gradient from above:
+
+# %%
+for values in ([3.0, 3.0, 1.0, 3.0], [1.0, 3.0, 2.0]):
+    x = torch.tensor([[values]], requires_grad=True)
+    out, idx = F.max_pool1d(x, kernel_size=2, stride=1, return_indices=True)
+    out.sum().backward()
+    print(f"x = {values}: outputs {out.detach()[0, 0].tolist()}, "
+          f"winners {idx[0, 0].tolist()}, gradient {x.grad[0, 0].tolist()}")
+
+
+# %% [markdown]
+# In `[3, 3, 1, 3]` the first window `[3, 3]` is a tie: its gradient goes to position 0, the
+# first maximum, not to both. Position 1 wins the second window, position 3 the third, and
+# position 2 never wins, so it gets 0. In `[1, 3, 2]` the 3 wins *both* windows and collects
+# both gradients: 2.
+#
+# Now in 2-D, with poolkit's `max_pool2d_backward` and `avg_pool2d_backward` (NumPy) against
+# autograd, on inputs drawn from a few integers so that ties are everywhere, and with
+# overlapping windows:
+
+# %%
+def autograd_backward(pool, x, grad_output, **settings):
+    # The oracle: let torch differentiate <pool(x), grad_output> with respect to x.
+    xt = torch.from_numpy(x).requires_grad_()
+    pool(xt, **settings).backward(torch.from_numpy(grad_output))
+    return xt.grad.numpy()
+
+
+print(f"{'pool':>4} {'k':>2} {'s':>2} {'p':>2} {'overlap':>7} {'vs autograd':>12}")
+for k, s, p in [(2, 2, 0), (3, 1, 0), (3, 2, 1), (2, 1, 1)]:
+    x = rng.integers(-2, 3, size=(2, 3, 7, 8)).astype(np.float64)  # 336 entries, 5 values
+    g = rng.standard_normal(poolkit.max_pool2d(x, k, s, p).shape)
+    settings = dict(kernel_size=k, stride=s, padding=p)
+    for name, ours, pool in [("max", poolkit.max_pool2d_backward, F.max_pool2d),
+                             ("avg", poolkit.avg_pool2d_backward, F.avg_pool2d)]:
+        diff = np.abs(ours(g, x, k, s, p) - autograd_backward(pool, x, g, **settings)).max()
+        print(f"{name:>4} {k:>2} {s:>2} {p:>2} {str(s < k):>7} {diff:>12.1e}")
+
+# %% [markdown]
+# poolkit's backward passes agree with autograd to rounding, ties and overlaps included.
+#
+# A gradient can also be checked without any framework, CS231n style: nudge each input by $\pm h$
+# and compare the change of the loss with the analytic gradient. Max pooling is only
+# differentiable where the maximum is unique, so this check uses tie-free random input; the
+# printed number is the relative error $\frac{|a-b|}{\max(|a|, |b|)}$.
+
+# %%
+x = rng.standard_normal((1, 2, 5, 5))
+g = rng.standard_normal(poolkit.max_pool2d(x, 3, 1).shape)
+
+
+def loss(t):
+    # A scalar whose gradient with respect to the pooling output is g.
+    return float(np.sum(poolkit.max_pool2d(t, 3, 1) * g))
+
+
+numeric = np.zeros_like(x)
+h = 1e-6
+for pos in np.ndindex(x.shape):
+    bump = np.zeros_like(x)
+    bump[pos] = h
+    numeric[pos] = (loss(x + bump) - loss(x - bump)) / (2 * h)
+analytic = poolkit.max_pool2d_backward(g, x, 3, 1)
+rel = np.abs(numeric - analytic).max() / max(np.abs(numeric).max(), np.abs(analytic).max())
+print(f"relative error, finite differences vs max_pool2d_backward: {rel:.1e}")
+
+# %% [markdown]
+# Where does the gradient land on a real image? Counting how many windows each pixel wins
+# (the max-pool backward pass with ones as the upstream gradient) shows the difference between
+# non-overlapping and overlapping windows: with $2\times2$/2 every window sends its gradient to
+# exactly one of its four pixels (at most 1 per pixel, 75% get 0); with $3\times3$/1 a bright
+# pixel can collect the gradient of up to 9 windows.
+
+# %%
+image = data.sample_image(48)[None, None]                       # (1, 1, 48, 48)
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+axes[0].imshow(image[0, 0], cmap="gray")
+axes[0].set_title("input")
+for ax, (k, s) in zip(axes[1:], [(2, 2), (3, 1)]):
+    ones = np.ones(poolkit.max_pool2d(image, k, s).shape)
+    wins = poolkit.max_pool2d_backward(ones, image, k, s)[0, 0]
+    shown = ax.imshow(wins, cmap="magma")
+    ax.set_title(f"windows won, {k}x{k} stride {s}\n(max {wins.max():.0f}, "
+                 f"{np.mean(wins == 0):.0%} of pixels get 0)", fontsize=9)
+    fig.colorbar(shown, ax=ax, shrink=0.8)
+for ax in axes:
+    ax.axis("off")
+plt.tight_layout()
+plt.show()
+
+
+# %% [markdown]
+# ## 6. Exercises
+#
+# 1. **`nchw_to_nhwc`, `nhwc_to_nchw`**: move the channel axis, both directions (NumPy).
+# 2. **`same_padding`**: Keras 'same' padding `(before, after)` for one axis.
+# 3. **`keras_same_max_pool2d`**: Keras 'same' max pooling on a channels-last array (NumPy).
+# 4. **`max_pool2d_backward`**: the gradient of max pooling, ties and overlaps included (NumPy).
+#
+# The NumPy exercises must be written in NumPy: the tests reject answers that call torch,
+# TensorFlow or poolkit. The tests compare your answers with Keras, torch's autograd and poolkit
+# on random inputs with negative values, ties and odd sizes; a failing test names the case.
+
+# %% [markdown]
+# ### Exercise 1 · converting between layouts (2 points)
+#
+# Write `nchw_to_nhwc(x)` (torch's layout to Keras's) and `nhwc_to_nchw(x)` (back). Both take a
+# 4-D NumPy array and return a 4-D NumPy array; `nhwc_to_nchw(nchw_to_nhwc(x))` must give `x`
+# back. Careful: `reshape` gives the right *shape* and the wrong *values*. NumPy only.
+
+# %% nbgrader={"grade": false, "grade_id": "channels_layout", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def nchw_to_nhwc(x):
+    """(N, C, H, W) -> (N, H, W, C), same values."""
+    ### BEGIN SOLUTION
+    return np.transpose(np.asarray(x), (0, 2, 3, 1))
+    ### END SOLUTION
+
+
+def nhwc_to_nchw(x):
+    """(N, H, W, C) -> (N, C, H, W), same values."""
+    ### BEGIN SOLUTION
+    return np.transpose(np.asarray(x), (0, 3, 1, 2))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_channels_layout_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+seed_example = np.arange(16 * 24 * 24, dtype=np.float64).reshape(1, 16, 24, 24)
+small = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+ck.check_against_oracle(
+    nchw_to_nhwc, "poolkit.bridges.to_channels_last",
+    ck.literal_cases([((ck.arr(seed_example.tolist()),), {}, "the (1, 16, 24, 24) example"),
+                      ((ck.arr(small.tolist()),), {}, "N, C, H, W all different")],
+                     names=("x",)),
+    numpy_only=True, hint="move axis 1 to the end with np.transpose; reshape scrambles values")
+ck.check_against_oracle(
+    nhwc_to_nchw, "poolkit.bridges.to_channels_first",
+    ck.literal_cases([((ck.arr(small.tolist()),), {}, "N, H, W, C all different")],
+                     names=("x",)),
+    numpy_only=True, hint="move the last axis to position 1")
+round_trip = ck.call(nhwc_to_nchw, ck.call(nchw_to_nhwc, small.copy(), case="round trip"),
+                    case="round trip")
+ck.assert_equal(round_trip, small, case="round trip",
+                hint="nhwc_to_nchw(nchw_to_nhwc(x)) must give x back")
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_channels_layout_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
+### BEGIN HIDDEN TESTS
+case_rng = np.random.default_rng(55)
+cases = []
+for _ in range(6):
+    shape = tuple(int(v) for v in case_rng.permutation(np.arange(1, 6))[:4])
+    cases.append(((ck.arr(case_rng.normal(-1.0, 2.0, size=shape).tolist()),), {},
+                  f"shape {shape}"))
+for fn, oracle in [(nchw_to_nhwc, "poolkit.bridges.to_channels_last"),
+                   (nhwc_to_nchw, "poolkit.bridges.to_channels_first")]:
+    for case_set in [ck.literal_cases(cases, names=("x",)), ck.array_cases(seed=56, n=9)]:
+        ck.check_against_oracle(fn, oracle, case_set, numpy_only=True,
+                                hint="np.transpose with the right axis order, not reshape")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 2 · Keras 'same' padding (2 points)
+#
+# Return `(before, after)`, the padding that Keras's `padding='same'` adds to one spatial axis of
+# length `size` for a window `pool_size` and stride `strides` (`None` means `pool_size`). The output
+# length is $\lceil L / s\rceil$, the total padding is what that output needs (never negative), and
+# an odd total puts the extra pixel at the **end**. Return two Python ints.
+
+# %% nbgrader={"grade": false, "grade_id": "same_padding", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def same_padding(size, pool_size, strides=None):
+    """(before, after) padding of Keras 'same' pooling along one axis of length `size`."""
+    ### BEGIN SOLUTION
+    strides = pool_size if strides is None else strides
+    out = -(-size // strides)  # ceil(size / strides) with integers only
+    total = max((out - 1) * strides + pool_size - size, 0)
+    return int(total // 2), int(total - total // 2)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_same_padding_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+ck.check_against_oracle(
+    same_padding, "poolkit.keras_same_padding",
+    ck.literal_cases([((5, 2, 2), {}, "odd total: the extra pixel goes at the end"),
+                      ((24, 2, 2), {}, "the (24, 24) example: no padding needed"),
+                      ((6, 4, 1), {}, "stride 1: total k - 1"),
+                      ((7, 3, None), {}, "strides=None means pool_size")],
+                     names=("size", "pool_size", "strides")),
+    hint="O = ceil(L / s); P = max((O - 1) * s + k - L, 0); before = P // 2, after = P - before")
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_same_padding_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
+### BEGIN HIDDEN TESTS
+ck.check_against_oracle(
+    same_padding, "poolkit.keras_same_padding", ck.keras_size_cases(seed=505, n=30),
+    hint="O = ceil(L / s); P = max((O - 1) * s + k - L, 0); the extra pixel goes after")
+ck.check_against_oracle(
+    same_padding, "poolkit.keras_same_padding",
+    ck.literal_cases([((size, k, None), {}, "strides=None")
+                      for size, k in [(1, 3), (9, 4), (10, 3), (2, 5)]],
+                     names=("size", "pool_size", "strides")),
+    hint="strides=None means strides = pool_size")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 3 · Keras 'same' max pooling in NumPy (3 points)
+#
+# Write `keras_same_max_pool2d(x, pool_size, strides=None)` for a **channels-last** input
+# `x: (N, H, W, C)`, with square windows (`pool_size`, `strides` are ints, `strides=None` means
+# `pool_size`). It must give what `keras.layers.MaxPooling2D(pool_size, strides, padding='same')`
+# gives. Use your `same_padding` (so exercise 2 must be right first), pad with the right value
+# (see section 4) and take window maxima. NumPy only.
+
+# %% nbgrader={"grade": false, "grade_id": "keras_same_max_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def keras_same_max_pool2d(x, pool_size, strides=None):
+    """Keras MaxPooling2D(pool_size, strides, padding='same') on x: (N, H, W, C).
+
+    Returns (N, H_out, W_out, C) with H_out = ceil(H / strides) (W alike).
+    """
+    ### BEGIN SOLUTION
+    x = np.asarray(x, dtype=np.float64)
+    strides = pool_size if strides is None else strides
+    n, height, width, c = x.shape
+    (top, bottom), (left, right) = (same_padding(height, pool_size, strides),
+                                    same_padding(width, pool_size, strides))
+    # -inf never wins a max, so padded positions are ignored, as in Keras.
+    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
+    h_out = -(-height // strides)
+    w_out = -(-width // strides)
+    out = np.full((n, h_out, w_out, c), -np.inf)
+    for a in range(pool_size):
+        for b in range(pool_size):
+            taps = padded[:, a : a + strides * (h_out - 1) + 1 : strides,
+                             b : b + strides * (w_out - 1) + 1 : strides, :]
+            out = np.maximum(out, taps)
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_keras_same_max_pool_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import keras
+
+# Keras itself on an all-negative input, where zero padding would win the border windows:
+x = -1.0 - np.random.default_rng(8).random((1, 5, 5, 2))
+want = keras.ops.convert_to_numpy(keras.layers.MaxPooling2D(2, 2, padding="same")(x))
+case = "x: shape (1, 5, 5, 2), all negative, pool_size=2, strides=2"
+hint = "pad with -inf, so that padding never wins the maximum"
+ck.assert_close(ck.call(keras_same_max_pool2d, x.copy(), 2, 2, case=case, hint=hint),
+                want.astype(np.float64), case=case, hint=hint)
+
+# poolkit's Keras-compatible pooling, computed in a separate process:
+rng_v = np.random.default_rng(9)
+ck.check_against_oracle(
+    keras_same_max_pool2d, "poolkit.keras_pool2d",
+    ck.literal_cases([((ck.arr(rng_v.normal(size=(2, 7, 6, 3)).tolist()), 3, 2), {},
+                       "odd total padding: the extra row/column goes at the end"),
+                      ((ck.arr(rng_v.normal(size=(1, 4, 9, 2)).tolist()), 2, None), {},
+                       "strides=None")],
+                     names=("x", "pool_size", "strides")),
+    oracle_kwargs={"padding": "same"}, numpy_only=True,
+    hint="x is (N, H, W, C); use same_padding for H and W; output ceil(L / s)")
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_keras_same_max_pool_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
+### BEGIN HIDDEN TESTS
+case_rng = np.random.default_rng(5005)
+cases = []
+for i in range(12):
+    k = int(case_rng.integers(1, 5))
+    s = None if i % 4 == 3 else int(case_rng.integers(1, 4))
+    shape = (int(case_rng.integers(1, 3)), int(case_rng.integers(1, 10)),
+             int(case_rng.integers(1, 10)), int(case_rng.integers(1, 4)))
+    style = ("negative", "ties", "normal")[i % 3]
+    if style == "negative":
+        x = -case_rng.uniform(0.5, 5.0, size=shape)
+    elif style == "ties":
+        x = case_rng.integers(-3, 4, size=shape).astype(np.float64)
+    else:
+        x = case_rng.normal(0.0, 2.0, size=shape)
+    cases.append(((ck.arr(x.tolist()), k, s), {}, f"values: {style}"))
+ck.check_against_oracle(
+    keras_same_max_pool2d, "poolkit.keras_pool2d",
+    ck.literal_cases(cases, names=("x", "pool_size", "strides")),
+    oracle_kwargs={"padding": "same"}, numpy_only=True,
+    hint="channels last; -inf padding, extra padding after; output ceil(L / s)")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 4 · the backward pass of max pooling in NumPy (4 points)
+#
+# Write `max_pool2d_backward(grad_output, x, kernel_size, stride=None)` for square windows without
+# padding: `x: (N, C, H, W)`, `grad_output: (N, C, H_out, W_out)` (the gradient of the loss with
+# respect to the pooled output). Return `dx` with the shape of `x`, the gradient torch's autograd
+# computes:
+#
+# - each output's gradient goes to **one** input: the first maximum of its window in row-major
+#   order (ties!);
+# - where windows overlap (`stride < kernel_size`), an input can win several windows: its
+#   gradients **add up**.
+#
+# NumPy only (`np.argmax` returns the first maximum).
+
+# %% nbgrader={"grade": false, "grade_id": "max_pool_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def max_pool2d_backward(grad_output, x, kernel_size, stride=None):
+    """Gradient of max pooling (no padding) w.r.t. x: (N, C, H, W); returns dx like x."""
+    ### BEGIN SOLUTION
+    x = np.asarray(x, dtype=np.float64)
+    grad_output = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x.shape
+    h_out, w_out = (height - k) // s + 1, (width - k) // s + 1
+    dx = np.zeros_like(x)
+    batch, channel = np.indices((n, c))
+    for i in range(h_out):
+        for j in range(w_out):
+            window = x[:, :, i * s : i * s + k, j * s : j * s + k].reshape(n, c, k * k)
+            row, col = np.divmod(window.argmax(axis=2), k)  # first maximum, like torch
+            # One target per (n, c) here, so += cannot collide; overlaps add across (i, j).
+            dx[batch, channel, i * s + row, j * s + col] += grad_output[:, :, i, j]
+    return dx
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_max_pool_backward_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import torch
+import torch.nn.functional as F
+
+
+def autograd_dx(grad_output, x, kernel_size, stride):
+    xt = torch.from_numpy(x).requires_grad_()
+    F.max_pool2d(xt, kernel_size, stride).backward(torch.from_numpy(grad_output))
+    return xt.grad.numpy()
+
+
+names = ("grad_output", "x", "kernel_size", "stride")
+# The 1-D example [3, 3, 1, 3] written twice, as a 2x4 image: every 2x2 window has a tie.
+tie = np.array([[[[3.0, 3.0, 1.0, 3.0], [3.0, 3.0, 1.0, 3.0]]]])
+g = np.ones((1, 1, 1, 3))
+case = "x = [[3, 3, 1, 3], [3, 3, 1, 3]], kernel_size=2, stride=1"
+hint = "a tie goes to the FIRST maximum (row-major); overlapping windows add up"
+ck.assert_close(ck.call(max_pool2d_backward, g.copy(), tie.copy(), 2, 1, case=case, hint=hint),
+                autograd_dx(g, tie, 2, 1), case=case, hint=hint)
+rng_v = np.random.default_rng(10)
+x = rng_v.integers(-2, 3, size=(2, 3, 6, 7)).astype(np.float64)
+g = rng_v.normal(size=(2, 3, 4, 5))
+case = ck.describe((g, x, 3, 1), names=names) + " [ties, overlapping windows]"
+hint = "route each output's gradient to its window's first argmax and add"
+ck.assert_close(ck.call(max_pool2d_backward, g.copy(), x.copy(), 3, 1, case=case, hint=hint),
+                autograd_dx(g, x, 3, 1), case=case, hint=hint)
+ck.check_against_oracle(
+    max_pool2d_backward, "poolkit.max_pool2d_backward",
+    ck.literal_cases([((ck.arr(rng_v.normal(size=(1, 2, 3, 3)).tolist()),
+                        ck.arr(rng_v.normal(size=(1, 2, 6, 6)).tolist()), 2, None), {},
+                       "stride=None")], names=names),
+    numpy_only=True, hint="stride=None means stride = kernel_size")
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_max_pool_backward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
+### BEGIN HIDDEN TESTS
+case_rng = np.random.default_rng(5050)
+cases = []
+for i in range(12):
+    k = int(case_rng.integers(1, 4))
+    s = None if i % 4 == 3 else int(case_rng.integers(1, k + 1))  # mostly overlapping
+    step = k if s is None else s
+    n, c = int(case_rng.integers(1, 3)), int(case_rng.integers(1, 4))
+    h, w = (int(v) for v in case_rng.integers(k, 9, size=2))
+    style = ("negative", "ties", "normal")[i % 3]
+    if style == "negative":
+        x = -case_rng.uniform(0.5, 5.0, size=(n, c, h, w))
+    elif style == "ties":
+        x = case_rng.integers(-2, 2, size=(n, c, h, w)).astype(np.float64)
+    else:
+        x = case_rng.normal(0.0, 2.0, size=(n, c, h, w))
+    g = case_rng.normal(size=(n, c, (h - k) // step + 1, (w - k) // step + 1))
+    cases.append(((ck.arr(g.tolist()), ck.arr(x.tolist()), k, s), {}, f"values: {style}"))
+cases.append(((ck.arr(np.ones((1, 1, 3, 3)).tolist()), ck.arr(np.zeros((1, 1, 5, 5)).tolist()),
+               3, 1), {}, "all equal: every window's gradient goes to its top-left pixel"))
+ck.check_against_oracle(
+    max_pool2d_backward, "poolkit.max_pool2d_backward",
+    ck.literal_cases(cases, names=("grad_output", "x", "kernel_size", "stride")),
+    numpy_only=True,
+    hint="first argmax in row-major order gets the gradient; overlapping windows add up")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## Summary
+#
+# - Keras `MaxPooling2D(pool_size, strides, padding)` and torch `nn.MaxPool2d(kernel_size, stride,
+#   padding)` compute the same thing; Keras works channels last `(N, H, W, C)`, torch channels
+#   first `(N, C, H, W)`. `(1, 16, 24, 24)` → `(1, 16, 12, 12)` in torch is
+#   `(1, 24, 24, 16)` → `(1, 12, 12, 16)` in Keras. Convert with a transpose, never a reshape.
+# - Keras `'same'` pads asymmetrically (extra at the end). In torch: `F.pad` with `-inf`, then
+#   pool. Zero padding breaks max pooling on negative inputs; 'same' averages divide by the real
+#   pixels only.
+# - Backward: max pooling routes each gradient to the first maximum of its window; average
+#   pooling spreads it evenly; overlapping windows add up.
