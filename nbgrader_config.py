@@ -8,7 +8,12 @@ generate_assignment <NN-name>`` (or ``tools/release.py``) writes the student ver
 
 import os
 
-from poolkit.grading.preprocessors import AUTOGRADE_STEPS, FEEDBACK_STEPS, SANITIZE_STEPS
+from poolkit.grading.preprocessors import (
+    AUTOGRADE_STEPS,
+    FEEDBACK_STEPS,
+    SANITIZE_STEPS,
+    copy_no_links,
+)
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 
@@ -22,9 +27,13 @@ c.CourseDirectory.course_id = "pooling-layers"
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "course"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+# "*.py": the lessons' jupytext sources hold the solutions and hidden tests, and a handed-in
+# module has no business next to a graded notebook.
 c.CourseDirectory.ignore = [
-    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store",
+    ".ipynb_checkpoints", "*.pyc", "*.py", "__pycache__", "feedback", ".DS_Store",
 ]
+# Handed-in symbolic links are never followed (nbgrader would copy their targets).
+copy_no_links()
 
 # --- what students get ---------------------------------------------------------------------
 c.ClearSolutions.code_stub = {

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import os
+
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import (
@@ -28,7 +30,7 @@ from nbgrader.preprocessors import (
 from .executor import GradingExecute, is_test_cell
 
 __all__ = ["AUTOGRADE_STEPS", "FEEDBACK_STEPS", "SANITIZE_STEPS", "ClearHiddenTestsInTests",
-           "GradingExecute", "RepairCellMetadata"]
+           "GradingExecute", "RepairCellMetadata", "copy_no_links"]
 
 
 class RepairCellMetadata(NbGraderPreprocessor):
@@ -86,6 +88,39 @@ class ClearHiddenTestsInTests(ClearHiddenTests):
         if not is_test_cell(cell):
             return cell, resources
         return super().preprocess_cell(cell, resources, cell_index)
+
+
+def copy_no_links() -> None:
+    """Make nbgrader skip symbolic links when it copies a folder's other files.
+
+    nbgrader copies a handed-in link's *target* (``notes.txt -> /etc/shadow`` or
+    ``-> ../../gradebook.db`` would become a readable file next to the student's notebook),
+    and a link loop stops it with an error.  Its copies go through ``find_all_files``; this
+    wraps it (in ``nbgrader.utils`` and the converters that imported it) to leave out links
+    and whatever lies below a linked folder.  Called by the course's nbgrader_config.py.
+    """
+    import nbgrader.converters.base as base
+    import nbgrader.utils as utils
+
+    original = utils.find_all_files
+    if getattr(original, "skips_links", False):
+        return
+
+    def find_all_files(path, exclude=None):
+        root = os.path.realpath(path)
+        kept = []
+        for name in original(path, exclude):
+            if os.path.islink(name):
+                continue
+            real = os.path.realpath(name)
+            if real != os.path.join(root, os.path.relpath(name, path)):
+                continue   # below a linked folder
+            kept.append(name)
+        return kept
+
+    find_all_files.skips_links = True
+    utils.find_all_files = find_all_files
+    base.find_all_files = find_all_files
 
 
 # The course's nbgrader steps (nbgrader_config.py sets them; so do test courses).

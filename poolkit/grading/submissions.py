@@ -49,9 +49,15 @@ def folder_digest(folder: str) -> str:
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
             digest.update(os.path.relpath(full, folder).encode() + b"\0")
-            with open(full, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
+            if os.path.islink(full) or not os.path.isfile(full):
+                # a link counts by where it points (it is never followed), a socket or
+                # fifo by its name
+                digest.update(b"link:" + os.readlink(full).encode() if os.path.islink(full)
+                              else b"special")
+            else:
+                with open(full, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        digest.update(block)
             digest.update(b"\0")
     return digest.hexdigest()
 
