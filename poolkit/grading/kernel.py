@@ -214,7 +214,10 @@ class NumpyOnlyKernel:
         self.caller = KernelCaller(km)
         self.caller.kc.wait_for_ready(timeout=60)
         self.done = 0
-        self.caller.execute(self.PREAMBLE, self.cell_timeout)
+        try:
+            self.caller.execute(self.PREAMBLE, self.cell_timeout)
+        except CallTimeout:
+            raise KernelLost("the NumPy-only kernel did not import NumPy in time") from None
 
     def close(self) -> None:
         if self.caller is not None:
