@@ -149,6 +149,9 @@ def sandbox_command(cmd: list[str], *, writable: list[str], limits: SandboxLimit
     outer = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
              "--unshare-cgroup-try", "--die-with-parent", "--new-session",
              "--hostname", "grading", "--clearenv"]
+    # /proc, /dev and an empty /tmp first: a course or environment that lives below /tmp is
+    # bound on top of it below, not hidden by it
+    outer += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     outer += ["--ro-bind", "/usr", "/usr"]
     for link in ("bin", "lib", "lib64", "sbin"):
         target = os.path.join("/", link)
@@ -156,7 +159,7 @@ def sandbox_command(cmd: list[str], *, writable: list[str], limits: SandboxLimit
             outer += ["--symlink", os.readlink(target), target]
         elif os.path.isdir(target):
             outer += ["--ro-bind", target, target]
-    made = {"/etc"}
+    made = {"/etc", "/tmp"}
     outer += ["--perms", "0755", "--dir", "/etc"]
     for path in ETC_FILES:
         if os.path.exists(path):
@@ -178,8 +181,6 @@ def sandbox_command(cmd: list[str], *, writable: list[str], limits: SandboxLimit
                     path = os.path.join(folder, entry)
                     outer += ["--ro-bind", path, path]
             outer += ["--remount-ro", folder]
-    outer += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    made.add("/tmp")
     for path in writable:
         outer += _dir_chain(path, made) + ["--bind", path, path]
     outer += ["--chdir", cwd or writable[0]]
