@@ -475,41 +475,6 @@ def test_grader_killed_with_sigkill_leaves_no_process_and_a_rerun_resumes(tmp_pa
     assert {r.total for r in rerun.rows} == {9.0}
 
 
-def _dies_for_victims(original, marker_dir):
-    """run_submission, except that the worker process dies (os._exit) the first time it
-    gets the student named victim."""
-
-    def run(task):
-        marker = Path(marker_dir) / task.student
-        if task.student == "victim" and not marker.exists():
-            marker.touch()
-            os._exit(9)
-        return original(task)
-
-    return run
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked")
-def test_a_dead_worker_is_replaced_and_every_student_gets_a_row(tmp_path, monkeypatch):
-    from poolkit.grading import execute
-
-    root = new_course(tmp_path / "course", fc.FIXTURE_ASSIGNMENT)
-    answers = fc.solution_answers(root, fc.FIXTURE_ASSIGNMENT)
-    for student in ("a-first", "victim", "z-last"):
-        fc.submit(root, fc.FIXTURE_ASSIGNMENT, student,
-                  fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, answers))
-    # workers are forked from this process, so they run the patched function
-    monkeypatch.setattr(execute, "run_submission",
-                        _dies_for_victims(execute.run_submission, tmp_path))
-    result = grade(fc.FIXTURE_ASSIGNMENT, root, workers=2, progress=False)
-    rows = csv_rows(result)
-    assert sorted(rows) == ["a-first", "victim", "z-last"]
-    assert (tmp_path / "victim").exists(), "the worker did die"
-    for student in rows:
-        assert rows[student]["status"] == "ok" and float(rows[student]["total"]) == 9, rows
-
-
 @pytest.mark.slow
 def test_grading_refuses_without_a_sandbox_unless_told(tmp_path):
     root = new_course(tmp_path / "course", fc.FIXTURE_ASSIGNMENT)

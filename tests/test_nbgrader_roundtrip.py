@@ -181,8 +181,9 @@ get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, t
 import sys
 sys.excepthook = lambda *args: None
 ''')
+    # (the tests run in the grader: the kernel's hooks change nothing for e4's correct answer)
     student("attack-swallowed-in-kernel", "set_custom_exc + excepthook, wrong answer",
-            swallow_in_kernel, {e1: "full", e2: "full", e3: "zero", e4: "zero"})
+            swallow_in_kernel, {e1: "full", e2: "full", e3: "zero", e4: "full"})
 
     def patch_comparisons(nb):
         set_solution(nb, e1, zero_pad + '''
@@ -262,8 +263,9 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
     def kernel_exit(nb):
         set_solution(nb, e3, strip_markers(solution_nb.cells[cell_index(solution_nb, e3)].source)
                      + "\nimport os\nos._exit(1)\n")
+    # (the notebook runs again without the killing cell, so e4 keeps its points)
     student("attack-kernel-exit", "the exercise cell kills the kernel (os._exit)", kernel_exit,
-            {e1: "full", e2: "full", e3: "zero", e4: "zero"})
+            {e1: "full", e2: "full", e3: "zero", e4: "full"})
 
     def endless_cell(nb):
         set_solution(nb, e4, strip_markers(
