@@ -56,11 +56,6 @@ def is_test_cell(cell) -> bool:
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
-def is_solution_code(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("solution"))
-
-
 def answer_names_from_gradebook(db_url: str, notebook: str, assignment: str) -> list[str]:
     """What the instructor's solution cells define, from the gradebook (trusted)."""
     from nbgrader.api import Gradebook

@@ -24,7 +24,7 @@ import contextlib
 import io
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 ACTIVE = False                  # True while a test cell runs here
 DEFAULT_CALL_LIMIT = 20.0       # seconds, as poolkit.checks.DEFAULT_TIME_LIMIT
@@ -163,7 +163,6 @@ class Outcome:
     ename: str | None = None
     evalue: str = ""
     kernel_lost: str | None = None      # set when the kernel must be replaced
-    outputs: list = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
