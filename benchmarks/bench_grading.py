@@ -2,7 +2,7 @@
 sequential ``nbgrader autograde`` with nbgrader's stock executor (tests in the kernel, no
 sandbox), side by side.
 
-For each lesson (default: 02-max-vs-average, NumPy, and 05-keras-and-pytorch, torch and
+For each lesson (default: 01-max-vs-average, NumPy, and 05-keras-and-pytorch, torch and
 Keras) both grade the same 40 honest submissions (correct answers, untouched releases and
 the wrong answers from tests/wrong_answers/) in two copies of a course folder, one after the
 other in this one run.  The baseline's copy gets nbgrader's default autograde steps, so it is
@@ -10,7 +10,7 @@ what a course without poolkit's grader would run.  The script prints the wall-cl
 their ratio, and checks that both gradebooks hold identical scores for every test cell of
 every student (exit code 1 if not).
 
-    .venv/bin/python benchmarks/bench_grading.py [--lessons 02-max-vs-average ...]
+    .venv/bin/python benchmarks/bench_grading.py [--lessons 01-max-vs-average ...]
         [--students 40] [--workers N] [--rounds 2]
 
 The target on the 2-core course machine is a ratio of at least 2 for each lesson.
@@ -156,7 +156,7 @@ def bench_lesson(lesson: str, args, work: Path) -> tuple[float, list[str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", nargs="+",
-                        default=["02-max-vs-average", "05-keras-and-pytorch"])
+                        default=["01-max-vs-average", "05-keras-and-pytorch"])
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--workers", type=int, default=None,
                         help="poolkit grade --workers (default: its own, CPU cores + 2)")

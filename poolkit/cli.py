@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
             "autograded notebooks and feedback HTML (no hidden tests) into autograded/ and "
             "feedback/, and grades.csv, score_histogram.png and pass_rates.png into "
             "grade-reports/ASSIGNMENT/. Run it again to grade only new or changed submissions."))
-    grade.add_argument("assignment", help="assignment (lesson folder) name, e.g. 02-max-vs-average")
+    grade.add_argument("assignment", help="assignment (lesson folder) name, e.g. 01-max-vs-average")
     grade.add_argument("--submissions", metavar="DIR",
                        help="folder laid out as <student>/<assignment>/*.ipynb, or a zip of one "
                             "(default: the course's submitted/ folder)")

@@ -1,6 +1,6 @@
 """Forged submissions (tests/attacks/catalogue.py) graded by both grading paths, for real.
 
-One course folder holds lessons 02 (NumPy) and 05 (torch and Keras).  Every attack of the
+One course folder holds lessons 01 (NumPy) and 05 (torch and Keras).  Every attack of the
 catalogue is handed in, plus two controls per lesson (the instructor's solution, and the
 release as handed out, graded after every attack so that a poisoned grader would show).
 Every submission is graded by ``poolkit grade``; a copy of the course with a sample of the
@@ -43,7 +43,7 @@ from poolkit.grading import Limits, grade  # noqa: E402
 from poolkit.grading.report import read_csv  # noqa: E402
 from poolkit.grading.sandbox import unavailable_reason  # noqa: E402
 
-LESSONS = ("02-max-vs-average", "05-keras-and-pytorch")
+LESSONS = ("01-max-vs-average", "05-keras-and-pytorch")
 # Endless loops and bombs are cut quickly; the lessons need well under this.
 LIMITS = Limits(cell_timeout=30, submission_timeout=240, memory_mb=4096)
 
@@ -110,7 +110,7 @@ def _submit_all(root: Path) -> dict[str, tuple[str, tuple]]:
 
 
 def both_paths_sample() -> set[str]:
-    """Attacks graded by nbgrader autograde as well: two of each kind on lesson 02, one of
+    """Attacks graded by nbgrader autograde as well: two of each kind on lesson 01, one of
     each kind on lesson 05 (at least 25 in all)."""
     picked, count = set(), {}
     for attack in catalogue.ATTACKS:

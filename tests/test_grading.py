@@ -1,6 +1,6 @@
 """``poolkit grade``: real nbgrader, real kernels, the course's first NumPy lesson.
 
-The slow tests build a course folder from ``solutions/02-max-vs-average`` with nbgrader's own
+The slow tests build a course folder from ``solutions/01-max-vs-average`` with nbgrader's own
 ``generate_assignment``, hand in submissions made from the student release (correct answers,
 the wrong answers of ``tests/wrong_answers/``, and one submission per fault the grader must
 survive) and grade them. They check
@@ -38,7 +38,7 @@ import fixture_course as fc  # noqa: E402
 from poolkit.grading import Limits, grade  # noqa: E402
 from poolkit.grading.report import read_csv  # noqa: E402
 
-LESSON = "02-max-vs-average"
+LESSON = "01-max-vs-average"
 # Small limits keep the endless loops short; the lesson itself needs a few seconds.
 LIMITS = Limits(cell_timeout=10, submission_timeout=120, memory_mb=2048)
 

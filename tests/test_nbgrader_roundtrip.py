@@ -6,7 +6,7 @@ Per lesson, one ``nbgrader autograde`` run grades a batch of students:
 * ``untouched``: the release as handed out -> 0 autograded points;
 * ``wrong-<exercise>-<n>``: the solution with one exercise replaced by a plausible wrong
   answer from ``tests/wrong_answers/<lesson>.py`` -> that exercise's tests lose points;
-* on lesson 02, attacks: edited and deleted test cells (also their nbgrader metadata),
+* on lesson 01, attacks: edited and deleted test cells (also their nbgrader metadata),
   swallowed exceptions (in the
   function and through IPython's exception hook), patched NumPy comparisons, patched
   ``np.asarray``/poolkit/poolkit.checks, rebound builtins, objects with a rigged
@@ -36,7 +36,7 @@ from conftest import ROOT, course_env, lesson_names, solution_notebook
 
 LESSONS = lesson_names()
 WRONG_DIR = ROOT / "tests" / "wrong_answers"
-ATTACK_LESSON = "02-max-vs-average"
+ATTACK_LESSON = "01-max-vs-average"
 ATTACK_CELL_TIMEOUT = 15
 
 
@@ -120,7 +120,7 @@ class Student:
 
 
 def attack_students(release_nb, solution_nb, exercises) -> list[Student]:
-    """Attacks on lesson 02 (array outputs, so every comparison trick applies)."""
+    """Attacks on lesson 01 (array outputs, so every comparison trick applies)."""
     e1, e2, e3, e4 = ("max_pool2d_loops", "avg_pool2d_loops", "pool2d_vectorized",
                       "global_avg_pool")
     assert [e1, e2, e3, e4] == exercises[:4], exercises

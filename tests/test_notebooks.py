@@ -40,7 +40,7 @@ def _problems(nb) -> list[str]:
 
 def test_lessons_are_discovered():
     names = lesson_names()
-    assert "02-max-vs-average" in names and "03-stride-and-shape-math" in names, names
+    assert "01-max-vs-average" in names and "03-stride-and-shape-math" in names, names
     for name in names:
         assert solution_notebook(name).exists(), (
             f"solutions/{name} must hold {solution_notebook(name).name} (folder name without "

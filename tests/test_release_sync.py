@@ -187,7 +187,7 @@ def test_lesson_follows_grade_id_conventions(lesson):
     assert not problems, f"{lesson}:\n  " + "\n  ".join(problems)
 
 
-NUMPY_ONLY_LESSONS = ["02-max-vs-average", "03-stride-and-shape-math"]
+NUMPY_ONLY_LESSONS = ["01-max-vs-average", "03-stride-and-shape-math"]
 
 
 @pytest.mark.parametrize("lesson", [n for n in NUMPY_ONLY_LESSONS if n in LESSONS])

@@ -1,10 +1,10 @@
 """Build the instructor notebooks from their sources, then the student release, with nbgrader.
 
-    .venv/bin/python tools/release.py 02-max-vs-average
+    .venv/bin/python tools/release.py 01-max-vs-average
     .venv/bin/python tools/release.py --all
     .venv/bin/python tools/release.py --all --notebooks  # only solutions/*/*.ipynb from the .py
     .venv/bin/python tools/release.py --all --check      # exit 1 if anything is out of date
-    .venv/bin/python tools/release.py 02-max-vs-average --to-source   # .ipynb -> .py
+    .venv/bin/python tools/release.py 01-max-vs-average --to-source   # .ipynb -> .py
 
 Each lesson's source of truth is ``solutions/<NN-name>/<name>.py``, a jupytext percent
 script (``# %%`` code cells, ``# %% [markdown]`` cells, nbgrader's cell metadata in the
@@ -363,7 +363,7 @@ def check(lesson: str) -> list[str]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lessons", nargs="*", help="lesson folders, e.g. 02-max-vs-average")
+    parser.add_argument("lessons", nargs="*", help="lesson folders, e.g. 01-max-vs-average")
     parser.add_argument("--all", action="store_true", help="every lesson in solutions/")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true",

@@ -1,4 +1,4 @@
-"""A catalogue of forged submissions for lessons 02 and 05, graded for real by the test suite.
+"""A catalogue of forged submissions for lessons 01 and 05, graded for real by the test suite.
 
 Each :class:`Attack` is one student: a submission built from the instructor's solution (every
 exercise solved) with some solution cells replaced (``answers``), some code cells added
@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-LESSONS = ("02-max-vs-average", "05-keras-and-pytorch")
-NOTEBOOKS = {"02-max-vs-average": "max-vs-average.ipynb",
+LESSONS = ("01-max-vs-average", "05-keras-and-pytorch")
+NOTEBOOKS = {"01-max-vs-average": "max-vs-average.ipynb",
              "05-keras-and-pytorch": "keras-and-pytorch.ipynb"}
 EXERCISES = {
-    "02-max-vs-average": ("max_pool2d_loops", "avg_pool2d_loops", "pool2d_vectorized",
+    "01-max-vs-average": ("max_pool2d_loops", "avg_pool2d_loops", "pool2d_vectorized",
                           "global_avg_pool"),
     "05-keras-and-pytorch": ("channels_layout", "same_padding", "keras_same_max_pool",
                              "max_pool_backward"),
@@ -46,7 +46,7 @@ EXERCISES = {
 @dataclass(frozen=True)
 class Attack:
     name: str                 # student id, "attack-<short-kebab-name>"
-    lesson: str               # "02-max-vs-average" or "05-keras-and-pytorch"
+    lesson: str               # "01-max-vs-average" or "05-keras-and-pytorch"
     kind: str                 # one of KINDS
     note: str                 # one line: what it tries
     # grade_id of a SOLUTION cell -> the whole new source of that cell (the others keep the
@@ -1680,7 +1680,7 @@ for _name in ("loop", "missing", "deep"):
 L02, L05 = LESSONS
 
 ATTACKS: list[Attack] = [
-    # --------------------------------------------------------------- lesson 02
+    # --------------------------------------------------------------- lesson 01
     Attack("attack-frame-walk-want", L02, "expected-in-process",
            "max_pool2d_loops walks sys._getframe up to check_against_oracle and returns its "
            "local `want`", answers={"max_pool2d_loops": FRAME_WALK},

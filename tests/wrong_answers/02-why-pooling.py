@@ -1,4 +1,4 @@
-"""Plausible wrong answers for lesson 01 (why pooling), one list per exercise.
+"""Plausible wrong answers for lesson 02 (why pooling), one list per exercise.
 
 Each entry replaces the whole solution cell in an otherwise correct submission; the
 nbgrader round-trip test asserts that the exercise's test cells then lose points.
