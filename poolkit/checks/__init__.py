@@ -66,6 +66,8 @@ and oracle names such as ``"poolkit.checks.fraction_kept_oracle"`` use ``poolkit
 * :mod:`~poolkit.checks.numpy_only`: the NumPy-only rule (``assert_numpy_only``, the call
   monitor);
 * :mod:`~poolkit.checks.checking`: ``check_against_oracle``;
+* :mod:`~poolkit.checks.hints`: staged hints (``hint("output_size")`` prints an
+  exercise's rule; failures show it only after repeated tries);
 * ``_literals``: types taken from literals, used by all of them.
 """
 
@@ -88,6 +90,7 @@ from .cases import (
 )
 from .checking import check_against_oracle
 from .guards import DEFAULT_TIME_LIMIT, _effective_limit, call
+from .hints import hint
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .numpy_only import DEFAULT_BANNED, assert_numpy_only
 from .oracle import (
@@ -104,7 +107,7 @@ from .oracle import (
 from .results import _compare, assert_close, assert_equal, describe, strict_value
 
 __all__ = [
-    "arr", "call", "assert_builtins_intact", "assert_close", "assert_equal",
+    "arr", "call", "hint", "assert_builtins_intact", "assert_close", "assert_equal",
     "assert_kernel_reports_errors",
     "assert_numpy_only", "check_against_oracle", "describe", "keras_size_cases", "literal_cases",
     "pool_cases", "array_cases", "hw_cases", "fraction_kept_oracle", "pooled_shape_oracle",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._literals import _str, _tuple, _type
 from .cases import CaseSet
 from .guards import DEFAULT_TIME_LIMIT, _call_student, _effective_limit
+from .hints import expected_failure, set_current
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .numpy_only import DEFAULT_BANNED, _Watch, assert_numpy_only
 from .oracle import oracle_results
@@ -27,6 +28,7 @@ def check_against_oracle(fn, oracle: str, cases: CaseSet, *, hint: str = "",
     value would be read by nbgrader as a partial score.
     """
     name = name or getattr(fn, "__name__", "your function")
+    set_current(name)
     assert_builtins_intact()
     assert_kernel_reports_errors()
     if not callable(fn):
@@ -49,10 +51,13 @@ def check_against_oracle(fn, oracle: str, cases: CaseSet, *, hint: str = "",
         call_args = _tuple([a.copy() if _is_real_ndarray(a) else a for a in args])
         if want[0] == "error":
             try:
-                _call_student(fn, call_args, kwargs, name=name, case=case, hint=hint,
-                              time_limit=limit, watch=watch)
+                with expected_failure():
+                    _call_student(fn, call_args, kwargs, name=name, case=case, hint=hint,
+                                  time_limit=limit, watch=watch)
             except AssertionError as exc:
-                if f"raised {want[1]}:" in _str(exc):
+                first_line = _str(exc).partition("\n")[0]
+                if (first_line.endswith(f" raised {want[1]}")
+                        or f" raised {want[1]}:" in first_line):
                     checked += 1
                     continue
                 raise

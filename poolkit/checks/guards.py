@@ -12,6 +12,7 @@ import threading
 import warnings
 
 from ._literals import _float, _type
+from .hints import set_current
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .results import _fail
 
@@ -61,6 +62,7 @@ def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
     exception inside it becomes an AssertionError that names the case.  Returns its result
     (read it with :func:`assert_close`/:func:`assert_equal`)."""
     name = name or getattr(fn, "__name__", "your function")
+    set_current(name)
     assert_builtins_intact()
     assert_kernel_reports_errors()
     if not callable(fn):
@@ -68,6 +70,15 @@ def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
               "define it with def in the exercise cell and run that cell")
     return _call_student(fn, args, kwargs, name=name, case=case, hint=hint,
                          time_limit=_effective_limit(time_limit), watch=None)
+
+
+def _raised(name, type_name, exc) -> str:
+    """The first line of a failure where the student's function raised."""
+    message = f"{exc}"
+    if type_name == "NotImplementedError" and not message:
+        return (f"{name} is not written yet: replace `raise NotImplementedError()` in its "
+                f"cell with your code, then run that cell")
+    return f"{name} raised {type_name}: {message}" if message else f"{name} raised {type_name}"
 
 
 def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch):
@@ -88,7 +99,7 @@ def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch):
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
-        _fail(f"{name} raised {_type(exc).__name__}: {exc}", case, hint)
+        _fail(_raised(name, _type(exc).__name__, exc), case, hint)
     finally:
         if watch is not None:
             profiler_intact = sys.getprofile() is watch
@@ -113,6 +124,6 @@ def _call_remote(harness, fn, args, kwargs, *, name, case, hint, time_limit):
     except harness.CallTimeout:
         _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint)
     except harness.StudentRaised as exc:
-        _fail(f"{name} raised {exc.type_name}: {exc}", case, hint)
+        _fail(_raised(name, exc.type_name, exc), case, hint)
     except harness.KernelLost:
         raise

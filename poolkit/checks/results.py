@@ -8,7 +8,8 @@ AssertionError that names the case and the hint.
 from __future__ import annotations
 
 from ._literals import _HEAPTYPE, _bool, _float, _int, _list, _none, _tuple, _type
-from .kernel import assert_builtins_intact, assert_kernel_reports_errors
+from .hints import staged_lines
+from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 
 # --------------------------------------------------------------------------- describing
 
@@ -234,31 +235,38 @@ def _unravel(flat_index: int, shape) -> tuple:
     return _tuple(idx)
 
 
-def _fail(reason: str, case: str, hint: str):
+def _fail(reason: str, case: str, hint: str, exercise: str | None = None):
+    """Raise the failure a student reads: what differs, the case, the test's hint, then
+    the staged rule (:mod:`~poolkit.checks.hints`).  At most about five lines."""
     lines = [reason]
     if case:
         lines.append(f"  case: {case}")
     if hint:
         lines.append(f"  hint: {hint}")
+    lines += staged_lines(exercise, grading=_grading_harness() is not None)
     raise AssertionError("\n".join(lines))
 
 
 def assert_close(actual, expected, *, case: str = "", hint: str = "",
-                 rtol: float = 1e-6, atol: float = 1e-9) -> None:
+                 rtol: float = 1e-6, atol: float = 1e-9, exercise: str | None = None) -> None:
     """Fail unless ``actual`` matches ``expected`` (same shape, values within tolerance).
 
     Both sides are read with :func:`strict_value`, so ``actual`` must be a real
     ``numpy.ndarray`` (or plain number/tuple).  ``expected`` computed in the kernel is only
     as trustworthy as the kernel: hidden tests should prefer :func:`check_against_oracle`.
+    ``exercise`` names the exercise for its staged hint (default: the function last passed
+    to :func:`~poolkit.checks.call`).
     """
     assert_builtins_intact()
     assert_kernel_reports_errors()
     reason = _compare(strict_value(actual), strict_value(expected, "the expected value"),
                       rtol, atol)
     if reason is not None:
-        _fail(reason, case, hint)
+        _fail(reason, case, hint, exercise)
 
 
-def assert_equal(actual, expected, *, case: str = "", hint: str = "") -> None:
+def assert_equal(actual, expected, *, case: str = "", hint: str = "",
+                 exercise: str | None = None) -> None:
     """Fail unless ``actual`` equals ``expected`` exactly (ints, tuples, arrays, bools)."""
-    assert_close(actual, expected, case=case, hint=hint, rtol=0.0, atol=0.0)
+    assert_close(actual, expected, case=case, hint=hint, rtol=0.0, atol=0.0,
+                 exercise=exercise)

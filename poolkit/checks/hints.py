@@ -1,0 +1,104 @@
+"""Staged hints: a failure teaches first, and the rule comes only when asked for.
+
+A failing check shows the case, what differs and the test's own hint (which points at the
+idea or the lesson section, never at the formula).  The exercise's *rule* (the formula or
+the algorithm) lives in ``poolkit/hints/<NN-name>.toml``, one table per exercise::
+
+    [output_size]
+    section = "Section 2, the output-size formula"
+    rule = "..."
+
+and reaches the student only when they ask for it with ``ck.hint("output_size")``, or
+after :data:`RULE_AFTER` failed checks of that exercise in the same kernel.  Under the
+grader's harness (feedback after the deadline) the rule is shown with the first failure.
+
+The failure counts live in this module, which ``importlib.reload(poolkit.checks)`` does not
+re-execute, so they survive the reload at the top of every test cell.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+
+from ._literals import _dict
+
+RULE_AFTER = 3      # failed checks of one exercise before its rule is shown unasked
+
+_failures: dict[str, int] = _dict()
+_current: list[str] = [""]     # the exercise whose check is running (set by call/check)
+_quiet: list[int] = [0]        # > 0 while a failure is expected (an invalid configuration)
+
+
+@cache
+def _table() -> dict[str, dict[str, str]]:
+    table: dict[str, dict[str, str]] = {}
+    for entry in sorted(resources.files("poolkit.hints").iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".toml"):
+            for exercise, fields in tomllib.loads(entry.read_text(encoding="utf-8")).items():
+                table[exercise] = {**fields, "lesson": entry.name.removesuffix(".toml")}
+    return table
+
+
+def known_exercises() -> list[str]:
+    """The exercises that have a staged hint, in alphabetical order."""
+    return sorted(_table())
+
+
+def rule_text(exercise: str) -> str | None:
+    """The rule of ``exercise`` (None when it has none)."""
+    entry = _table().get(exercise)
+    return None if entry is None else entry.get("rule")
+
+
+def hint(exercise: str) -> None:
+    """Print where to reread and the rule for ``exercise`` (an exercise's function name,
+    e.g. ``ck.hint("output_size")``).  Try the exercise before asking: the rule is the answer
+    in words."""
+    entry = _table().get(exercise)
+    if entry is None:
+        names = ", ".join(known_exercises())
+        raise ValueError(f"no hint for {exercise!r}; exercises with hints: {names}")
+    lines = [f"{exercise} ({entry['lesson']})"]
+    if entry.get("section"):
+        lines.append(f"  reread: {entry['section']}")
+    if entry.get("rule"):
+        lines.append(f"  rule: {entry['rule']}")
+    print("\n".join(lines))
+
+
+def set_current(exercise: str) -> None:
+    """Record which exercise the running check belongs to (its function's name)."""
+    _current[0] = exercise
+
+
+def staged_lines(exercise: str | None, *, grading: bool) -> list[str]:
+    """Lines a failure adds after its own hint: a pointer to ``ck.hint`` at first, the rule
+    once the exercise has failed :data:`RULE_AFTER` times (at once under the harness)."""
+    exercise = exercise or _current[0]
+    if _quiet[0] or not exercise or exercise not in _table():
+        return []
+    count = _failures.get(exercise, 0) + 1
+    _failures[exercise] = count
+    rule = rule_text(exercise)
+    if rule and (grading or count >= RULE_AFTER):
+        return [f"  rule: {rule}"]
+    return [f"  stuck? ck.hint({exercise!r}) shows the rule"]
+
+
+class expected_failure:
+    """Within this block a failure is the expected outcome (the oracle raised too), so it
+    neither counts as a try nor shows a hint."""
+
+    def __enter__(self):
+        _quiet[0] += 1
+
+    def __exit__(self, *exc_info):
+        _quiet[0] -= 1
+        return False
+
+
+def reset() -> None:
+    """Forget the failure counts (tests use it)."""
+    _failures.clear()

@@ -1,0 +1,1 @@
+"""Staged hints, one TOML file per lesson (read by :mod:`poolkit.checks.hints`)."""
