@@ -66,13 +66,13 @@ def owning_exercise(test_id: str, exercises: list[str]) -> str | None:
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_every_exercise_has_two_wrong_answers(lesson):
+def test_every_exercise_has_three_wrong_answers(lesson):
     nb = nbformat.read(solution_notebook(lesson), as_version=4)
     wrong = load_wrong(lesson)
     exercises = autograded_exercises(nb)
     assert exercises, f"{lesson} has no autograded exercise"
-    missing = {e: len(wrong.get(e, [])) for e in exercises if len(wrong.get(e, [])) < 2}
-    assert not missing, (f"tests/wrong_answers/{lesson}.py needs at least two wrong answers per "
+    missing = {e: len(wrong.get(e, [])) for e in exercises if len(wrong.get(e, [])) < 3}
+    assert not missing, (f"tests/wrong_answers/{lesson}.py needs at least three wrong answers per "
                          f"exercise; too few for {missing}")
     unknown = set(wrong) - set(exercises)
     assert not unknown, f"wrong answers for exercises that do not exist: {sorted(unknown)}"
