@@ -29,7 +29,8 @@
 # 3. Module or function: `nn.MaxPool2d` and `F.max_pool2d`
 # 4. Reproducing Keras `padding='same'` in PyTorch (and why zeros are the wrong padding)
 # 5. The backward pass, checked against autograd
-# 6. Exercises
+# 6. Exercises (the last one: translating a torch layer into Keras, graded by both frameworks)
+# 7. References
 
 # %%
 import os
@@ -55,10 +56,25 @@ torch.manual_seed(0)
 rng = np.random.default_rng(0)
 print("torch", torch.__version__, "| keras", keras.__version__, "on", keras.backend.backend())
 
-
 # %% [markdown]
 # ## 1. The same layers, two APIs
 #
+# Most tutorials import the Keras layers as
+# `from tensorflow.keras.layers import MaxPooling2D, AveragePooling2D`. Keras 3 is its own
+# package and spells it `from keras.layers import MaxPooling2D, AveragePooling2D`; since
+# TensorFlow 2.16 ships Keras 3, `tensorflow.keras` *is* that package, so both lines give the
+# same classes (with TensorFlow 2.15 or older, `tf.keras` is the older Keras 2). The cell checks
+# it on this machine:
+
+# %%
+from tensorflow.keras.layers import AveragePooling2D, MaxPooling2D
+
+print("tensorflow.keras.layers.MaxPooling2D is keras.layers.MaxPooling2D:",
+      MaxPooling2D is keras.layers.MaxPooling2D,
+      "| AveragePooling2D too:", AveragePooling2D is keras.layers.AveragePooling2D)
+
+
+# %% [markdown]
 # The table below is read from the constructors' signatures with `inspect`, so it shows what the
 # installed versions really accept.
 
@@ -215,8 +231,6 @@ print(f"zero padding gets {wrong.sum()} of {wrong.size} outputs wrong (the last 
 # all of it at the end: the last row and column of windows hang over the border, and with zeros
 # all 5 of them report $0$, a value that is not in the input at all.
 #
-# For **average** pooling, Keras 'same' divides by the number of *real* pixels in each window.
-# Pad with zeros (they add nothing to the sum) and divide by the pooled count of real pixels:
 
 # %% [markdown]
 # **Step through it.** The window stepper shows the padded grid of an all-negative input: with max pooling the padding is drawn as `-inf`, so a border window still returns one of its real, negative values. Step to a border position, then switch to average pooling and `count_include_pad` to see the other way of treating padding. The matching torch and Keras layers are printed beside the grid.
@@ -226,6 +240,10 @@ from poolkit import widgets
 
 widgets.window_stepper(preset="all-negative", size=5, kernel_size=2, stride=2, padding=1)
 
+
+# %% [markdown]
+# For **average** pooling, Keras 'same' divides by the number of *real* pixels in each window.
+# Pad with zeros (they add nothing to the sum) and divide by the pooled count of real pixels:
 
 # %%
 def torch_same_avg_pool2d(x, pool_size, strides=None):
@@ -249,9 +267,12 @@ print("'same' average, largest difference to Keras:", np.abs(ours - theirs).max(
 # Pooling has no parameters, but gradients still have to flow *through* it to the layers before.
 # The rules:
 #
-# - **max pooling**: each output's gradient goes to the input that won the window (on a tie, to
-#   the *first* maximum in row-major order); all other inputs in the window get 0. Where windows
-#   overlap, an input that wins several windows collects the sum of their gradients.
+# - **max pooling**: each output's gradient goes to the input that won the window; all other
+#   inputs in the window get 0. Where windows overlap, an input that wins several windows
+#   collects the sum of their gradients. On a **tie** the maximum has no derivative, and a
+#   framework has to choose: torch sends the whole gradient to the *first* maximum in row-major
+#   order (TensorFlow's `max_pool2d` does the same). That is a convention, not a law: below,
+#   TensorFlow's `reduce_max` splits a tie's gradient evenly between the tied inputs.
 # - **average pooling**: each output's gradient is divided by the window's divisor and spread
 #   over the whole window; overlaps add up too.
 #
@@ -266,12 +287,34 @@ for values in ([3.0, 3.0, 1.0, 3.0], [1.0, 3.0, 2.0]):
     print(f"x = {values}: outputs {out.detach()[0, 0].tolist()}, "
           f"winners {idx[0, 0].tolist()}, gradient {x.grad[0, 0].tolist()}")
 
-
 # %% [markdown]
-# In `[3, 3, 1, 3]` the first window `[3, 3]` is a tie: its gradient goes to position 0, the
-# first maximum, not to both. Position 1 wins the second window, position 3 the third, and
+# In `[3, 3, 1, 3]` the first window `[3, 3]` is a tie: torch sends its gradient to position 0,
+# the first maximum, not to both. Position 1 wins the second window, position 3 the third, and
 # position 2 never wins, so it gets 0. In `[1, 3, 2]` the 3 wins *both* windows and collects
 # both gradients: 2.
+#
+# Any split whose shares add up to 1 is a valid (sub)gradient of a maximum at a tie.
+# TensorFlow shows two choices side by side: its pooling op follows torch's rule, its
+# `reduce_max` splits the gradient evenly among the tied values.
+
+# %%
+import tensorflow as tf
+
+tied = tf.Variable([[3.0, 3.0, 1.0, 3.0]])
+with tf.GradientTape() as tape:
+    top = tf.reduce_max(tied)
+split = tape.gradient(top, tied).numpy()[0]
+window = tf.Variable(tf.fill((1, 2, 2, 1), 3.0))           # one 2x2 window, all tied
+with tf.GradientTape() as tape:
+    pooled = tf.nn.max_pool2d(window, 2, 2, "VALID")
+first = tape.gradient(pooled, window).numpy().ravel()
+print("tf.reduce_max over [3, 3, 1, 3]:         gradient", np.round(split, 3).tolist())
+print("tf.nn.max_pool2d on a tied 2x2 window:   gradient", first.tolist())
+assert np.allclose(split, [1 / 3, 1 / 3, 0, 1 / 3]) and first.tolist() == [1, 0, 0, 0]
+
+
+# %% [markdown]
+# The exercise below asks for torch's convention, because its tests compare with torch.
 #
 # Now in 2-D, with poolkit's `max_pool2d_backward` and `avg_pool2d_backward` (NumPy) against
 # autograd, on inputs drawn from a few integers so that ties are everywhere, and with
@@ -355,13 +398,18 @@ plt.show()
 # 2. **`same_padding`**: Keras 'same' padding `(before, after)` for one axis.
 # 3. **`keras_same_max_pool2d`**: Keras 'same' max pooling on a channels-last array (NumPy).
 # 4. **`max_pool2d_backward`**: the gradient of max pooling, ties and overlaps included (NumPy).
+# 5. **`torch_to_keras`**: translate an `nn.MaxPool2d`/`nn.AvgPool2d` configuration into Keras
+#    layers, or explain (with a `ValueError`) why no translation exists. Graded by building both
+#    frameworks' layers and running them.
 #
-# The NumPy exercises must be written in NumPy: the tests reject answers that call torch,
+# Exercises 1 to 4 must be written in NumPy: the tests reject answers that call torch,
 # TensorFlow or poolkit. The tests compare your answers with Keras, torch's autograd and poolkit
-# on random inputs with negative values, ties and odd sizes; a failing test names the case.
+# on random inputs with negative values, ties and odd sizes; a failing test names the case and
+# gives a hint. Stuck after that? `ck.hint("same_padding")` (any exercise's function name)
+# prints where to reread and the rule; it also appears by itself after three failed checks.
 
 # %% [markdown]
-# ### Exercise 1 · converting between layouts (2 points)
+# ### Exercise 1: converting between layouts (2 points)
 #
 # Write `nchw_to_nhwc(x)` (torch's layout to Keras's) and `nhwc_to_nchw(x)` (back). Both take a
 # 4-D NumPy array and return a 4-D NumPy array; `nhwc_to_nchw(nchw_to_nhwc(x))` must give `x`
@@ -419,7 +467,7 @@ for fn, oracle in [(nchw_to_nhwc, "poolkit.bridges.to_channels_last"),
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 2 · Keras 'same' padding (2 points)
+# ### Exercise 2: Keras 'same' padding (2 points)
 #
 # Return `(before, after)`, the padding that Keras's `padding='same'` adds to one spatial axis of
 # length `size` for a window `pool_size` and stride `strides` (`None` means `pool_size`). The output
@@ -445,7 +493,7 @@ ck.check_against_oracle(
                       ((6, 4, 1), {}, "stride 1: total k - 1"),
                       ((7, 3, None), {}, "strides=None means pool_size")],
                      names=("size", "pool_size", "strides")),
-    hint="O = ceil(L / s); P = max((O - 1) * s + k - L, 0); before = P // 2, after = P - before")
+    hint="first decide how many outputs 'same' promises, then how much padding they need")
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_same_padding_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -453,7 +501,7 @@ print("visible tests passed")
 ### BEGIN HIDDEN TESTS
 ck.check_against_oracle(
     same_padding, "poolkit.keras_same_padding", ck.keras_size_cases(seed=505, n=30),
-    hint="O = ceil(L / s); P = max((O - 1) * s + k - L, 0); the extra pixel goes after")
+    hint="the padding is never negative, and an odd total is not split evenly (section 4)")
 ck.check_against_oracle(
     same_padding, "poolkit.keras_same_padding",
     ck.literal_cases([((size, k, None), {}, "strides=None")
@@ -463,7 +511,7 @@ ck.check_against_oracle(
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 3 · Keras 'same' max pooling in NumPy (3 points)
+# ### Exercise 3: Keras 'same' max pooling in NumPy (3 points)
 #
 # Write `keras_same_max_pool2d(x, pool_size, strides=None)` for a **channels-last** input
 # `x: (N, H, W, C)`, with square windows (`pool_size`, `strides` are ints, `strides=None` means
@@ -518,7 +566,7 @@ ck.check_against_oracle(
                        "strides=None")],
                      names=("x", "pool_size", "strides")),
     oracle_kwargs={"padding": "same"}, numpy_only=True,
-    hint="x is (N, H, W, C); use same_padding for H and W; output ceil(L / s)")
+    hint="which axes are H and W in channels last? pad both with your same_padding")
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_keras_same_max_pool_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -543,19 +591,20 @@ ck.check_against_oracle(
     keras_same_max_pool2d, "poolkit.keras_pool2d",
     ck.literal_cases(cases, names=("x", "pool_size", "strides")),
     oracle_kwargs={"padding": "same"}, numpy_only=True,
-    hint="channels last; -inf padding, extra padding after; output ceil(L / s)")
+    hint="padded positions must never win a max: what value never wins?")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 4 · the backward pass of max pooling in NumPy (4 points)
+# ### Exercise 4: the backward pass of max pooling in NumPy (4 points)
 #
 # Write `max_pool2d_backward(grad_output, x, kernel_size, stride=None)` for square windows without
 # padding: `x: (N, C, H, W)`, `grad_output: (N, C, H_out, W_out)` (the gradient of the loss with
 # respect to the pooled output). Return `dx` with the shape of `x`, the gradient torch's autograd
 # computes:
 #
-# - each output's gradient goes to **one** input: the first maximum of its window in row-major
-#   order (ties!);
+# - each output's gradient goes to **one** input, the maximum of its window; on a tie, follow
+#   **torch's convention** (section 5): the first maximum in row-major order. (Other frameworks
+#   may split a tie; the tests compare with torch.)
 # - where windows overlap (`stride < kernel_size`), an input can win several windows: its
 #   gradients **add up**.
 #
@@ -599,7 +648,7 @@ names = ("grad_output", "x", "kernel_size", "stride")
 tie = np.array([[[[3.0, 3.0, 1.0, 3.0], [3.0, 3.0, 1.0, 3.0]]]])
 g = np.ones((1, 1, 1, 3))
 case = "x = [[3, 3, 1, 3], [3, 3, 1, 3]], kernel_size=2, stride=1"
-hint = "a tie goes to the FIRST maximum (row-major); overlapping windows add up"
+hint = "on a tie torch picks one winner (which one? section 5); overlapping windows add up"
 ck.assert_close(ck.call(max_pool2d_backward, g.copy(), tie.copy(), 2, 1, case=case, hint=hint),
                 autograd_dx(g, tie, 2, 1), case=case, hint=hint)
 rng_v = np.random.default_rng(10)
@@ -643,8 +692,242 @@ ck.check_against_oracle(
     max_pool2d_backward, "poolkit.max_pool2d_backward",
     ck.literal_cases(cases, names=("grad_output", "x", "kernel_size", "stride")),
     numpy_only=True,
-    hint="first argmax in row-major order gets the gradient; overlapping windows add up")
+    hint="one winner per window, chosen as torch does on ties; gradients of shared winners add")
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 5: translating a torch layer into Keras (5 points)
+#
+# A colleague's PyTorch model uses `nn.MaxPool2d` and `nn.AvgPool2d` layers; you port it to
+# Keras. Write `torch_to_keras(layer, input_hw)`:
+#
+# - `layer` describes the torch layer as a dict: `{"type": "MaxPool2d" or "AvgPool2d",
+#   "kernel_size": k, "stride": s, "padding": p}`, plus `"count_include_pad": True/False` for
+#   `AvgPool2d` (missing means torch's default, `True`). `k`, `s`, `p` are ints or `(h, w)`
+#   pairs; `stride` may be `None` (torch then uses `kernel_size`). `ceil_mode` is always `False`.
+# - `input_hw` is the `(H, W)` of the feature maps that reach the layer.
+# - Return the Keras layers, as data: a list of `(class_name, kwargs)` pairs applied in order
+#   to the channels-last input. At most one `("ZeroPadding2D", {"padding": ((top, bottom),
+#   (left, right))})` first, then exactly one `("MaxPooling2D", {...})` or
+#   `("AveragePooling2D", {...})` with keys `pool_size`, `strides`, `padding`
+#   (`"valid"` or `"same"`). Keep the torch layer's window and step: `pool_size` and
+#   `strides` must describe the same `kernel_size` and `stride`.
+# - When no such list computes the same numbers as the torch layer on every input, raise
+#   `ValueError` (with a message saying why).
+#
+# The tests build the real torch layer and your real Keras layers from this data
+# (`poolkit.bridges.run_torch_pool`, `poolkit.bridges.run_keras_layers`; try them), run both on
+# random inputs with negative values, move the axes, and compare every number. For the brief's
+# example, `nn.MaxPool2d(2, 2)` takes `(1, 16, 24, 24)` to `(1, 16, 12, 12)`, and your Keras
+# layers must take `(1, 24, 24, 16)` to `(1, 12, 12, 16)` with the same values.
+#
+# Think about what each framework does with padding (section 4, and the table in section 1):
+# torch pads max pooling with $-\infty$ and, by default, counts average pooling's padding
+# in the divisor; Keras 'same' ignores its padding in both. Pure Python is enough here.
+
+# %% nbgrader={"grade": false, "grade_id": "torch_to_keras", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def torch_to_keras(layer, input_hw):
+    """Keras layers [(class_name, kwargs), ...] computing what the torch pooling `layer`
+    computes on (H, W) = input_hw feature maps; ValueError when no such layers exist."""
+    ### BEGIN SOLUTION
+    def pair(v):
+        return (int(v), int(v)) if isinstance(v, (int, np.integer)) else (int(v[0]), int(v[1]))
+
+    keras_name = {"MaxPool2d": "MaxPooling2D", "AvgPool2d": "AveragePooling2D"}[layer["type"]]
+    k = pair(layer["kernel_size"])
+    s = k if layer.get("stride") is None else pair(layer["stride"])
+    p = pair(layer.get("padding", 0))
+    pool = {"pool_size": k, "strides": s}
+    if p == (0, 0):
+        return [(keras_name, {**pool, "padding": "valid"})]
+    if layer["type"] == "AvgPool2d" and layer.get("count_include_pad", True):
+        # Padding counted in the divisor: it is just zeros around the input.
+        return [("ZeroPadding2D", {"padding": ((p[0], p[0]), (p[1], p[1]))}),
+                (keras_name, {**pool, "padding": "valid"})]
+    # The padding must be ignored (max: -inf; avg: not counted). Only Keras 'same' ignores its
+    # padding, so 'same' must put exactly p before and give torch's output size on both axes.
+    for axis, size, kk, ss, pp in zip("HW", input_hw, k, s, p):
+        out_torch = (size + 2 * pp - kk) // ss + 1
+        out_same = -(-size // ss)
+        before = max((out_same - 1) * ss + kk - size, 0) // 2
+        if out_same != out_torch or before != pp:
+            raise ValueError(f"axis {axis}: torch pads {pp} before and gives {out_torch} "
+                             f"outputs; Keras 'same' pads {before} before and gives {out_same}")
+    return [(keras_name, {**pool, "padding": "same"})]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_torch_to_keras_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+from poolkit import bridges
+
+
+def check_translation(layer, input_hw, hint, possible=True, seed=0):
+    case = f"layer={layer}, input_hw={input_hw}"
+    if not possible:
+        try:
+            spec = ck.call(torch_to_keras, dict(layer), tuple(input_hw), case=case, hint=hint)
+        except AssertionError as exc:
+            if " raised ValueError" in str(exc).partition("\n")[0]:
+                return
+            raise
+        raise AssertionError(f"torch_to_keras returned {spec!r}, but no Keras layers compute "
+                             f"this torch layer: expected ValueError\n  case: {case}\n"
+                             f"  hint: {hint}")
+    spec = ck.call(torch_to_keras, dict(layer), tuple(input_hw), case=case, hint=hint)
+    rule = ("a list: at most one ZeroPadding2D, then one MaxPooling2D/AveragePooling2D "
+            "with pool_size, strides, padding")
+    names = [item[0] if isinstance(item, (tuple, list)) and len(item) == 2 else None
+             for item in (spec if isinstance(spec, (list, tuple)) else [None])]
+    if names not in (["MaxPooling2D"], ["AveragePooling2D"], ["ZeroPadding2D", "MaxPooling2D"],
+                     ["ZeroPadding2D", "AveragePooling2D"]):
+        raise AssertionError(f"expected {rule}; got {spec!r}\n  case: {case}\n  hint: {hint}")
+    pair = (lambda v: (int(v), int(v)) if isinstance(v, (int, np.integer))
+            else tuple(int(t) for t in v))
+    kwargs = spec[-1][1]
+    k = pair(layer["kernel_size"])
+    s = k if layer.get("stride") is None else pair(layer["stride"])
+    ck.assert_equal(pair(kwargs.get("pool_size", 0)), k, case=case + " [pool_size]",
+                    hint="keep torch's window: pool_size describes kernel_size")
+    strides = kwargs.get("strides")
+    ck.assert_equal(pair(kwargs["pool_size"] if strides is None else strides), s,
+                    case=case + " [strides]", hint="keep torch's step: strides describes stride")
+    x = np.random.default_rng(seed).standard_normal((2, 3, *input_hw)).astype(np.float32)
+    want = bridges.run_torch_pool(layer, x)
+    try:
+        got = bridges.run_keras_layers(spec, x.transpose(0, 2, 3, 1))
+    except ValueError as err:
+        raise AssertionError(f"your Keras layers cannot be built: {err}\n  case: {case}\n"
+                             f"  hint: {hint}") from None
+    ck.assert_close(got.transpose(0, 3, 1, 2), want, rtol=1e-5, atol=1e-6,
+                    case=case + " [torch vs your Keras layers, x ~ N(0, 1)]", hint=hint)
+
+
+# The brief's example: (1, 16, 24, 24) -> (1, 16, 12, 12) in torch, channels last in Keras.
+spec = ck.call(torch_to_keras, {"type": "MaxPool2d", "kernel_size": 2, "stride": 2,
+                                "padding": 0}, (24, 24), case="nn.MaxPool2d(2, 2) on 24 x 24")
+seed_out = bridges.run_keras_layers(spec, np.zeros((1, 24, 24, 16), np.float32))
+ck.assert_equal(seed_out.shape, (1, 12, 12, 16), case="nn.MaxPool2d(2, 2) on (1, 24, 24, 16)",
+                hint="Keras keeps channels last")
+check_translation({"type": "MaxPool2d", "kernel_size": 2, "stride": 2, "padding": 0}, (24, 24),
+                  "no padding in torch: which Keras padding mode adds none?")
+check_translation({"type": "AvgPool2d", "kernel_size": (3, 2), "stride": None, "padding": 0},
+                  (7, 9), "stride None in torch means the window size; odd sizes round down")
+check_translation({"type": "AvgPool2d", "kernel_size": (3, 2), "stride": 2, "padding": (1, 0)},
+                  (8, 9),
+                  "torch's default counts the padding in the divisor: padding that counts "
+                  "is just zeros")
+check_translation({"type": "MaxPool2d", "kernel_size": 3, "stride": 1, "padding": 1}, (6, 5),
+                  "zeros can win a max on negative inputs; which Keras padding never wins?")
+check_translation({"type": "AvgPool2d", "kernel_size": (3, 1), "stride": 1, "padding": (1, 0),
+                   "count_include_pad": False}, (6, 5),
+                  "padding left out of the divisor: which Keras mode ignores its padding?")
+check_translation({"type": "MaxPool2d", "kernel_size": 3, "stride": 2, "padding": 1}, (25, 25),
+                  "Keras 'same' chooses its padding from the input size: compare it with torch's")
+check_translation({"type": "MaxPool2d", "kernel_size": 3, "stride": 2, "padding": 1}, (24, 24),
+                  "on 24 x 24 Keras 'same' pads (0, 1), torch (1, 1): no layer ignores a "
+                  "padding that is not there", possible=False)
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_torch_to_keras_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
+### BEGIN HIDDEN TESTS
+from poolkit import bridges
+
+
+def check_translation(layer, input_hw, hint, possible=True, seed=0):
+    case = f"layer={layer}, input_hw={input_hw}"
+    if not possible:
+        try:
+            spec = ck.call(torch_to_keras, dict(layer), tuple(input_hw), case=case, hint=hint)
+        except AssertionError as exc:
+            if " raised ValueError" in str(exc).partition("\n")[0]:
+                return
+            raise
+        raise AssertionError(f"torch_to_keras returned {spec!r}, but no Keras layers compute "
+                             f"this torch layer: expected ValueError\n  case: {case}\n"
+                             f"  hint: {hint}")
+    spec = ck.call(torch_to_keras, dict(layer), tuple(input_hw), case=case, hint=hint)
+    names = [item[0] if isinstance(item, (tuple, list)) and len(item) == 2 else None
+             for item in (spec if isinstance(spec, (list, tuple)) else [None])]
+    if names not in (["MaxPooling2D"], ["AveragePooling2D"], ["ZeroPadding2D", "MaxPooling2D"],
+                     ["ZeroPadding2D", "AveragePooling2D"]):
+        raise AssertionError(f"expected at most one ZeroPadding2D, then one pooling layer; "
+                             f"got {spec!r}\n  case: {case}\n  hint: {hint}")
+    pair = (lambda v: (int(v), int(v)) if isinstance(v, (int, np.integer))
+            else tuple(int(t) for t in v))
+    kwargs = spec[-1][1]
+    k = pair(layer["kernel_size"])
+    s = k if layer.get("stride") is None else pair(layer["stride"])
+    ck.assert_equal(pair(kwargs.get("pool_size", 0)), k, case=case + " [pool_size]",
+                    hint="keep torch's window")
+    strides = kwargs.get("strides")
+    ck.assert_equal(pair(kwargs["pool_size"] if strides is None else strides), s,
+                    case=case + " [strides]", hint="keep torch's step")
+    x = np.random.default_rng(seed).standard_normal((2, 4, *input_hw)).astype(np.float32)
+    x[1] = -np.abs(x[1]) - 0.5  # an all-negative sample: zero padding shows
+    want = bridges.run_torch_pool(layer, x)
+    try:
+        got = bridges.run_keras_layers(spec, x.transpose(0, 2, 3, 1))
+    except ValueError as err:
+        raise AssertionError(f"your Keras layers cannot be built: {err}\n  case: {case}\n"
+                             f"  hint: {hint}") from None
+    ck.assert_close(got.transpose(0, 3, 1, 2), want, rtol=1e-5, atol=1e-6,
+                    case=case + " [torch vs your Keras layers]", hint=hint)
+
+
+def padded_pool(kind, k, stride, padding, count_include_pad, hw):
+    layer = {"type": kind, "kernel_size": k, "stride": stride, "padding": padding}
+    if kind == "AvgPool2d":
+        layer["count_include_pad"] = count_include_pad
+    return layer, hw
+
+
+# Random configurations. Whether a translation exists was checked for each one by trying every
+# ZeroPadding2D up to 5 pixels per side with both Keras padding modes.
+cases = []
+for seed in (5120, 5123):
+    case_rng = np.random.default_rng(seed)
+    found = []
+    while len(found) < 16:
+        kind = ("MaxPool2d", "AvgPool2d")[len(found) % 2]
+        k = [int(v) for v in case_rng.integers(1, 5, size=2)]
+        p = [int(case_rng.integers(0, kk // 2 + 1)) if case_rng.random() < 0.6 else 0
+             for kk in k]
+        hw = tuple(int(v) for v in case_rng.integers(5, 14, size=2))
+        kernel = k[0] if case_rng.random() < 0.5 else tuple(k)
+        if isinstance(kernel, int):
+            k = [k[0], k[0]]
+            p = [p[0], p[0]] if case_rng.random() < 0.7 else [p[0], min(p[1], k[0] // 2)]
+        r = case_rng.random()
+        stride = (None if r < 0.25 else int(case_rng.integers(1, 4)) if r < 0.7
+                  else tuple(int(v) for v in case_rng.integers(1, 4, size=2)))
+        padding = p[0] if p[0] == p[1] else tuple(p)
+        cip = bool(case_rng.random() < 0.5) if kind == "AvgPool2d" else None
+        s = k if stride is None else [stride] * 2 if isinstance(stride, int) else list(stride)
+        if min((n + 2 * pp - kk) // ss + 1 for n, kk, ss, pp in zip(hw, k, s, p)) < 2:
+            continue
+        found.append(padded_pool(kind, kernel, stride, padding, cip, hw))
+    cases += found
+for i, (layer, hw) in enumerate(cases):
+    k = layer["kernel_size"]
+    k = (k, k) if isinstance(k, int) else k
+    s = k if layer["stride"] is None else layer["stride"]
+    s = (s, s) if isinstance(s, int) else s
+    p = layer["padding"]
+    p = (p, p) if isinstance(p, int) else p
+    possible = p == (0, 0) or (layer["type"] == "AvgPool2d" and layer["count_include_pad"])
+    if not possible:
+        possible = all(-(-n // ss) == (n + 2 * pp - kk) // ss + 1
+                       and max((-(-n // ss) - 1) * ss + kk - n, 0) // 2 == pp
+                       for n, kk, ss, pp in zip(hw, k, s, p))
+    check_translation(layer, hw, "compare what each framework does with the padded positions",
+                      possible=possible, seed=100 + i)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Going further (ungraded): a stack of *two* Keras pooling layers can translate some layers that
+# a single one cannot. `nn.MaxPool2d(3, 2, 1)` on `24 x 24` is `MaxPooling2D(3, 1, 'same')`
+# followed by `MaxPooling2D(1, 2)`: why?
 
 # %% [markdown]
 # ## Summary
@@ -656,5 +939,26 @@ ck.check_against_oracle(
 # - Keras `'same'` pads asymmetrically (extra at the end). In torch: `F.pad` with `-inf`, then
 #   pool. Zero padding breaks max pooling on negative inputs; 'same' averages divide by the real
 #   pixels only.
-# - Backward: max pooling routes each gradient to the first maximum of its window; average
+# - Backward: max pooling routes each gradient to one maximum of its window (on a tie, torch
+#   picks the first; TensorFlow's `reduce_max` splits it: a convention, not a law); average
 #   pooling spreads it evenly; overlapping windows add up.
+# - Translating torch to Keras: no padding is 'valid'; counted average padding is
+#   `ZeroPadding2D`; ignored padding (max, or `count_include_pad=False`) needs Keras 'same' to
+#   pad exactly as torch does, which depends on the input size, and otherwise has no
+#   single-layer translation.
+#
+# ## References
+#
+# - PyTorch documentation: [`torch.nn.MaxPool2d`](https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html),
+#   [`torch.nn.AvgPool2d`](https://pytorch.org/docs/stable/generated/torch.nn.AvgPool2d.html),
+#   [`torch.nn.functional.pad`](https://pytorch.org/docs/stable/generated/torch.nn.functional.pad.html).
+# - Keras 3 documentation: [`MaxPooling2D`](https://keras.io/api/layers/pooling_layers/max_pooling2d/),
+#   [`AveragePooling2D`](https://keras.io/api/layers/pooling_layers/average_pooling2d/),
+#   [`ZeroPadding2D`](https://keras.io/api/layers/reshaping_layers/zero_padding2d/).
+# - TensorFlow documentation: [`tf.math.reduce_max`](https://www.tensorflow.org/api_docs/python/tf/math/reduce_max),
+#   [`tf.nn.max_pool2d`](https://www.tensorflow.org/api_docs/python/tf/nn/max_pool2d).
+# - V. Dumoulin and F. Visin, *A guide to convolution arithmetic for deep learning*,
+#   arXiv:1603.07285, 2016 (output sizes, padding and strides).
+# - CS231n, *Convolutional Neural Networks for Visual Recognition* (Stanford), notes on
+#   backpropagation and gradient checking: <https://cs231n.github.io/optimization-2/>,
+#   <https://cs231n.github.io/neural-networks-3/>.

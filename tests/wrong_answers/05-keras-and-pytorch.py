@@ -148,3 +148,62 @@ def keras_same_max_pool2d(x, pool_size, strides=None):
             dx[batch, channel, i * s + row, j * s + col] = grad_output[:, :, i, j]""")),
     ],
 }
+
+_T2K_HEAD = """
+def torch_to_keras(layer, input_hw):
+    def pair(v):
+        return (int(v), int(v)) if isinstance(v, (int, np.integer)) else (int(v[0]), int(v[1]))
+
+    keras_name = {"MaxPool2d": "MaxPooling2D", "AvgPool2d": "AveragePooling2D"}[layer["type"]]
+    k = pair(layer["kernel_size"])
+    s = k if layer.get("stride") is None else pair(layer["stride"])
+    p = pair(layer.get("padding", 0))
+    pool = {"pool_size": k, "strides": s}
+"""
+
+_T2K_SAME_CHECK = """
+    for size, kk, ss, pp in zip(input_hw, k, s, p):
+        out_torch = (size + 2 * pp - kk) // ss + 1
+        out_same = -(-size // ss)
+        before = max((out_same - 1) * ss + kk - size, 0) // 2
+        if out_same != out_torch or before != pp:
+            raise ValueError("no translation")
+    return [(keras_name, {**pool, "padding": "same"})]
+"""
+
+WRONG["torch_to_keras"] = [
+    ("any padding becomes Keras 'same' (never raises)", _T2K_HEAD + """
+    return [(keras_name, {**pool, "padding": "valid" if p == (0, 0) else "same"})]
+"""),
+    ("zero padding for every padded layer (zeros win a max on negative inputs)", _T2K_HEAD + """
+    if p == (0, 0):
+        return [(keras_name, {**pool, "padding": "valid"})]
+    return [("ZeroPadding2D", {"padding": ((p[0], p[0]), (p[1], p[1]))}),
+            (keras_name, {**pool, "padding": "valid"})]
+"""),
+    ("ignores count_include_pad (always zero padding for average)", _T2K_HEAD + """
+    if p == (0, 0):
+        return [(keras_name, {**pool, "padding": "valid"})]
+    if layer["type"] == "AvgPool2d":
+        return [("ZeroPadding2D", {"padding": ((p[0], p[0]), (p[1], p[1]))}),
+                (keras_name, {**pool, "padding": "valid"})]
+""" + _T2K_SAME_CHECK),
+    ("'same' accepted when the output sizes match, padding not compared", _T2K_HEAD + """
+    if p == (0, 0):
+        return [(keras_name, {**pool, "padding": "valid"})]
+    if layer["type"] == "AvgPool2d" and layer.get("count_include_pad", True):
+        return [("ZeroPadding2D", {"padding": ((p[0], p[0]), (p[1], p[1]))}),
+                (keras_name, {**pool, "padding": "valid"})]
+    for size, kk, ss, pp in zip(input_hw, k, s, p):
+        if -(-size // ss) != (size + 2 * pp - kk) // ss + 1:
+            raise ValueError("no translation")
+    return [(keras_name, {**pool, "padding": "same"})]
+"""),
+    ("H and W padding swapped in ZeroPadding2D", _T2K_HEAD + """
+    if p == (0, 0):
+        return [(keras_name, {**pool, "padding": "valid"})]
+    if layer["type"] == "AvgPool2d" and layer.get("count_include_pad", True):
+        return [("ZeroPadding2D", {"padding": ((p[1], p[1]), (p[0], p[0]))}),
+                (keras_name, {**pool, "padding": "valid"})]
+""" + _T2K_SAME_CHECK),
+]
