@@ -35,6 +35,7 @@
 # 5. The strided convolution: a learned way to downsample
 # 6. Channels and shapes through a conv + pool stack
 # 7. Exercises
+# 8. References
 
 # %%
 import numpy as np
@@ -75,6 +76,11 @@ print("nn.AvgPool2d(2, 2):           ", count_parameters(nn.AvgPool2d(2, 2)))
 # channel): $32 \cdot 16 \cdot 3 \cdot 3 = 4608$ numbers, plus one bias per output channel,
 # $32$, so $4640$ in all. The pooling layers hold nothing: kernel size, stride and padding are
 # *hyperparameters* that you choose, and gradient descent never touches them.
+#
+# That is today's pooling. LeNet-5 (LeCun et al., 1998) had *trainable* subsampling layers: each
+# of its S2 and S4 maps summed a 2×2 window, multiplied the sum by a learned coefficient, added a
+# learned bias and passed the result through a sigmoid, so S2 had 2 × 6 = 12 parameters and S4
+# 2 × 16 = 32. Parameter-free max pooling became the default later.
 #
 # How the count grows: the convolution is proportional to $C_\text{in}\cdot C_\text{out}\cdot k^2$,
 # while a pooling layer stays at zero whatever its size.
@@ -142,7 +148,7 @@ display(Markdown("\n".join(rows)))
 # %% [markdown]
 # What the table says, in numbers:
 #
-# - Both pooling layers have **0** parameters; the two convolutions have thousands.
+# - Both pooling layers have **0** parameters; the two convolutions have 4,640 and 1,040.
 # - Pooling **keeps the channel count** (16 → 16): it works on each channel separately. A
 #   convolution **sets** it: `out_channels` is whatever you ask for, because each output channel
 #   is a weighted sum over *all* input channels.
@@ -154,6 +160,7 @@ display(Markdown("\n".join(rows)))
 # %%
 assert table["nn.MaxPool2d(2, 2)"]["params"] == table["nn.AvgPool2d(2, 2)"]["params"] == 0
 assert table["nn.Conv2d(16, 32, 3)"]["params"] == 16 * 32 * 3 * 3 + 32 == 4640
+assert table["nn.Conv2d(16, 16, 2, stride=2)"]["params"] == 16 * 16 * 2 * 2 + 16 == 1040
 assert table["nn.MaxPool2d(2, 2)"]["channels"] == (16, 16)
 assert table["nn.Conv2d(16, 32, 3)"]["channels"] == (16, 32)
 assert table["nn.Conv2d(16, 16, 2, stride=2)"]["shape"] == table["nn.MaxPool2d(2, 2)"]["shape"]
@@ -366,87 +373,165 @@ for module, shape in shapes:
 #
 # ## 7. Exercises
 #
-# 1. **`conv2d_param_count`**: the number of learnable parameters of `nn.Conv2d` from its
-#    arguments, including `bias` and `groups`.
+# 1. **`design_stack`**: design a conv/pool stack to a target shape within a parameter budget
+#    (or show with a `ValueError` that none exists); torch builds and counts it.
 # 2. **`depthwise_conv2d`**: a depthwise convolution in NumPy, with stride and zero padding.
 # 3. **`avg_pool_weights` and `avg_pool2d_via_conv`**: average pooling as your depthwise
 #    convolution with fixed weights.
 # 4. **`stack_output_shape`**: the output shape of a stack of convolution and pooling layers,
 #    without running them.
+# 5. **`avg_pool2d_backward`**: the gradient that average pooling passes back, derived by you.
 #
-# Exercises 2 and 3 must be written in NumPy: the tests reject answers that call torch,
+# Exercises 2, 3 and 5 must be written in NumPy: the tests reject answers that call torch,
 # TensorFlow or poolkit. The tests compare your answers with torch and poolkit on random inputs
-# (negative values, ties, odd sizes), and a failing test names the case that failed.
+# (negative values, ties, odd sizes), and a failing test names the case that failed and gives a
+# hint. Stuck after that? `ck.hint("depthwise_conv2d")` (any exercise's function name) prints
+# where to reread and the rule; it also appears by itself after three failed checks.
 
 # %% [markdown]
-# ### Exercise 1 · `conv2d_param_count` (2 points)
+# ### Exercise 1: design a stack to a target shape, within a parameter budget (3 points)
 #
-# Write the number of learnable parameters of
-# `nn.Conv2d(in_channels, out_channels, kernel_size, bias=bias, groups=groups)` as a formula.
-# `kernel_size` is an int or a pair `(kh, kw)`. With `groups=g`, the input channels are split
-# into `g` groups and every filter sees only `in_channels // g` of them (both channel counts are
-# divisible by `g`; `groups=in_channels` is the depthwise case). Return a Python `int`.
+# Write `design_stack(in_shape, out_shape, max_params)`: a stack of layers that takes a batch of
+# shape `in_shape = (N, C, H, W)` to `out_shape = (N, C2, H2, W2)` (same `N`, and
+# `H2 <= H`, `W2 <= W`) with **at most `max_params` learnable parameters**, as torch counts them.
+# Describe the stack as data, a list of layers in the format of Exercise 4:
+#
+# - `("conv", out_channels, kernel_size, stride, padding)`: `nn.Conv2d` (with its bias);
+# - `("pool", kernel_size, stride, padding)`: `nn.MaxPool2d`.
+#
+# `kernel_size`, `stride` and `padding` may be ints or `(h, w)` pairs, as torch accepts; use
+# **at most one** convolution. When no such stack fits the budget, raise `ValueError`.
+#
+# The tests build your stack with `nn.Conv2d`/`nn.MaxPool2d`, run a random batch through it,
+# and compare the output shape and the parameter count torch reports. Section 1 holds what you
+# need: what a parameter count depends on, and what it does not depend on.
 
-# %% nbgrader={"grade": false, "grade_id": "conv2d_param_count", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def conv2d_param_count(in_channels, out_channels, kernel_size, bias=True, groups=1):
-    """Learnable parameters of nn.Conv2d(in_channels, out_channels, kernel_size, bias, groups).
-
-    kernel_size: int or (kh, kw). Returns an int.
-    """
+# %% nbgrader={"grade": false, "grade_id": "design_stack", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def design_stack(in_shape, out_shape, max_params):
+    """Layers [("conv", ...) / ("pool", ...)] from in_shape to out_shape within max_params."""
     ### BEGIN SOLUTION
-    if isinstance(kernel_size, int):
-        kernel_size = (kernel_size, kernel_size)
-    kh, kw = kernel_size
-    weights = out_channels * (in_channels // groups) * kh * kw
-    return int(weights + (out_channels if bias else 0))
+    (_, c, h, w), (_, c2, h2, w2) = in_shape, out_shape
+    layers = []
+    if c2 != c:
+        # Parameters do not depend on H and W; the cheapest channel change is a 1x1 conv.
+        cheapest = c * c2 + c2
+        if cheapest > max_params:
+            raise ValueError(f"changing {c} to {c2} channels costs at least {cheapest} "
+                             f"parameters (a 1x1 convolution), over the budget {max_params}")
+        layers.append(("conv", c2, 1, 1, 0))
+    # Pooling is free: a stride-1 window of (H - H2 + 1) x (W - W2 + 1) gives H2 x W2.
+    layers.append(("pool", (h - h2 + 1, w - w2 + 1), 1, 0))
+    return layers
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_conv2d_param_count_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_design_stack_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 
-def torch_count(*args, **kwargs):
-    # The reference: build the layer in torch and count what the optimizer would update.
-    return sum(p.numel() for p in nn.Conv2d(*args, **kwargs).parameters())
+def check_design(in_shape, out_shape, max_params, hint, possible=True):
+    case = f"in_shape={in_shape}, out_shape={out_shape}, max_params={max_params}"
+    try:
+        layers = ck.call(design_stack, in_shape, out_shape, max_params, case=case, hint=hint)
+    except AssertionError as exc:
+        if not possible and " raised ValueError" in str(exc).partition("\n")[0]:
+            return
+        raise
+    if not possible:
+        raise AssertionError(f"design_stack returned {layers!r}, but no stack fits the budget: "
+                             f"expected ValueError\n  case: {case}\n  hint: {hint}")
+    modules, channels, convs = [], in_shape[1], 0
+    try:
+        for layer in layers:
+            args = [tuple(a) if isinstance(a, list) else a for a in layer[1:]]
+            if layer[0] == "conv":
+                out_channels, k, s, p = args
+                modules.append(nn.Conv2d(channels, out_channels, k, stride=s, padding=p))
+                channels, convs = out_channels, convs + 1
+            elif layer[0] == "pool":
+                k, s, p = args
+                modules.append(nn.MaxPool2d(k, stride=s, padding=p))
+            else:
+                raise ValueError(f"unknown layer kind {layer[0]!r}")
+        with torch.no_grad():
+            out = nn.Sequential(*modules)(torch.randn(in_shape))
+    except Exception as err:
+        raise AssertionError(f"torch cannot build or run your stack {layers!r}: "
+                             f"{type(err).__name__}: {err}\n  case: {case}\n  hint: {hint}") from None
+    params = sum(p.numel() for p in nn.Sequential(*modules).parameters())
+    ck.assert_equal(tuple(out.shape), tuple(out_shape), case=case + f" [your stack: {layers}]",
+                    hint=hint)
+    ck.assert_equal(convs <= 1, True, case=case + f" [{convs} convolutions]",
+                    hint="the exercise allows at most one convolution")
+    ck.assert_equal(params <= max_params, True,
+                    case=case + f" [your stack has {params} parameters]", hint=hint)
 
 
-names = ("in_channels", "out_channels", "kernel_size")
-for args, kwargs, hint in [
-    ((16, 32, 3), {}, "C_out * C_in * k * k weights, plus one bias per output channel"),
-    ((16, 32, 3), {"bias": False}, "bias=False: weights only"),
-    ((3, 8, (1, 5)), {}, "a (kh, kw) kernel has kh * kw taps"),
-    ((16, 16, 3), {"groups": 16}, "with groups=g each filter sees in_channels // g channels"),
-]:
-    case = ck.describe(args, kwargs, names)
-    ck.assert_equal(ck.call(conv2d_param_count, *args, case=case, hint=hint, **kwargs),
-                    torch_count(*args, **kwargs), case=case, hint=hint)
+check_design((1, 16, 24, 24), (1, 16, 12, 12), 0,
+             "same channels, smaller maps: which layers cost nothing?")
+check_design((2, 8, 10, 7), (2, 8, 4, 3), 0, "a window does not have to be square, "
+             "and the stride does not have to be the window size")
+check_design((1, 3, 32, 32), (1, 32, 8, 8), 128,
+             "does a convolution's parameter count depend on H and W? on its kernel size?")
+check_design((1, 16, 24, 24), (1, 32, 12, 12), 540,
+             "count every parameter of the cheapest convolution that changes 16 channels "
+             "into 32", possible=False)
 print("visible tests passed")
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_conv2d_param_count_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_design_stack_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
 ### BEGIN HIDDEN TESTS
-def torch_count(*args, **kwargs):
-    return sum(p.numel() for p in nn.Conv2d(*args, **kwargs).parameters())
+def check_design(in_shape, out_shape, max_params, hint, possible=True):
+    case = f"in_shape={in_shape}, out_shape={out_shape}, max_params={max_params}"
+    try:
+        layers = ck.call(design_stack, in_shape, out_shape, max_params, case=case, hint=hint)
+    except AssertionError as exc:
+        if not possible and " raised ValueError" in str(exc).partition("\n")[0]:
+            return
+        raise
+    if not possible:
+        raise AssertionError(f"design_stack returned {layers!r}, but no stack fits the budget: "
+                             f"expected ValueError\n  case: {case}\n  hint: {hint}")
+    modules, channels, convs = [], in_shape[1], 0
+    try:
+        for layer in layers:
+            args = [tuple(a) if isinstance(a, list) else a for a in layer[1:]]
+            if layer[0] == "conv":
+                out_channels, k, s, p = args
+                modules.append(nn.Conv2d(channels, out_channels, k, stride=s, padding=p))
+                channels, convs = out_channels, convs + 1
+            elif layer[0] == "pool":
+                k, s, p = args
+                modules.append(nn.MaxPool2d(k, stride=s, padding=p))
+            else:
+                raise ValueError(f"unknown layer kind {layer[0]!r}")
+        with torch.no_grad():
+            out = nn.Sequential(*modules)(torch.randn(in_shape))
+    except Exception as err:
+        raise AssertionError(f"torch cannot build or run your stack {layers!r}: "
+                             f"{type(err).__name__}: {err}\n  case: {case}\n  hint: {hint}") from None
+    params = sum(p.numel() for p in nn.Sequential(*modules).parameters())
+    ck.assert_equal(tuple(out.shape), tuple(out_shape), case=case, hint=hint)
+    ck.assert_equal(convs <= 1, True, case=case + f" [{convs} convolutions]",
+                    hint="at most one convolution")
+    ck.assert_equal(params <= max_params, True,
+                    case=case + f" [your stack has {params} parameters]", hint=hint)
 
 
-cases_rng = np.random.default_rng(404)
-names = ("in_channels", "out_channels", "kernel_size")
-for _ in range(16):
-    groups = int(cases_rng.choice([1, 1, 2, 3, 4]))
-    c_in = groups * int(cases_rng.integers(1, 9))
-    c_out = groups * int(cases_rng.integers(1, 9))
-    kh, kw = (int(v) for v in cases_rng.integers(1, 6, size=2))
-    kernel = kh if cases_rng.random() < 0.5 else (kh, kw)
-    kwargs = {"bias": bool(cases_rng.random() < 0.6), "groups": groups}
-    case = ck.describe((c_in, c_out, kernel), kwargs, names)
-    hint = "out_channels * (in_channels // groups) * kh * kw (+ out_channels)"
-    ck.assert_equal(ck.call(conv2d_param_count, c_in, c_out, kernel, case=case, hint=hint,
-                           **kwargs),
-                    torch_count(c_in, c_out, kernel, **kwargs), case=case, hint=hint)
+case_rng = np.random.default_rng(4040)
+for i in range(12):
+    n, c = int(case_rng.integers(1, 3)), int(case_rng.integers(1, 17))
+    h, w = (int(v) for v in case_rng.integers(3, 30, size=2))
+    h2, w2 = int(case_rng.integers(1, h + 1)), int(case_rng.integers(1, w + 1))
+    c2 = c if i % 3 == 0 else int(case_rng.integers(1, 33))
+    need = 0 if c2 == c else c * c2 + c2
+    budget = need + int(case_rng.integers(0, 3)) if i % 4 else max(need - 1, 0)
+    possible = need <= budget
+    check_design((n, c, h, w), (n, c2, h2, w2), budget,
+                 "parameters depend on channels and kernel size only", possible=possible)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 2 · `depthwise_conv2d` in NumPy (3 points)
+# ### Exercise 2: `depthwise_conv2d` in NumPy (3 points)
 #
 # Write a depthwise convolution: channel `c` of the output is channel `c` of the input
 # correlated with filter `weight[c, 0]`. Like every deep-learning framework, compute a
@@ -525,8 +610,8 @@ for i in range(10):
     want = F.conv2d(torch.from_numpy(x), torch.from_numpy(weight), stride=stride,
                     padding=padding, groups=c).numpy()
     case = ck.describe((x, weight, stride, padding), names=("x", "weight", "stride", "padding"))
-    hint = ("cross-correlation per channel, zero padding on all sides, "
-            "H_out = (H + 2p - kh) // s + 1")
+    hint = ("channel c sees only weight[c, 0]; is the filter flipped? where does the "
+            "padding go?")
     got = ck.call(depthwise_conv2d, x.copy(), weight.copy(), stride, padding, case=case, hint=hint)
     ck.assert_close(got, want, case=case, hint=hint)
 
@@ -544,7 +629,7 @@ ck.check_against_oracle(with_average_filters, "poolkit.avg_pool2d",
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 3 · average pooling as a fixed-weight depthwise convolution (3 points)
+# ### Exercise 3: average pooling as a fixed-weight depthwise convolution (3 points)
 #
 # 1. `avg_pool_weights(channels, kernel_size)` returns the fixed filters, shape
 #    `(channels, 1, k, k)`, that make a depthwise convolution compute $k\times k$ averages.
@@ -611,12 +696,12 @@ ck.check_against_oracle(avg_pool2d_via_conv, "poolkit.avg_pool2d",
                         ck.pool_cases(seed=404, n=12, stride_none=True, max_kernel=4,
                                       max_size=11),
                         numpy_only=True,
-                        hint="zero padding is counted in the divisor (count_include_pad=True); "
-                             "stride=None means stride=kernel_size")
+                        hint="is the padding counted in the divisor? what does stride=None "
+                             "mean for a pooling layer?")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 4 · `stack_output_shape` (2 points)
+# ### Exercise 4: `stack_output_shape` (2 points)
 #
 # Compute the shape `(N, C, H, W)` that comes out of a stack of layers, without building or
 # running them. Each layer is a tuple:
@@ -666,7 +751,7 @@ for input_shape, layers, hint in [
      "a convolution sets the channel count; pooling with stride=None uses stride=kernel_size"),
     ((4, 3, 32, 32), [("conv", 16, 5, 1, 0), ("pool", 2, 2, 0), ("conv", 32, 3, 2, 1),
                       ("pool", 3, 1, 1)],
-     "O = (L + 2p - k) // s + 1 for every layer"),
+     "apply section 6's size rule once per layer, in order"),
     ((2, 16, 7, 9), [("pool", 2, None, 0)], "sizes round down: 7 -> 3, 9 -> 4"),
 ]:
     case = f"input {input_shape}, layers {layers}"
@@ -714,9 +799,103 @@ for _ in range(12):
         layers.append(layer)
         size = new_size
     case = f"input {input_shape}, layers {layers}"
-    hint = "conv sets C, pooling keeps it; O = (L + 2p - k) // s + 1, stride None -> kernel_size"
+    hint = "which layers change C? what does stride None mean? (section 6)"
     ck.assert_equal(ck.call(stack_output_shape, input_shape, layers, case=case, hint=hint),
                     torch_stack_shape(input_shape, layers), case=case, hint=hint)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 5: the backward pass of average pooling in NumPy (4 points)
+#
+# Average pooling has no parameters, but the layers before it learn only through the gradient
+# it passes back. Write `avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None,
+# padding=0)` for square windows: `grad_output: (N, C, H_out, W_out)` is the gradient of the
+# loss with respect to the output of `F.avg_pool2d(x, kernel_size, stride, padding)` (torch's
+# defaults: padding counted in the divisor, `ceil_mode=False`), and `x_shape = (N, C, H, W)`.
+# Return the gradient with respect to `x`, an array of shape `x_shape`, as torch's autograd
+# computes it. `stride=None` means `stride = kernel_size`.
+#
+# No formula is given: derive it. Section 3 showed that this layer is a depthwise convolution
+# with fixed weights; ask, for one output, how much it changes when one input in its window
+# changes, then what happens to an input that sits in several windows, and to a window that
+# covers padding. Notice what the signature does *not* take. NumPy only.
+
+# %% nbgrader={"grade": false, "grade_id": "avg_pool_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
+    """Gradient of F.avg_pool2d(x, kernel_size, stride, padding) w.r.t. x of shape x_shape."""
+    ### BEGIN SOLUTION
+    g = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x_shape
+    h_out, w_out = g.shape[-2:]
+    # Work on the padded grid, then cut the padding off: its gradient goes nowhere.
+    padded = np.zeros((n, c, height + 2 * padding, width + 2 * padding))
+    share = g / (k * k)  # each output is the mean of k*k numbers (padding counted)
+    for a in range(k):
+        for b in range(k):
+            padded[:, :, a : a + s * (h_out - 1) + 1 : s,
+                         b : b + s * (w_out - 1) + 1 : s] += share
+    return padded[:, :, padding : padding + height, padding : padding + width]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool_backward_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+
+def autograd_avg_dx(grad_output, x_shape, kernel_size, stride, padding):
+    x = torch.zeros(x_shape, dtype=torch.float64, requires_grad=True)
+    F.avg_pool2d(x, kernel_size, stride, padding).backward(torch.from_numpy(grad_output))
+    return x.grad.numpy()
+
+
+def check_avg_backward(x_shape, k, s, p, seed, hint):
+    out_h = (x_shape[2] + 2 * p - k) // (s or k) + 1
+    out_w = (x_shape[3] + 2 * p - k) // (s or k) + 1
+    g = np.random.default_rng(seed).standard_normal((*x_shape[:2], out_h, out_w))
+    case = f"grad_output: shape {g.shape}, x_shape={x_shape}, kernel_size={k}, stride={s}, padding={p}"
+    got = ck.call(avg_pool2d_backward, g.copy(), x_shape, k, s, p, case=case, hint=hint)
+    ck.assert_close(got, autograd_avg_dx(g, x_shape, k, s, p), case=case, hint=hint)
+
+
+ck.assert_numpy_only(avg_pool2d_backward)
+ones = np.ones((1, 1, 2, 2))
+ck.assert_close(ck.call(avg_pool2d_backward, ones.copy(), (1, 1, 4, 4), 2, None, 0,
+                        case="ones through a 2x2 pool of a 4x4 input"),
+                autograd_avg_dx(ones, (1, 1, 4, 4), 2, None, 0),
+                case="ones through a 2x2 pool of a 4x4 input, stride None",
+                hint="how much does one output move when one of its 4 inputs moves by 1?")
+check_avg_backward((1, 1, 5, 5), 3, 1, 0, 1,
+                   "windows overlap at stride 1: an input in several windows hears from each")
+check_avg_backward((2, 3, 6, 7), 3, 2, 1, 2,
+                   "a window over the border still divides by k*k; the padding's share is lost")
+check_avg_backward((1, 2, 7, 5), 2, 2, 0, 3,
+                   "rows and columns no window reaches get no gradient")
+print("visible tests passed")
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool_backward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
+### BEGIN HIDDEN TESTS
+def autograd_avg_dx(grad_output, x_shape, kernel_size, stride, padding):
+    x = torch.zeros(x_shape, dtype=torch.float64, requires_grad=True)
+    F.avg_pool2d(x, kernel_size, stride, padding).backward(torch.from_numpy(grad_output))
+    return x.grad.numpy()
+
+
+case_rng = np.random.default_rng(4050)
+for i in range(12):
+    k = int(case_rng.integers(1, 5))
+    s = None if i % 4 == 3 else int(case_rng.integers(1, 4))
+    p = int(case_rng.integers(0, k // 2 + 1))
+    n, c = int(case_rng.integers(1, 3)), int(case_rng.integers(1, 4))
+    h, w = (int(v) for v in case_rng.integers(max(k - 2 * p, 1), 10, size=2))
+    step = k if s is None else s
+    g = case_rng.standard_normal((n, c, (h + 2 * p - k) // step + 1, (w + 2 * p - k) // step + 1))
+    case = f"grad_output: shape {g.shape}, x_shape={(n, c, h, w)}, kernel_size={k}, stride={s}, padding={p}"
+    hint = "divide by k*k, spread over the window, add overlaps, drop the padding"
+    got = ck.call(avg_pool2d_backward, g.copy(), (n, c, h, w), k, s, p, case=case, hint=hint)
+    ck.assert_close(got, autograd_avg_dx(g, (n, c, h, w), k, s, p), case=case, hint=hint)
+ck.assert_numpy_only(avg_pool2d_backward)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -729,6 +908,26 @@ for _ in range(12):
 #   matches `count_include_pad=True`). Max pooling is not affine, so no convolution computes it.
 # - A strided convolution downsamples to the same shape as pooling, at the cost of parameters
 #   and multiply-adds, and can learn what to keep.
+# - A parameter count depends on channels and kernel size, never on the feature map's height
+#   and width; the backward pass of average pooling spreads each gradient evenly over its
+#   window (divided by $k^2$), and overlapping windows add up.
 #
 # Next lesson: the same layers in Keras and PyTorch, channels-last vs channels-first, and the
-# backward pass through pooling.
+# backward pass of max pooling.
+#
+# ## References
+#
+# - PyTorch documentation: [`torch.nn.Conv2d`](https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html),
+#   [`torch.nn.MaxPool2d`](https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html),
+#   [`torch.nn.AvgPool2d`](https://pytorch.org/docs/stable/generated/torch.nn.AvgPool2d.html),
+#   [`torch.nn.functional.conv2d`](https://pytorch.org/docs/stable/generated/torch.nn.functional.conv2d.html).
+# - Y. LeCun, L. Bottou, Y. Bengio and P. Haffner, *Gradient-based learning applied to document
+#   recognition*, Proceedings of the IEEE 86(11):2278-2324, 1998 (LeNet-5 and its trainable
+#   subsampling layers).
+# - J. T. Springenberg, A. Dosovitskiy, T. Brox and M. Riedmiller, *Striving for Simplicity: The
+#   All Convolutional Net*, ICLR 2015 workshop track, arXiv:1412.6806 (strided convolutions
+#   instead of pooling).
+# - K. He, X. Zhang, S. Ren and J. Sun, *Deep Residual Learning for Image Recognition*, CVPR
+#   2016, arXiv:1512.03385 (stride-2 convolutions for downsampling).
+# - V. Dumoulin and F. Visin, *A guide to convolution arithmetic for deep learning*,
+#   arXiv:1603.07285, 2016 (output sizes of convolutions and pooling).

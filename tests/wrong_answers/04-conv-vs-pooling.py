@@ -5,30 +5,6 @@ nbgrader round-trip test asserts that the exercise's test cells then lose points
 """
 
 WRONG = {
-    "conv2d_param_count": [
-        ("forgets the bias", '''
-def conv2d_param_count(in_channels, out_channels, kernel_size, bias=True, groups=1):
-    if isinstance(kernel_size, int):
-        kernel_size = (kernel_size, kernel_size)
-    kh, kw = kernel_size
-    return int(out_channels * (in_channels // groups) * kh * kw)
-'''),
-        ("ignores groups", '''
-def conv2d_param_count(in_channels, out_channels, kernel_size, bias=True, groups=1):
-    if isinstance(kernel_size, int):
-        kernel_size = (kernel_size, kernel_size)
-    kh, kw = kernel_size
-    return int(out_channels * in_channels * kh * kw + (out_channels if bias else 0))
-'''),
-        ("kernel side instead of kernel area", '''
-def conv2d_param_count(in_channels, out_channels, kernel_size, bias=True, groups=1):
-    if isinstance(kernel_size, int):
-        kernel_size = (kernel_size, kernel_size)
-    kh, kw = kernel_size
-    weights = out_channels * (in_channels // groups) * (kh + kw)
-    return int(weights + (out_channels if bias else 0))
-'''),
-    ],
     "depthwise_conv2d": [
         ("flips the filter (textbook convolution, not cross-correlation)", '''
 def depthwise_conv2d(x, weight, stride=1, padding=0):
@@ -149,3 +125,104 @@ def stack_output_shape(input_shape, layers):
 '''),
     ],
 }
+
+_DESIGN_HEAD = """
+def design_stack(in_shape, out_shape, max_params):
+    (_, c, h, w), (_, c2, h2, w2) = in_shape, out_shape
+    layers = []
+"""
+
+_AVG_BACK = """
+def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
+    g = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x_shape
+    h_out, w_out = g.shape[-2:]
+    padded = np.zeros((n, c, height + 2 * padding, width + 2 * padding))
+BODY
+    return padded[:, :, padding : padding + height, padding : padding + width]
+"""
+
+_AVG_ADD = """    for a in range(k):
+        for b in range(k):
+            padded[:, :, a : a + s * (h_out - 1) + 1 : s,
+                         b : b + s * (w_out - 1) + 1 : s] += SHARE
+"""
+
+WRONG["design_stack"] = [
+    ("a 3x3 convolution for the channel change (over the budget)", _DESIGN_HEAD + """
+    if c2 != c:
+        if 9 * c * c2 + c2 > max_params:
+            raise ValueError("over budget")
+        layers.append(("conv", c2, 3, 1, 1))
+    layers.append(("pool", (h - h2 + 1, w - w2 + 1), 1, 0))
+    return layers
+"""),
+    ("forgets the bias in the budget", _DESIGN_HEAD + """
+    if c2 != c:
+        if c * c2 > max_params:
+            raise ValueError("over budget")
+        layers.append(("conv", c2, 1, 1, 0))
+    layers.append(("pool", (h - h2 + 1, w - w2 + 1), 1, 0))
+    return layers
+"""),
+    ("always halves with a 2x2 pool", _DESIGN_HEAD + """
+    if c2 != c:
+        if c * c2 + c2 > max_params:
+            raise ValueError("over budget")
+        layers.append(("conv", c2, 1, 1, 0))
+    layers.append(("pool", 2, 2, 0))
+    return layers
+"""),
+    ("never raises: a convolution whatever the budget", _DESIGN_HEAD + """
+    if c2 != c:
+        layers.append(("conv", c2, 1, 1, 0))
+    layers.append(("pool", (h - h2 + 1, w - w2 + 1), 1, 0))
+    return layers
+"""),
+    ("pool window H - H2 (one short)", _DESIGN_HEAD + """
+    if c2 != c:
+        if c * c2 + c2 > max_params:
+            raise ValueError("over budget")
+        layers.append(("conv", c2, 1, 1, 0))
+    layers.append(("pool", (max(h - h2, 1), max(w - w2, 1)), 1, 0))
+    return layers
+"""),
+]
+
+WRONG["avg_pool_backward"] = [
+    ("forgets to divide by k*k", _AVG_BACK.replace("BODY", _AVG_ADD.replace("SHARE", "g"))),
+    ("overlapping windows overwrite instead of adding up",
+     _AVG_BACK.replace("BODY", _AVG_ADD.replace("] += SHARE", "] = g / (k * k)"))),
+    ("border windows divided by their real pixels (count_include_pad=False)", """
+def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
+    g = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x_shape
+    h_out, w_out = g.shape[-2:]
+    dx = np.zeros((n, c, height, width))
+    for i in range(h_out):
+        for j in range(w_out):
+            r0, c0 = i * s - padding, j * s - padding
+            r1, c1 = min(r0 + k, height), min(c0 + k, width)
+            r0, c0 = max(r0, 0), max(c0, 0)
+            dx[:, :, r0:r1, c0:c1] += (g[:, :, i, j] / ((r1 - r0) * (c1 - c0)))[:, :, None, None]
+    return dx
+"""),
+    ("ignores the padding offset (windows start at i * s)", """
+def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
+    g = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x_shape
+    h_out, w_out = g.shape[-2:]
+    dx = np.zeros((n, c, height + k, width + k))
+    for a in range(k):
+        for b in range(k):
+            dx[:, :, a : a + s * (h_out - 1) + 1 : s,
+               b : b + s * (w_out - 1) + 1 : s] += g / (k * k)
+    return dx[:, :, :height, :width]
+"""),
+]
