@@ -53,13 +53,13 @@ where a student who fools them fools only themself; the reload at the top of a t
 a convenience there (it undoes an accidental patch), and the grader does not rely on it.
 
 The package, one idea per module (everything public is re-exported here, so test cells
-and oracle names such as ``"poolkit.checks.fraction_kept_oracle"`` use ``poolkit.checks``):
+and oracle names such as ``"poolkit.checks.reference_loop_seconds"`` use ``poolkit.checks``):
 
 * :mod:`~poolkit.checks.results`: describing cases, reading results strictly
   (``strict_value``), comparing, ``assert_close``/``assert_equal``;
 * :mod:`~poolkit.checks.cases`: case sets (``pool_cases``, ``literal_cases``, ``arr``, ...);
 * :mod:`~poolkit.checks.oracle`: the oracle process and the oracle adapters
-  (``fraction_kept_oracle``, ``loop_time``, ...);
+  (``loop_time``, ...);
 * :mod:`~poolkit.checks.kernel`: the kernel's fitness (``assert_builtins_intact``,
   ``assert_kernel_reports_errors``) and whether the grader's harness is running;
 * :mod:`~poolkit.checks.guards`: calling a student's function (``call``, time limits);
@@ -75,7 +75,7 @@ from __future__ import annotations
 
 # This file only re-exports.  Besides __all__, the names that other code reads from
 # poolkit.checks: the oracle process (``c._oracle_main()``), poolkit.grading's harness,
-# dotted oracle names ("poolkit.checks.fraction_kept_oracle") and the tests.
+# dotted oracle names ("poolkit.checks.reference_loop_seconds") and the tests.
 # ruff: noqa: F401
 from .cases import (
     _GENERATORS,
@@ -98,7 +98,6 @@ from .oracle import (
     _encode,
     _oracle_lines,
     _oracle_main,
-    fraction_kept_oracle,
     loop_time,
     oracle_results,
     pooled_shape_oracle,
@@ -110,7 +109,7 @@ __all__ = [
     "arr", "call", "hint", "assert_builtins_intact", "assert_close", "assert_equal",
     "assert_kernel_reports_errors",
     "assert_numpy_only", "check_against_oracle", "describe", "keras_size_cases", "literal_cases",
-    "pool_cases", "array_cases", "hw_cases", "fraction_kept_oracle", "pooled_shape_oracle",
+    "pool_cases", "array_cases", "hw_cases", "pooled_shape_oracle",
     "loop_time", "reference_loop_seconds",
     "size_cases", "strict_value",
 ]

@@ -3,7 +3,7 @@ reach, and the oracle adapters for exercises whose answer is not a poolkit funct
 
 The process runs ``import poolkit.checks as c; c._oracle_main()``, reads a case set's recipe
 on stdin, rebuilds the cases, calls the oracle (a dotted name such as ``"poolkit.max_pool2d"``
-or ``"poolkit.checks.fraction_kept_oracle"``) and prints one line of tokens per case (floats
+or ``"poolkit.checks.reference_loop_seconds"``) and prints one line of tokens per case (floats
 in ``float.hex``).
 """
 
@@ -24,13 +24,6 @@ from .kernel import _grading_harness
 # --------------------------------------------------------------------------- oracle adapters
 # Small compositions of poolkit for exercises whose answer is not a poolkit function.  The
 # truth still comes from the pooling itself (run in the fresh process), not from a formula.
-
-
-def fraction_kept_oracle(height, width, kernel_size, stride=None, padding=0) -> float:
-    """Share of activations a 2-D pooling keeps: output elements / input elements."""
-    import poolkit
-    out = poolkit.max_pool2d(np.zeros((1, 1, height, width)), kernel_size, stride, padding)
-    return out.size / (height * width)
 
 
 def reference_loop_seconds(height, width, kernel_size=2, stride=1) -> float:

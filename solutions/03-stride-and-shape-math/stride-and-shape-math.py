@@ -25,11 +25,13 @@
 # or a framework port differs by one row. This lesson
 #
 # 1. derives PyTorch's output-size formula, including dilation and `ceil_mode`,
-# 2. counts what a pooling layer keeps (2x2 with stride 2: a quarter),
+# 2. counts what a pooling layer keeps (2x2 with stride 2: a quarter of the positions),
 # 3. compares Keras' `'valid'` and `'same'` padding, where the padding can be asymmetric,
-# 4. traces the shapes through two real networks by code.
+# 4. traces the shapes through two real networks by code,
 #
-# All of it is integer arithmetic in plain Python and NumPy.
+# and ends with exercises, one of which asks you to *design* a stack of pooling layers that
+# takes a given size to a target size. All of it is integer arithmetic in plain Python and
+# NumPy (the tests check your stacks with real PyTorch layers).
 
 # %%
 import inspect
@@ -54,10 +56,8 @@ from poolkit import reference
 # With `ceil_mode=True` PyTorch rounds up instead, which allows one extra, partial window at
 # the end. But it drops that window again when it would *start* in the right padding (or
 # beyond), i.e. when `(L_out - 1) * s >= L + p`: such a window would see no real input.
-# poolkit's reading version spells this out:
-
-# %%
-print(inspect.getsource(reference.output_size))
+# `poolkit.pool_output_size` applies these rules; a few configurations (you write your own
+# version in Exercise 1):
 
 # %%
 configs = [  # (L, k, s, p, d, ceil_mode)
@@ -75,7 +75,10 @@ for L, k, s, p, d, ceil in configs:
 # Note the pair `L=5, k=2, s=2, p=1`: floor gives `floor(5/2) + 1 = 3`; rounding up gives
 # `ceil(5/2) + 1 = 4`, but the fourth window would start at `3*2 - 1 = 5`, the right padding,
 # so it is dropped: 3 in both modes. With `L=6, k=3, s=2` ceil mode adds a third
-# window that covers positions 4, 5 and one position past the end. The drawing shows where
+# window that covers positions 4, 5 and one position past the end. For *average* pooling
+# that extra window is divided by the number of its positions that lie inside the padded
+# input (here 2), not by `k = 3`; with `count_include_pad=False` only real input positions
+# count. The drawing shows where
 # each window lands (white: input, gray: padding or past the end, dashed: a window that
 # rounding up would add but PyTorch drops):
 
@@ -112,6 +115,16 @@ plt.show()
 # `ceil(7/2) + 1 = 5` windows, but the fifth would start at position 7, which is padding:
 # it is dropped and the output has 4.
 #
+# The clipped divisor of the extra window, on `[1, 2, 3, 4, 5, 6]` with `k=3, s=2`:
+
+# %%
+row = np.arange(1.0, 7.0)[None, None]      # (N=1, C=1, L=6)
+print("floor mode:", poolkit.avg_pool1d(row, 3, 2)[0, 0])
+print("ceil mode: ", poolkit.avg_pool1d(row, 3, 2, ceil_mode=True)[0, 0],
+      " (last window: (5 + 6) / 2, not / 3)")
+
+# %% [markdown]
+#
 # PyTorch also refuses some configurations instead of returning a shape: padding larger than
 # half the window (`p > k/2`) and an output smaller than 1:
 
@@ -135,8 +148,11 @@ widgets.window_stepper(preset="ramp", size=5, kernel_size=3, stride=2, padding=1
 # ## 2. What a pooling layer keeps
 #
 # With `k = s = 2` and no padding, `L_out = floor(L / 2)`: height and width are halved
-# (rounded down), so a `24x24` map becomes `12x12` and only `144 / 576 = 25%` of the
-# activations survive; 75% are dropped. In general the fraction kept is
+# (rounded down), so a `24x24` map becomes `12x12`: `144 / 576 = 25%` of the positions are
+# kept. What happens to the other 75% depends on the pooling: max pooling passes on one value
+# of every four and drops the other three (their values do not reach the next layer at all),
+# average pooling uses all four but keeps only their mean. In general the fraction of
+# positions kept is
 #
 # $$\frac{H_{out} \, W_{out}}{H \, W} \approx \frac{1}{s_h s_w}$$
 #
@@ -160,18 +176,21 @@ print(f"24x24, 2x2/2: {kept(24, 24, 2, 2):.2%} kept;  25x25, 2x2/2: {kept(25, 25
 
 # %% [markdown]
 # Small inputs deviate from `1/s^2` because the last, incomplete window is dropped (floor) and
-# because `k > s` loses a border. Stacking `n` such layers keeps `(1/4)^n`: after VGG's five
-# 2x2/2 poolings, `1/1024` of the positions are left.
+# because `k > s` loses a border. Stacking `n` such layers keeps `(1/4)^n` of the positions:
+# after VGG's five 2x2/2 poolings, `1/1024` of them are left.
 #
 # ## 3. Keras: 'valid' and 'same'
 #
 # Keras does not take a padding amount; it takes a *policy*:
 #
 # * `'valid'`: no padding, `L_out = floor((L - k) / s) + 1`.
-# * `'same'`: `L_out = ceil(L / s)`, whatever the window. Keras pads just enough:
-#   `P = max((L_out - 1) s + k - L, 0)` in total, `floor(P/2)` before and the rest **after**.
-#   An odd `P` puts the extra position at the end (bottom/right), something PyTorch's
-#   symmetric `padding=` argument cannot express.
+# * `'same'`: `L_out = ceil(L / s)`, whatever the window. Keras pads just enough for those
+#   windows to fit, splitting the padding as evenly as it can; when the total is odd the
+#   extra position goes at the **end** (bottom/right), something PyTorch's symmetric
+#   `padding=` argument cannot express. (Lesson 05 has you compute the amounts.)
+#
+# Both policies need `strides=None` to mean `pool_size`, as in PyTorch. Note that `'valid'`
+# rounds down: `L=25, k=2, s=2` gives 12, and the last input row never reaches a window.
 
 # %%
 print(f"{'L':>3} {'k':>2} {'s':>2} | {'valid':>5} {'same':>4} {'(before, after)':>16}")
@@ -183,21 +202,21 @@ for L, k, s in [(24, 2, 2), (5, 2, 2), (7, 3, 2), (6, 3, 1), (5, 4, 1), (4, 1, 2
 # %% [markdown]
 # For `L=5, k=2, s=2` Keras 'same' pads `(0, 1)`: one position at the end. For max pooling the
 # padding never wins (as with `-inf`); for average pooling Keras divides by the real elements
-# only. The next lessons reproduce this in PyTorch.
+# only. Lesson 05 reproduces this in PyTorch.
 #
+# **Try it.** The calculator below applies all of these rules at once: change the input size, kernel, stride and padding and compare torch's size with Keras' 'valid' and 'same', the padding Keras adds before and after, and the fraction of activations kept. Settings a framework refuses show its reason.
+
+# %%
+widgets.shape_calculator(height=5, width=7, kernel_size=2, stride=2, padding=0)
+
+
+# %% [markdown]
 # ## 4. Shapes through real networks
 #
 # The shape of every layer follows from the formula; frameworks only apply it. A convolution
 # uses the same rule (with `k`, `s`, `p`) and sets the channel count; pooling keeps it. Here
 # are LeNet-5 (on `32x32` images) and the feature extractor of VGG-16 (on `224x224`), traced
 # by code, with the number of activations per image:
-
-# %% [markdown]
-# **Try it.** The calculator below applies all of these rules at once: change the input size, kernel, stride and padding and compare torch's size with Keras' 'valid' and 'same', the padding Keras adds before and after, and the fraction of activations kept. Settings a framework refuses show its reason.
-
-# %%
-widgets.shape_calculator(height=5, width=7, kernel_size=2, stride=2, padding=0)
-
 
 # %%
 def trace(input_shape, layers):
@@ -234,20 +253,33 @@ for title, shape, layers in [("LeNet-5", (1, 32, 32), lenet), ("VGG-16 features"
 # design rhythm. `224 = 7 * 2^5` is no accident: with five 2x2/2 poolings every size
 # divides evenly.
 #
-# (An interactive shape explorer may be embedded here later from `poolkit.widgets`.)
-#
 # ## Exercises
 #
-# 1. **`output_size`**: PyTorch's output length for one dimension, with padding, dilation
-#    and `ceil_mode` (including the dropped last window).
-# 2. **`keras_same_padding`**: the `(before, after)` padding Keras' `'same'` adds.
-# 3. **`fraction_kept`**: the fraction of activations a square-window 2-D pooling keeps.
-# 4. **`keras_output_size`**: the output length for Keras `'valid'` and `'same'`.
-# 5. *(written)* What happens to a `225x225` input in VGG-16's feature extractor?
+# | | exercise | kind | points |
+# |---|---|---|---|
+# | 1 | `output_size`: PyTorch's output length for one dimension | formula, every rule of Section 1 | 4 |
+# | 2 | `keras_output_size`: the output length for Keras `'valid'` and `'same'` | formula | 2 |
+# | 3 | `fraction_kept`: the share of positions a 2-D pooling keeps | formula | 2 |
+# | 4 | `stack_to_target`: design a stack of pooling layers that reaches a target size | design | 4 |
+# | 5 | *(written)* a `225x225` input through VGG-16 | reasoning | 3 |
 #
-# Plain Python or NumPy only: do not call poolkit, torch or Keras inside your functions.
+# Plain Python or NumPy only: do not call poolkit, torch or Keras inside your functions. A
+# failing test names the case and gives a pointer; if you are stuck on an exercise,
+# `ck.hint("output_size")` (with that exercise's function name) prints the rule, and after
+# three failed checks of the same exercise the rule is shown anyway. Try without it first.
 #
-# ### Exercise 1: PyTorch's output size
+# ### Exercise 1: PyTorch's output size (4 points)
+#
+# Write `output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)`:
+# the output length of one dimension, exactly as PyTorch computes it (Section 1). The tests
+# check:
+#
+# * `stride=None` means `stride = kernel_size`;
+# * dilation widens the window;
+# * `ceil_mode=True` rounds up, and drops a last window that would start in the right padding;
+# * the result is a plain Python `int` (not a `float`, not a `numpy.int64`).
+#
+# The tests use only configurations that PyTorch accepts, so you need not raise errors.
 
 # %% nbgrader={"grade": false, "grade_id": "output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -263,77 +295,48 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_output_size_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-ck.assert_equal(ck.call(output_size, 24, 2, 2), 12, case="L=24, k=2, s=2", hint="2x2 with stride 2 halves the size")
-ck.assert_equal(ck.call(output_size, 6, 3, 2, 0, 1, True), 3, case="L=6, k=3, s=2, ceil_mode=True",
-                hint="round (L + 2p - span) / s up in ceil mode")
-ck.check_against_oracle(output_size, "poolkit.pool_output_size",
-                        ck.size_cases(seed=31, n=10, dilation=False, ceil_mode=False), numpy_only=True,
-                        hint="floor((L + 2p - d*(k-1) - 1) / s) + 1")
+# %% nbgrader={"grade": true, "grade_id": "test_output_size_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+result = ck.call(output_size, 24, 2, 2, case="L=24, k=2, s=2")
+assert type(result) is int, (
+    f"output_size returned a {type(result).__name__}, expected a plain int\n"
+    "  case: L=24, k=2, s=2\n  hint: a size counts windows: which operators keep ints as ints?")
+ck.check_against_oracle(output_size, "poolkit.pool_output_size", ck.literal_cases([
+    ((24, 2, 2, 0, 1, False), {}, "the brief's 24 -> 12"),
+    ((25, 2, 2, 0, 1, False), {}, "floor: the last row is dropped"),
+    ((25, 3, None, 0, 1, False), {}, "stride=None"),
+    ((10, 3, 1, 1, 2, False), {}, "dilation 2"),
+    ((6, 3, 2, 0, 1, True), {}, "ceil mode adds a window"),
+    ((5, 2, 2, 1, 1, True), {}, "ceil mode: the extra window would start in the padding"),
+    ((7, 2, 2, 1, 1, True), {}, "ceil mode: the extra window would start in the padding"),
+], names=("size", "kernel_size", "stride", "padding", "dilation", "ceil_mode")),
+    numpy_only=True, hint="reread Section 1 and the drawing: where does each window start, and how far does it reach?")
+ck.check_against_oracle(output_size, "poolkit.pool_output_size", ck.size_cases(seed=31, n=12), numpy_only=True,
+                        hint="count the windows that fit, one window per stride; compare with the table in Section 1")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_output_size_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_output_size_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 ck.check_against_oracle(output_size, "poolkit.pool_output_size", ck.size_cases(seed=3031, n=60, stride_none=True), numpy_only=True,
-                        hint="dilation widens the window to d*(k-1)+1; in ceil mode drop a last window starting at >= L + p")
+                        hint="dilation spreads the taps apart; in ceil mode a window must start inside input or left padding")
+for args in [(24, 2, 2), (9, 3, None, 1, 2, True)]:
+    result = ck.call(output_size, *args, case=f"output_size{args}")
+    assert type(result) is int, f"output_size returned a {type(result).__name__}, expected a plain int\n  case: output_size{args}"
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 2: Keras 'same' padding
+# Compare your function with poolkit's reading version:
 
-# %% nbgrader={"grade": false, "grade_id": "keras_same_padding", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def keras_same_padding(size, pool_size, strides=None):
-    """(before, after) padding of Keras 'same' for one dimension (ints)."""
-    ### BEGIN SOLUTION
-    strides = pool_size if strides is None else strides
-    out = -(-size // strides)
-    total = max((out - 1) * strides + pool_size - size, 0)
-    return (total // 2, total - total // 2)
-    ### END SOLUTION
+# %%
+# compare with yours: output_size
+print(inspect.getsource(reference.output_size))
 
-
-# %% nbgrader={"grade": true, "grade_id": "test_keras_same_padding_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-ck.assert_equal(ck.call(keras_same_padding, 5, 2, 2), (0, 1), case="L=5, pool_size=2, strides=2",
-                hint="total padding 1: the odd one goes after (bottom/right)")
-ck.check_against_oracle(keras_same_padding, "poolkit.keras_same_padding", ck.keras_size_cases(seed=32, n=6),
-                        numpy_only=True, hint="out = ceil(L/s); total = max((out-1)*s + k - L, 0)")
-print("visible tests passed")
-
-# %% nbgrader={"grade": true, "grade_id": "test_keras_same_padding_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-ck.check_against_oracle(keras_same_padding, "poolkit.keras_same_padding", ck.keras_size_cases(seed=3032, n=40, strides_none=True),
-                        numpy_only=True, hint="before = total // 2, after = the rest; never negative")
-### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 3: fraction kept
-
-# %% nbgrader={"grade": false, "grade_id": "fraction_kept", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def fraction_kept(height, width, kernel_size, stride=None, padding=0):
-    """Fraction of activations kept by PyTorch-style 2-D pooling with square windows (floor mode)."""
-    ### BEGIN SOLUTION
-    stride = kernel_size if stride is None else stride
-    h_out = (height + 2 * padding - kernel_size) // stride + 1
-    w_out = (width + 2 * padding - kernel_size) // stride + 1
-    return h_out * w_out / (height * width)
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "test_fraction_kept_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-ck.assert_close(ck.call(fraction_kept, 24, 24, 2, 2), 0.25, case="24x24, kernel_size=2, stride=2",
-                hint="12*12 outputs of 24*24 inputs")
-ck.check_against_oracle(fraction_kept, "poolkit.checks.fraction_kept_oracle", ck.hw_cases(seed=33, n=6, padding=False),
-                        numpy_only=True, hint="H_out * W_out / (H * W)")
-print("visible tests passed")
-
-# %% nbgrader={"grade": true, "grade_id": "test_fraction_kept_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-ck.check_against_oracle(fraction_kept, "poolkit.checks.fraction_kept_oracle", ck.hw_cases(seed=3033, n=30, stride_none=True),
-                        numpy_only=True, hint="padding adds 2p to H and W before the window slides; stride=None means k")
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Exercise 4: Keras output size
+# ### Exercise 2: Keras output size (2 points)
+#
+# Write `keras_output_size(size, pool_size, strides=None, padding="valid")` for Keras pooling
+# layers (Section 3): `padding` is `'valid'` or `'same'`, `strides=None` means `pool_size`,
+# and the result is a plain `int`.
 
 # %% nbgrader={"grade": false, "grade_id": "keras_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def keras_output_size(size, pool_size, strides=None, padding="valid"):
@@ -347,30 +350,209 @@ def keras_output_size(size, pool_size, strides=None, padding="valid"):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_keras_output_size_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-ck.assert_equal(ck.call(keras_output_size, 24, 2, 2, "valid"), 12, case="L=24, pool 2, strides 2, 'valid'", hint="floor((L-k)/s)+1")
-ck.assert_equal(ck.call(keras_output_size, 5, 2, 2, "same"), 3, case="L=5, pool 2, strides 2, 'same'", hint="ceil(L/s)")
+result = ck.call(keras_output_size, 5, 2, 2, "same", case="L=5, pool 2, strides 2, 'same'")
+assert type(result) is int, (
+    f"keras_output_size returned a {type(result).__name__}, expected a plain int\n"
+    "  case: L=5, pool 2, strides 2, 'same'\n  hint: can you round up without leaving the integers?")
+ck.check_against_oracle(keras_output_size, "poolkit.keras_output_size", ck.literal_cases([
+    ((24, 2, 2, "valid"), {}, "the brief's 24 -> 12"),
+    ((25, 2, 2, "valid"), {}, "'valid' rounds down"),
+    ((25, 2, 2, "same"), {}, "'same' keeps the last, partial window"),
+    ((5, 2, None, "same"), {}, "strides=None"),
+    ((7, 3, None, "valid"), {}, "strides=None"),
+    ((6, 3, 1, "same"), {}, "'same' with stride 1 keeps the size"),
+], names=("size", "pool_size", "strides", "padding")),
+    numpy_only=True, hint="Section 3: which policy depends on the window, and which only on the stride?")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_keras_output_size_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_keras_output_size_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 ck.check_against_oracle(keras_output_size, "poolkit.keras_output_size", ck.keras_size_cases(seed=3034, n=40, with_padding=True, strides_none=True),
-                        numpy_only=True, hint="'same' ignores the window: ceil(L/s); 'valid': floor((L-k)/s)+1")
+                        numpy_only=True, hint="'same' does not depend on the window; 'valid' counts the windows that fit")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 5 (written)
+# ### Exercise 3: fraction kept (2 points)
+#
+# Write `fraction_kept(height, width, kernel_size, stride=None, padding=0)`: the fraction of
+# positions that a PyTorch 2-D pooling with square `kernel_size x kernel_size` windows keeps
+# on a `height x width` plane (floor mode, no dilation): output positions divided by input
+# positions (Section 2). `stride=None` means `kernel_size`; the padding is the same on all
+# four sides.
+
+# %% nbgrader={"grade": false, "grade_id": "fraction_kept", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def fraction_kept(height, width, kernel_size, stride=None, padding=0):
+    """Fraction of activations kept by PyTorch-style 2-D pooling with square windows (floor mode)."""
+    ### BEGIN SOLUTION
+    stride = kernel_size if stride is None else stride
+    h_out = (height + 2 * padding - kernel_size) // stride + 1
+    w_out = (width + 2 * padding - kernel_size) // stride + 1
+    return h_out * w_out / (height * width)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_fraction_kept_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+for args, want, note in [((24, 24, 2, 2), 0.25, "12*12 of 24*24"),
+                         ((25, 25, 2, 2), 144 / 625, "floor: the last row and column are dropped"),
+                         ((6, 4, 2), 6 / 24, "stride=None"),
+                         ((7, 7, 3, 2, 1), 16 / 49, "padding 1"),
+                         ((5, 9, 3, 1), 21 / 45, "a 5x9 plane, overlapping windows")]:
+    ck.assert_close(ck.call(fraction_kept, *args, case=f"fraction_kept{args} [{note}]"), want,
+                    case=f"fraction_kept{args} [{note}]", hint="count the outputs along each axis, as in Exercise 1")
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_fraction_kept_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+### BEGIN HIDDEN TESTS
+ck.check_against_oracle(fraction_kept, "solutions:03-stride-and-shape-math.fraction_kept", ck.hw_cases(seed=3033, n=30, stride_none=True),
+                        numpy_only=True, hint="height and width are counted separately; padding widens both")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 4: design a stack to a target size (4 points)
+#
+# A model needs its feature map to shrink from `size x size` to exactly `target x target`
+# using only max pooling layers `nn.MaxPool2d(kernel_size, stride, padding)` (floor mode, no
+# dilation), each with
+#
+# * `kernel_size` 2 or 3,
+# * `stride` 1 or 2,
+# * a `padding` PyTorch accepts for that kernel,
+#
+# and at most **6** layers. Write `stack_to_target(size, target)` that returns such a stack
+# as a list of `(kernel_size, stride, padding)` triples (an empty list if nothing needs to
+# change). For example `stack_to_target(24, 12)` could return `[(2, 2, 0)]`, the brief's
+# `(1, 16, 24, 24) -> (1, 16, 12, 12)`.
+#
+# The tests push a `(1, 1, size, size)` array through your layers with
+# `poolkit.max_pool2d`, which gives the same shapes as `nn.MaxPool2d` (poolkit's own test
+# suite checks it against PyTorch), for several `(size, target)` pairs; every pair they use
+# can be reached in at most 6 layers. Think before you code: what sizes can one layer produce from `L`? Which layer
+# shrinks a lot, which fine-tunes? (A search over layers is a fine answer too.)
+
+# %% nbgrader={"grade": false, "grade_id": "stack_to_target", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def stack_to_target(size, target):
+    """A list of at most 6 (kernel_size, stride, padding) max-pooling layers (kernel 2 or 3,
+    stride 1 or 2) that takes a size x size map to target x target."""
+    ### BEGIN SOLUTION
+    layers = [(k, s, p) for k in (2, 3) for s in (2, 1) for p in range(k // 2 + 1)]
+    previous = {size: None}          # breadth-first search over the sizes one layer reaches
+    frontier = [size]
+    for _ in range(6):
+        if target in previous:
+            break
+        reached = []
+        for length in frontier:
+            for k, s, p in layers:
+                out = (length + 2 * p - k) // s + 1
+                if out >= 1 and out not in previous:
+                    previous[out] = (length, (k, s, p))
+                    reached.append(out)
+        frontier = reached
+    stack = []
+    length = target
+    while previous[length] is not None:
+        length, layer = previous[length]
+        stack.append(layer)
+    return stack[::-1]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_stack_to_target_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import poolkit
+
+
+def check_stack(size, target):
+    """Push a (1, 1, size, size) array through the student's layers and check the size."""
+    case = f"stack_to_target({size}, {target})"
+    stack = ck.call(stack_to_target, size, target, case=case)
+    assert type(stack) in (list, tuple) and len(stack) <= 6, (
+        f"expected a list of at most 6 (kernel_size, stride, padding) triples, got {stack!r}\n  case: {case}")
+    x = np.zeros((1, 1, size, size))
+    for layer in stack:
+        assert type(layer) in (list, tuple) and len(layer) == 3 and all(type(v) is int for v in layer), (
+            f"each layer must be a triple of ints (kernel_size, stride, padding), got {layer!r}\n  case: {case}")
+        k, s, p = layer
+        assert k in (2, 3) and s in (1, 2) and 0 <= p <= k // 2, (
+            f"layer {layer} is not allowed: kernel 2 or 3, stride 1 or 2, padding at most kernel // 2\n  case: {case}")
+        if x.shape[-1] + 2 * p < k:
+            raise AssertionError(f"layer {layer} gets a {x.shape[-1]}x{x.shape[-1]} map: too small for its window\n  case: {case}")
+        x = poolkit.max_pool2d(x, k, s, p)   # the same sizes as nn.MaxPool2d(k, s, p)
+    ck.assert_equal(tuple(x.shape), (1, 1, target, target), case=f"{case} gave {stack}",
+                    hint="compute the size after each of your layers (Exercise 1) and compare with the target")
+
+
+for size, target in [(24, 12), (37, 9), (224, 7), (64, 60), (50, 13), (13, 13)]:
+    check_stack(size, target)
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_stack_to_target_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+### BEGIN HIDDEN TESTS
+import poolkit
+
+
+def check_stack(size, target):
+    case = f"stack_to_target({size}, {target})"
+    stack = ck.call(stack_to_target, size, target, case=case)
+    assert type(stack) in (list, tuple) and len(stack) <= 6, (
+        f"expected a list of at most 6 (kernel_size, stride, padding) triples, got {stack!r}\n  case: {case}")
+    x = np.zeros((1, 1, size, size))
+    for layer in stack:
+        assert type(layer) in (list, tuple) and len(layer) == 3 and all(type(v) is int for v in layer), (
+            f"each layer must be a triple of ints (kernel_size, stride, padding), got {layer!r}\n  case: {case}")
+        k, s, p = layer
+        assert k in (2, 3) and s in (1, 2) and 0 <= p <= k // 2, (
+            f"layer {layer} is not allowed: kernel 2 or 3, stride 1 or 2, padding at most kernel // 2\n  case: {case}")
+        if x.shape[-1] + 2 * p < k:
+            raise AssertionError(f"layer {layer} gets a {x.shape[-1]}x{x.shape[-1]} map: too small for its window\n  case: {case}")
+        x = poolkit.max_pool2d(x, k, s, p)   # the same sizes as nn.MaxPool2d(k, s, p)
+    ck.assert_equal(tuple(x.shape), (1, 1, target, target), case=f"{case} gave {stack}",
+                    hint="compute the size after each of your layers and compare with the target")
+
+
+for size, target in [(225, 7), (99, 5), (31, 29), (17, 1), (80, 37), (120, 4), (33, 15), (61, 28), (45, 11)]:
+    check_stack(size, target)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 5: written, a `225x225` input through VGG-16 (3 points)
 #
 # Feed a `3x225x225` image to the VGG-16 feature extractor of Section 4 (floor mode). What is
-# the final shape, and how many input rows and columns never reach the last pooling window?
-# Would `ceil_mode=True` in every pooling layer change the final shape?
+# the final shape, and how many input rows and columns never reach a pooling window? Would
+# `ceil_mode=True` in every pooling layer change the final shape? Show the sizes after each
+# pooling layer.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_vgg_225", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_vgg_225", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
-# 225 -> 112 -> 56 -> 28 -> 14 -> 7: final 512x7x7 (same as 224). The first pooling drops the last
-# row and column (225 is odd); nothing else is lost. With ceil_mode: 225 -> 113 -> 57 -> 29 -> 15 -> 8,
-# so 512x8x8 (the classifier expecting 7x7 would break).
+# 1 point: final shape 512 x 7 x 7 (the same as for 224), with the sizes 225 -> 112 -> 56 -> 28
+#   -> 14 -> 7 (half a point if the shape is right but no sizes are shown).
+# 1 point: the first pooling drops the last row and the last column (225 is odd); nothing is lost
+#   at the later poolings (112, 56, 28, 14 are even). Give the point for "one row and one column".
+# 1 point: ceil mode gives 225 -> 113 -> 57 -> 29 -> 15 -> 8, so 512 x 8 x 8: yes, it changes, and a
+#   classifier built for 7 x 7 would no longer fit (half a point for "8x8" without the consequence).
 # === END MARK SCHEME ===
 #
 # The sizes go 225 -> 112 -> 56 -> 28 -> 14 -> 7, so the output is 512 x 7 x 7, the same as for 224.
-# The first 2x2/2 pooling ignores the last row and the last column (225 is odd). With ceil mode the
-# sizes become 113, 57, 29, 15, 8: a 512 x 8 x 8 output that no longer fits a head built for 7 x 7.
+# The first 2x2/2 pooling ignores the last row and the last column (225 is odd); the later ones see
+# even sizes and lose nothing. With ceil mode the sizes become 113, 57, 29, 15, 8: a 512 x 8 x 8
+# output that no longer fits a head built for 7 x 7.
+
+# %% [markdown]
+# **Going further (not graded).** Which input sizes survive VGG's five 2x2/2 poolings with
+# nothing dropped? Which sizes give a 7x7 output in floor mode, and which in ceil mode?
+# Build the stack your `stack_to_target(37, 9)` returns as an `nn.Sequential` of
+# `nn.MaxPool2d` layers in PyTorch and check the shape of a `(1, 16, 37, 37)` tensor.
+#
+# ## References
+#
+# * V. Dumoulin and F. Visin, "A guide to convolution arithmetic for deep learning",
+#   arXiv:1603.07285, 2016. The output-size relations for strides, padding and pooling.
+# * A. Zhang, Z. C. Lipton, M. Li and A. J. Smola, *Dive into Deep Learning*, Section 7.3
+#   "Padding and Stride" and Section 7.5 "Pooling", https://d2l.ai.
+# * PyTorch documentation: `torch.nn.MaxPool2d` and `torch.nn.AvgPool2d` (output shape,
+#   `ceil_mode`, `count_include_pad`), https://pytorch.org/docs/stable/nn.html#pooling-layers.
+# * Keras documentation: `MaxPooling2D` and `AveragePooling2D` (`'valid'` and `'same'`
+#   output shapes), https://keras.io/api/layers/pooling_layers/.
+# * K. Simonyan and A. Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
+#   Recognition", ICLR 2015 (arXiv:1409.1556). VGG-16.
+# * Y. LeCun, L. Bottou, Y. Bengio and P. Haffner, "Gradient-based learning applied to
+#   document recognition", Proceedings of the IEEE 86(11), 1998. LeNet-5.

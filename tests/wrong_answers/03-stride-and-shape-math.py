@@ -46,26 +46,25 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         out -= 1
     return out
 '''),
-    ],
-    "keras_same_padding": [
-        ("puts the extra padding first", '''
-def keras_same_padding(size, pool_size, strides=None):
-    strides = pool_size if strides is None else strides
-    out = -(-size // strides)
-    total = max((out - 1) * strides + pool_size - size, 0)
-    return (total - total // 2, total // 2)
+        ("returns a numpy.int64", '''
+import numpy as np
+
+def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    stride = kernel_size if stride is None else stride
+    room = np.int64(size + 2 * padding - dilation * (kernel_size - 1) - 1)
+    out = (-(-room // stride) if ceil_mode else room // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
 '''),
-        ("torch-style k - 1 total padding", '''
-def keras_same_padding(size, pool_size, strides=None):
-    total = pool_size - 1
-    return (total // 2, total - total // 2)
-'''),
-        ("forgets that the padding cannot be negative", '''
-def keras_same_padding(size, pool_size, strides=None):
-    strides = pool_size if strides is None else strides
-    out = -(-size // strides)
-    total = (out - 1) * strides + pool_size - size
-    return (total // 2, total - total // 2)
+        ("stride=None means 1", '''
+def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    stride = 1 if stride is None else stride
+    room = size + 2 * padding - dilation * (kernel_size - 1) - 1
+    out = (-(-room // stride) if ceil_mode else room // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
 '''),
     ],
     "fraction_kept": [
@@ -88,6 +87,13 @@ def fraction_kept(height, width, kernel_size, stride=None, padding=0):
     w_out = (width + 2 * padding - kernel_size) // stride + 1
     return 1 - h_out * w_out / (height * width)
 '''),
+        ("stride=None means 1", '''
+def fraction_kept(height, width, kernel_size, stride=None, padding=0):
+    stride = 1 if stride is None else stride
+    h_out = (height + 2 * padding - kernel_size) // stride + 1
+    w_out = (width + 2 * padding - kernel_size) // stride + 1
+    return h_out * w_out / (height * width)
+'''),
     ],
     "keras_output_size": [
         ("'same' rounds down", '''
@@ -108,6 +114,37 @@ def keras_output_size(size, pool_size, strides=None, padding="valid"):
     if padding == "same":
         return -(-size // strides)
     return (size - pool_size) // strides + 1
+'''),
+    ],
+    "stack_to_target": [
+        ("hard-codes the example 37 -> 9", '''
+def stack_to_target(size, target):
+    return [(3, 2, 0), (2, 2, 0)]
+'''),
+        ("only 2x2/2 halvings, never fine-tunes", '''
+def stack_to_target(size, target):
+    stack = []
+    while size > target and len(stack) < 6:
+        stack.append((2, 2, 0))
+        size //= 2
+    return stack
+'''),
+        ("one big stride-1 window (breaks the kernel rule)", '''
+def stack_to_target(size, target):
+    if size == target:
+        return []
+    return [(size - target + 1, 1, 0)]
+'''),
+        ("halves while it can, then shrinks one row at a time (too many layers)", '''
+def stack_to_target(size, target):
+    stack = []
+    while size // 2 >= target:
+        stack.append((2, 2, 0))
+        size //= 2
+    while size > target:
+        stack.append((2, 1, 0))
+        size -= 1
+    return stack
 '''),
     ],
 }
