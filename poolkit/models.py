@@ -10,8 +10,9 @@ logits ``(N, n_classes)``.
   :func:`count_parameters`, :func:`multiply_adds` and :func:`activation_memory` are its totals.
 - :func:`train` fits a model on NumPy arrays in seconds, deterministically for a given seed.
 - :func:`predict`, :func:`accuracy` and :func:`prediction_consistency` evaluate a model.
-- Lesson oracles (:func:`first_dense_parameters`, :func:`consistency_table`,
-  :func:`head_parameters`, :func:`gap_head_logits`): exercise answers for the graders.
+- Framework oracles (:func:`max_blur_pool2d`, :func:`torch_adaptive_windows`,
+  :func:`torch_head_parameters`, :func:`torch_gap_head`): what torch computes, for the
+  lessons' demos and visible tests.  Exercise answers live in ``solutions/<lesson>/answers.py``.
 """
 
 from __future__ import annotations
@@ -348,65 +349,84 @@ def prediction_consistency(model, images, max_shift: int, mode: str = "circular"
     for dy in range(max_shift):
         for dx in range(max_shift):
             labels[dy, dx] = predict(model, shift_image(images, dy, dx, mode=mode))
-    return consistency_table(labels)
-
-
-# --------------------------------------------------------------------------- lesson oracles
-# Answers to the lesson exercises.  The graders run them in a fresh process for every check,
-# so they use poolkit's NumPy pooling (checked against torch in poolkit's own tests) rather
-# than importing torch, which would cost seconds per check; tests/test_models.py compares
-# each one with the layers torch builds.  Each takes plain ints / NumPy arrays.
-
-
-def first_dense_parameters(channels: int, height: int, width: int, units: int, n_pools: int) -> int:
-    """Weights + biases of a dense layer with ``units`` outputs after ``n_pools`` 2x2/2 max pools.
-
-    The feature map ``(channels, height, width)`` is pooled (each pool floors the size: 7 -> 3),
-    flattened and fed to the dense layer: ``inputs * units`` weights and ``units`` biases.
-    """
-    from poolkit.pooling import max_pool2d
-
-    x = np.zeros((1, channels, height, width))
-    for _ in range(n_pools):
-        x = max_pool2d(x, 2)
-    return int(x[0].size * units + units)
-
-
-def consistency_table(labels) -> np.ndarray:
-    """``labels: (S, S, N)`` predicted classes, ``labels[dy, dx]`` for the input shifted by
-    ``(dy, dx)``, ``labels[0, 0]`` unshifted -> ``(S, S)`` fraction that agrees with ``[0, 0]``."""
-    labels = np.asarray(labels)
-    if labels.ndim != 3 or labels.shape[0] != labels.shape[1]:
-        raise ValueError(f"labels must be (S, S, N), got shape {labels.shape}")
     return np.mean(labels == labels[0, 0], axis=-1).astype(np.float64)
 
 
-def head_parameters(channels: int, height: int, width: int, n_classes: int, head: str) -> int:
-    """Parameters of a classifier head on a ``(channels, height, width)`` feature map.
+# --------------------------------------------------------------------------- framework oracles
+# What torch itself computes, for the lessons' visible tests and demos: the framework does the
+# work (no formula here).  Answers to lesson exercises live with the instructor's material,
+# in solutions/<NN-name>/answers.py, not in this package.
 
-    ``head="flatten"``: flatten + dense layer with ``channels*height*width`` inputs;
-    ``head="gap"``: global average pooling (no parameters) + dense layer with ``channels``
-    inputs.  Both dense layers have ``n_classes`` outputs and biases.
+
+def max_blur_pool2d(x) -> np.ndarray:
+    """Zhang's MaxBlurPool (2019) computed by torch, with wrap-around borders.
+
+    ``x: (..., H, W)`` -> ``(..., ceil(H / 2), ceil(W / 2))`` float64: ``F.max_pool2d`` with
+    a 2x2 window and stride 1 on the circularly padded input, then ``F.conv2d`` with the
+    fixed 3x3 binomial filter of :func:`blur_pool` and stride 2 on the circularly padded map.
     """
-    from poolkit.adaptive import global_avg_pool2d
+    import torch
+    from torch.nn import functional as F
 
-    features = np.zeros((1, channels, height, width))
-    if head == "flatten":
-        inputs = features[0].size
-    elif head == "gap":
-        inputs = global_avg_pool2d(features)[0].size
-    else:
-        raise ValueError(f"head must be 'flatten' or 'gap', got {head!r}")
-    return int(inputs * n_classes + n_classes)
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim < 2 or min(x.shape[-2:]) < 1:
+        raise ValueError(f"x must be (..., H, W) with H, W >= 1, got shape {x.shape}")
+    lead, (h, w) = x.shape[:-2], x.shape[-2:]
+    t = torch.from_numpy(x.reshape(-1, 1, h, w))
+    t = F.max_pool2d(torch.cat([t, t[..., :1, :]], dim=-2), (2, 1), stride=1)
+    t = F.max_pool2d(torch.cat([t, t[..., :, :1]], dim=-1), (1, 2), stride=1)
+    taps = torch.tensor([1.0, 2.0, 1.0], dtype=t.dtype)
+    kernel = (taps[:, None] * taps[None, :] / 16).view(1, 1, 3, 3)
+    t = torch.cat([t[..., -1:, :], t, t[..., :1, :]], dim=-2)
+    t = torch.cat([t[..., :, -1:], t, t[..., :, :1]], dim=-1)
+    t = F.conv2d(t, kernel, stride=2)
+    return t.numpy().reshape(*lead, *t.shape[-2:])
 
 
-def gap_head_logits(features, weight, bias) -> np.ndarray:
-    """Global average pooling + dense layer (float64).
+def torch_adaptive_windows(length: int, output_size: int) -> list[tuple[int, int]]:
+    """The input window ``(start, stop)`` of every output of ``nn.AdaptiveAvgPool1d``, read
+    off torch itself: output ``i`` covers input ``j`` when a one at ``j`` reaches output ``i``."""
+    import torch
+    from torch.nn import functional as F
 
-    features: ``(N, C, H, W)``, weight: ``(K, C)`` (torch's ``nn.Linear`` layout), bias:
-    ``(K,)`` -> logits ``(N, K)``.
-    """
-    from poolkit.adaptive import global_avg_pool2d
+    if length < 1 or output_size < 1:
+        raise ValueError(f"length and output_size must be >= 1, got {length}, {output_size}")
+    with torch.no_grad():
+        reach = F.adaptive_avg_pool1d(torch.eye(length, dtype=torch.float64)[:, None, :],
+                                      output_size)[:, 0, :] > 0          # (input j, output i)
+    windows = []
+    for i in range(output_size):
+        covered = torch.nonzero(reach[:, i]).flatten().tolist()
+        windows.append((int(covered[0]), int(covered[-1]) + 1))
+    return windows
 
-    pooled = global_avg_pool2d(np.asarray(features, dtype=np.float64))[:, :, 0, 0]
-    return pooled @ np.asarray(weight, dtype=np.float64).T + np.asarray(bias, dtype=np.float64)
+
+def torch_head_parameters(channels: int, height: int, width: int, n_classes: int,
+                          head: str) -> int:
+    """Parameters torch creates for a classifier head on a ``(channels, height, width)`` map:
+    ``"flatten"`` (Flatten + Linear) or ``"gap"`` (AdaptiveAvgPool2d(1) + Flatten + Linear).
+    Built on the ``meta`` device (shapes only, no memory)."""
+    import torch
+    from torch import nn
+
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    layers = [nn.Flatten()] if head == "flatten" else [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    features = nn.Sequential(*layers)(torch.zeros(1, channels, height, width, device="meta"))
+    model = nn.Sequential(*layers, nn.Linear(features.shape[1], n_classes, device="meta"))
+    return int(count_parameters(model))
+
+
+def torch_gap_head(features, weight, bias) -> np.ndarray:
+    """Logits of ``nn.AdaptiveAvgPool2d(1)``, ``nn.Flatten()`` and an ``nn.Linear`` holding
+    ``weight (K, C)`` and ``bias (K,)``, on ``features (N, C, H, W)`` (float64)."""
+    import torch
+    from torch import nn
+
+    weight = torch.as_tensor(np.asarray(weight, dtype=np.float64))
+    linear = nn.Linear(weight.shape[1], weight.shape[0], dtype=torch.float64)
+    with torch.no_grad():
+        linear.weight.copy_(weight)
+        linear.bias.copy_(torch.as_tensor(np.asarray(bias, dtype=np.float64)))
+        head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), linear)
+        return head(torch.as_tensor(np.asarray(features, dtype=np.float64))).numpy()

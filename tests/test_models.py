@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from poolkit import models  # noqa: E402
+from poolkit.checks.oracle import instructor_answers  # noqa: E402
 from poolkit.data import make_shapes  # noqa: E402
 
 pytestmark = pytest.mark.frameworks
@@ -280,50 +281,72 @@ def test_import_does_not_load_torch():
     assert result.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize(
-    "channels, height, width, units, n_pools",
-    [
-        (16, 28, 28, 32, 2),
-        (16, 28, 28, 32, 0),
-        (3, 9, 7, 5, 1),
-        (8, 31, 17, 10, 3),
-        (1, 2, 2, 1, 1),
-    ],
-)
-def test_first_dense_parameters_match_torch_layers(channels, height, width, units, n_pools):
-    x = torch.zeros(1, channels, height, width)
-    for _ in range(n_pools):
-        x = nn.MaxPool2d(2)(x)
-    dense = nn.Linear(x[0].numel(), units)
-    expected = sum(p.numel() for p in dense.parameters())
-    got = models.first_dense_parameters(channels, height, width, units, n_pools)
-    assert type(got) is int and got == expected
+LESSON_02 = "02-why-pooling"
+LESSON_06 = "06-from-feature-maps-to-prediction"
 
 
 def test_consistency_table_by_loops():
+    table_fn = instructor_answers(LESSON_02).consistency_table
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 3, size=(3, 3, 11))
-    table = models.consistency_table(labels)
+    table = table_fn(labels)
     for dy in range(3):
         for dx in range(3):
             agree = sum(int(labels[dy, dx, n] == labels[0, 0, n]) for n in range(11))
             assert table[dy, dx] == agree / 11
     assert table.dtype == np.float64 and table[0, 0] == 1.0
     with pytest.raises(ValueError, match="S, S, N"):
-        models.consistency_table(labels[0])
+        table_fn(labels[0])
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (2, 3, 5, 7), (1, 2, 2), (3, 9, 4), (1, 1, 3)])
+def test_max_blur_pool_answer_matches_torch(shape):
+    x = np.random.default_rng(sum(shape)).standard_normal(shape)
+    got = instructor_answers(LESSON_02).max_blur_pool2d(x)
+    np.testing.assert_allclose(got, models.max_blur_pool2d(x), rtol=1e-12, atol=1e-12)
+    assert got.shape == (*shape[:-2], -(-shape[-2] // 2), -(-shape[-1] // 2))
+
+
+def test_max_blur_pool_is_dense_max_then_blur_then_subsample():
+    # Zhang's order differs from blur-then-max: on 4-pixel stripes it aliases half as much
+    from poolkit.data import stripes
+    from poolkit.explore import shift_invariance
+
+    pattern = stripes(16, period=4)
+    ref, moved = models.max_blur_pool2d(pattern), models.max_blur_pool2d(np.roll(pattern, 1, -1))
+    change = np.linalg.norm(moved - ref) / np.linalg.norm(ref)
+    blur_then_max = shift_invariance(pattern, shifts=[0, 1], kernel_size=2, blur_first=True)
+    assert change == pytest.approx(0.316, abs=0.01)
+    assert blur_then_max.change[1] == pytest.approx(0.632, abs=0.01)
+
+
+@pytest.mark.parametrize("size, channels, hidden, pooled", [
+    (28, (8, 16), 32, True), (28, (8, 16), 32, False), (13, (3,), 5, True),
+    (17, (4, 6, 8), 7, True), (9, (2, 3), 4, False)])
+def test_cnn_costs_answer_matches_layer_summary(size, channels, hidden, pooled):
+    model = models.small_cnn(pool="max" if pooled else None, in_size=size, channels=channels,
+                             hidden=hidden)
+    rows = models.layer_summary(model, (1, size, size))
+    keys = ("parameters", "multiply_adds", "activations")
+    expected = tuple(sum(r[k] for r in rows) for k in keys)
+    got = instructor_answers(LESSON_02).cnn_costs(size, channels, hidden, pooled)
+    assert got == expected and all(type(v) is int for v in got)
 
 
 @pytest.mark.parametrize("head", ["flatten", "gap"])
 def test_head_parameters_match_torch_layers(head):
+    answer = instructor_answers(LESSON_06).head_parameters
     for channels, height, width, n_classes in [(16, 7, 7, 4), (32, 3, 5, 10), (1, 1, 1, 2)]:
         layers = [nn.Flatten()] if head == "flatten" else [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         inputs = nn.Sequential(*layers)(torch.zeros(1, channels, height, width)).shape[1]
         head_model = nn.Sequential(*layers, nn.Linear(inputs, n_classes))
         expected = models.count_parameters(head_model)
-        got = models.head_parameters(channels, height, width, n_classes, head)
-        assert type(got) is int and got == expected
-    with pytest.raises(ValueError, match="head"):
-        models.head_parameters(4, 2, 2, 3, "dense")
+        for got in (answer(channels, height, width, n_classes, head),
+                    models.torch_head_parameters(channels, height, width, n_classes, head)):
+            assert type(got) is int and got == expected
+    for fn in (answer, models.torch_head_parameters):
+        with pytest.raises(ValueError, match="head"):
+            fn(4, 2, 2, 3, "dense")
 
 
 def test_gap_head_logits_match_torch():
@@ -332,16 +355,36 @@ def test_gap_head_logits_match_torch():
     weight, bias = rng.standard_normal((7, 5)), rng.standard_normal(7)
     pooled = nn.functional.adaptive_avg_pool2d(torch.from_numpy(features), 1).flatten(1)
     expected = nn.functional.linear(pooled, torch.from_numpy(weight), torch.from_numpy(bias))
-    got = models.gap_head_logits(features, weight, bias)
+    got = instructor_answers(LESSON_06).gap_head_logits(features, weight, bias)
     np.testing.assert_allclose(got, expected.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(models.torch_gap_head(features, weight, bias), expected.numpy(),
+                               rtol=1e-12)
 
 
-def test_lesson_oracles_do_not_import_torch():
+def test_adaptive_windows_answer_matches_torch():
+    from poolkit.adaptive import adaptive_bins
+
+    answer = instructor_answers(LESSON_06).adaptive_windows
+    for length in range(1, 30):
+        for out in range(1, 34):
+            expected = models.torch_adaptive_windows(length, out)
+            assert answer(length, out) == expected == adaptive_bins(length, out), (length, out)
+
+
+def test_design_head_answer_is_smallest_size_agnostic_head():
+    answer = instructor_answers(LESSON_06).design_head
+    trunk = [("conv", 8, 3, 1, 1), ("pool", 2, None, 0), ("conv", 12, 3, 1, 1)]
+    assert answer(trunk, 5) == [("gap",), ("linear", 12, 5)]
+
+
+def test_lesson_answers_do_not_import_torch():
     code = (
-        "import sys, numpy as np, poolkit.models as m;"
-        "m.first_dense_parameters(3, 8, 8, 4, 2); m.head_parameters(3, 2, 2, 4, 'gap');"
-        "m.gap_head_logits(np.ones((1, 2, 3, 3)), np.ones((4, 2)), np.zeros(4));"
-        "m.consistency_table(np.zeros((2, 2, 3), dtype=int)); print('torch' in sys.modules)"
+        "import sys, numpy as np; from poolkit.checks.oracle import instructor_answers as ia;"
+        f"a = ia({LESSON_06!r}); b = ia({LESSON_02!r});"
+        "a.head_parameters(3, 2, 2, 4, 'gap'); a.adaptive_windows(5, 3);"
+        "a.gap_head_logits(np.ones((1, 2, 3, 3)), np.ones((4, 2)), np.zeros(4));"
+        "b.consistency_table(np.zeros((2, 2, 3), dtype=int)); b.max_blur_pool2d(np.ones((4, 4)));"
+        "b.cnn_costs(28, (8, 16), 32, True); print('torch' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

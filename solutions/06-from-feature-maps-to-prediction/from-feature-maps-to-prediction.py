@@ -26,9 +26,12 @@
 #
 # * **flatten + dense** (LeNet, AlexNet, VGG): unroll all `C * h * w` values into one vector
 #   and feed it to a dense layer, so every position has its own weights;
-# * **global average pooling + dense** (Network in Network, GoogLeNet, ResNet): average each
-#   channel over all positions into `C` numbers, then a dense layer, so the head no longer
-#   cares *where* a feature was seen.
+# * **global average pooling** (GAP, lesson 01's global average pooling): average each
+#   channel over all positions, so the head no longer cares *where* a feature was seen.
+#   Network in Network (Lin et al., 2014) has **no dense layer at all**: its last layer
+#   outputs one feature map per class, and the global average of each map *is* that
+#   class's logit. GoogLeNet and ResNet average their last feature maps and then apply one
+#   dense layer.
 #
 # In this lesson we count both heads, train both on the shapes data set, make one network
 # accept any input size with **adaptive pooling**, and end with the bridge to networks
@@ -46,7 +49,6 @@ from torch.nn import functional as F
 
 import poolkit
 from poolkit import models
-from poolkit.adaptive import adaptive_bins
 from poolkit.data import make_shapes
 
 torch.set_num_threads(1)            # tiny models: one thread is fastest on a shared CPU
@@ -121,6 +123,11 @@ for depth, channels in backbones.items():
               f"{dense.weight.numel() + dense.bias.numel():>12,}"
               f"{history['train_acc'][-1]:>10.3f}{history['val_acc'][-1]:>9.3f}")
 
+val = {key: history["val_acc"][-1] for key, (_, history) in trained.items()}
+# the claims the text makes about these runs
+assert val["shallow", "gap"] < val["shallow", "flatten"] - 0.2      # far behind
+assert val["deep", "gap"] >= val["deep", "flatten"] - 0.01          # matches or beats
+
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
 for ax, depth in zip(axes, backbones):
@@ -139,14 +146,15 @@ plt.show()
 # %% [markdown]
 # The two depths tell different stories, and both are worth remembering:
 #
-# * On the **shallow** backbone, the GAP head is far behind. After two 3x3 convolutions and
+# * On the **shallow** backbone, the GAP head is far behind (its validation accuracy is more
+#   than 0.2 lower). After two 3x3 convolutions and
 #   two poolings, each position of the last feature map has seen only a 10x10 patch of the
 #   image: a piece of an edge or a corner, not a whole shape. Averaging such local evidence
 #   over the image cannot tell a square from a cross as well as the flatten head, whose
 #   weights can combine *which feature where*.
 # * On the **deep** backbone each position sees a 22x22 patch, most of a shape, the channels
-#   can act as class detectors, and the GAP head matches or beats the flatten head with far fewer head
-#   parameters: averaging "how much square is there" over the image is all a classifier
+#   can act as class detectors, and the GAP head matches or beats the flatten head (its
+#   validation accuracy is at worst 0.01 lower) with far fewer head parameters: averaging "how much square is there" over the image is all a classifier
 #   needs, and there are fewer weights to overfit.
 #
 # So GAP is not a free replacement for a dense head: it assumes the backbone has done the
@@ -177,13 +185,14 @@ print("GAP head on 36x36 images -> predictions", models.predict(gap_model, big_i
 # $$\left[\left\lfloor \frac{iL}{O} \right\rfloor,\ \left\lceil \frac{(i+1)L}{O} \right\rceil\right)$$
 #
 # for an input of length `L`. Global average pooling is adaptive pooling with `O = 1`.
-# Windows may differ in size and may overlap, as this figure of `poolkit.adaptive.adaptive_bins`
-# shows:
+# Windows may differ in size and may overlap. The figure below reads the windows off torch
+# itself (`models.torch_adaptive_windows` feeds `F.adaptive_avg_pool1d` a one at every input
+# position and records which outputs it reaches):
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(12, 2.2))
 for ax, (length, out) in zip(axes, [(10, 4), (7, 3), (5, 7)]):
-    for i, (start, stop) in enumerate(adaptive_bins(length, out)):
+    for i, (start, stop) in enumerate(models.torch_adaptive_windows(length, out)):
         ax.barh(i, stop - start, left=start, color=f"C{i % 10}", edgecolor="k")
         ax.text((start + stop) / 2, i, f"[{start}, {stop})", ha="center", va="center", fontsize=8)
     ax.set_xlim(0, length)
@@ -231,6 +240,13 @@ print("input size:       " + "".join(f"{s:>7}" for s in sizes))
 for name, values in size_accuracy.items():
     print(f"{name:<24}" + "".join(f"{v:>7.2f}" for v in values))
 
+# the claims the text makes
+gap_acc, adaptive_acc = (dict(zip(sizes, v)) for v in size_accuracy.values())
+CHANCE = 0.25                                          # 4 balanced classes
+assert max(gap_acc, key=gap_acc.get) == max(adaptive_acc, key=adaptive_acc.get) == 28
+assert all(0.55 < acc[16] < 0.75 for acc in (gap_acc, adaptive_acc))   # far above chance
+assert adaptive_acc[56] > gap_acc[56] + 0.2 and gap_acc[56] < 0.55
+
 fig, ax = plt.subplots(figsize=(6, 3))
 for name, values in size_accuracy.items():
     ax.plot(sizes, values, "o-", label=name)
@@ -248,10 +264,12 @@ plt.show()
 # Both networks *run* at every size, and both are best at the size they were trained on.
 # Accepting any size is not the same as working well at any size: at other sizes the shapes
 # are drawn larger or smaller than anything the convolutions saw in training, and the
-# features change with them. On small images both fall towards chance (at 16 pixels the
-# last feature map is only 2x2); on these shapes the adaptive network degrades more slowly
-# on large images than the GAP network. Training on a mix of sizes is the usual cure
-# (exercise 6 below).
+# features change with them. At 16 pixels (the last feature map is only 2x2) both keep
+# between 0.55 and 0.75 accuracy: clearly worse than at 28, yet far above the chance level
+# of 0.25 (four balanced classes). On large images the adaptive network degrades more
+# slowly: at 56 pixels it is more than 0.2 ahead of the GAP network, which falls below 0.55.
+# Training on a mix of sizes is the usual cure (the second exercise "to think about"
+# below).
 #
 # ## 4. The bridge: learning how to pool
 #
@@ -284,10 +302,12 @@ for beta in [0, 0.1, 0.2, 0.5, 1, 5]:
 # %% [markdown]
 # **Attention** makes `beta * x_j` a learned score: the weights come from comparing a
 # *query* with a *key* computed from each position, so the network decides what to pool,
-# per image. That is how pooling-free architectures summarize:
+# per image. Networks that drop pooling layers still summarize at the end:
 #
-# * the **all-convolutional net** (Springenberg et al., 2015) replaces each pooling layer by a
-#   convolution with stride 2, a learned downsampling (lesson 04);
+# * the **all-convolutional net** (Springenberg et al., 2015) is not attention: it replaces
+#   each max-pooling layer by a convolution with stride 2, a learned but fixed downsampling
+#   (lesson 04), and it still ends like Network in Network, with 1x1 convolutions to one map
+#   per class and a **global average** over each map;
 # * a **Vision Transformer** cuts the image into patches (a convolution whose kernel equals
 #   its stride), keeps the number of tokens fixed through every layer, mixes them with
 #   self-attention, and at the end reads out a class token or simply averages the tokens:
@@ -303,25 +323,29 @@ print(f"lecture part ran in {time.perf_counter() - lesson_start:.1f} s")
 # %% [markdown]
 # ## Exercises
 #
-# Graded (run the test cells after each exercise):
+# Graded (run the test cells after each exercise). A failing check names the case and what
+# differs; if you are stuck, `ck.hint("design_head")` (or the name of any other exercise)
+# prints the rule, and it is also shown after three failed tries.
 #
 # 1. `head_params`: parameters of a flatten head and of a GAP head.
 # 2. `gap_head`: a global-average-pooling classifier head in NumPy.
 # 3. `adaptive_windows`: the input window of every output of adaptive pooling.
 # 4. `adaptive_avg_pool2d_np`: adaptive average pooling in NumPy.
+# 5. `design_head`: design the smallest head that works at any input size, checked by
+#    building it in torch.
 #
 # To think about (not graded):
 #
-# 5. **Class activation maps.** The GAP head is linear, so the logit of class `k` is the
-#    average over positions of `W[k] @ features[:, i, j]`. Compute that `(h, w)` map for the
-#    deep GAP network on a few validation images and show it next to the image. Where does
-#    the network look?
-# 6. Train the GAP network on a mix of 20, 28 and 36 pixel images (pad or batch each size
-#    separately) and redo the size table of section 3.
-# 7. Replace the average in the GAP head by `softmax_pool` with a fixed `beta` (or a learned
-#    one). Does the shallow backbone do better with a max-like head?
+# * **Class activation maps.** The GAP head is linear, so the logit of class `k` is the
+#   average over positions of `W[k] @ features[:, i, j]`. Compute that `(h, w)` map for the
+#   deep GAP network on a few validation images and show it next to the image. Where does
+#   the network look?
+# * Train the GAP network on a mix of 20, 28 and 36 pixel images (pad or batch each size
+#   separately) and redo the size table of section 3.
+# * Replace the average in the GAP head by `softmax_pool` with a fixed `beta` (or a learned
+#   one). Does the shallow backbone do better with a max-like head?
 #
-# ### Exercise 1: counting heads (3 points)
+# ### Exercise 1: counting heads (2 points)
 #
 # A feature map `(channels, height, width)` feeds a classifier with `n_classes` outputs.
 # Return the number of parameters (weights and biases, a Python `int`) of the head:
@@ -346,34 +370,36 @@ def head_params(channels, height, width, n_classes, head):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_head_params_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-ck.assert_equal(head_params(512, 7, 7, 1000, "gap"), 513000, case="VGG-16's feature map, GAP head",
-                hint="512 averages, each with 1000 weights, plus 1000 biases")
+ck.assert_equal(ck.call(head_params, 512, 7, 7, 1000, "gap", case="VGG-16 map, GAP"), 513000,
+                case="VGG-16's feature map, GAP head",
+                hint="what does the dense layer see after the averaging, and what does every output add?")
 ck.check_against_oracle(
-    head_params, "poolkit.models.head_parameters",
+    head_params, "poolkit.models.torch_head_parameters",
     ck.literal_cases([((32, 3, 3, 4, "flatten"), {}, "the deep network"),
-                      ((16, 7, 7, 4, "gap"), {}, "the shallow network")],
+                      ((16, 7, 7, 4, "gap"), {}, "the shallow network"),
+                      ((5, 2, 6, 3, "flatten"), {}, "a non-square map"),
+                      ((3, 4, 5, 6, "dense"), {}, "an unknown head must raise ValueError")],
                      names=("channels", "height", "width", "n_classes", "head")),
-    hint="flatten: channels*height*width inputs; GAP: channels inputs; plus one bias per class")
+    hint="torch built these heads and counted their parameters; compare with section 1's table")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_head_params_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_head_params_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(601)
 cases = [((7, 1, 1, 2, "flatten"), {}, "1x1 map: both heads agree"),
          ((2048, 7, 7, 1000, "flatten"), {}, "ResNet-50 map, flatten"),
-         ((3, 4, 5, 6, "dense"), {}, "unknown head: ValueError")]
+         ((3, 4, 5, 6, "GAP"), {}, "unknown head (upper case): ValueError")]
 for i in range(8):
     c, h, w = (int(v) for v in rng.integers(1, 20, size=3))
     cases.append(((c, h, w, int(rng.integers(2, 12)), ("flatten", "gap")[i % 2]), {}, "random"))
 ck.check_against_oracle(
-    head_params, "poolkit.models.head_parameters",
+    head_params, "solutions:06-from-feature-maps-to-prediction.head_parameters",
     ck.literal_cases(cases, names=("channels", "height", "width", "n_classes", "head")),
-    hint="non-square maps: height * width; GAP ignores height and width; raise ValueError "
-         "for an unknown head")
+    hint="non-square maps; the GAP head ignores height and width; unknown heads raise ValueError")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 2: a GAP head in NumPy (4 points)
+# ### Exercise 2: a GAP head in NumPy (2 points)
 #
 # Write `gap_head(features, weight, bias)`:
 #
@@ -397,20 +423,22 @@ def gap_head(features, weight, bias):
 two_channels = np.zeros((1, 2, 2, 2))
 two_channels[0, 0] = [[1, 2], [3, 4]]        # mean 2.5
 two_channels[0, 1] = [[0, 0], [0, 8]]        # mean 2.0
-ck.assert_close(gap_head(two_channels, np.array([[1.0, 0.0], [1.0, -1.0], [0.0, 2.0]]), np.array([0.0, 0.5, 1.0])),
+ck.assert_close(ck.call(gap_head, two_channels, np.array([[1.0, 0.0], [1.0, -1.0], [0.0, 2.0]]),
+                        np.array([0.0, 0.5, 1.0]), case="hand-made"),
                 np.array([[2.5, 1.0, 5.0]]), case="one image, channel means 2.5 and 2.0, three classes",
-                hint="average over H and W (axes 2 and 3), then pooled @ weight.T + bias")
+                hint="which axes does the average run over, and how is weight laid out?")
 
 rng = np.random.default_rng(60)
-f, w, b = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((6, 3)), rng.standard_normal(6)
-ck.check_against_oracle(gap_head, "poolkit.models.gap_head_logits",
+f, w, b = rng.standard_normal((2, 3, 4, 5)) - 1.0, rng.standard_normal((6, 3)), rng.standard_normal(6)
+ck.check_against_oracle(gap_head, "poolkit.models.torch_gap_head",
                         ck.literal_cases([((ck.arr(f.tolist()), ck.arr(w.tolist()), ck.arr(b.tolist())), {},
-                                           "N=2, C=3, 4x5 maps, K=6")],
+                                           "N=2, C=3, 4x5 maps (mostly negative), K=6")],
                                          names=("features", "weight", "bias")),
-                        numpy_only=True, hint="weight is (K, C): use weight.T")
+                        numpy_only=True,
+                        hint="torch's AdaptiveAvgPool2d(1) + Flatten + Linear computed these logits")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_gap_head_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_gap_head_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(602)
 cases = []
@@ -418,10 +446,10 @@ for n, c, h, w, k in [(1, 1, 1, 1, 1), (3, 5, 2, 7, 4), (2, 4, 6, 3, 4), (4, 2, 
     feats = rng.standard_normal((n, c, h, w)) - 1.0         # mostly negative: max would differ from mean
     cases.append(((ck.arr(feats.tolist()), ck.arr(rng.standard_normal((k, c)).tolist()),
                    ck.arr(rng.standard_normal(k).tolist())), {}, f"N={n}, C={c}, {h}x{w}, K={k}"))
-ck.check_against_oracle(gap_head, "poolkit.models.gap_head_logits",
+ck.check_against_oracle(gap_head, "solutions:06-from-feature-maps-to-prediction.gap_head_logits",
                         ck.literal_cases(cases, names=("features", "weight", "bias")),
                         numpy_only=True,
-                        hint="mean over H and W only (not over channels), non-square maps, weight.T, add the bias")
+                        hint="average over the positions only (not over channels); non-square maps")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -429,12 +457,12 @@ ck.check_against_oracle(gap_head, "poolkit.models.gap_head_logits",
 #
 # Write `adaptive_windows(length, output_size)`: return a list of `output_size` tuples
 # `(start, stop)` of Python ints, where output `i` covers the input positions
-# `start <= j < stop` with `start = floor(i * length / output_size)` and
-# `stop = ceil((i + 1) * length / output_size)`, torch's rule. Use integer arithmetic
-# (`//`), not floats: `(i + 1) * length / output_size` in floating point can land a hair
-# above an integer.
+# `start <= j < stop`, torch's rule from section 3. Use integer arithmetic (`//`), not
+# floats: `(i + 1) * length / output_size` in floating point can land a hair above an
+# integer, and `ceil` then adds a position that torch does not use.
 #
-# Example: `adaptive_windows(10, 4) == [(0, 3), (2, 5), (5, 8), (7, 10)]`.
+# Example: `adaptive_windows(10, 4) == [(0, 3), (2, 5), (5, 8), (7, 10)]`. The tests compare
+# with the windows read off torch (`models.torch_adaptive_windows`).
 
 # %% nbgrader={"grade": false, "grade_id": "adaptive_windows", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def adaptive_windows(length, output_size):
@@ -446,24 +474,30 @@ def adaptive_windows(length, output_size):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_adaptive_windows_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-ck.assert_equal(adaptive_windows(10, 4), [(0, 3), (2, 5), (5, 8), (7, 10)], case="length 10, 4 outputs",
-                hint="start = i*L//O, stop = ceil((i+1)*L/O)")
-ck.check_against_oracle(adaptive_windows, "poolkit.adaptive.adaptive_bins",
-                        ck.literal_cases([((7, 3), {}, ""), ((6, 1), {}, "global pooling")],
+ck.assert_equal(ck.call(adaptive_windows, 10, 4, case="length 10, 4 outputs"),
+                [(0, 3), (2, 5), (5, 8), (7, 10)], case="length 10, 4 outputs",
+                hint="the figure in section 3 draws these four windows")
+ck.check_against_oracle(adaptive_windows, "poolkit.models.torch_adaptive_windows",
+                        ck.literal_cases([((7, 3), {}, "windows of different sizes"),
+                                          ((6, 1), {}, "global pooling"),
+                                          ((5, 7), {}, "more outputs than inputs"),
+                                          ((1, 4), {}, "length 1"),
+                                          ((12, 4), {}, "divides evenly"),
+                                          ((49, 31), {}, "floats would round wrongly here")],
                                          names=("length", "output_size")),
-                        hint="output_size=1 is one window over everything")
+                        hint="starts round down, stops round up, and stop is exclusive")
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_adaptive_windows_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(603)
-cases = [((5, 7), {}, "more outputs than inputs"), ((1, 4), {}, "length 1"), ((8, 8), {}, "one per input"),
-         ((12, 4), {}, "divides evenly"), ((49, 48), {}, "integer arithmetic")]
-for _ in range(10):
+cases = [((8, 8), {}, "one per input"), ((3, 9), {}, "three times more outputs"),
+         ((100, 7), {}, "long input")]
+for _ in range(12):
     cases.append(((int(rng.integers(1, 60)), int(rng.integers(1, 20))), {}, "random"))
-ck.check_against_oracle(adaptive_windows, "poolkit.adaptive.adaptive_bins",
+ck.check_against_oracle(adaptive_windows, "solutions:06-from-feature-maps-to-prediction.adaptive_windows",
                         ck.literal_cases(cases, names=("length", "output_size")),
-                        hint="floor for the start, ceil for the stop (stop is exclusive); windows may overlap")
+                        hint="integer arithmetic only; windows may overlap or repeat positions")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -494,11 +528,16 @@ def adaptive_avg_pool2d_np(x, output_size):
 
 # %% nbgrader={"grade": true, "grade_id": "test_adaptive_avg_pool2d_np_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ramp = np.arange(1.0, 6.0).reshape(1, 1, 1, 5)          # [1, 2, 3, 4, 5]
-ck.assert_close(adaptive_avg_pool2d_np(ramp, (1, 3)), np.array([[[[1.5, 3.0, 4.5]]]]),
+ck.assert_close(ck.call(adaptive_avg_pool2d_np, ramp, (1, 3), case="1x5 ramp"),
+                np.array([[[[1.5, 3.0, 4.5]]]]),
                 case="1x5 ramp to 1x3", hint="windows [0, 2), [1, 4), [3, 5): they overlap")
 ck.check_against_oracle(adaptive_avg_pool2d_np, "poolkit.adaptive_avg_pool2d",
                         ck.array_cases(seed=61, n=3, rank=4, max_size=7, extra_args=(2,)),
                         numpy_only=True, hint="an int output_size means a square output")
+ck.check_against_oracle(adaptive_avg_pool2d_np, "poolkit.adaptive_avg_pool2d",
+                        ck.array_cases(seed=62, n=3, rank=4, max_size=5, extra_args=((3, 7),)),
+                        numpy_only=True,
+                        hint="rows and columns have their own output sizes; more outputs than inputs")
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_adaptive_avg_pool2d_np_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -507,9 +546,234 @@ for seed, out in [(604, 1), (605, 3), (606, (2, 5)), (607, (4, 1)), (608, (9, 7)
     ck.check_against_oracle(adaptive_avg_pool2d_np, "poolkit.adaptive_avg_pool2d",
                             ck.array_cases(seed=seed, n=4, rank=4, max_size=9, extra_args=(out,)),
                             numpy_only=True,
-                            hint="rows use (H, OH), columns use (W, OW); floor start, ceil stop; "
-                                 "more outputs than inputs repeat positions")
+                            hint="rows use (H, OH), columns use (W, OW); windows may overlap or repeat")
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 5: design the head (5 points)
+#
+# A **trunk** is given as a list of layers on a one-channel image, in lesson 04's notation:
+#
+# * `("conv", out_channels, kernel_size, stride, padding)`: a square `nn.Conv2d` followed by a
+#   ReLU;
+# * `("pool", kernel_size, stride, padding)`: a square `nn.MaxPool2d` (`stride=None` means
+#   `stride = kernel_size`).
+#
+# Design the head that turns the trunk's output into `n_classes` logits. Return it as a list
+# of layers from this menu:
+#
+# * `("gap",)`: `nn.AdaptiveAvgPool2d(1)` and `nn.Flatten()`;
+# * `("flatten",)`: `nn.Flatten()`;
+# * `("adaptive", size)`: `nn.AdaptiveAvgPool2d(size)`;
+# * `("linear", in_features, out_features)`: `nn.Linear`;
+# * `("relu",)`: `nn.ReLU()`;
+# * `("conv1x1", in_channels, out_channels)`: `nn.Conv2d(in_channels, out_channels, 1)`.
+#
+# The network `trunk + head` must map a batch `(N, 1, H, W)` to logits `(N, n_classes)` for
+# **every** input size the trunk accepts (the tests try several, square or not), and the
+# head must have **as few parameters as possible**. The tests build your head in torch behind
+# the trunk, run inputs of several sizes through it and count its parameters.
+#
+# Think first: which layers of the trunk decide what the head receives, and what is the
+# cheapest way to make that independent of `H` and `W`? Is there more than one head with
+# the smallest count?
+
+# %% nbgrader={"grade": false, "grade_id": "design_head", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def design_head(trunk, n_classes):
+    """The smallest head, as a list of menu layers, that gives (N, n_classes) at any input size."""
+    ### BEGIN SOLUTION
+    channels = 1
+    for layer in trunk:
+        if layer[0] == "conv":
+            channels = layer[1]              # pooling keeps the channel count
+    return [("gap",), ("linear", channels, n_classes)]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_design_head_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import torch
+from torch import nn
+
+
+def build(layers, in_channels=1):
+    # trunk layers and head (menu) layers -> torch modules
+    modules = []
+    for layer in layers:
+        kind, args = layer[0], tuple(layer[1:])
+        if any(type(a) is not int or not 0 <= a <= 100_000 for a in args if a is not None) \
+                or (kind in ("linear", "conv1x1") and args[0] * args[-1] > 10 ** 7):
+            raise AssertionError(f"{layer!r}: sizes must be ints from 0 to 100000, "
+                                 "and a layer at most 10**7 weights")
+        if kind == "conv":
+            out, k, s, p = args
+            modules += [nn.Conv2d(in_channels, out, k, stride=s, padding=p), nn.ReLU()]
+            in_channels = out
+        elif kind == "pool":
+            modules.append(nn.MaxPool2d(*args))
+        elif kind == "gap":
+            modules += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        elif kind == "flatten":
+            modules.append(nn.Flatten())
+        elif kind == "adaptive":
+            modules.append(nn.AdaptiveAvgPool2d(*args))
+        elif kind == "linear":
+            modules.append(nn.Linear(*args))
+        elif kind == "relu":
+            modules.append(nn.ReLU())
+        elif kind == "conv1x1":
+            modules.append(nn.Conv2d(*args, 1))
+        else:
+            raise AssertionError(f"{layer!r} is not on the menu")
+    return nn.Sequential(*modules)
+
+
+def check_head(trunk, n_classes, sizes, hint):
+    case = f"trunk {trunk}, {n_classes} classes"
+    head = ck.call(design_head, trunk, n_classes, case=case, hint=hint)
+    try:
+        trunk_net, head_net = build(trunk), build(head, in_channels=None)
+    except (AssertionError, TypeError, ValueError) as error:
+        raise AssertionError(f"{case}: the head {head!r} cannot be built: {error}\n  hint: {hint}")
+    with torch.no_grad():
+        channels = trunk_net(torch.zeros(1, 1, *sizes[0])).shape[1]
+        for height, width in sizes:
+            try:
+                shape = tuple(head_net(trunk_net(torch.zeros(2, 1, height, width))).shape)
+            except RuntimeError as error:
+                raise AssertionError(f"{case}, input {height}x{width}: torch refused the head "
+                                     f"{head!r}: {str(error).splitlines()[0]}\n  hint: {hint}")
+            ck.assert_equal(shape, (2, n_classes), case=f"{case}, input 2x1x{height}x{width}",
+                            hint=hint)
+    params = sum(p.numel() for p in head_net.parameters())
+    ck.assert_equal(params, channels * n_classes + n_classes,
+                    case=f"{case}: parameters of the head {head!r} (the fewest possible)",
+                    hint=hint)
+
+
+check_head([("conv", 8, 3, 1, 1), ("pool", 2, None, 0), ("conv", 16, 3, 1, 1), ("pool", 2, None, 0)],
+           4, [(28, 28), (36, 36), (20, 44)], "the head must not depend on H and W: which layer forgets them for free?")
+check_head([("conv", 6, 3, 2, 1), ("conv", 10, 3, 1, 0), ("pool", 3, 2, 1)],
+           7, [(17, 17), (9, 9), (30, 12)],
+           "what does the head receive? Pooling keeps the channel count, a convolution sets it")
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_design_head_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+import torch
+from torch import nn
+
+
+def build(layers, in_channels=1):
+    # trunk layers and head (menu) layers -> torch modules
+    modules = []
+    for layer in layers:
+        kind, args = layer[0], tuple(layer[1:])
+        if any(type(a) is not int or not 0 <= a <= 100_000 for a in args if a is not None) \
+                or (kind in ("linear", "conv1x1") and args[0] * args[-1] > 10 ** 7):
+            raise AssertionError(f"{layer!r}: sizes must be ints from 0 to 100000, "
+                                 "and a layer at most 10**7 weights")
+        if kind == "conv":
+            out, k, s, p = args
+            modules += [nn.Conv2d(in_channels, out, k, stride=s, padding=p), nn.ReLU()]
+            in_channels = out
+        elif kind == "pool":
+            modules.append(nn.MaxPool2d(*args))
+        elif kind == "gap":
+            modules += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        elif kind == "flatten":
+            modules.append(nn.Flatten())
+        elif kind == "adaptive":
+            modules.append(nn.AdaptiveAvgPool2d(*args))
+        elif kind == "linear":
+            modules.append(nn.Linear(*args))
+        elif kind == "relu":
+            modules.append(nn.ReLU())
+        elif kind == "conv1x1":
+            modules.append(nn.Conv2d(*args, 1))
+        else:
+            raise AssertionError(f"{layer!r} is not on the menu")
+    return nn.Sequential(*modules)
+
+
+def check_head(trunk, n_classes, sizes, hint):
+    case = f"trunk {trunk}, {n_classes} classes"
+    head = ck.call(design_head, trunk, n_classes, case=case, hint=hint)
+    try:
+        trunk_net, head_net = build(trunk), build(head, in_channels=None)
+    except (AssertionError, TypeError, ValueError) as error:
+        raise AssertionError(f"{case}: the head {head!r} cannot be built: {error}\n  hint: {hint}")
+    with torch.no_grad():
+        channels = trunk_net(torch.zeros(1, 1, *sizes[0])).shape[1]
+        for height, width in sizes:
+            try:
+                shape = tuple(head_net(trunk_net(torch.zeros(2, 1, height, width))).shape)
+            except RuntimeError as error:
+                raise AssertionError(f"{case}, input {height}x{width}: torch refused the head "
+                                     f"{head!r}: {str(error).splitlines()[0]}\n  hint: {hint}")
+            ck.assert_equal(shape, (2, n_classes), case=f"{case}, input 2x1x{height}x{width}",
+                            hint=hint)
+    params = sum(p.numel() for p in head_net.parameters())
+    ck.assert_equal(params, channels * n_classes + n_classes,
+                    case=f"{case}: parameters of the head {head!r} (the fewest possible)",
+                    hint=hint)
+
+
+# Hidden tests: more trunks, class counts and input sizes run when graded.
+### BEGIN HIDDEN TESTS
+for trunk, n_classes, sizes in [
+    ([("conv", 5, 3, 1, 1)], 2, [(8, 8), (13, 5)]),
+    ([("conv", 12, 5, 1, 2), ("pool", 2, None, 0), ("conv", 3, 3, 1, 1), ("pool", 2, 2, 0),
+      ("conv", 20, 3, 1, 1)], 10, [(32, 32), (16, 24), (11, 11)]),
+    ([("conv", 4, 3, 1, 0), ("pool", 3, 3, 0), ("conv", 9, 1, 1, 0), ("pool", 2, None, 1)], 1,
+     [(15, 15), (40, 22)]),
+    ([("conv", 64, 3, 2, 1), ("conv", 32, 3, 2, 1)], 1000, [(64, 64), (7, 9)]),
+]:
+    check_head(trunk, n_classes, sizes, "average away the positions, then one layer to the classes; "
+               "the last convolution of the trunk sets the channel count")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 6: why Network in Network needs no dense layer (2 points)
+#
+# Exercise 5 has (at least) two heads with the smallest parameter count: global average
+# pooling followed by a dense layer, and a 1x1 convolution to `n_classes` maps followed by
+# global average pooling (Network in Network's head). In three or four sentences: why do
+# the two give **exactly the same** logits for suitable weights, and what does the second
+# one let you look at that the first one hides? (Think of the class activation maps of
+# the first exercise "to think about".)
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_nin_head", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# === BEGIN MARK SCHEME ===
+# 1 point: both are linear and averaging commutes with a linear map applied at every position:
+#   mean_ij(W f_ij + b) = W mean_ij(f_ij) + b, so a 1x1 conv with the dense layer's weights and
+#   bias, followed by GAP, gives the same logits as GAP followed by the dense layer (same C*K + K
+#   parameters). Half a point if only "both are linear" without the commuting average.
+# 1 point: the 1x1-conv-first head computes one (h, w) map per class before averaging: a class
+#   activation map, showing where in the image the evidence for each class is. Half a point for
+#   "per-position class scores" without saying what they show.
+# === END MARK SCHEME ===
+#
+# Averaging and a linear map commute: the mean over positions of `W f_ij + b` is
+# `W (mean of f_ij) + b`. So a 1x1 convolution with the dense layer's weights, followed by
+# global average pooling, gives exactly the logits of global average pooling followed by the
+# dense layer, with the same `C * K + K` parameters. The convolution-first order, however,
+# computes a score map per class before it averages: a class activation map that shows
+# where in the image the network found the evidence for each class.
 
 # %%
 print(f"whole notebook ran in {time.perf_counter() - lesson_start:.1f} s")
+
+# %% [markdown]
+# ## References
+#
+# * M. Lin, Q. Chen and S. Yan. Network In Network. *International Conference on Learning
+#   Representations (ICLR)*, 2014. arXiv:1312.4400. (Global average pooling of one map per
+#   class as the classifier, no dense layer.)
+# * J. T. Springenberg, A. Dosovitskiy, T. Brox and M. Riedmiller. Striving for Simplicity:
+#   The All Convolutional Net. *ICLR 2015, workshop track*. arXiv:1412.6806.
+# * Y. LeCun, L. Bottou, Y. Bengio and P. Haffner. Gradient-based learning applied to
+#   document recognition. *Proceedings of the IEEE* 86(11), 2278-2324, 1998. (The flatten +
+#   dense classifier of LeNet-5.)
+# * PyTorch documentation: `torch.nn.AdaptiveAvgPool2d`,
+#   https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveAvgPool2d.html
+# * Keras documentation: `GlobalAveragePooling2D`,
+#   https://keras.io/api/layers/pooling_layers/global_average_pooling2d/

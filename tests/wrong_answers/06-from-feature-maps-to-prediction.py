@@ -14,6 +14,11 @@ def head_params(channels, height, width, n_classes, head):
         return int(channels * n_classes)
     raise ValueError(f"unknown head {head!r}")
 '''),
+        ("no ValueError for an unknown head (treated as flatten)", '''
+def head_params(channels, height, width, n_classes, head):
+    inputs = channels if head == "gap" else channels * height * width
+    return int(inputs * n_classes + n_classes)
+'''),
         ("GAP head counted like a flatten head", '''
 def head_params(channels, height, width, n_classes, head):
     if head not in ("flatten", "gap"):
@@ -61,6 +66,17 @@ def adaptive_windows(length, output_size):
     step = max(length // output_size, 1)
     return [(i * step, i * step + step) for i in range(output_size)]
 '''),
+        ("float arithmetic with math.ceil", '''
+def adaptive_windows(length, output_size):
+    import math
+    return [(math.floor(i * length / output_size), math.ceil((i + 1) * length / output_size))
+            for i in range(output_size)]
+'''),
+        ("numpy integers instead of Python ints", '''
+def adaptive_windows(length, output_size):
+    i = np.arange(output_size)
+    return list(zip(i * length // output_size, -(-(i + 1) * length // output_size)))
+'''),
         ("start rounded to nearest", '''
 def adaptive_windows(length, output_size):
     return [(int(round(i * length / output_size)), -(-(i + 1) * length // output_size))
@@ -98,6 +114,43 @@ def adaptive_avg_pool2d_np(x, output_size):
 def adaptive_avg_pool2d_np(x, output_size):
     import poolkit
     return poolkit.adaptive_avg_pool2d(x, output_size)
+'''),
+    ],
+    "design_head": [
+        ("flatten head sized for a 28x28 input", '''
+def design_head(trunk, n_classes):
+    import torch
+    from torch import nn
+    layers, c = [], 1
+    for layer in trunk:
+        if layer[0] == "conv":
+            _, out, k, s, p = layer
+            layers += [nn.Conv2d(c, out, k, stride=s, padding=p)]
+            c = out
+        else:
+            layers.append(nn.MaxPool2d(*layer[1:]))
+    features = nn.Sequential(*layers)(torch.zeros(1, 1, 28, 28)).numel()
+    return [("flatten",), ("linear", int(features), n_classes)]
+'''),
+        ("adaptive 2x2 pooling before a flatten head (size-agnostic, but not the smallest)", '''
+def design_head(trunk, n_classes):
+    channels = [layer[1] for layer in trunk if layer[0] == "conv"][-1]
+    return [("adaptive", 2), ("flatten",), ("linear", 4 * channels, n_classes)]
+'''),
+        ("takes the channel count of the first convolution", '''
+def design_head(trunk, n_classes):
+    channels = [layer[1] for layer in trunk if layer[0] == "conv"][0]
+    return [("gap",), ("linear", channels, n_classes)]
+'''),
+        ("a hidden layer of 32 units (not the smallest)", '''
+def design_head(trunk, n_classes):
+    channels = [layer[1] for layer in trunk if layer[0] == "conv"][-1]
+    return [("gap",), ("linear", channels, 32), ("relu",), ("linear", 32, n_classes)]
+'''),
+        ("dense layer without the averaging", '''
+def design_head(trunk, n_classes):
+    channels = [layer[1] for layer in trunk if layer[0] == "conv"][-1]
+    return [("linear", channels, n_classes)]
 '''),
     ],
 }

@@ -1,0 +1,52 @@
+"""Instructor answers for lesson 02 (why pooling), for the hidden tests.
+
+Hidden test cells reach them as oracles named ``"solutions:02-why-pooling.<function>"``
+(see ``poolkit.checks.instructor_answers``).  Students never import this module: it is not
+part of poolkit, and nbgrader does not release ``*.py`` files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def consistency_table(labels) -> np.ndarray:
+    """``labels: (S, S, N)`` predicted classes, ``labels[dy, dx]`` for the input shifted by
+    ``(dy, dx)``, ``labels[0, 0]`` unshifted -> ``(S, S)`` fraction that agrees with ``[0, 0]``."""
+    labels = np.asarray(labels)
+    if labels.ndim != 3 or labels.shape[0] != labels.shape[1]:
+        raise ValueError(f"labels must be (S, S, N), got shape {labels.shape}")
+    return np.mean(labels == labels[0, 0], axis=-1).astype(np.float64)
+
+
+def max_blur_pool2d(x) -> np.ndarray:
+    """Zhang's MaxBlurPool with wrap-around borders: dense 2x2 max (stride 1), the
+    ``[1, 2, 1] / 4`` blur along both axes, then every second row and column from 0."""
+    out = np.asarray(x, dtype=np.float64)
+    for axis in (-2, -1):
+        out = np.maximum(out, np.roll(out, -1, axis=axis))
+    for axis in (-2, -1):
+        out = (np.roll(out, 1, axis=axis) + 2 * out + np.roll(out, -1, axis=axis)) / 4
+    return out[..., ::2, ::2]
+
+
+def cnn_costs(size: int, channels: tuple, hidden: int, pooled: bool) -> tuple[int, int, int]:
+    """(parameters, multiply-adds, activations) of ``poolkit.models.small_cnn`` for one
+    ``(1, size, size)`` image, counted as ``poolkit.models.layer_summary`` counts them."""
+    params = madds = acts = 0
+    c_in, side = 1, size
+    for c_out in channels:
+        conv_outputs = c_out * side * side
+        params += c_in * c_out * 9 + c_out
+        madds += conv_outputs * c_in * 9
+        acts += 2 * conv_outputs                       # conv, ReLU
+        if pooled:
+            side //= 2
+            acts += c_out * side * side                # MaxPool2d
+        c_in = c_out
+    flat = c_in * side * side
+    acts += flat                                       # Flatten
+    params += flat * hidden + hidden + hidden * 4 + 4
+    madds += flat * hidden + hidden * 4
+    acts += hidden + hidden + 4                        # Linear, ReLU, Linear
+    return int(params), int(madds), int(acts)
