@@ -166,4 +166,27 @@ def global_avg_pool(x):
     return np.asarray(x, dtype=np.float64).max(axis=(2, 3), keepdims=True)
 '''),
     ],
+    "bug_counterexample": [
+        ("the hand example: stride equals kernel_size, so the bug hides", '''
+def bug_counterexample():
+    x = np.array([[[[1., 3., 2., 0.], [4., 6., 1., 1.], [0., 2., 5., 7.], [1., 1., 8., 3.]]]])
+    return x, 2, 2, 0
+'''),
+        ("overlapping windows, but a constant input hides the bug", '''
+def bug_counterexample():
+    return np.ones((1, 1, 5, 5)), 3, 1, 0
+'''),
+        ("a padding PyTorch refuses", '''
+def bug_counterexample():
+    x = np.zeros((1, 1, 3, 3))
+    x[0, 0, 2, 2] = 1.0
+    return x, 2, 1, 2
+'''),
+        ("x without the batch and channel axes", '''
+def bug_counterexample():
+    x = np.zeros((3, 3))
+    x[2, 2] = 1.0
+    return x, 3, 1, 0
+'''),
+    ],
 }
