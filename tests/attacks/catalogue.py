@@ -36,8 +36,8 @@ LESSONS = ("01-max-vs-average", "05-keras-and-pytorch")
 NOTEBOOKS = {"01-max-vs-average": "max-vs-average.ipynb",
              "05-keras-and-pytorch": "keras-and-pytorch.ipynb"}
 EXERCISES = {
-    "01-max-vs-average": ("max_pool2d_loops", "avg_pool2d_loops", "pool2d_vectorized",
-                          "global_avg_pool"),
+    "01-max-vs-average": ("max_pool2d_loops", "avg_pool2d_loops", "bug_counterexample",
+                          "pool2d_vectorized", "global_avg_pool"),
     "05-keras-and-pytorch": ("channels_layout", "same_padding", "keras_same_max_pool",
                              "max_pool_backward"),
 }
