@@ -31,7 +31,7 @@
 #
 # and ends with exercises, one of which asks you to *design* a stack of pooling layers that
 # takes a given size to a target size. All of it is integer arithmetic in plain Python and
-# NumPy (the tests check your stacks with real PyTorch layers).
+# NumPy (the tests check your stacks by running the pooling layers themselves).
 
 # %%
 import inspect
