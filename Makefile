@@ -11,7 +11,8 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 export TF_CPP_MIN_LOG_LEVEL := 3
 PORT ?= 8888
 
-.PHONY: lab test test-fast bench lint lock clean-venv notebooks release release-check
+.PHONY: lab test test-fast bench lint lock clean-venv notebooks release release-check \
+	hub hub-env hub-stop hub-reset student-bundle
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +50,10 @@ release: $(STAMP)
 ## release-check: exit 1 if a notebook differs from its .py or course/ from solutions/
 release-check: $(STAMP)
 	$(BIN)/python tools/release.py --all --check
+
+## student-bundle: dist/pooling-course-student.tar.gz, the course without solutions, for an LMS or a git repo
+student-bundle: $(STAMP)
+	$(BIN)/python tools/bundle.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check poolkit tests benchmarks tools demos nbgrader_config.py
