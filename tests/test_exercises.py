@@ -17,6 +17,7 @@ import re
 import tomllib
 
 import nbformat
+import numpy as np
 import pytest
 from conftest import COURSE, ROOT, lesson_names, solution_notebook
 
@@ -28,7 +29,7 @@ LESSONS = lesson_names()
 HINTS = ROOT / "poolkit" / "hints"
 EXERCISE_HEADING = re.compile(r"^###\s+Exercise\s+(\d+)\b(.*)$", re.MULTILINE)
 POINTS = re.compile(r"\((\d+(?:\.\d+)?) points?\)\s*$")
-SOURCE_PRINTERS = re.compile(r"getsource\(|%psource|%pfile|\?\?")
+SOURCE_PRINTERS = re.compile(r"getsource\(|compare_with_yours\(|%psource|%pfile|\?\?")
 COMPARE_MARKER = re.compile(r"^# compare with yours: (\w+)\s*$")
 
 
@@ -207,6 +208,37 @@ def test_an_unwritten_exercise_says_so():
         ck.call(output_size, 3, case="L=3")
     assert str(info.value).startswith("output_size is not written yet: replace "
                                       "`raise NotImplementedError()`")
+
+
+def test_a_display_name_and_a_tests_own_check_count_for_the_exercise(a_hint):
+    def run(x):
+        return 2 * x
+
+    with pytest.raises(AssertionError) as info:
+        ck.check_against_oracle(run, "builtins.abs", ck.literal_cases([((-3,), {})]),
+                                name="triple(mode='fast')")
+    assert "stuck? ck.hint('triple')" in str(info.value)
+    for _ in range(hint_mod.RULE_AFTER - 1):
+        with pytest.raises(AssertionError) as info:
+            ck.require(1 + 1 == 3, "your case does not show the bug", case="triple()",
+                       hint="which argument never varies?", exercise="triple")
+    lines = str(info.value).splitlines()
+    assert lines == ["your case does not show the bug", "  case: triple()",
+                     "  hint: which argument never varies?", "  rule: return 3 * x"], lines
+    with pytest.raises(TypeError, match="bool"):
+        ck.require(np.bool_(True), "x", exercise="triple")
+
+
+def test_compare_with_yours_waits_for_a_passing_version(a_hint, capsys):
+    def triple(x):
+        return 2 * x
+
+    _failure(triple)
+    ck.compare_with_yours("triple", _failure)
+    assert "Pass the visible tests of triple first" in capsys.readouterr().out
+    ck.assert_equal(ck.call(lambda x: 3 * x, 2, exercise="triple"), 6)
+    ck.compare_with_yours("triple", _failure)
+    assert "def _failure(fn, x=2):" in capsys.readouterr().out
 
 
 def test_asking_for_an_unknown_hint_lists_the_known_ones(a_hint):

@@ -67,7 +67,8 @@ and oracle names such as ``"poolkit.checks.reference_loop_seconds"`` use ``poolk
   monitor);
 * :mod:`~poolkit.checks.checking`: ``check_against_oracle``;
 * :mod:`~poolkit.checks.hints`: staged hints (``hint("output_size")`` prints an
-  exercise's rule; failures show it only after repeated tries);
+  exercise's rule; failures show it only after repeated tries) and
+  ``compare_with_yours`` (a reference's source, once your version passes);
 * ``_literals``: types taken from literals, used by all of them.
 """
 
@@ -90,7 +91,7 @@ from .cases import (
 )
 from .checking import check_against_oracle
 from .guards import DEFAULT_TIME_LIMIT, _effective_limit, call
-from .hints import hint
+from .hints import compare_with_yours, hint
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .numpy_only import DEFAULT_BANNED, assert_numpy_only
 from .oracle import (
@@ -103,10 +104,11 @@ from .oracle import (
     pooled_shape_oracle,
     reference_loop_seconds,
 )
-from .results import _compare, assert_close, assert_equal, describe, strict_value
+from .results import _compare, assert_close, assert_equal, describe, require, strict_value
 
 __all__ = [
-    "arr", "call", "hint", "assert_builtins_intact", "assert_close", "assert_equal",
+    "arr", "call", "compare_with_yours", "hint", "require",
+    "assert_builtins_intact", "assert_close", "assert_equal",
     "assert_kernel_reports_errors",
     "assert_numpy_only", "check_against_oracle", "describe", "keras_size_cases", "literal_cases",
     "pool_cases", "array_cases", "hw_cases", "pooled_shape_oracle",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._literals import _str, _tuple, _type
 from .cases import CaseSet
 from .guards import DEFAULT_TIME_LIMIT, _call_student, _effective_limit
-from .hints import expected_failure, set_current
+from .hints import expected_failure, record_pass, set_current
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .numpy_only import DEFAULT_BANNED, _Watch, assert_numpy_only
 from .oracle import oracle_results
@@ -15,7 +15,8 @@ from .results import _compare, _fail, _is_real_ndarray, describe, strict_value
 def check_against_oracle(fn, oracle: str, cases: CaseSet, *, hint: str = "",
                          name: str | None = None, rtol: float = 1e-6, atol: float = 1e-9,
                          numpy_only: bool = False, banned=DEFAULT_BANNED,
-                         oracle_kwargs=None, time_limit: float = DEFAULT_TIME_LIMIT) -> None:
+                         oracle_kwargs=None, time_limit: float = DEFAULT_TIME_LIMIT,
+                         exercise: str | None = None) -> None:
     """Call ``fn`` on every case and compare with ``oracle`` computed in a fresh process.
 
     ``oracle`` is a dotted name importable in a clean interpreter (``"poolkit.max_pool2d"``,
@@ -24,11 +25,13 @@ def check_against_oracle(fn, oracle: str, cases: CaseSet, *, hint: str = "",
     refuses) passes only if ``fn`` raises the same exception type.  With
     ``numpy_only=True`` the function's code is read first (:func:`assert_numpy_only`) and
     each call is watched for calls into banned packages.  Raises AssertionError at the
-    first failing case.  Returns None on purpose: a number left as a test cell's last
-    value would be read by nbgrader as a partial score.
+    first failing case.  ``exercise`` names the exercise for its staged hint (default: the
+    display ``name`` up to a parenthesis, else the function's name).  Returns None on
+    purpose: a number left as a test cell's last value would be read by nbgrader as a
+    partial score.
     """
     name = name or getattr(fn, "__name__", "your function")
-    set_current(name)
+    set_current(exercise or name)
     assert_builtins_intact()
     assert_kernel_reports_errors()
     if not callable(fn):
@@ -69,3 +72,4 @@ def check_against_oracle(fn, oracle: str, cases: CaseSet, *, hint: str = "",
         if reason is not None:
             _fail(reason, case, hint)
         checked += 1
+    record_pass()

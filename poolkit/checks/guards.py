@@ -57,12 +57,14 @@ def _effective_limit(requested) -> float:
 
 
 def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
-         time_limit: float = DEFAULT_TIME_LIMIT, **kwargs):
+         time_limit: float = DEFAULT_TIME_LIMIT, exercise: str | None = None, **kwargs):
     """Call a student's function for a visible test: at most ``time_limit`` seconds, and an
     exception inside it becomes an AssertionError that names the case.  Returns its result
-    (read it with :func:`assert_close`/:func:`assert_equal`)."""
+    (read it with :func:`assert_close`/:func:`assert_equal`).  ``exercise`` names the
+    exercise for staged hints (default: the function's name); the checks that follow
+    count for it."""
     name = name or getattr(fn, "__name__", "your function")
-    set_current(name)
+    set_current(exercise or name)
     assert_builtins_intact()
     assert_kernel_reports_errors()
     if not callable(fn):

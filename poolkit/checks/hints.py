@@ -29,6 +29,7 @@ RULE_AFTER = 3      # failed checks of one exercise before its rule is shown una
 _failures: dict[str, int] = _dict()
 _current: list[str] = [""]     # the exercise whose check is running (set by call/check)
 _quiet: list[int] = [0]        # > 0 while a failure is expected (an invalid configuration)
+_last_outcome: dict[str, str] = _dict()    # exercise -> "pass" or "fail", its latest check
 
 
 @cache
@@ -69,8 +70,9 @@ def hint(exercise: str) -> None:
 
 
 def set_current(exercise: str) -> None:
-    """Record which exercise the running check belongs to (its function's name)."""
-    _current[0] = exercise
+    """Record which exercise the running check belongs to: its function's name, or a
+    display name such as ``"pool2d_vectorized(mode='max')"`` (read up to the parenthesis)."""
+    _current[0] = exercise.partition("(")[0].strip()
 
 
 def staged_lines(exercise: str | None, *, grading: bool) -> list[str]:
@@ -81,6 +83,7 @@ def staged_lines(exercise: str | None, *, grading: bool) -> list[str]:
         return []
     count = _failures.get(exercise, 0) + 1
     _failures[exercise] = count
+    _last_outcome[exercise] = "fail"
     rule = rule_text(exercise)
     if rule and (grading or count >= RULE_AFTER):
         return [f"  rule: {rule}"]
@@ -99,6 +102,27 @@ class expected_failure:
         return False
 
 
+def record_pass(exercise: str | None = None) -> None:
+    """Note that a check of ``exercise`` (default: the running one) passed."""
+    exercise = exercise or _current[0]
+    if exercise and not _quiet[0]:
+        _last_outcome[exercise] = "pass"
+
+
+def compare_with_yours(exercise: str, reference) -> None:
+    """Print ``reference``'s source to compare with your ``exercise``, once your function
+    has passed its visible tests in this kernel (so a "Run All" does not show the answer
+    before you have written yours)."""
+    import inspect
+
+    if _last_outcome.get(exercise) != "pass":
+        print(f"Pass the visible tests of {exercise} first, then run this cell again to "
+              f"compare your function with the reference.")
+        return
+    print(inspect.getsource(reference))
+
+
 def reset() -> None:
-    """Forget the failure counts (tests use it)."""
+    """Forget the failure counts and outcomes (tests use it)."""
     _failures.clear()
+    _last_outcome.clear()

@@ -8,7 +8,7 @@ AssertionError that names the case and the hint.
 from __future__ import annotations
 
 from ._literals import _HEAPTYPE, _bool, _float, _int, _list, _none, _tuple, _type
-from .hints import staged_lines
+from .hints import record_pass, staged_lines
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 
 # --------------------------------------------------------------------------- describing
@@ -263,6 +263,20 @@ def assert_close(actual, expected, *, case: str = "", hint: str = "",
                       rtol, atol)
     if reason is not None:
         _fail(reason, case, hint, exercise)
+    record_pass(exercise)
+
+
+def require(condition, reason: str, *, case: str = "", hint: str = "",
+            exercise: str | None = None) -> None:
+    """Fail with ``reason`` (and the case, the hint, the staged rule) unless ``condition``
+    is true: a check of a test's own, in the same format as every other failure.
+    ``condition`` must be a real ``bool`` (compute it in the test, never take it from the
+    student's code)."""
+    if condition.__class__ is not _bool:
+        raise TypeError(f"require() needs a bool condition, got {_type(condition).__name__}")
+    if not condition:
+        _fail(reason, case, hint, exercise)
+    record_pass(exercise)
 
 
 def assert_equal(actual, expected, *, case: str = "", hint: str = "",
