@@ -78,6 +78,9 @@ TEST_HEADERS = {
         "ck = importlib.reload(poolkit.checks)  # a fresh copy: undoes any patching of the checks\n"
     ),
 }
+# A test cell that holds only hidden tests is empty in the release but for its header; this
+# line tells the student what the cell is for.
+HIDDEN_NOTE = "# Hidden tests: more cases of the same rules, run when your notebook is graded.\n"
 JUPYTEXT_FORMAT = "py:percent"
 # What the .py's jupytext header keeps of the notebook's metadata (no jupytext version, so
 # upgrading jupytext does not touch the sources).
@@ -192,7 +195,8 @@ def build_notebook(text: str, name: str = "<source>"):
     taken: set[str] = set()
     for cell in nb.cells:
         if is_test_cell(cell):
-            cell.source = header + "\n" + cell.source
+            note = HIDDEN_NOTE if cell.source.startswith("### BEGIN HIDDEN TESTS") else ""
+            cell.source = header + "\n" + note + cell.source
         cell.id = cell_id(cell, taken)
     normalize_notebook(nb)
     nb.nbformat, nb.nbformat_minor = 4, 5
@@ -222,7 +226,7 @@ def source_from_notebook(nb, name: str = "<notebook>") -> str:
             f"tools/release.py, followed by a blank line; these do not: {bad or 'mixed kinds'}")
     kind = kinds[0] if kinds else "default"
     for cell in tests:
-        cell.source = cell.source[len(TEST_HEADERS[kind]) + 1:]
+        cell.source = cell.source[len(TEST_HEADERS[kind]) + 1:].removeprefix(HIDDEN_NOTE)
     nb.metadata["poolkit"] = {"test_header": kind}
     nb.metadata["jupytext"] = {"notebook_metadata_filter": SOURCE_METADATA_FILTER}
     return jupytext.writes(nb, fmt=JUPYTEXT_FORMAT)
