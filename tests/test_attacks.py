@@ -115,7 +115,7 @@ def both_paths_sample() -> set[str]:
     picked, count = set(), {}
     for attack in catalogue.ATTACKS:
         key = (attack.lesson, attack.kind)
-        if count.get(key, 0) < (2 if attack.lesson.startswith("02") else 1):
+        if count.get(key, 0) < (2 if attack.lesson.startswith("01") else 1):
             picked.add(attack.name)
             count[key] = count.get(key, 0) + 1
     return picked

@@ -576,39 +576,25 @@ print("test passed: the buggy function is wrong on your case")
 import poolkit
 
 
-def buggy_max_pool2d(x, kernel_size, stride=None, padding=0):
-    k = kernel_size
-    s = k if stride is None else stride
-    p = padding
-    n, c, h, w = x.shape
-    h_out = (h + 2 * p - k) // s + 1
-    w_out = (w + 2 * p - k) // s + 1
-    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)
-    out = np.empty((n, c, h_out, w_out))
-    for i in range(h_out):
-        for j in range(w_out):
-            window = padded[:, :, i * s:(i + 1) * s, j * s:(j + 1) * s]
-            out[:, :, i, j] = window.max(axis=(2, 3))
-    return out
+def _stride_wide(a, k, s, p):
+    """The classmate's pooling, compactly: windows s wide instead of k."""
+    n_h = (a.shape[2] + 2 * p - k) // s + 1
+    n_w = (a.shape[3] + 2 * p - k) // s + 1
+    big = np.pad(a, [(0, 0), (0, 0), (p, p), (p, p)], constant_values=-np.inf)
+    rows = [[big[:, :, i * s:i * s + s, j * s:j * s + s].max(axis=(2, 3)) for j in range(n_w)]
+            for i in range(n_h)]
+    return np.array(rows).transpose(2, 3, 0, 1)
 
 
-case = "bug_counterexample()"
-answer = ck.call(bug_counterexample, case=case)
-assert type(answer) is tuple and len(answer) == 4, (
-    f"expected a tuple (x, kernel_size, stride, padding), got {type(answer).__name__}\n  case: {case}")
-x_case, k_case, s_case, p_case = answer
-assert type(x_case) is np.ndarray and x_case.ndim == 4 and x_case.dtype.kind == "f" and max(x_case.shape[2:]) <= 16 \
-    and min(x_case.shape) >= 1 and np.isfinite(x_case).all(), (
-    f"x must be a float array of shape (N, C, H, W) with 1 <= H, W <= 16 and finite values\n  case: {case}")
-assert all(type(v) is int for v in (k_case, s_case, p_case)) and k_case >= 1 and s_case >= 1 \
-    and 0 <= p_case <= k_case // 2 and min(x_case.shape[2:]) + 2 * p_case >= k_case, (
-    f"PyTorch refuses kernel_size={k_case!r}, stride={s_case!r}, padding={p_case!r} on a "
-    f"{x_case.shape[2]}x{x_case.shape[3]} input\n  case: {case}")
-description = f"{case}: x of shape {x_case.shape}, kernel_size={k_case}, stride={s_case}, padding={p_case}"
-assert not np.array_equal(buggy_max_pool2d(x_case, k_case, s_case, p_case), poolkit.max_pool2d(x_case, k_case, s_case, p_case),
-                      equal_nan=True), (
-    f"the buggy function gives the right answer on your case\n  case: {description}\n"
-    "  hint: the hand example hides the bug too: which arguments does it never vary?")
+answer_h = ck.call(bug_counterexample, case="bug_counterexample(), checked again")
+valid_h = type(answer_h) is tuple and len(answer_h) == 4 and type(answer_h[0]) is np.ndarray
+assert valid_h and answer_h[0].ndim == 4 and answer_h[0].dtype.kind == "f", "no valid (x, kernel_size, stride, padding)"
+xh, kh, sh, ph = answer_h
+assert np.isfinite(xh).all() and min(xh.shape) >= 1 and max(xh.shape[2:]) <= 16, "x breaks the rules of Exercise 3"
+assert all(type(v) is int for v in (kh, sh, ph)) and kh >= 1 and sh >= 1, "kernel_size and stride: ints >= 1"
+assert 0 <= ph <= kh // 2 and min(xh.shape[2:]) + 2 * ph >= kh, "a configuration PyTorch refuses"
+assert not np.array_equal(_stride_wide(xh, kh, sh, ph), poolkit.max_pool2d(xh, kh, sh, ph), equal_nan=True), (
+    "the classmate's code is right on this case")
 ### END HIDDEN TESTS
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_bug_fix", "locked": false, "points": 1, "schema_version": 3, "solution": true, "task": false}
