@@ -179,14 +179,38 @@ def test_a_first_failure_teaches_and_the_rule_waits_until_asked(a_hint, capsys):
     assert "Section 9, tripling" in printed and "rule: return 3 * x" in printed
 
 
-def test_the_rule_comes_with_the_third_failure(a_hint):
+def test_the_rule_comes_with_the_third_failed_try(a_hint):
     def triple(x):
         return x + 1
 
-    messages = [_failure(triple) for _ in range(hint_mod.RULE_AFTER)]
-    assert all("3 * x" not in m for m in messages[:-1])
-    assert messages[-1].endswith("  rule: return 3 * x")
-    assert len(messages[-1].splitlines()) <= 5
+    same = [_failure(triple) for _ in range(hint_mod.RULE_AFTER + 1)]
+    assert all("3 * x" not in m for m in same), "running an unchanged cell again is no try"
+
+    def triple(x):  # noqa: F811 (the student's second and third versions)
+        return x + 2
+
+    assert "3 * x" not in _failure(triple)
+
+    def triple(x):  # noqa: F811
+        return x * x
+
+    third = _failure(triple)
+    assert third.endswith("  rule: return 3 * x")
+    assert len(third.splitlines()) <= 5
+
+
+def test_a_wrappers_try_is_an_edit_of_the_function_it_wraps(a_hint):
+    space = {}
+    versions = ["def triple(x):\n    return x + 1\n", "def triple(x):\n    return x + 2\n",
+                "def triple(x):\n    return x * x\n"]
+    messages = []
+    for version in versions:
+        exec(version + "def run(x):\n    return triple(x)\n", space)
+        with pytest.raises(AssertionError) as info:
+            ck.check_against_oracle(space["run"], "builtins.abs", ck.literal_cases([((-6,), {})]),
+                                    name="triple(wrapped)")
+        messages.append(str(info.value))
+    assert "rule:" not in messages[1] and messages[2].endswith("  rule: return 3 * x")
 
 
 def test_an_expected_error_is_not_counted_as_a_try(a_hint):
@@ -218,13 +242,15 @@ def test_a_display_name_and_a_tests_own_check_count_for_the_exercise(a_hint):
         ck.check_against_oracle(run, "builtins.abs", ck.literal_cases([((-3,), {})]),
                                 name="triple(mode='fast')")
     assert "stuck? ck.hint('triple')" in str(info.value)
-    for _ in range(hint_mod.RULE_AFTER - 1):
-        with pytest.raises(AssertionError) as info:
-            ck.require(1 + 1 == 3, "your case does not show the bug", case="triple()",
-                       hint="which argument never varies?", exercise="triple")
+    with pytest.raises(AssertionError) as info:
+        ck.require(1 + 1 == 3, "your case does not show the bug", case="triple()",
+                   hint="which argument never varies?", exercise="triple")
     lines = str(info.value).splitlines()
     assert lines == ["your case does not show the bug", "  case: triple()",
-                     "  hint: which argument never varies?", "  rule: return 3 * x"], lines
+                     "  hint: which argument never varies?",
+                     "  stuck? ck.hint('triple') shows the rule"], lines
+    ck.require(1 + 1 == 2, "never shown", exercise="triple")
+    assert hint_mod._last_outcome["triple"] == "pass"
     with pytest.raises(TypeError, match="bool"):
         ck.require(np.bool_(True), "x", exercise="triple")
 

@@ -31,7 +31,7 @@ def check_against_oracle(fn, oracle: str, cases: CaseSet, *, hint: str = "",
     partial score.
     """
     name = name or getattr(fn, "__name__", "your function")
-    set_current(exercise or name)
+    set_current(exercise or name, fn)
     assert_builtins_intact()
     assert_kernel_reports_errors()
     if not callable(fn):

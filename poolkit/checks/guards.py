@@ -64,7 +64,7 @@ def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
     exercise for staged hints (default: the function's name); the checks that follow
     count for it."""
     name = name or getattr(fn, "__name__", "your function")
-    set_current(exercise or name)
+    set_current(exercise or name, fn)
     assert_builtins_intact()
     assert_kernel_reports_errors()
     if not callable(fn):

@@ -9,7 +9,8 @@ the algorithm) lives in ``poolkit/hints/<NN-name>.toml``, one table per exercise
     rule = "..."
 
 and reaches the student only when they ask for it with ``ck.hint("output_size")``, or
-after :data:`RULE_AFTER` failed checks of that exercise in the same kernel.  Under the
+after :data:`RULE_AFTER` failed tries of that exercise in the same kernel (a try is a new
+version of the function: running an unchanged cell again is not one).  Under the
 grader's harness (feedback after the deadline) the rule is shown with the first failure.
 
 The failure counts live in this module, which ``importlib.reload(poolkit.checks)`` does not
@@ -30,6 +31,8 @@ _failures: dict[str, int] = _dict()
 _current: list[str] = [""]     # the exercise whose check is running (set by call/check)
 _quiet: list[int] = [0]        # > 0 while a failure is expected (an invalid configuration)
 _last_outcome: dict[str, str] = _dict()    # exercise -> "pass" or "fail", its latest check
+_tried: dict[str, set] = _dict()           # exercise -> versions of the function that failed
+_version: list = [None]                    # the running check's version of the function
 
 
 @cache
@@ -39,6 +42,10 @@ def _table() -> dict[str, dict[str, str]]:
         if entry.name.endswith(".toml"):
             for exercise, fields in tomllib.loads(entry.read_text(encoding="utf-8")).items():
                 table[exercise] = {**fields, "lesson": entry.name.removesuffix(".toml")}
+                # An exercise (a grade_id) whose functions have other names lists them in
+                # ``functions = [...]``, so a failing check of one of them finds the rule.
+                for function in fields.get("functions", ()):
+                    table.setdefault(function, table[exercise])
     return table
 
 
@@ -69,10 +76,28 @@ def hint(exercise: str) -> None:
     print("\n".join(lines))
 
 
-def set_current(exercise: str) -> None:
+def set_current(exercise: str, fn=None) -> None:
     """Record which exercise the running check belongs to: its function's name, or a
-    display name such as ``"pool2d_vectorized(mode='max')"`` (read up to the parenthesis)."""
+    display name such as ``"pool2d_vectorized(mode='max')"`` (read up to the parenthesis),
+    and which version of the student's function ``fn`` it calls."""
     _current[0] = exercise.partition("(")[0].strip()
+    _version[0] = _fingerprint(fn)
+
+
+def _fingerprint(fn):
+    """A key that changes when the student edits ``fn`` or a function it calls by a global
+    name (one level deep: a test's wrapper around the student's function changes with it)."""
+    def own(f):
+        code = getattr(f, "__code__", None)
+        return None if code is None else (code.co_code, repr(code.co_consts), code.co_names)
+
+    key = own(fn)
+    if key is None:
+        return None
+    space = getattr(fn, "__globals__", {})
+    called = tuple(own(space.get(name)) for name in fn.__code__.co_names
+                   if callable(space.get(name)) and hasattr(space.get(name), "__code__"))
+    return key, called
 
 
 def staged_lines(exercise: str | None, *, grading: bool) -> list[str]:
@@ -81,9 +106,14 @@ def staged_lines(exercise: str | None, *, grading: bool) -> list[str]:
     exercise = exercise or _current[0]
     if _quiet[0] or not exercise or exercise not in _table():
         return []
-    count = _failures.get(exercise, 0) + 1
-    _failures[exercise] = count
     _last_outcome[exercise] = "fail"
+    # A try is a new version of the function: running an unchanged cell again is not one.
+    tried = _tried.setdefault(exercise, set())
+    if _version[0] is None or _version[0] not in tried:
+        if _version[0] is not None:
+            tried.add(_version[0])
+        _failures[exercise] = _failures.get(exercise, 0) + 1
+    count = _failures[exercise]
     rule = rule_text(exercise)
     if rule and (grading or count >= RULE_AFTER):
         return [f"  rule: {rule}"]
@@ -126,3 +156,4 @@ def reset() -> None:
     """Forget the failure counts and outcomes (tests use it)."""
     _failures.clear()
     _last_outcome.clear()
+    _tried.clear()
