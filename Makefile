@@ -25,6 +25,23 @@ $(STAMP): pyproject.toml requirements.lock
 lab: $(STAMP)
 	$(BIN)/jupyter lab course --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
 
+## hub: a local JupyterHub demo class (root): one instructor, two students; prints the logins
+HUB_PORT ?= 8000
+hub:
+	python3 tools/hub.py start --port $(HUB_PORT)
+
+## hub-env: only build the hub's environment (/opt/pooling-hub: venv from the lock, proxy)
+hub-env:
+	python3 tools/hub.py env
+
+## hub-stop: stop the demo hub, its proxy and every user's server
+hub-stop:
+	python3 tools/hub.py stop
+
+## hub-reset: stop, then delete the demo accounts, the exchange and the hub's state
+hub-reset:
+	python3 tools/hub.py reset
+
 ## test: run the whole test suite (library, notebooks, nbgrader, widgets, browser, grading)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
