@@ -642,7 +642,7 @@ ck.check_against_oracle(with_average_filters, "poolkit.avg_pool2d",
 #
 # NumPy only. The tests of part 2 run your `depthwise_conv2d`, so finish exercise 2 first.
 
-# %% nbgrader={"grade": false, "grade_id": "avg_pool_via_conv", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "avg_pool2d_via_conv", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def avg_pool_weights(channels, kernel_size):
     """Depthwise filters (channels, 1, k, k) that turn depthwise_conv2d into k x k averaging."""
     ### BEGIN SOLUTION
@@ -662,7 +662,7 @@ def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_avg_pool_via_conv_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_via_conv_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # The filters alone, applied with torch's depthwise convolution:
 x = np.random.default_rng(3).standard_normal((1, 3, 6, 6))
 weights = ck.call(avg_pool_weights, 3, 2, case="avg_pool_weights(3, 2)")
@@ -680,7 +680,7 @@ ck.check_against_oracle(avg_pool2d_via_conv, "poolkit.avg_pool2d",
                         hint="call depthwise_conv2d with avg_pool_weights; stride=None means k")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_avg_pool_via_conv_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_via_conv_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
 ### BEGIN HIDDEN TESTS
 for channels, k in [(1, 1), (2, 3), (4, 2), (3, 5)]:
@@ -822,7 +822,7 @@ for _ in range(12):
 # changes, then what happens to an input that sits in several windows, and to a window that
 # covers padding. Notice what the signature does *not* take. NumPy only.
 
-# %% nbgrader={"grade": false, "grade_id": "avg_pool_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "avg_pool2d_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
     """Gradient of F.avg_pool2d(x, kernel_size, stride, padding) w.r.t. x of shape x_shape."""
     ### BEGIN SOLUTION
@@ -842,7 +842,7 @@ def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_avg_pool_backward_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_backward_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 
 def autograd_avg_dx(grad_output, x_shape, kernel_size, stride, padding):
     x = torch.zeros(x_shape, dtype=torch.float64, requires_grad=True)
@@ -875,7 +875,7 @@ check_avg_backward((1, 2, 7, 5), 2, 2, 0, 3,
 print("visible tests passed")
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_avg_pool_backward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_backward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
 ### BEGIN HIDDEN TESTS
 def autograd_avg_dx(grad_output, x_shape, kernel_size, stride, padding):

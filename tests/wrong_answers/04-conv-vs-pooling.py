@@ -50,7 +50,7 @@ def depthwise_conv2d(x, weight, stride=1, padding=0):
     return out.numpy()
 '''),
     ],
-    "avg_pool_via_conv": [
+    "avg_pool2d_via_conv": [
         ("weights of one: sum pooling instead of average", '''
 def avg_pool_weights(channels, kernel_size):
     return np.ones((channels, 1, kernel_size, kernel_size))
@@ -191,7 +191,7 @@ WRONG["design_stack"] = [
 """),
 ]
 
-WRONG["avg_pool_backward"] = [
+WRONG["avg_pool2d_backward"] = [
     ("forgets to divide by k*k", _AVG_BACK.replace("BODY", _AVG_ADD.replace("SHARE", "g"))),
     ("overlapping windows overwrite instead of adding up",
      _AVG_BACK.replace("BODY", _AVG_ADD.replace("] += SHARE", "] = g / (k * k)"))),
