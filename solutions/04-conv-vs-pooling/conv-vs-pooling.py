@@ -176,19 +176,22 @@ print("table checks passed")
 #
 # - it must be **depthwise**: output channel $c$ only sees input channel $c$. In torch that is
 #   `groups=C`, and the weight has shape `(C, 1, k, k)`;
-# - its stride must be the pooling stride (by default $k$) and it must have no bias.
+# - its stride must be the pooling stride and it must have no bias.
 #
-# Below we build that convolution with `F.conv2d` and compare it with `F.avg_pool2d` and with
+# Below we build that convolution as an `nn.Conv2d` module, fill its weight with the constant,
+# and compare it with `F.avg_pool2d` and with
 # `poolkit.avg_pool2d` (which takes NumPy arrays). The printed numbers are the largest absolute
 # difference over the whole output.
 
 # %%
-def avg_pool_as_torch_conv(x, kernel_size, stride=None, padding=0):
-    # x: (N, C, H, W) tensor. One constant filter per channel, no channel mixing.
+def avg_pool_as_torch_conv(x, kernel_size, stride, padding=0):
+    # x: (N, C, H, W) tensor. Depthwise (groups=C), no bias; torch shapes the weight, we fill it.
     channels = x.shape[1]
-    weight = torch.full((channels, 1, kernel_size, kernel_size), 1.0 / kernel_size**2,
-                        dtype=x.dtype)
-    return F.conv2d(x, weight, stride=stride or kernel_size, padding=padding, groups=channels)
+    conv = nn.Conv2d(channels, channels, kernel_size, stride=stride, padding=padding,
+                     groups=channels, bias=False, dtype=x.dtype)
+    nn.init.constant_(conv.weight, 1.0 / kernel_size**2)
+    with torch.no_grad():
+        return conv(x)
 
 
 x64 = torch.randn(2, 16, 13, 11, dtype=torch.float64)
@@ -230,10 +233,13 @@ print("full conv == sum of the 16 channel averages:",
       torch.allclose(mixed, channel_sum.expand_as(mixed)))
 
 # %% [markdown]
-# Seen on an image: `poolkit.data.sample_image` has sharp edges and smooth regions. Average pooling
-# and the fixed-weight convolution give the same picture; a convolution with *other* fixed weights
-# (here a horizontal-gradient filter, the kind of filter a first conv layer often learns) gives a
-# very different one from the same window size and stride.
+# Seen on an image: `poolkit.data.sample_image` has a smooth shaded left half and, on the right,
+# a checkerboard of 4×4 squares, thin vertical lines and a bright disk. Average pooling and the
+# fixed-weight convolution give the same picture. The last panel is a convolution with *other*
+# fixed weights, the same 2×2 window and stride 2: the filter $\begin{bmatrix}1&-1\\1&-1\end{bmatrix}$
+# computes *left column minus right column* of each window, a left-to-right derivative, so it
+# responds to **vertical edges** (brightness changing from left to right) and gives 0 (grey) on
+# flat regions.
 
 # %%
 image = torch.from_numpy(data.sample_image(64)).to(torch.float64)[None, None]  # (1, 1, 64, 64)
@@ -241,7 +247,7 @@ edge_filter = torch.tensor([[[[1.0, -1.0], [1.0, -1.0]]]], dtype=torch.float64)
 panels = {
     "input": image,
     "F.avg_pool2d(2)": F.avg_pool2d(image, 2),
-    "depthwise conv,\nweights 1/4": avg_pool_as_torch_conv(image, 2),
+    "depthwise conv,\nweights 1/4": avg_pool_as_torch_conv(image, 2, 2),
     "F.max_pool2d(2)": F.max_pool2d(image, 2),
     "strided conv,\nweights [[1,-1],[1,-1]]": F.conv2d(image, edge_filter, stride=2),
 }
@@ -252,8 +258,25 @@ for ax, (title, img) in zip(axes, panels.items()):
     ax.axis("off")
 plt.tight_layout()
 plt.show()
+# The prose below reads these facts off the last panel; the asserts keep it honest.
+edges = panels["strided conv,\nweights [[1,-1],[1,-1]]"][0, 0].numpy()
+assert np.abs(edges[:16, 16:]).max() < 1e-12        # the checkerboard: flat grey
+assert np.abs(edges[16:, 16:]).max() > 0.5          # the thin lines: bright stripes
 
 # %% [markdown]
+# What the last panel shows, and why it is surprising at first:
+#
+# - The **thin vertical lines** (bottom right, 1 pixel wide) fall *inside* a window's left
+#   column, so they light up as bright vertical stripes.
+# - The **checkerboard** (top right) turns flat grey, and its border with the left half vanishes.
+#   Its squares are 4 pixels wide and start at even columns, so every edge falls *between* two
+#   stride-2 windows: no window ever has different values in its two columns. A 2×2, stride-2
+#   filter only sees changes inside its window; edges on the window grid are invisible to it.
+# - The smooth left half changes slowly, so left minus right is close to 0 there too.
+#
+# Any 2×2, stride-2 convolution has this blind spot, whatever weights it learns. Windows that
+# overlap (a 3×3 kernel with stride 2, as in ResNets) do see every edge.
+#
 # ## 4. Max pooling is not a convolution
 #
 # Every convolution is affine, so it can never compute a maximum. One counterexample is enough:
@@ -370,8 +393,8 @@ for module, shape in shapes:
 # ($28 \to 14 \to 7$; an odd size would round down). The `AvgPool2d(2, stride=1)` removes one
 # pixel ($5 \to 4$). Only the convolutions carry parameters.
 #
-# The size rule for one spatial dimension is the same for both kinds of layer:
-# $\;O = \left\lfloor \frac{L + 2p - k}{s} \right\rfloor + 1$ (poolkit: `poolkit.pool_output_size`).
+# The size rule for one spatial dimension is lesson 3's, and it is the same for both kinds of
+# layer: only the window, the stride and the padding enter it, never what the window computes.
 #
 # ## 7. Exercises
 #
@@ -391,12 +414,12 @@ for module, shape in shapes:
 # where to reread and the rule; it also appears by itself after three failed checks.
 
 # %% [markdown]
-# ### Exercise 1: design a stack to a target shape, within a parameter budget (3 points)
+# ### Exercise 1: design a stack to a target shape, within a parameter budget (4 points)
 #
 # Write `design_stack(in_shape, out_shape, max_params)`: a stack of layers that takes a batch of
 # shape `in_shape = (N, C, H, W)` to `out_shape = (N, C2, H2, W2)` (same `N`, and
 # `H2 <= H`, `W2 <= W`) with **at most `max_params` learnable parameters**, as torch counts them.
-# Describe the stack as data, a list of layers in the format of Exercise 4:
+# Describe the stack as data, a list of layer tuples (Exercise 4 reads the same format):
 #
 # - `("conv", out_channels, kernel_size, stride, padding)`: `nn.Conv2d` (with its bias);
 # - `("pool", kernel_size, stride, padding)`: `nn.MaxPool2d`.
@@ -406,7 +429,8 @@ for module, shape in shapes:
 #
 # The tests build your stack with `nn.Conv2d`/`nn.MaxPool2d`, run a random batch through it,
 # and compare the output shape and the parameter count torch reports. Section 1 holds what you
-# need: what a parameter count depends on, and what it does not depend on.
+# need. Ask which quantities a layer's parameter count depends on, and notice that the height
+# and width of the feature map are not among them: a layer costs the same on any map size.
 
 # %% nbgrader={"grade": false, "grade_id": "design_stack", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def design_stack(in_shape, out_shape, max_params):
@@ -427,7 +451,7 @@ def design_stack(in_shape, out_shape, max_params):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_design_stack_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_design_stack_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 
 def check_design(in_shape, out_shape, max_params, hint, possible=True):
     case = f"in_shape={in_shape}, out_shape={out_shape}, max_params={max_params}"
@@ -437,9 +461,8 @@ def check_design(in_shape, out_shape, max_params, hint, possible=True):
         if not possible and " raised ValueError" in str(exc).partition("\n")[0]:
             return
         raise
-    if not possible:
-        raise AssertionError(f"design_stack returned {layers!r}, but no stack fits the budget: "
-                             f"expected ValueError\n  case: {case}\n  hint: {hint}")
+    ck.require(possible, f"design_stack returned {layers!r}, but no stack fits the budget: "
+               f"it should raise ValueError", case=case, hint=hint, exercise="design_stack")
     modules, channels, convs = [], in_shape[1], 0
     try:
         for layer in layers:
@@ -456,15 +479,20 @@ def check_design(in_shape, out_shape, max_params, hint, possible=True):
         with torch.no_grad():
             out = nn.Sequential(*modules)(torch.randn(in_shape))
     except Exception as err:
-        raise AssertionError(f"torch cannot build or run your stack {layers!r}: "
-                             f"{type(err).__name__}: {err}\n  case: {case}\n  hint: {hint}") from None
+        problem = f"{type(err).__name__}: {err}"
+    else:
+        problem = ""
+    ck.require(not problem, f"torch cannot build or run your stack {layers!r}: {problem}",
+               case=case, hint=hint, exercise="design_stack")
     params = sum(p.numel() for p in nn.Sequential(*modules).parameters())
     ck.assert_equal(tuple(out.shape), tuple(out_shape), case=case + f" [your stack: {layers}]",
-                    hint=hint)
-    ck.assert_equal(convs <= 1, True, case=case + f" [{convs} convolutions]",
-                    hint="the exercise allows at most one convolution")
-    ck.assert_equal(params <= max_params, True,
-                    case=case + f" [your stack has {params} parameters]", hint=hint)
+                    hint=hint, exercise="design_stack")
+    ck.require(convs <= 1, f"your stack {layers} has {convs} convolutions; at most one is allowed",
+               case=case, hint="one convolution is enough to set the channel count",
+               exercise="design_stack")
+    ck.require(params <= max_params,
+               f"your stack {layers} has {params} learnable parameters, over the budget "
+               f"of {max_params}", case=case, hint=hint, exercise="design_stack")
 
 
 check_design((1, 16, 24, 24), (1, 16, 12, 12), 0,
@@ -480,7 +508,6 @@ print("visible tests passed")
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_design_stack_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
 ### BEGIN HIDDEN TESTS
 def check_design(in_shape, out_shape, max_params, hint, possible=True):
     case = f"in_shape={in_shape}, out_shape={out_shape}, max_params={max_params}"
@@ -490,9 +517,8 @@ def check_design(in_shape, out_shape, max_params, hint, possible=True):
         if not possible and " raised ValueError" in str(exc).partition("\n")[0]:
             return
         raise
-    if not possible:
-        raise AssertionError(f"design_stack returned {layers!r}, but no stack fits the budget: "
-                             f"expected ValueError\n  case: {case}\n  hint: {hint}")
+    ck.require(possible, f"design_stack returned {layers!r}, but no stack fits the budget: "
+               f"it should raise ValueError", case=case, hint=hint, exercise="design_stack")
     modules, channels, convs = [], in_shape[1], 0
     try:
         for layer in layers:
@@ -509,14 +535,20 @@ def check_design(in_shape, out_shape, max_params, hint, possible=True):
         with torch.no_grad():
             out = nn.Sequential(*modules)(torch.randn(in_shape))
     except Exception as err:
-        raise AssertionError(f"torch cannot build or run your stack {layers!r}: "
-                             f"{type(err).__name__}: {err}\n  case: {case}\n  hint: {hint}") from None
+        problem = f"{type(err).__name__}: {err}"
+    else:
+        problem = ""
+    ck.require(not problem, f"torch cannot build or run your stack {layers!r}: {problem}",
+               case=case, hint=hint, exercise="design_stack")
     params = sum(p.numel() for p in nn.Sequential(*modules).parameters())
-    ck.assert_equal(tuple(out.shape), tuple(out_shape), case=case, hint=hint)
-    ck.assert_equal(convs <= 1, True, case=case + f" [{convs} convolutions]",
-                    hint="at most one convolution")
-    ck.assert_equal(params <= max_params, True,
-                    case=case + f" [your stack has {params} parameters]", hint=hint)
+    ck.assert_equal(tuple(out.shape), tuple(out_shape), case=case + f" [your stack: {layers}]",
+                    hint=hint, exercise="design_stack")
+    ck.require(convs <= 1, f"your stack {layers} has {convs} convolutions; at most one is allowed",
+               case=case, hint="one convolution is enough to set the channel count",
+               exercise="design_stack")
+    ck.require(params <= max_params,
+               f"your stack {layers} has {params} learnable parameters, over the budget "
+               f"of {max_params}", case=case, hint=hint, exercise="design_stack")
 
 
 case_rng = np.random.default_rng(4040)
@@ -542,8 +574,9 @@ for i in range(12):
 # `padding` adds that many zeros on every side; there is no bias. The result must match
 # `F.conv2d(x, weight, stride=stride, padding=padding, groups=C)`.
 #
-# Use NumPy only. Hint: loop over the $k_h k_w$ filter offsets and add one strided slice of the
-# padded input per offset; that is fast and short.
+# Use NumPy only. Loops over output positions are fine. For a faster version, ask which input
+# pixels a single filter weight $w[a, b]$ meets as the window slides over the whole map: they
+# form a regular grid.
 
 # %% nbgrader={"grade": false, "grade_id": "depthwise_conv2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def depthwise_conv2d(x, weight, stride=1, padding=0):
@@ -595,7 +628,6 @@ check_depthwise(case_rng.standard_normal((2, 3, 7, 6)), case_rng.standard_normal
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_depthwise_conv2d_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
 ### BEGIN HIDDEN TESTS
 case_rng = np.random.default_rng(2024)
 for i in range(10):
@@ -631,14 +663,15 @@ ck.check_against_oracle(with_average_filters, "poolkit.avg_pool2d",
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 3: average pooling as a fixed-weight depthwise convolution (3 points)
+# ### Exercise 3: average pooling as a fixed-weight depthwise convolution (2 points)
 #
 # 1. `avg_pool_weights(channels, kernel_size)` returns the fixed filters, shape
 #    `(channels, 1, k, k)`, that make a depthwise convolution compute $k\times k$ averages.
 # 2. `avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0)` computes average pooling by
 #    calling **your** `depthwise_conv2d` with those filters. `stride=None` means
-#    `stride = kernel_size`, as in every pooling layer. With zero padding it must match
-#    `poolkit.avg_pool2d(x, kernel_size, stride, padding)` (padding counted in the divisor).
+#    `stride = kernel_size`, as in every pooling layer. It must match
+#    `poolkit.avg_pool2d(x, kernel_size, stride, padding)` for every `padding`: padded positions
+#    are zeros and still count in the divisor $k^2$ (torch's default, `count_include_pad=True`).
 #
 # NumPy only. The tests of part 2 run your `depthwise_conv2d`, so finish exercise 2 first.
 
@@ -680,8 +713,7 @@ ck.check_against_oracle(avg_pool2d_via_conv, "poolkit.avg_pool2d",
                         hint="call depthwise_conv2d with avg_pool_weights; stride=None means k")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_via_conv_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_via_conv_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 for channels, k in [(1, 1), (2, 3), (4, 2), (3, 5)]:
     x = np.random.default_rng(channels * 10 + k).standard_normal((2, channels, 2 * k + 1, 3 * k))
@@ -703,7 +735,7 @@ ck.check_against_oracle(avg_pool2d_via_conv, "poolkit.avg_pool2d",
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 4: `stack_output_shape` (2 points)
+# ### Exercise 4: `stack_output_shape` (1 point)
 #
 # Compute the shape `(N, C, H, W)` that comes out of a stack of layers, without building or
 # running them. Each layer is a tuple:
@@ -731,7 +763,7 @@ def stack_output_shape(input_shape, layers):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_stack_output_shape_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_stack_output_shape_visible", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
 
 def torch_stack_shape(input_shape, layers):
     # The reference: build the stack in torch and run zeros through it.
@@ -753,7 +785,7 @@ for input_shape, layers, hint in [
      "a convolution sets the channel count; pooling with stride=None uses stride=kernel_size"),
     ((4, 3, 32, 32), [("conv", 16, 5, 1, 0), ("pool", 2, 2, 0), ("conv", 32, 3, 2, 1),
                       ("pool", 3, 1, 1)],
-     "apply section 6's size rule once per layer, in order"),
+     "apply lesson 3's size rule once per layer, in order"),
     ((2, 16, 7, 9), [("pool", 2, None, 0)], "sizes round down: 7 -> 3, 9 -> 4"),
 ]:
     case = f"input {input_shape}, layers {layers}"
@@ -762,7 +794,7 @@ for input_shape, layers, hint in [
 print("visible tests passed")
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_stack_output_shape_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_stack_output_shape_hidden", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
 
 def torch_stack_shape(input_shape, layers):
     # The reference: build the stack in torch and run zeros through it.
@@ -779,7 +811,6 @@ def torch_stack_shape(input_shape, layers):
         return tuple(nn.Sequential(*modules)(torch.zeros(input_shape)).shape)
 
 
-# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
 ### BEGIN HIDDEN TESTS
 case_rng = np.random.default_rng(5)
 for _ in range(12):
@@ -801,7 +832,7 @@ for _ in range(12):
         layers.append(layer)
         size = new_size
     case = f"input {input_shape}, layers {layers}"
-    hint = "which layers change C? what does stride None mean? (section 6)"
+    hint = "which layers change C? what does stride None mean? (section 6, lesson 3)"
     ck.assert_equal(ck.call(stack_output_shape, input_shape, layers, case=case, hint=hint),
                     torch_stack_shape(input_shape, layers), case=case, hint=hint)
 ### END HIDDEN TESTS
@@ -876,7 +907,6 @@ print("visible tests passed")
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_backward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
 ### BEGIN HIDDEN TESTS
 def autograd_avg_dx(grad_output, x_shape, kernel_size, stride, padding):
     x = torch.zeros(x_shape, dtype=torch.float64, requires_grad=True)

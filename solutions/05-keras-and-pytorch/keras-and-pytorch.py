@@ -98,8 +98,17 @@ for keras_cls, torch_cls in pairs:
     display(Markdown("\n".join(rows)))
 print("data_format=None means keras.config.image_data_format():",
       repr(keras.config.image_data_format()))
+# The remark below reads these defaults; the assert keeps it true for the installed Keras.
+max_default = inspect.signature(keras.layers.MaxPooling2D).parameters["pool_size"].default
+avg_default = inspect.signature(keras.layers.AveragePooling2D).parameters["pool_size"].default
+assert max_default == (2, 2) and avg_default is inspect.Parameter.empty
 
 # %% [markdown]
+# One asymmetry to notice: in Keras 3, `MaxPooling2D()` with no arguments is a 2×2 pooling
+# (`pool_size=(2, 2)`), while `AveragePooling2D` has no default and must be given a `pool_size`.
+# Torch requires `kernel_size` for both. Write the window out anyway: code that states it is
+# easier to port.
+#
 # Side by side:
 #
 # | idea | Keras | PyTorch |
@@ -121,11 +130,11 @@ x_torch = torch.randn(1, 16, 24, 24)                  # (N, C, H, W)
 y_torch = nn.MaxPool2d(kernel_size=2, stride=2)(x_torch)
 print("torch:", tuple(x_torch.shape), "->", tuple(y_torch.shape))
 
-x_keras = x_torch.numpy().transpose(0, 2, 3, 1)       # (N, H, W, C)
+x_keras = poolkit.bridges.to_channels_last(x_torch.numpy())   # (N, H, W, C)
 y_keras = keras.layers.MaxPooling2D(pool_size=(2, 2), strides=2)(x_keras)
 print("keras:", tuple(x_keras.shape), "->", tuple(y_keras.shape))
 
-y_keras_nchw = keras.ops.convert_to_numpy(y_keras).transpose(0, 3, 1, 2)
+y_keras_nchw = poolkit.bridges.to_channels_first(keras.ops.convert_to_numpy(y_keras))
 print("largest difference after moving the axes back:",
       np.abs(y_keras_nchw - y_torch.numpy()).max())
 
@@ -133,18 +142,17 @@ print("largest difference after moving the axes back:",
 # Both keep the 16 channels and halve height and width; after moving the channel axis back the
 # two results are identical (difference exactly 0: max pooling only copies numbers).
 #
-# Moving an axis is a *transpose* (`np.transpose`, `torch.permute`), never a `reshape`. A
-# reshape keeps the memory order and re-cuts it, so it produces the right shape filled with
-# scrambled values:
+# (`poolkit.bridges` moves the axes here; Exercise 1 asks you to write that move yourself.)
+# Moving an axis is a *transpose*, a new order of the axes, never a `reshape`. A reshape keeps
+# the memory order and re-cuts it, so it produces the right shape filled with scrambled values.
+# Channel 0 of a small `(N, C, H, W)` array, read straight from the array and after a reshape to
+# the channels-last shape:
 
 # %%
 small = np.arange(2 * 3 * 2).reshape(1, 2, 3, 2)            # (N, C, H, W) = (1, 2, 3, 2)
-right = small.transpose(0, 2, 3, 1)
-wrong = small.reshape(1, 3, 2, 2)
-print("channel 0 as it should be:", right[0, :, :, 0].ravel(), " from reshape:",
+wrong = small.reshape(1, 3, 2, 2)                          # the (N, H, W, C) shape, re-cut
+print("channel 0 as it should be:", small[0, 0].ravel(), " from reshape:",
       wrong[0, :, :, 0].ravel())
-print("poolkit.bridges.to_channels_last agrees with the transpose:",
-      np.array_equal(poolkit.bridges.to_channels_last(small), right))
 
 # %% [markdown]
 # (Torch also has a `memory_format=torch.channels_last`: that changes how a tensor is laid out in
@@ -169,22 +177,45 @@ print("parameters in nn.MaxPool2d:", sum(p.numel() for p in nn.MaxPool2d(3).para
 out, idx = F.max_pool2d(torch.arange(16.0).reshape(1, 1, 4, 4), 2, return_indices=True)
 print("return_indices on a 4x4 ramp (flat positions of the winners):", idx[0, 0].tolist())
 
-
 # %% [markdown]
 # ## 4. Reproducing Keras `padding='same'` in PyTorch
 #
-# Keras `'same'` chooses the output length $O = \lceil L/s \rceil$ and pads just enough to get it:
-# total padding $P = \max((O-1)s + k - L,\ 0)$, of which $\lfloor P/2\rfloor$ goes *before* and the
-# rest *after*. When $P$ is odd, the extra pixel goes to the end (bottom, right). Torch's
-# `padding=p` pads both sides by the same amount, so it cannot express that. The recipe is:
+# Keras `'same'` promises an output length of $\lceil L/s \rceil$ and pads just enough for the
+# last of those windows to fit, half before and half after; when the total is odd, the extra
+# pixel goes to the end (bottom, right), and when the windows already fit, it pads nothing.
+# (Exercise 2 turns this sentence into a formula.)
 #
-# 1. compute $(P_\text{before}, P_\text{after})$ per axis (`poolkit.keras_same_padding` does it);
+# What torch does with its `padding=p` argument:
+#
+# - it pads **both** sides by the same $p$, so it cannot express an odd total;
+# - `nn.MaxPool2d` pads with $-\infty$, not with zeros, so a padded position never wins a
+#   maximum (you can check: on an all-negative input, `nn.MaxPool2d(2, 2, padding=1)` returns
+#   only values from the input);
+# - `nn.AvgPool2d` pads with zeros and, by default (`count_include_pad=True`), **counts** the
+#   padded positions in the divisor: a corner window of a $3\times3$ pooling with `padding=1`
+#   covers 4 real pixels and is still divided by 9. With `count_include_pad=False` it divides
+#   by the number of real pixels, as Keras 'same' does.
+#
+# To rebuild Keras 'same' max pooling in torch, the recipe is:
+#
+# 1. compute the padding (before, after) per axis (`poolkit.keras_same_padding` does it);
 # 2. pad explicitly with `F.pad(x, (left, right, top, bottom), value=-inf)`;
 # 3. max-pool with no padding.
 #
 # A $-\infty$ never wins a maximum, so padded positions are ignored, which is what Keras does.
 
 # %%
+corner = torch.ones(1, 1, 3, 3)
+print("nn.AvgPool2d(3, 1, padding=1) on ones, corner output:",
+      round(nn.AvgPool2d(3, 1, padding=1)(corner)[0, 0, 0, 0].item(), 4), "(4/9);",
+      "with count_include_pad=False:",
+      nn.AvgPool2d(3, 1, padding=1, count_include_pad=False)(corner)[0, 0, 0, 0].item())
+all_negative = -1.0 - torch.rand(1, 1, 4, 4)
+print("nn.MaxPool2d(2, 2, padding=1) on an all-negative input, largest output:",
+      round(nn.MaxPool2d(2, 2, padding=1)(all_negative).max().item(), 3), "(not 0)")
+assert nn.MaxPool2d(2, 2, padding=1)(all_negative).max() < 0
+
+
 def torch_same_max_pool2d(x, pool_size, strides=None, pad_value=-float("inf")):
     # x: (N, C, H, W) tensor. Keras 'same' max pooling rebuilt from F.pad + F.max_pool2d.
     strides = strides or pool_size
@@ -198,8 +229,8 @@ print(f"{'H x W':>7} {'k':>2} {'s':>2} {'pad (t, b, l, r)':>18} {'output':>16} {
 for (h, w), k, s in [((7, 6), 3, 2), ((5, 5), 2, 2), ((8, 9), 3, 3), ((6, 6), 4, 1)]:
     x = rng.standard_normal((2, 3, h, w)).astype(np.float32)
     ours = torch_same_max_pool2d(torch.from_numpy(x), k, s).numpy()
-    theirs = keras.layers.MaxPooling2D(k, s, padding="same")(x.transpose(0, 2, 3, 1))
-    theirs = keras.ops.convert_to_numpy(theirs).transpose(0, 3, 1, 2)
+    theirs = keras.layers.MaxPooling2D(k, s, padding="same")(poolkit.bridges.to_channels_last(x))
+    theirs = poolkit.bridges.to_channels_first(keras.ops.convert_to_numpy(theirs))
     pads = poolkit.keras_same_padding(h, k, s) + poolkit.keras_same_padding(w, k, s)
     print(f"{h:>3} x {w:<3} {k:>2} {s:>2} {str(pads):>18} {str(ours.shape):>16}"
           f" {np.abs(ours - theirs).max():>9.1e}")
@@ -209,13 +240,15 @@ for (h, w), k, s in [((7, 6), 3, 2), ((5, 5), 2, 2), ((8, 9), 3, 3), ((6, 6), 4,
 #
 # ### Why zero padding is wrong for max pooling
 #
-# Padding with zeros is harmless as long as the feature map is non-negative (right after a ReLU).
+# This is why the recipe pads with $-\infty$, as torch itself does. Padding with zeros is harmless
+# as long as the feature map is non-negative (right after a ReLU).
 # On a feature map that is *all negative*, every border window that touches the padding returns
 # the padding's $0$ instead of the largest real value:
 
 # %%
 negative = -1.0 - rng.random((1, 1, 5, 5))                     # every value in [-2, -1)
-keras_out = keras.layers.MaxPooling2D(2, 2, padding="same")(negative.transpose(0, 2, 3, 1))
+keras_out = keras.layers.MaxPooling2D(2, 2, padding="same")(
+    poolkit.bridges.to_channels_last(negative))
 keras_out = keras.ops.convert_to_numpy(keras_out)[0, :, :, 0]
 inf_pad = torch_same_max_pool2d(torch.from_numpy(negative), 2, 2)[0, 0].numpy()
 zero_pad = torch_same_max_pool2d(torch.from_numpy(negative), 2, 2, pad_value=0.0)[0, 0].numpy()
@@ -233,7 +266,7 @@ print(f"zero padding gets {wrong.sum()} of {wrong.size} outputs wrong (the last 
 #
 
 # %% [markdown]
-# **Step through it.** The window stepper shows the padded grid of an all-negative input: with max pooling the padding is drawn as `-inf`, so a border window still returns one of its real, negative values. Step to a border position, then switch to average pooling and `count_include_pad` to see the other way of treating padding. The matching torch and Keras layers are printed beside the grid.
+# **Step through it.** The window stepper shows the padded grid of an all-negative input: with max pooling the padding is drawn as `-inf`, so a border window still returns one of its real, negative values. Step to a border position, then switch to average pooling and `count_include_pad` to see the other way of treating padding. Beside the grid the widget prints the torch call it runs and, when one exists, the Keras layer that computes the same. Note that it uses torch's symmetric `padding=1` (one pixel on *every* side), not Keras's (0, 1) from above: that is why it reports no exact Keras equivalent here. Exercise 5 asks when one exists.
 
 # %%
 from poolkit import widgets
@@ -257,8 +290,8 @@ def torch_same_avg_pool2d(x, pool_size, strides=None):
 
 x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
 ours = torch_same_avg_pool2d(torch.from_numpy(x), 3, 2).numpy()
-theirs = keras.layers.AveragePooling2D(3, 2, padding="same")(x.transpose(0, 2, 3, 1))
-theirs = keras.ops.convert_to_numpy(theirs).transpose(0, 3, 1, 2)
+theirs = keras.layers.AveragePooling2D(3, 2, padding="same")(poolkit.bridges.to_channels_last(x))
+theirs = poolkit.bridges.to_channels_first(keras.ops.convert_to_numpy(theirs))
 print("'same' average, largest difference to Keras:", np.abs(ours - theirs).max())
 
 # %% [markdown]
@@ -308,7 +341,8 @@ window = tf.Variable(tf.fill((1, 2, 2, 1), 3.0))           # one 2x2 window, all
 with tf.GradientTape() as tape:
     pooled = tf.nn.max_pool2d(window, 2, 2, "VALID")
 first = tape.gradient(pooled, window).numpy().ravel()
-print("tf.reduce_max over [3, 3, 1, 3]:         gradient", np.round(split, 3).tolist())
+print("tf.reduce_max over [3, 3, 1, 3]:         gradient",
+      [round(float(v), 3) for v in split])
 print("tf.nn.max_pool2d on a tied 2x2 window:   gradient", first.tolist())
 assert np.allclose(split, [1 / 3, 1 / 3, 0, 1 / 3]) and first.tolist() == [1, 0, 0, 0]
 
@@ -394,7 +428,7 @@ plt.show()
 # %% [markdown]
 # ## 6. Exercises
 #
-# 1. **`nchw_to_nhwc`, `nhwc_to_nchw`**: move the channel axis, both directions (NumPy).
+# 1. **`nchw_to_nhwc`, `nhwc_to_nchw`**: move the channel axis, both directions (NumPy; a warm-up).
 # 2. **`same_padding`**: Keras 'same' padding `(before, after)` for one axis.
 # 3. **`keras_same_max_pool2d`**: Keras 'same' max pooling on a channels-last array (NumPy).
 # 4. **`max_pool2d_backward`**: the gradient of max pooling, ties and overlaps included (NumPy).
@@ -409,11 +443,12 @@ plt.show()
 # prints where to reread and the rule; it also appears by itself after three failed checks.
 
 # %% [markdown]
-# ### Exercise 1: converting between layouts (2 points)
+# ### Exercise 1: converting between layouts (1 point)
 #
 # Write `nchw_to_nhwc(x)` (torch's layout to Keras's) and `nhwc_to_nchw(x)` (back). Both take a
 # 4-D NumPy array and return a 4-D NumPy array; `nhwc_to_nchw(nchw_to_nhwc(x))` must give `x`
-# back. Careful: `reshape` gives the right *shape* and the wrong *values*. NumPy only.
+# back. Careful: `reshape` gives the right *shape* and the wrong *values* (section 2). NumPy only:
+# find the NumPy function that puts the axes of an array in a new order.
 
 # %% nbgrader={"grade": false, "grade_id": "channels_layout", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def nchw_to_nhwc(x):
@@ -430,7 +465,10 @@ def nhwc_to_nchw(x):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_channels_layout_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_channels_layout_visible", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
+numpy_hint = "NumPy arrays can reorder their axes themselves; no framework is needed"
+ck.assert_numpy_only(nchw_to_nhwc, hint=numpy_hint)
+ck.assert_numpy_only(nhwc_to_nchw, hint=numpy_hint)
 seed_example = np.arange(16 * 24 * 24, dtype=np.float64).reshape(1, 16, 24, 24)
 small = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
 ck.check_against_oracle(
@@ -438,20 +476,20 @@ ck.check_against_oracle(
     ck.literal_cases([((ck.arr(seed_example.tolist()),), {}, "the (1, 16, 24, 24) example"),
                       ((ck.arr(small.tolist()),), {}, "N, C, H, W all different")],
                      names=("x",)),
-    numpy_only=True, hint="move axis 1 to the end with np.transpose; reshape scrambles values")
+    numpy_only=True, hint="the channel axis goes last and the others keep their order; "
+                          "a reshape keeps the shape right and scrambles the values")
 ck.check_against_oracle(
     nhwc_to_nchw, "poolkit.bridges.to_channels_first",
     ck.literal_cases([((ck.arr(small.tolist()),), {}, "N, H, W, C all different")],
                      names=("x",)),
-    numpy_only=True, hint="move the last axis to position 1")
+    numpy_only=True, hint="this is the inverse move: which axis of (N, H, W, C) is C?")
 round_trip = ck.call(nhwc_to_nchw, ck.call(nchw_to_nhwc, small.copy(), case="round trip"),
                     case="round trip")
 ck.assert_equal(round_trip, small, case="round trip",
                 hint="nhwc_to_nchw(nchw_to_nhwc(x)) must give x back")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_channels_layout_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
+# %% nbgrader={"grade": true, "grade_id": "test_channels_layout_hidden", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 case_rng = np.random.default_rng(55)
 cases = []
@@ -463,7 +501,7 @@ for fn, oracle in [(nchw_to_nhwc, "poolkit.bridges.to_channels_last"),
                    (nhwc_to_nchw, "poolkit.bridges.to_channels_first")]:
     for case_set in [ck.literal_cases(cases, names=("x",)), ck.array_cases(seed=56, n=9)]:
         ck.check_against_oracle(fn, oracle, case_set, numpy_only=True,
-                                hint="np.transpose with the right axis order, not reshape")
+                                hint="a new order of the axes, not a reshape")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -491,13 +529,14 @@ ck.check_against_oracle(
     ck.literal_cases([((5, 2, 2), {}, "odd total: the extra pixel goes at the end"),
                       ((24, 2, 2), {}, "the (24, 24) example: no padding needed"),
                       ((6, 4, 1), {}, "stride 1: total k - 1"),
-                      ((7, 3, None), {}, "strides=None means pool_size")],
+                      ((7, 3, None), {}, "strides=None means pool_size"),
+                      ((6, 1, 3), {}, "window smaller than the stride: the windows already fit")],
                      names=("size", "pool_size", "strides")),
-    hint="first decide how many outputs 'same' promises, then how much padding they need")
+    hint="first decide how many outputs 'same' promises, then how much padding they need; "
+         "can padding ever be negative?")
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_same_padding_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
 ### BEGIN HIDDEN TESTS
 ck.check_against_oracle(
     same_padding, "poolkit.keras_same_padding", ck.keras_size_cases(seed=505, n=30),
@@ -516,8 +555,8 @@ ck.check_against_oracle(
 # Write `keras_same_max_pool2d(x, pool_size, strides=None)` for a **channels-last** input
 # `x: (N, H, W, C)`, with square windows (`pool_size`, `strides` are ints, `strides=None` means
 # `pool_size`). It must give what `keras.layers.MaxPooling2D(pool_size, strides, padding='same')`
-# gives. Use your `same_padding` (so exercise 2 must be right first), pad with the right value
-# (see section 4) and take window maxima. NumPy only.
+# gives. Use your `same_padding` (a bug there will usually show up here too), pad with the
+# right value (see section 4) and take window maxima. NumPy only.
 
 # %% nbgrader={"grade": false, "grade_id": "keras_same_max_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def keras_same_max_pool2d(x, pool_size, strides=None):
@@ -570,7 +609,6 @@ ck.check_against_oracle(
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_keras_same_max_pool_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
 ### BEGIN HIDDEN TESTS
 case_rng = np.random.default_rng(5005)
 cases = []
@@ -667,7 +705,6 @@ ck.check_against_oracle(
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_max_pool_backward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
 ### BEGIN HIDDEN TESTS
 case_rng = np.random.default_rng(5050)
 cases = []
@@ -770,17 +807,18 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
             if " raised ValueError" in str(exc).partition("\n")[0]:
                 return
             raise
-        raise AssertionError(f"torch_to_keras returned {spec!r}, but no Keras layers compute "
-                             f"this torch layer: expected ValueError\n  case: {case}\n"
-                             f"  hint: {hint}")
+        ck.require(False, f"torch_to_keras returned {spec!r}, but no Keras layers compute this "
+                   f"torch layer: it should raise ValueError", case=case, hint=hint,
+                   exercise="torch_to_keras")
     spec = ck.call(torch_to_keras, dict(layer), tuple(input_hw), case=case, hint=hint)
     rule = ("a list: at most one ZeroPadding2D, then one MaxPooling2D/AveragePooling2D "
             "with pool_size, strides, padding")
     names = [item[0] if isinstance(item, (tuple, list)) and len(item) == 2 else None
              for item in (spec if isinstance(spec, (list, tuple)) else [None])]
-    if names not in (["MaxPooling2D"], ["AveragePooling2D"], ["ZeroPadding2D", "MaxPooling2D"],
-                     ["ZeroPadding2D", "AveragePooling2D"]):
-        raise AssertionError(f"expected {rule}; got {spec!r}\n  case: {case}\n  hint: {hint}")
+    shape_ok = names in (["MaxPooling2D"], ["AveragePooling2D"], ["ZeroPadding2D", "MaxPooling2D"],
+                         ["ZeroPadding2D", "AveragePooling2D"])
+    ck.require(shape_ok, f"expected {rule}; got {spec!r}", case=case, hint=hint,
+               exercise="torch_to_keras")
     pair = (lambda v: (int(v), int(v)) if isinstance(v, (int, np.integer))
             else tuple(int(t) for t in v))
     kwargs = spec[-1][1]
@@ -796,8 +834,11 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
     try:
         got = bridges.run_keras_layers(spec, x.transpose(0, 2, 3, 1))
     except ValueError as err:
-        raise AssertionError(f"your Keras layers cannot be built: {err}\n  case: {case}\n"
-                             f"  hint: {hint}") from None
+        problem = str(err)
+    else:
+        problem = ""
+    ck.require(not problem, f"your Keras layers cannot be built: {problem}", case=case,
+               hint=hint, exercise="torch_to_keras")
     ck.assert_close(got.transpose(0, 3, 1, 2), want, rtol=1e-5, atol=1e-6,
                     case=case + " [torch vs your Keras layers, x ~ N(0, 1)]", hint=hint)
 
@@ -811,25 +852,28 @@ ck.assert_equal(seed_out.shape, (1, 12, 12, 16), case="nn.MaxPool2d(2, 2) on (1,
 check_translation({"type": "MaxPool2d", "kernel_size": 2, "stride": 2, "padding": 0}, (24, 24),
                   "no padding in torch: which Keras padding mode adds none?")
 check_translation({"type": "AvgPool2d", "kernel_size": (3, 2), "stride": None, "padding": 0},
-                  (7, 9), "stride None in torch means the window size; odd sizes round down")
+                  (7, 9), "what step does torch take when stride is None? and what happens to "
+                  "the rows a window cannot fill?")
 check_translation({"type": "AvgPool2d", "kernel_size": (3, 2), "stride": 2, "padding": (1, 0)},
                   (8, 9),
-                  "torch's default counts the padding in the divisor: padding that counts "
-                  "is just zeros")
+                  "here torch counts its padded positions in the divisor (section 4): what "
+                  "are they, as far as the sum is concerned?")
 check_translation({"type": "MaxPool2d", "kernel_size": 3, "stride": 1, "padding": 1}, (6, 5),
-                  "zeros can win a max on negative inputs; which Keras padding never wins?")
+                  "how does torch pad a max pooling (section 4)? which Keras padding "
+                  "behaves the same way, and does it pad as much on each side?")
 check_translation({"type": "AvgPool2d", "kernel_size": (3, 1), "stride": 1, "padding": (1, 0),
                    "count_include_pad": False}, (6, 5),
-                  "padding left out of the divisor: which Keras mode ignores its padding?")
+                  "here the padding is left out of the divisor: which Keras mode does that "
+                  "too, and does it pad the same amount?")
 check_translation({"type": "MaxPool2d", "kernel_size": 3, "stride": 2, "padding": 1}, (25, 25),
                   "Keras 'same' chooses its padding from the input size: compare it with torch's")
 check_translation({"type": "MaxPool2d", "kernel_size": 3, "stride": 2, "padding": 1}, (24, 24),
-                  "on 24 x 24 Keras 'same' pads (0, 1), torch (1, 1): no layer ignores a "
-                  "padding that is not there", possible=False)
+                  "work out how 'same' would pad 24 pixels for this window and stride "
+                  "(Exercise 2) and compare it with torch's padding, side by side",
+                  possible=False)
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_torch_to_keras_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-# Hidden tests: more random cases (negative values, ties, odd sizes) run when graded.
 ### BEGIN HIDDEN TESTS
 from poolkit import bridges
 
@@ -843,16 +887,16 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
             if " raised ValueError" in str(exc).partition("\n")[0]:
                 return
             raise
-        raise AssertionError(f"torch_to_keras returned {spec!r}, but no Keras layers compute "
-                             f"this torch layer: expected ValueError\n  case: {case}\n"
-                             f"  hint: {hint}")
+        ck.require(False, f"torch_to_keras returned {spec!r}, but no Keras layers compute this "
+                   f"torch layer: it should raise ValueError", case=case, hint=hint,
+                   exercise="torch_to_keras")
     spec = ck.call(torch_to_keras, dict(layer), tuple(input_hw), case=case, hint=hint)
     names = [item[0] if isinstance(item, (tuple, list)) and len(item) == 2 else None
              for item in (spec if isinstance(spec, (list, tuple)) else [None])]
-    if names not in (["MaxPooling2D"], ["AveragePooling2D"], ["ZeroPadding2D", "MaxPooling2D"],
-                     ["ZeroPadding2D", "AveragePooling2D"]):
-        raise AssertionError(f"expected at most one ZeroPadding2D, then one pooling layer; "
-                             f"got {spec!r}\n  case: {case}\n  hint: {hint}")
+    shape_ok = names in (["MaxPooling2D"], ["AveragePooling2D"], ["ZeroPadding2D", "MaxPooling2D"],
+                         ["ZeroPadding2D", "AveragePooling2D"])
+    ck.require(shape_ok, f"expected at most one ZeroPadding2D, then one pooling layer; "
+               f"got {spec!r}", case=case, hint=hint, exercise="torch_to_keras")
     pair = (lambda v: (int(v), int(v)) if isinstance(v, (int, np.integer))
             else tuple(int(t) for t in v))
     kwargs = spec[-1][1]
@@ -869,8 +913,11 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
     try:
         got = bridges.run_keras_layers(spec, x.transpose(0, 2, 3, 1))
     except ValueError as err:
-        raise AssertionError(f"your Keras layers cannot be built: {err}\n  case: {case}\n"
-                             f"  hint: {hint}") from None
+        problem = str(err)
+    else:
+        problem = ""
+    ck.require(not problem, f"your Keras layers cannot be built: {problem}", case=case,
+               hint=hint, exercise="torch_to_keras")
     ck.assert_close(got.transpose(0, 3, 1, 2), want, rtol=1e-5, atol=1e-6,
                     case=case + " [torch vs your Keras layers]", hint=hint)
 
@@ -937,15 +984,16 @@ for i, (layer, hw) in enumerate(cases):
 #   first `(N, C, H, W)`. `(1, 16, 24, 24)` → `(1, 16, 12, 12)` in torch is
 #   `(1, 24, 24, 16)` → `(1, 12, 12, 16)` in Keras. Convert with a transpose, never a reshape.
 # - Keras `'same'` pads asymmetrically (extra at the end). In torch: `F.pad` with `-inf`, then
-#   pool. Zero padding breaks max pooling on negative inputs; 'same' averages divide by the real
-#   pixels only.
+#   pool. Torch's own max pooling pads with $-\infty$; its average pooling counts zero padding in
+#   the divisor unless `count_include_pad=False`. Zero padding breaks max pooling on negative
+#   inputs; 'same' averages divide by the real pixels only.
 # - Backward: max pooling routes each gradient to one maximum of its window (on a tie, torch
 #   picks the first; TensorFlow's `reduce_max` splits it: a convention, not a law); average
 #   pooling spreads it evenly; overlapping windows add up.
-# - Translating torch to Keras: no padding is 'valid'; counted average padding is
-#   `ZeroPadding2D`; ignored padding (max, or `count_include_pad=False`) needs Keras 'same' to
-#   pad exactly as torch does, which depends on the input size, and otherwise has no
-#   single-layer translation.
+# - Translating a torch pooling layer into Keras comes down to what each framework does with
+#   the padded positions (do they count? can they win?), and to how much each one pads on each
+#   side, which for Keras 'same' depends on the input size. Some torch layers have no
+#   single-layer Keras translation.
 #
 # ## References
 #

@@ -97,6 +97,13 @@ def same_padding(size, pool_size, strides=None):
     total = max((out - 1) * strides + pool_size - size, 0)
     return int(total // 2), int(total - total // 2)
 '''),
+        ("no max(..., 0): negative padding when the window is smaller than the stride", '''
+def same_padding(size, pool_size, strides=None):
+    strides = pool_size if strides is None else strides
+    out = -(-size // strides)
+    total = (out - 1) * strides + pool_size - size
+    return int(total // 2), int(total - total // 2)
+'''),
         ("total padding k - 1 (stride-1 rule)", '''
 def same_padding(size, pool_size, strides=None):
     total = pool_size - 1
