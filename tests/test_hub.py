@@ -403,18 +403,28 @@ def lifecycle(hub, browser, step):
     assert rows[good]["late"] == 0, rows
     assert rows[mistaken]["late"] > 0, f"the second submission came after the due date: {rows}"
 
-    ipage.goto(f"{fg}/gradebook/{LESSON}/{NB_NAME.removesuffix('.ipynb')}")
-    table = ipage.locator("table")
-    table.get_by_text(good).wait_for()
-    table.get_by_text(mistaken).wait_for()
+    gradebook_page = f"{fg}/gradebook/{LESSON}/{NB_NAME.removesuffix('.ipynb')}"
+
+    def formgrader_row(student):
+        """The formgrader's gradebook row of a student (names are hidden until shown)."""
+        name = ipage.locator("a.name-shown", has_text=student).first
+        name.wait_for(state="attached")
+        return ipage.locator("tr", has=name).first, name.get_attribute("href")
+
+    ipage.goto(gradebook_page)
+    for st in (good, mistaken):
+        row, _ = formgrader_row(st)
+        score = rows[st]["score"]
+        assert f"{score:g}" in row.inner_text(), (st, score, row.inner_text())
     step.shot(ipage, "formgrader-scores")
     ipage.goto(f"{fg}/manage_submissions/{LESSON}")
-    ipage.locator("tr", has_text=mistaken).first.wait_for()
+    ipage.locator("tr", has_text=mistaken).first.wait_for(state="attached")
     step.shot(ipage, "formgrader-submissions")
 
     # a written answer graded by hand (student 1, 2 of its 3 points)
-    ipage.goto(f"{fg}/gradebook/{LESSON}/{NB_NAME.removesuffix('.ipynb')}")
-    ipage.locator("tr", has_text=good).first.locator("a").first.click()
+    ipage.goto(gradebook_page)
+    _, href = formgrader_row(good)
+    ipage.goto(f"{hub.url}{href}")
     score = ipage.locator(f"input.score#{WRITTEN}")
     score.wait_for()
     score.fill("2")
@@ -426,8 +436,8 @@ def lifecycle(hub, browser, step):
     # --- the hub restarts in the middle of the class: nothing is lost -------------------
     hub.stop()
     hub.start()
-    ipage.goto(f"{fg}/gradebook/{LESSON}/{NB_NAME.removesuffix('.ipynb')}")
-    ipage.locator("table").get_by_text(good).wait_for()
+    ipage.goto(gradebook_page)
+    formgrader_row(good)
     step.shot(ipage, "after-hub-restart")
     assert gradebook_rows()[good]["manual"] == 2
     assert len(inbound(good)) == 1 and len(inbound(mistaken)) == 2
@@ -464,10 +474,13 @@ def lifecycle(hub, browser, step):
         assert "BEGIN HIDDEN TESTS" not in text
         leaked = [line for line in hidden if line in text]
         assert not leaked, f"{student}'s feedback shows hidden tests: {leaked[:3]}"
-        with page.expect_popup() as popup:
-            submitted.get_by_text("view feedback").first.click()
-        fb = popup.value
-        fb.wait_for_load_state()
+        submitted.get_by_text("view feedback").first.click()   # the file browser goes there
+        page.wait_for_timeout(1000)
+        step.shot(page, f"{student}-feedback-folder")
+        fb = page.context.new_page()                  # the feedback page, through their server
+        rel = files[-1].relative_to(f"/home/{student}")
+        fb.goto(f"{hub.url}/user/{student}/files/{rel}")
+        fb.get_by_text("Score:").first.wait_for()
         step.shot(fb, f"{student}-feedback")
         fb.close()
 
