@@ -345,11 +345,13 @@ def prediction_consistency(model, images, max_shift: int, mode: str = "circular"
     if not isinstance(max_shift, int) or max_shift < 1:
         raise ValueError(f"max_shift must be a positive int, got {max_shift!r}")
     images = np.asarray(images, dtype=np.float32)
-    labels = np.empty((max_shift, max_shift, len(images)), dtype=np.int64)
+    unshifted = predict(model, images)
+    table = np.empty((max_shift, max_shift))
     for dy in range(max_shift):
         for dx in range(max_shift):
-            labels[dy, dx] = predict(model, shift_image(images, dy, dx, mode=mode))
-    return np.mean(labels == labels[0, 0], axis=-1).astype(np.float64)
+            kept = predict(model, shift_image(images, dy, dx, mode=mode)) == unshifted
+            table[dy, dx] = np.count_nonzero(kept) / len(images)
+    return table
 
 
 # --------------------------------------------------------------------------- framework oracles

@@ -474,9 +474,12 @@ def adaptive_windows(length, output_size):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_adaptive_windows_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-ck.assert_equal(ck.call(adaptive_windows, 10, 4, case="length 10, 4 outputs"),
-                [(0, 3), (2, 5), (5, 8), (7, 10)], case="length 10, 4 outputs",
+windows = ck.call(adaptive_windows, 10, 4, case="length 10, 4 outputs")
+ck.assert_equal(windows, [(0, 3), (2, 5), (5, 8), (7, 10)], case="length 10, 4 outputs",
                 hint="the figure in section 3 draws these four windows")
+ck.assert_equal([1 if type(v) is int else 0 for window in windows for v in window], [1] * 8,
+                case="length 10, 4 outputs: Python ints (1) or not (0)",
+                hint="a list of tuples of Python ints (int(...)), not NumPy integers")
 ck.check_against_oracle(adaptive_windows, "poolkit.models.torch_adaptive_windows",
                         ck.literal_cases([((7, 3), {}, "windows of different sizes"),
                                           ((6, 1), {}, "global pooling"),
