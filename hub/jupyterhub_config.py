@@ -51,6 +51,14 @@ c.Spawner.environment = {
 }
 
 
+def cannot_start(message: str):
+    """Fail the spawn with ``message`` on the page the user sees (JupyterHub shows an
+    exception's ``jupyterhub_message`` instead of its generic text)."""
+    error = web.HTTPError(500, message)
+    error.jupyterhub_message = message
+    raise error
+
+
 def pre_spawn_hook(spawner):
     """Per role: the Jupyter config path, the folder the server opens; a clear message when
     the server cannot start."""
@@ -58,12 +66,11 @@ def pre_spawn_hook(spawner):
     try:
         home = pwd.getpwnam(name).pw_dir
     except KeyError:
-        raise web.HTTPError(
-            500, f"There is no account {name} on this machine: ask your instructor.") from None
+        cannot_start(f"There is no account {name} on this machine: ask your instructor.")
     if not os.path.isdir(home):
-        raise web.HTTPError(
-            500, f"Your server cannot start: your home folder {home} does not exist. "
-            "Ask your instructor to create it (on the demo hub: make hub-reset, then make hub).")
+        cannot_start(f"Your server cannot start: your home folder {home} does not exist. "
+                     "Ask your instructor to create it (on the demo hub: make hub-reset, "
+                     "then make hub).")
     role = "instructor" if name == instructor else "student"
     spawner.environment["JUPYTER_CONFIG_PATH"] = f"{etc}/{role}:{etc}/common"
     if role == "instructor":
