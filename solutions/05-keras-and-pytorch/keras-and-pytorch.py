@@ -266,7 +266,7 @@ print(f"zero padding gets {wrong.sum()} of {wrong.size} outputs wrong (the last 
 #
 
 # %% [markdown]
-# **Step through it.** The window stepper shows the padded grid of an all-negative input: with max pooling the padding is drawn as `-inf`, so a border window still returns one of its real, negative values. Step to a border position, then switch to average pooling and `count_include_pad` to see the other way of treating padding. Beside the grid the widget prints the torch call it runs and, when one exists, the Keras layer that computes the same. Note that it uses torch's symmetric `padding=1` (one pixel on *every* side), not Keras's (0, 1) from above: that is why it reports no exact Keras equivalent here. Exercise 5 asks when one exists.
+# **Step through it.** The window stepper shows the padded grid of an all-negative input: with max pooling the padding is drawn as `-inf`, so a border window still returns one of its real, negative values. Step to a border position, then switch to average pooling and `count_include_pad` to see the other way of treating padding. Beside the grid the widget prints the torch call it runs and, when one exists, the *single* Keras pooling layer that computes the same. Note that it uses torch's symmetric `padding=1` (one pixel on *every* side), not Keras's (0, 1) from above: that is why it reports no exact Keras equivalent here. Exercise 5 asks when one exists.
 
 # %%
 from poolkit import widgets
