@@ -34,8 +34,6 @@
 # NumPy (the tests check your stacks by running the pooling layers themselves).
 
 # %%
-import inspect
-
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
@@ -77,8 +75,10 @@ for L, k, s, p, d, ceil in configs:
 # so it is dropped: 3 in both modes. With `L=6, k=3, s=2` ceil mode adds a third
 # window that covers positions 4, 5 and one position past the end. For *average* pooling
 # that extra window is divided by the number of its positions that lie inside the padded
-# input (here 2), not by `k = 3`; with `count_include_pad=False` only real input positions
-# count. The drawing shows where
+# input (here 2, both real), not by `k = 3`. With padding the two divisors differ:
+# `count_include_pad=True` (the default) counts the padded positions inside a window,
+# `count_include_pad=False` only the real input positions; both leave out what lies past the
+# padded input. The cell after the drawing shows both. The drawing shows where
 # each window lands (white: input, gray: padding or past the end, dashed: a window that
 # rounding up would add but PyTorch drops):
 
@@ -115,13 +115,21 @@ plt.show()
 # `ceil(7/2) + 1 = 5` windows, but the fifth would start at position 7, which is padding:
 # it is dropped and the output has 4.
 #
-# The clipped divisor of the extra window, on `[1, 2, 3, 4, 5, 6]` with `k=3, s=2`:
+# The clipped divisor of the extra window, on `[1, 2, 3, 4, 5, 6]` with `k=3, s=2`, first
+# without padding, then with `p=1`, where the padded positions make the two `count_include_pad`
+# settings differ:
 
 # %%
 row = np.arange(1.0, 7.0)[None, None]      # (N=1, C=1, L=6)
-print("floor mode:", poolkit.avg_pool1d(row, 3, 2)[0, 0])
-print("ceil mode: ", poolkit.avg_pool1d(row, 3, 2, ceil_mode=True)[0, 0],
+print("p=0, floor mode:", poolkit.avg_pool1d(row, 3, 2)[0, 0])
+print("p=0, ceil mode: ", poolkit.avg_pool1d(row, 3, 2, ceil_mode=True)[0, 0],
       " (last window: (5 + 6) / 2, not / 3)")
+print("p=1, ceil mode, count_include_pad=True: ",
+      poolkit.avg_pool1d(row, 3, 2, 1, ceil_mode=True)[0, 0],
+      " (first: (0 + 1 + 2) / 3; last: (6 + 0) / 2)")
+print("p=1, ceil mode, count_include_pad=False:",
+      poolkit.avg_pool1d(row, 3, 2, 1, ceil_mode=True, count_include_pad=False)[0, 0],
+      " (first: (1 + 2) / 2; last: 6 / 1)")
 
 # %% [markdown]
 #
@@ -157,11 +165,14 @@ widgets.window_stepper(preset="ramp", size=5, kernel_size=3, stride=2, padding=1
 # $$\frac{H_{out} \, W_{out}}{H \, W} \approx \frac{1}{s_h s_w}$$
 #
 # for large inputs: the stride, not the window size, sets the reduction. Overlapping windows
-# (`k > s`) keep about as much as non-overlapping ones with the same stride.
+# (`k > s`) keep about as much as non-overlapping ones with the same stride. The cell below
+# measures the fraction by running a pooling on an empty plane and counting its outputs
+# (Exercise 3 asks you to compute it without running a pooling).
 
 # %%
-def kept(H, W, k, s, p=0):
-    return poolkit.pool_output_size(H, k, s, p) * poolkit.pool_output_size(W, k, s, p) / (H * W)
+def kept(H, W, k, s):
+    """Measured: output positions of a real 2-D max pooling / input positions."""
+    return poolkit.max_pool2d(np.zeros((1, 1, H, W)), k, s).size / (H * W)
 
 sizes = np.arange(4, 65)
 fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -189,8 +200,8 @@ print(f"24x24, 2x2/2: {kept(24, 24, 2, 2):.2%} kept;  25x25, 2x2/2: {kept(25, 25
 #   extra position goes at the **end** (bottom/right), something PyTorch's symmetric
 #   `padding=` argument cannot express. (Lesson 05 has you compute the amounts.)
 #
-# Both policies need `strides=None` to mean `pool_size`, as in PyTorch. Note that `'valid'`
-# rounds down: `L=25, k=2, s=2` gives 12, and the last input row never reaches a window.
+# In both policies a missing stride (`strides=None`) means `strides = pool_size`, as in
+# PyTorch. Note that `'valid'` rounds down: `L=25, k=2, s=2` gives 12, and the last input row never reaches a window.
 
 # %%
 print(f"{'L':>3} {'k':>2} {'s':>2} | {'valid':>5} {'same':>4} {'(before, after)':>16}")
@@ -259,7 +270,7 @@ for title, shape, layers in [("LeNet-5", (1, 32, 32), lenet), ("VGG-16 features"
 # |---|---|---|---|
 # | 1 | `output_size`: PyTorch's output length for one dimension | formula, every rule of Section 1 | 4 |
 # | 2 | `keras_output_size`: the output length for Keras `'valid'` and `'same'` | formula | 2 |
-# | 3 | `fraction_kept`: the share of positions a 2-D pooling keeps | formula | 2 |
+# | 3 | `fraction_kept`: the share of positions a 2-D pooling keeps | formula | 1 |
 # | 4 | `stack_to_target`: design a stack of pooling layers that reaches a target size | design | 4 |
 # | 5 | *(written)* a `225x225` input through VGG-16 | reasoning | 3 |
 #
@@ -297,11 +308,11 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 # %% nbgrader={"grade": true, "grade_id": "test_output_size_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 result = ck.call(output_size, 24, 2, 2, case="L=24, k=2, s=2")
-assert type(result) is int, (
-    f"output_size returned a {type(result).__name__}, expected a plain int\n"
-    "  case: L=24, k=2, s=2\n  hint: a size counts windows: which operators keep ints as ints?")
+ck.require(type(result) is int, f"output_size returned a {type(result).__name__}, expected a plain int",
+           case="L=24, k=2, s=2", hint="a size counts windows: which operators keep ints as ints?",
+           exercise="output_size")
 ck.check_against_oracle(output_size, "poolkit.pool_output_size", ck.literal_cases([
-    ((24, 2, 2, 0, 1, False), {}, "the brief's 24 -> 12"),
+    ((24, 2, 2, 0, 1, False), {}, "24 -> 12, as in Section 2"),
     ((25, 2, 2, 0, 1, False), {}, "floor: the last row is dropped"),
     ((25, 3, None, 0, 1, False), {}, "stride=None"),
     ((10, 3, 1, 1, 2, False), {}, "dilation 2"),
@@ -320,15 +331,19 @@ ck.check_against_oracle(output_size, "poolkit.pool_output_size", ck.size_cases(s
                         hint="dilation spreads the taps apart; in ceil mode a window must start inside input or left padding")
 for args in [(24, 2, 2), (9, 3, None, 1, 2, True)]:
     result = ck.call(output_size, *args, case=f"output_size{args}")
-    assert type(result) is int, f"output_size returned a {type(result).__name__}, expected a plain int\n  case: output_size{args}"
+    ck.require(type(result) is int, f"output_size returned a {type(result).__name__}, expected a plain int",
+               case=f"output_size{args}", hint="a size counts windows: which operators keep ints as ints?",
+               exercise="output_size")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Compare your function with poolkit's reading version:
+# Compare your function with poolkit's reading version (the cell prints it once your
+# function has passed the visible tests). It rounds with `math.floor` and `math.ceil`, which
+# return Python ints too; `//` on ints does the same without the import.
 
 # %%
 # compare with yours: output_size
-print(inspect.getsource(reference.output_size))
+ck.compare_with_yours("output_size", reference.output_size)
 
 
 # %% [markdown]
@@ -351,11 +366,11 @@ def keras_output_size(size, pool_size, strides=None, padding="valid"):
 
 # %% nbgrader={"grade": true, "grade_id": "test_keras_output_size_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 result = ck.call(keras_output_size, 5, 2, 2, "same", case="L=5, pool 2, strides 2, 'same'")
-assert type(result) is int, (
-    f"keras_output_size returned a {type(result).__name__}, expected a plain int\n"
-    "  case: L=5, pool 2, strides 2, 'same'\n  hint: can you round up without leaving the integers?")
+ck.require(type(result) is int, f"keras_output_size returned a {type(result).__name__}, expected a plain int",
+           case="L=5, pool 2, strides 2, 'same'", hint="can you round up without leaving the integers?",
+           exercise="keras_output_size")
 ck.check_against_oracle(keras_output_size, "poolkit.keras_output_size", ck.literal_cases([
-    ((24, 2, 2, "valid"), {}, "the brief's 24 -> 12"),
+    ((24, 2, 2, "valid"), {}, "24 -> 12, as in Section 2"),
     ((25, 2, 2, "valid"), {}, "'valid' rounds down"),
     ((25, 2, 2, "same"), {}, "'same' keeps the last, partial window"),
     ((5, 2, None, "same"), {}, "strides=None"),
@@ -372,7 +387,7 @@ ck.check_against_oracle(keras_output_size, "poolkit.keras_output_size", ck.keras
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 3: fraction kept (2 points)
+# ### Exercise 3: fraction kept (1 point)
 #
 # Write `fraction_kept(height, width, kernel_size, stride=None, padding=0)`: the fraction of
 # positions that a PyTorch 2-D pooling with square `kernel_size x kernel_size` windows keeps
@@ -391,7 +406,7 @@ def fraction_kept(height, width, kernel_size, stride=None, padding=0):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_fraction_kept_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_fraction_kept_visible", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
 for args, want, note in [((24, 24, 2, 2), 0.25, "12*12 of 24*24"),
                          ((25, 25, 2, 2), 144 / 625, "floor: the last row and column are dropped"),
                          ((6, 4, 2), 6 / 24, "stride=None"),
@@ -401,7 +416,7 @@ for args, want, note in [((24, 24, 2, 2), 0.25, "12*12 of 24*24"),
                     case=f"fraction_kept{args} [{note}]", hint="count the outputs along each axis, as in Exercise 1")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_fraction_kept_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_fraction_kept_hidden", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 ck.check_against_oracle(fraction_kept, "solutions:03-stride-and-shape-math.fraction_kept", ck.hw_cases(seed=3033, n=30, stride_none=True),
                         numpy_only=True, hint="height and width are counted separately; padding widens both")
@@ -420,8 +435,8 @@ ck.check_against_oracle(fraction_kept, "solutions:03-stride-and-shape-math.fract
 #
 # and at most **6** layers. Write `stack_to_target(size, target)` that returns such a stack
 # as a list of `(kernel_size, stride, padding)` triples (an empty list if nothing needs to
-# change). For example `stack_to_target(24, 12)` could return `[(2, 2, 0)]`, the brief's
-# `(1, 16, 24, 24) -> (1, 16, 12, 12)`.
+# change). For example `stack_to_target(24, 12)` could return `[(2, 2, 0)]`, which takes a
+# `(1, 16, 24, 24)` feature map to `(1, 16, 12, 12)`.
 #
 # The tests push a `(1, 1, size, size)` array through your layers with
 # `poolkit.max_pool2d`, which gives the same shapes as `nn.MaxPool2d` (poolkit's own test
@@ -465,17 +480,23 @@ def check_stack(size, target):
     """Push a (1, 1, size, size) array through the student's layers and check the size."""
     case = f"stack_to_target({size}, {target})"
     stack = ck.call(stack_to_target, size, target, case=case)
-    assert type(stack) in (list, tuple) and len(stack) <= 6, (
-        f"expected a list of at most 6 (kernel_size, stride, padding) triples, got {stack!r}\n  case: {case}")
+    ck.require(type(stack) in (list, tuple) and len(stack) <= 6,
+               f"expected a list of at most 6 (kernel_size, stride, padding) triples, got {stack!r}",
+               case=case, hint="return a list of triples, [] when nothing needs to change", exercise="stack_to_target")
     x = np.zeros((1, 1, size, size))
     for layer in stack:
-        assert type(layer) in (list, tuple) and len(layer) == 3 and all(type(v) is int for v in layer), (
-            f"each layer must be a triple of ints (kernel_size, stride, padding), got {layer!r}\n  case: {case}")
+        ck.require(type(layer) in (list, tuple) and len(layer) == 3 and all(type(v) is int for v in layer),
+                   f"each layer must be a triple of ints (kernel_size, stride, padding), got {layer!r}",
+                   case=case, hint="plain Python ints, in the order (kernel_size, stride, padding)",
+                   exercise="stack_to_target")
         k, s, p = layer
-        assert k in (2, 3) and s in (1, 2) and 0 <= p <= k // 2, (
-            f"layer {layer} is not allowed: kernel 2 or 3, stride 1 or 2, padding at most kernel // 2\n  case: {case}")
-        if x.shape[-1] + 2 * p < k:
-            raise AssertionError(f"layer {layer} gets a {x.shape[-1]}x{x.shape[-1]} map: too small for its window\n  case: {case}")
+        ck.require(k in (2, 3) and s in (1, 2) and 0 <= p <= k // 2,
+                   f"layer {layer} is not allowed: kernel 2 or 3, stride 1 or 2, padding at most kernel // 2",
+                   case=case, hint="only the layers listed in the exercise", exercise="stack_to_target")
+        ck.require(x.shape[-1] + 2 * p >= k,
+                   f"layer {layer} gets a {x.shape[-1]}x{x.shape[-1]} map: too small for its window",
+                   case=case, hint="follow the size after each layer: a window must fit the padded map",
+                   exercise="stack_to_target")
         x = poolkit.max_pool2d(x, k, s, p)   # the same sizes as nn.MaxPool2d(k, s, p)
     ck.assert_equal(tuple(x.shape), (1, 1, target, target), case=f"{case} gave {stack}",
                     hint="compute the size after each of your layers (Exercise 1) and compare with the target")
@@ -493,17 +514,23 @@ import poolkit
 def check_stack(size, target):
     case = f"stack_to_target({size}, {target})"
     stack = ck.call(stack_to_target, size, target, case=case)
-    assert type(stack) in (list, tuple) and len(stack) <= 6, (
-        f"expected a list of at most 6 (kernel_size, stride, padding) triples, got {stack!r}\n  case: {case}")
+    ck.require(type(stack) in (list, tuple) and len(stack) <= 6,
+               f"expected a list of at most 6 (kernel_size, stride, padding) triples, got {stack!r}",
+               case=case, hint="return a list of triples, [] when nothing needs to change", exercise="stack_to_target")
     x = np.zeros((1, 1, size, size))
     for layer in stack:
-        assert type(layer) in (list, tuple) and len(layer) == 3 and all(type(v) is int for v in layer), (
-            f"each layer must be a triple of ints (kernel_size, stride, padding), got {layer!r}\n  case: {case}")
+        ck.require(type(layer) in (list, tuple) and len(layer) == 3 and all(type(v) is int for v in layer),
+                   f"each layer must be a triple of ints (kernel_size, stride, padding), got {layer!r}",
+                   case=case, hint="plain Python ints, in the order (kernel_size, stride, padding)",
+                   exercise="stack_to_target")
         k, s, p = layer
-        assert k in (2, 3) and s in (1, 2) and 0 <= p <= k // 2, (
-            f"layer {layer} is not allowed: kernel 2 or 3, stride 1 or 2, padding at most kernel // 2\n  case: {case}")
-        if x.shape[-1] + 2 * p < k:
-            raise AssertionError(f"layer {layer} gets a {x.shape[-1]}x{x.shape[-1]} map: too small for its window\n  case: {case}")
+        ck.require(k in (2, 3) and s in (1, 2) and 0 <= p <= k // 2,
+                   f"layer {layer} is not allowed: kernel 2 or 3, stride 1 or 2, padding at most kernel // 2",
+                   case=case, hint="only the layers listed in the exercise", exercise="stack_to_target")
+        ck.require(x.shape[-1] + 2 * p >= k,
+                   f"layer {layer} gets a {x.shape[-1]}x{x.shape[-1]} map: too small for its window",
+                   case=case, hint="follow the size after each layer: a window must fit the padded map",
+                   exercise="stack_to_target")
         x = poolkit.max_pool2d(x, k, s, p)   # the same sizes as nn.MaxPool2d(k, s, p)
     ck.assert_equal(tuple(x.shape), (1, 1, target, target), case=f"{case} gave {stack}",
                     hint="compute the size after each of your layers and compare with the target")
@@ -517,8 +544,9 @@ for size, target in [(225, 7), (99, 5), (31, 29), (17, 1), (80, 37), (120, 4), (
 # ### Exercise 5: written, a `225x225` input through VGG-16 (3 points)
 #
 # Feed a `3x225x225` image to the VGG-16 feature extractor of Section 4 (floor mode). What is
-# the final shape, and how many input rows and columns never reach a pooling window? Would
-# `ceil_mode=True` in every pooling layer change the final shape? Show the sizes after each
+# the final shape? How many rows and columns of `pool1`'s input (the `225x225` map that
+# `conv1_2` passes on) never reach a window of `pool1`, and do the later poolings drop any?
+# Would `ceil_mode=True` in every pooling layer change the final shape? Show the sizes after each
 # pooling layer.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_vgg_225", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
