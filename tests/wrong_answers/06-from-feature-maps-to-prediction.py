@@ -66,11 +66,11 @@ def adaptive_windows(length, output_size):
     step = max(length // output_size, 1)
     return [(i * step, i * step + step) for i in range(output_size)]
 '''),
-        ("float arithmetic with math.ceil", '''
+        ("floats: ceil of (i + 1) times the rounded quotient length / output_size", '''
 def adaptive_windows(length, output_size):
     import math
-    return [(math.floor(i * length / output_size), math.ceil((i + 1) * length / output_size))
-            for i in range(output_size)]
+    step = length / output_size
+    return [(math.floor(i * step), math.ceil((i + 1) * step)) for i in range(output_size)]
 '''),
         ("numpy integers instead of Python ints", '''
 def adaptive_windows(length, output_size):
