@@ -605,6 +605,32 @@ for args, hint in [
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_cnn_costs_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+from poolkit import models
+
+
+def torch_costs(size, channels, hidden, pooled):
+    # The reference: torch builds the network, forward hooks count every layer.
+    model = models.small_cnn(pool="max" if pooled else None, in_size=size, channels=channels,
+                             hidden=hidden)
+    rows = models.layer_summary(model, (1, size, size))
+    return tuple(int(sum(row[key] for row in rows))
+                 for key in ("parameters", "multiply_adds", "activations"))
+
+
+def check_costs(args, hint):
+    case = f"cnn_costs{args}"
+    got = ck.call(cnn_costs, *args, case=case, hint=hint)
+    ck.require(type(got) is tuple and len(got) == 3,
+               "the result is not a tuple (parameters, multiply_adds, activations)",
+               case=case, hint=hint, exercise="cnn_costs")
+    for quantity, value, expected in zip(("parameters", "multiply-adds", "activations"),
+                                         got, torch_costs(*args)):
+        ck.require(type(value) is int, f"{quantity} is a {type(value).__name__}, not a Python int",
+                   case=case, hint="three Python ints (int(...)), not NumPy integers",
+                   exercise="cnn_costs")
+        ck.assert_equal(value, expected, case=f"{case}, {quantity}", hint=hint, exercise="cnn_costs")
+
+
 ### BEGIN HIDDEN TESTS
 case_rng = np.random.default_rng(102)
 cases = [(7, (2, 3), 5, True), (31, (6, 4, 9), 11, True), (5, (1,), 1, False), (16, (3, 3, 3, 3), 2, True)]

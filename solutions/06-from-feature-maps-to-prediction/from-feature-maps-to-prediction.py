@@ -672,6 +672,68 @@ check_head([("conv", 6, 3, 2, 1), ("conv", 10, 3, 1, 0), ("pool", 3, 2, 1)],
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_design_head_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+import torch
+from torch import nn
+
+
+def build(layers, in_channels=1):
+    # trunk layers and head (menu) layers -> torch modules
+    modules = []
+    for layer in layers:
+        kind, args = layer[0], tuple(layer[1:])
+        if any(type(a) is not int or not 0 <= a <= 100_000 for a in args if a is not None) \
+                or (kind in ("linear", "conv1x1") and args[0] * args[-1] > 10 ** 7):
+            raise AssertionError(f"{layer!r}: sizes must be ints from 0 to 100000, "
+                                 "and a layer at most 10**7 weights")
+        if kind == "conv":
+            out, k, s, p = args
+            modules += [nn.Conv2d(in_channels, out, k, stride=s, padding=p), nn.ReLU()]
+            in_channels = out
+        elif kind == "pool":
+            modules.append(nn.MaxPool2d(*args))
+        elif kind == "gap":
+            modules += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        elif kind == "flatten":
+            modules.append(nn.Flatten())
+        elif kind == "adaptive":
+            modules.append(nn.AdaptiveAvgPool2d(*args))
+        elif kind == "linear":
+            modules.append(nn.Linear(*args))
+        elif kind == "relu":
+            modules.append(nn.ReLU())
+        elif kind == "conv1x1":
+            modules.append(nn.Conv2d(*args, 1))
+        else:
+            raise AssertionError(f"{layer!r} is not on the menu")
+    return nn.Sequential(*modules)
+
+
+def check_head(trunk, n_classes, sizes, fewest, hint):
+    # fewest: the smallest parameter count of a head that works at every size (worked out by hand)
+    case = f"trunk {trunk}, {n_classes} classes"
+    head = ck.call(design_head, trunk, n_classes, case=case, hint=hint)
+    try:
+        trunk_net, head_net, problem = build(trunk), build(head, in_channels=None), ""
+    except (AssertionError, TypeError, ValueError) as error:
+        problem = str(error)
+    ck.require(not problem, f"the head {head!r} cannot be built: {problem}", case=case, hint=hint,
+               exercise="design_head")
+    with torch.no_grad():
+        for height, width in sizes:
+            try:
+                shape, problem = tuple(head_net(trunk_net(torch.zeros(2, 1, height, width))).shape), ""
+            except RuntimeError as error:
+                shape, problem = None, str(error).splitlines()[0]
+            ck.require(not problem, f"torch refused the head {head!r}: {problem}",
+                       case=f"{case}, input 2x1x{height}x{width}", hint=hint, exercise="design_head")
+            ck.assert_equal(shape, (2, n_classes), case=f"{case}, input 2x1x{height}x{width}",
+                            hint=hint, exercise="design_head")
+    params = sum(p.numel() for p in head_net.parameters())
+    ck.require(params <= fewest, f"the head {head!r} has {params:,} parameters; a head with "
+               f"{fewest:,} also works at every input size", case=case, hint=hint,
+               exercise="design_head")
+
+
 ### BEGIN HIDDEN TESTS
 for trunk, n_classes, sizes in [
     ([("conv", 5, 3, 1, 1)], 2, [(8, 8), (13, 5)]),
