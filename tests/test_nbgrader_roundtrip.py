@@ -123,7 +123,7 @@ def attack_students(release_nb, solution_nb, exercises) -> list[Student]:
     """Attacks on lesson 01 (array outputs, so every comparison trick applies)."""
     e1, e2, e3, e4 = ("max_pool2d_loops", "avg_pool2d_loops", "pool2d_vectorized",
                       "global_avg_pool")
-    assert [e1, e2, e3, e4] == exercises[:4], exercises
+    assert {e1, e2, e3, e4} <= set(exercises), exercises
     wrong = load_wrong(ATTACK_LESSON)
     zero_pad = wrong[e1][0][1]          # pads with zeros instead of -inf
     avg_is_max = wrong[e2][1][1]        # maximum instead of mean
