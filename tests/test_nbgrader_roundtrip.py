@@ -21,11 +21,11 @@ config's 60 s is checked in test_release_sync.py).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,9 @@ import nbformat
 import pytest
 from conftest import ROOT, course_env, lesson_names, solution_notebook
 
+sys.path.insert(0, str(ROOT / "tools"))
+import mistakes as mistakes_tool  # noqa: E402
+
 LESSONS = lesson_names()
 WRONG_DIR = ROOT / "tests" / "wrong_answers"
 ATTACK_LESSON = "01-max-vs-average"
@@ -41,13 +44,9 @@ ATTACK_CELL_TIMEOUT = 15
 
 
 def load_wrong(lesson: str) -> dict:
-    path = WRONG_DIR / f"{lesson}.py"
-    if not path.exists():
-        return {}
-    spec = importlib.util.spec_from_file_location(f"wrong_{lesson.replace('-', '_')}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.WRONG
+    """exercise -> [(label, source)]: the lesson's known mistakes, then its other wrong
+    answers (tools/mistakes.py)."""
+    return mistakes_tool.wrong_answers(lesson)
 
 
 def autograded_exercises(nb) -> list[str]:

@@ -238,10 +238,17 @@ def _unravel(flat_index: int, shape) -> tuple:
 def _fail(reason: str, case: str, hint: str, exercise: str | None = None):
     """Raise the failure a student reads: what differs, the case, the test's hint, then
     the staged rule (:mod:`~poolkit.checks.hints`).  At most about five lines."""
+    from .diagnosis import diagnose, message_lines
+    from .hints import _current
+
     lines = [reason]
     if case:
         lines.append(f"  case: {case}")
-    if hint:
+    # A certain diagnosis names the mistake and the section; it replaces the generic hint.
+    mistake = diagnose(exercise or _current[0])
+    if mistake is not None:
+        lines += message_lines(mistake)
+    elif hint:
         lines.append(f"  hint: {hint}")
     lines += staged_lines(exercise, grading=_grading_harness() is not None)
     raise AssertionError("\n".join(lines))

@@ -88,6 +88,7 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
         report.write_csv(csv_path, run.exercises, rows,
                          sandbox="none (--unsandboxed)" if unsandboxed else "bubblewrap")
         charts = report.draw_charts(report_dir, run.exercises, rows, assignment)
+        charts += report.write_misconceptions(report_dir, run.exercises, rows, assignment)
         seconds = time.monotonic() - start
         text = report.summary(assignment, run.exercises, rows, graded=len(graded),
                               skipped=len(skipped), seconds=seconds, csv_path=csv_path,
@@ -108,6 +109,7 @@ class _Run:
         self.notebooks = course.ensure_assignment()
         self.exercises = course.exercises()
         self.max_total = sum(e.max_points for e in self.exercises)
+        self._max_points = {e.name: e.max_points for e in self.exercises}
         self.fingerprint = course.fingerprint()
         self.execute_config = _execute_config(course.config)
         if not limits.cell_timeout:
@@ -117,6 +119,7 @@ class _Run:
         self.order = {name: self._cell_order(name) for name in self.notebooks}
         self.answer_names = {name: course.answer_names(name) for name in self.notebooks}
         self.state = self._load_state()
+        self.diagnoses: dict[str, dict[str, str]] = {}   # student -> exercise -> mistake
 
     # ------------------------------------------------------------------ state
     def _load_state(self) -> dict:
@@ -346,11 +349,25 @@ class _Run:
 
         entry[2].extend(run.events)
         jobs = []
+        self.diagnoses[student] = {}
         for name, text in run.notebooks:
             nb = nbformat.from_dict(json.loads(text))
+            self.diagnoses[student].update(self._diagnoses_in(nb))
             nb = self.course.after_execute(nb, student, name)
             jobs.append(self.course.feedback_job(nb, student, name))
         return jobs
+
+    def _diagnoses_in(self, nb) -> dict[str, str]:
+        """Exercise -> the known mistake its failing test cells named (the test harness
+        wrote it into the cell's metadata); an exercise whose cells disagree gets none."""
+        owner = {g: ex.name for ex in self.exercises for g in ex.grade_ids}
+        found: dict[str, set] = {}
+        for cell in nb.cells:
+            mistake = cell.metadata.get("poolkit", {}).get("diagnosis")
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if mistake and grade_id in owner:
+                found.setdefault(owner[grade_id], set()).add(mistake)
+        return {ex: next(iter(ids)) for ex, ids in found.items() if len(ids) == 1}
 
     def _feedback_in_parent(self, job, entry, err) -> None:
         """A worker failed to render feedback: try here before reporting it."""
@@ -397,6 +414,12 @@ class _Run:
 
             return self._row(student, [*events, describe_error(err)])
         self._fill_points(row, scores)
+        # only exercises that lost points keep a diagnosis (a manual regrade may have
+        # given the points back)
+        row.diagnoses = {ex: mistake for ex, mistake in
+                         self.diagnoses.get(student, {}).items()
+                         if row.points.get(ex) is not None
+                         and row.points[ex] < self._max_points[ex]}
         return row
 
     def _fill_points(self, row: GradeRow, scores: dict) -> None:

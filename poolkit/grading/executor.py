@@ -276,6 +276,9 @@ class GradingExecute(Execute):
                                            text=_shorten(outcome.stdout, 4000)))
         if not outcome.passed:
             cell.outputs.append(_error_output(outcome.ename, _shorten(outcome.evalue, 4000)))
+        if outcome.diagnoses:
+            # read by the parent for grades.csv and the misconception report
+            cell.metadata.setdefault("poolkit", {})["diagnosis"] = outcome.diagnoses[0][1]
         if outcome.kernel_lost is not None:
             if numpy_only:
                 self._numpy.close()

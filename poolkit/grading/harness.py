@@ -30,6 +30,7 @@ ACTIVE = False                  # True while a test cell runs here
 DEFAULT_CALL_LIMIT = 20.0       # seconds, as poolkit.checks.DEFAULT_TIME_LIMIT
 _limit_stack: list[float] = []
 _oracle_cache: dict[str, list] = {}
+_namespace: dict = {}           # the running test cell's namespace (see current_names)
 
 
 class StudentRaised(Exception):
@@ -81,6 +82,12 @@ def time_limit(seconds: float):
         yield
     finally:
         _limit_stack.pop()
+
+
+def current_names() -> dict:
+    """The running test cell's namespace: the student's functions as RemoteFunctions (the
+    diagnosis in :mod:`poolkit.checks.diagnosis` calls them on its probes)."""
+    return _namespace
 
 
 def cached_oracle(key: str, compute):
@@ -163,6 +170,10 @@ class Outcome:
     ename: str | None = None
     evalue: str = ""
     kernel_lost: str | None = None      # set when the kernel must be replaced
+    diagnoses: list = None              # (exercise, mistake id) named by the failure
+
+    def __post_init__(self):
+        self.diagnoses = list(self.diagnoses or [])
 
     @property
     def passed(self) -> bool:
@@ -172,7 +183,9 @@ class Outcome:
 def run_test_cell(source: str, names: set[str], caller) -> Outcome:
     """Run a test cell's (trusted) ``source`` with ``names`` bound to RemoteFunctions that
     use ``caller(name, args, kwargs, time_limit)``.  Never raises for a failing test."""
-    global ACTIVE
+    global ACTIVE, _namespace
+    from poolkit.checks import diagnosis
+
     namespace = {"__name__": "__grader__", "__builtins__": builtins, "math": math}
     import numpy as np
 
@@ -181,6 +194,8 @@ def run_test_cell(source: str, names: set[str], caller) -> Outcome:
         namespace[name] = RemoteFunction(name, caller)
     out = io.StringIO()
     outcome = Outcome()
+    diagnosis.take()            # forget what an earlier cell left behind
+    _namespace = namespace
     ACTIVE = True
     try:
         code = compile(source, "<test cell>", "exec")
@@ -195,5 +210,8 @@ def run_test_cell(source: str, names: set[str], caller) -> Outcome:
         outcome.ename, outcome.evalue = type(err).__name__, str(err)
     finally:
         ACTIVE = False
+        _namespace = {}
     outcome.stdout = out.getvalue()
+    if not outcome.passed:
+        outcome.diagnoses = diagnosis.take()
     return outcome

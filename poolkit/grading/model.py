@@ -92,3 +92,4 @@ class GradeRow:
     status: str = "ok"
     reason: str = ""
     digest: str = ""
+    diagnoses: dict[str, str] = field(default_factory=dict)   # exercise -> known mistake

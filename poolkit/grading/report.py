@@ -1,6 +1,10 @@
 """What the instructor reads: the CSV, two charts and a summary.
 
-- ``grades.csv``: one row per student: points per exercise, total, status and reason;
+- ``grades.csv``: one row per student: points per exercise, total, status, reason and the
+  known mistakes diagnosed in failed exercises (``exercise: mistake; ...``);
+- ``misconceptions.csv`` and ``misconceptions.png``: per autograded exercise, how many
+  students got it right, held each known mistake, or failed it in a way no known mistake
+  explains (``undiagnosed``), as counts and as a stacked bar per exercise;
 - ``score_histogram.png``: how the class's totals are spread;
 - ``pass_rates.png``: the share of students with full points on each exercise, so the
   exercise the class struggled with stands out.
@@ -26,11 +30,13 @@ def write_csv(path: str, exercises, rows: list[GradeRow], sandbox: str = "bubble
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student", *names, "total", "max_total", "status", "reason",
-                         "sandbox"])
+                         "diagnosis", "sandbox"])
         for row in sorted(rows, key=lambda r: r.student):
+            diagnosis = "; ".join(f"{ex}: {row.diagnoses[ex]}" for ex in names
+                                  if ex in row.diagnoses)
             writer.writerow([row.student, *(_fmt(row.points.get(n)) for n in names),
                              _fmt(row.total), _fmt(row.max_total), row.status, row.reason,
-                             sandbox])
+                             diagnosis, sandbox])
     os.replace(tmp, path)
 
 
@@ -131,3 +137,75 @@ def summary(assignment: str, exercises, rows: list[GradeRow], *, graded: int, sk
     lines.append("Charts: " + ", ".join(charts))
     lines.append(f"Feedback: {feedback_dir}")
     return "\n".join(lines)
+
+
+CORRECT, UNDIAGNOSED = "correct", "undiagnosed"
+
+
+def misconceptions(exercises, rows: list[GradeRow]) -> list[tuple[str, str, int, float]]:
+    """``(exercise, diagnosis, students, share)`` for every autograded exercise: ``correct``
+    (full points), each known mistake found, and ``undiagnosed`` (lost points, no known
+    mistake reproduces the answer).  Submissions that were not graded are left out."""
+    graded = [r for r in rows if r.status not in NOT_GRADED]
+    table = []
+    for ex in exercises:
+        if ex.manual or not graded:
+            continue
+        counts: Counter = Counter()
+        for r in graded:
+            points = r.points.get(ex.name)
+            if points is not None and points >= ex.max_points:
+                counts[CORRECT] += 1
+            else:
+                counts[r.diagnoses.get(ex.name, UNDIAGNOSED)] += 1
+        order = [CORRECT] + sorted(k for k in counts if k not in (CORRECT, UNDIAGNOSED)) \
+            + [UNDIAGNOSED]
+        for diagnosis in order:
+            table.append((ex.name, diagnosis, counts[diagnosis],
+                          counts[diagnosis] / len(graded)))
+    return table
+
+
+def write_misconceptions(folder: str, exercises, rows: list[GradeRow], title: str) -> list[str]:
+    """``misconceptions.csv`` and its chart (a stacked bar per exercise); returns the paths."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    table = misconceptions(exercises, rows)
+    csv_path = os.path.join(folder, "misconceptions.csv")
+    tmp = csv_path + ".tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["exercise", "diagnosis", "students", "share"])
+        for exercise, diagnosis, students, share in table:
+            writer.writerow([exercise, diagnosis, students, f"{share:.3f}"])
+    os.replace(tmp, csv_path)
+
+    names = list(dict.fromkeys(row[0] for row in table))[::-1]
+    fig = Figure(figsize=(9, 0.55 * len(names) + 2.2), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    left = {n: 0.0 for n in names}
+    mistakes = sorted({d for _, d, _, _ in table if d not in (CORRECT, UNDIAGNOSED)})
+    palette = ["#DD8452", "#8172B3", "#937860", "#DA8BC3", "#CCB974", "#64B5CD", "#C44E52",
+               "#4C72B0", "#8C8C8C", "#B5651D"]
+    colors = {CORRECT: "#55A868", UNDIAGNOSED: "#BBBBBB"}
+    colors.update({m: palette[i % len(palette)] for i, m in enumerate(mistakes)})
+    for diagnosis in [CORRECT, *mistakes, UNDIAGNOSED]:
+        widths = [100 * next((s for e, d, _, s in table if e == n and d == diagnosis), 0.0)
+                  for n in names]
+        if not any(widths):
+            continue
+        ax.barh(names, widths, left=[left[n] for n in names], color=colors[diagnosis],
+                label=diagnosis, edgecolor="white")
+        for n, w in zip(names, widths):
+            left[n] += w
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("students (%)")
+    ax.set_title(f"{title}: what each exercise's answers show")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.02 * len(names) ** 0.5),
+              ncol=3, fontsize="small", frameon=False)
+    fig.tight_layout()
+    png = os.path.join(folder, "misconceptions.png")
+    fig.savefig(png, bbox_inches="tight")
+    return [csv_path, png]

@@ -1,0 +1,286 @@
+"""Known mistakes of lesson 01 (max vs average pooling), one entry per exercise.
+
+Each mistake is written as a student holding it would write the exercise cell.  ``python
+tools/mistakes.py`` runs them on the probes and stores what they return in
+``poolkit/mistakes/01-max-vs-average.json``; the code stays here, with the instructor.
+See tools/mistakes.py for the format.
+"""
+
+import numpy as np
+
+from poolkit.checks import arr, array_cases, literal_cases, pool_cases
+
+
+def _values(shape, seed, negative=False):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.5, 5.0, size=shape) if negative else rng.normal(0.0, 2.0, size=shape)
+    return arr((-x if negative else x).round(3).tolist())
+
+
+# both modes, overlapping and strided windows, padding on all-negative input
+_VECTORIZED = literal_cases([
+    ((_values((1, 2, 5, 5), 1, negative=True), 3, 2, 1), {"mode": mode}, mode)
+    for mode in ("max", "avg")] + [
+    ((_values((2, 1, 6, 7), 2), 2, 1, 0), {"mode": mode}, mode) for mode in ("max", "avg")],
+    names=("x", "kernel_size", "stride", "padding"))
+
+MISTAKES = {
+    "max_pool2d_loops": {
+        "probes": [pool_cases(seed=9101, n=6, square=False, min_kernel=2, stride_none=True)],
+        "mistakes": [
+            {
+                "id": 'zero_padding',
+                "matches": 'max pooling with zero padding',
+                "explain": 'a padded position must never win a max, so pad with minus infinity, not 0',
+                "section": 'Section 3, the forward pass, one window at a time',
+                "source": '''
+def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
+    def pair(v):
+        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+    kh, kw = pair(kernel_size)
+    sh, sw = pair(kernel_size if stride is None else stride)
+    ph, pw = pair(padding)
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+
+    h_out = (h + 2 * ph - kh) // sh + 1
+    w_out = (w + 2 * pw - kw) // sw + 1
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            out[:, :, i, j] = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].max(axis=(2, 3))
+    return out
+''',
+            },
+            {
+                "id": 'no_plus_one',
+                "matches": 'pooling with one window too few per axis',
+                "explain": 'floor((L + 2p - k) / s) counts the steps after the first window; add 1 for the first window itself',
+                "section": 'Section 1, pooling by hand (the output size)',
+                "source": '''
+def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
+    def pair(v):
+        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+    kh, kw = pair(kernel_size)
+    sh, sw = pair(kernel_size if stride is None else stride)
+    ph, pw = pair(padding)
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+
+    h_out = (h + 2 * ph - kh) // sh
+    w_out = (w + 2 * pw - kw) // sw
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            out[:, :, i, j] = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].max(axis=(2, 3))
+    return out
+''',
+            },
+            {
+                "id": 'swapped_window',
+                "matches": "pooling with the window's height and width swapped",
+                "explain": 'in an (h, w) pair the first entry is for the rows and the second for the columns',
+                "section": 'Section 1, pooling by hand (the output size)',
+                "source": '''
+def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
+    def pair(v):
+        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+    kh, kw = pair(kernel_size)
+    sh, sw = pair(kernel_size if stride is None else stride)
+    ph, pw = pair(padding)
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+
+    kh, kw = kw, kh
+    h_out = (h + 2 * ph - kh) // sh + 1
+    w_out = (w + 2 * pw - kw) // sw + 1
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            out[:, :, i, j] = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].max(axis=(2, 3))
+    return out
+''',
+            },
+        ],
+    },
+    "avg_pool2d_loops": {
+        "probes": [pool_cases(seed=9102, n=6, square=False, min_kernel=2)],
+        "mistakes": [
+            {
+                "id": 'real_pixels_divisor',
+                "matches": 'averaging over the real pixels only (count_include_pad=False)',
+                "explain": "PyTorch's default counts the padded zeros: divide every window by kh * kw",
+                "section": 'Section 3, the forward pass, one window at a time',
+                "source": '''
+def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
+    def pair(v):
+        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+    kh, kw = pair(kernel_size)
+    sh, sw = pair(kernel_size if stride is None else stride)
+    ph, pw = pair(padding)
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+
+    h_out = (h + 2 * ph - kh) // sh + 1
+    w_out = (w + 2 * pw - kw) // sw + 1
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    real = np.pad(np.ones((h, w)), ((ph, ph), (pw, pw)))
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
+            out[:, :, i, j] = padded[:, :, rows, cols].sum(axis=(2, 3)) / real[rows, cols].sum()
+    return out
+''',
+            },
+            {
+                "id": 'max_not_mean',
+                "matches": 'max pooling, not average pooling',
+                "explain": 'average pooling replaces each window by its mean, not its largest value',
+                "section": 'Section 3, the forward pass, one window at a time',
+                "source": '''
+def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
+    def pair(v):
+        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+    kh, kw = pair(kernel_size)
+    sh, sw = pair(kernel_size if stride is None else stride)
+    ph, pw = pair(padding)
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+
+    h_out = (h + 2 * ph - kh) // sh + 1
+    w_out = (w + 2 * pw - kw) // sw + 1
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            out[:, :, i, j] = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].max(axis=(2, 3))
+    return out
+''',
+            },
+            {
+                "id": 'divides_by_kh_plus_kw',
+                "matches": 'window sums divided by kh + kw',
+                "explain": 'a kh x kw window holds kh * kw values: divide by the product, not the sum',
+                "section": 'Section 3, the forward pass, one window at a time',
+                "source": '''
+def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
+    def pair(v):
+        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+    kh, kw = pair(kernel_size)
+    sh, sw = pair(kernel_size if stride is None else stride)
+    ph, pw = pair(padding)
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+
+    h_out = (h + 2 * ph - kh) // sh + 1
+    w_out = (w + 2 * pw - kw) // sw + 1
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh + kw)
+    return out
+''',
+            },
+        ],
+    },
+    "pool2d_vectorized": {
+        "probes": [_VECTORIZED],
+        "mistakes": [
+            {
+                "id": 'ignores_mode',
+                "matches": 'max pooling whatever the mode',
+                "explain": "mode='avg' must take the mean of each window: a running sum over the k*k offsets, divided by k*k",
+                "section": 'Section 4, loop over the window, not over the output',
+                "source": '''
+def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
+    k = kernel_size
+    s = k if stride is None else stride
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+    h_out = (h + 2 * padding - k) // s + 1
+    w_out = (w + 2 * padding - k) // s + 1
+    p = padding
+    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)
+    out = np.full((n, c, h_out, w_out), -np.inf)
+    for di in range(k):
+        for dj in range(k):
+            part = padded[:, :, di:di + s * (h_out - 1) + 1:s, dj:dj + s * (w_out - 1) + 1:s]
+            out = np.maximum(out, part)
+    return out
+''',
+            },
+            {
+                "id": 'step_one_slices',
+                "matches": 'windows sliced with step 1 instead of the stride',
+                "explain": 'window (i, j) starts at row i*s: the slice for one offset takes every s-th row and column',
+                "section": 'Section 4, loop over the window, not over the output',
+                "source": '''
+def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
+    k = kernel_size
+    s = k if stride is None else stride
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+    h_out = (h + 2 * padding - k) // s + 1
+    w_out = (w + 2 * padding - k) // s + 1
+    fill = -np.inf if mode == "max" else 0.0
+    p = padding
+    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)
+    out = np.full((n, c, h_out, w_out), fill)
+    for di in range(k):
+        for dj in range(k):
+            part = padded[:, :, di:di + h_out, dj:dj + w_out]
+            out = np.maximum(out, part) if mode == "max" else out + part
+    return out if mode == "max" else out / (k * k)
+''',
+            },
+        ],
+    },
+    "global_avg_pool": {
+        "probes": [array_cases(seed=9104, n=3, max_size=5)],
+        "mistakes": [
+            {
+                "id": 'wrong_axes',
+                "matches": 'a mean over the channel and height axes',
+                "explain": 'global average pooling averages each channel over its plane: height and width, axes 2 and 3',
+                "section": 'Section 5, global average pooling',
+                "source": '''
+def global_avg_pool(x):
+    x = np.asarray(x, dtype=np.float64)
+    return x.mean(axis=(1, 2), keepdims=True)
+''',
+            },
+            {
+                "id": 'drops_unit_axes',
+                "matches": 'the right means with shape (N, C)',
+                "explain": 'keep the two spatial axes with length 1 (keepdims=True): the result is (N, C, 1, 1)',
+                "section": 'Section 5, global average pooling',
+                "source": '''
+def global_avg_pool(x):
+    return np.asarray(x, dtype=np.float64).mean(axis=(2, 3))
+''',
+            },
+            {
+                "id": 'global_max',
+                "matches": 'global max pooling',
+                "explain": "global average pooling takes each plane's mean, not its maximum",
+                "section": 'Section 5, global average pooling',
+                "source": '''
+def global_avg_pool(x):
+    return np.asarray(x, dtype=np.float64).max(axis=(2, 3), keepdims=True)
+''',
+            },
+        ],
+    },
+}

@@ -1,0 +1,298 @@
+"""Known mistakes: each is named when (and only when) a student's answer reproduces it.
+
+For every known mistake in ``solutions/<lesson>/mistakes.py``, its implementation, run as
+the student's answer, fails the exercise's visible test in a kernel-like namespace with a
+message that names it, and the hidden test under the grader's harness with the same
+diagnosis recorded for the class report.  The solution and mutations of it that behave like
+no known mistake are never given a diagnosis.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import importlib.util
+import json
+import signal
+import sys
+
+import pytest
+from conftest import ROOT, solution_notebook
+
+from poolkit.checks import diagnosis
+from poolkit.grading import harness
+
+sys.path.insert(0, str(ROOT / "tools"))
+import mistakes as mistakes_tool  # noqa: E402
+
+LESSONS = mistakes_tool.lessons_with_specs()
+
+
+@pytest.fixture(scope="module")
+def namespaces():
+    cache = {}
+
+    def get(lesson):
+        if lesson not in cache:
+            cache[lesson] = mistakes_tool.solution_namespace(lesson)
+        return cache[lesson]
+    return get
+
+
+def all_mistakes():
+    for lesson in LESSONS:
+        for exercise, entry in mistakes_tool.load_spec(lesson).items():
+            for mistake in entry["mistakes"]:
+                yield pytest.param(lesson, exercise, mistake,
+                                   id=f"{lesson[:2]}-{exercise}-{mistake['id']}")
+
+
+def all_exercises():
+    for lesson in LESSONS:
+        for exercise in mistakes_tool.load_spec(lesson):
+            yield pytest.param(lesson, exercise, id=f"{lesson[:2]}-{exercise}")
+
+
+def function_name(lesson, exercise):
+    return mistakes_tool.load_spec(lesson)[exercise].get("function", exercise)
+
+
+def with_source(base: dict, source: str) -> dict:
+    namespace = dict(base)
+    exec(source, namespace)
+    return namespace
+
+
+def grading_cells(lesson, exercise):
+    """(grade_id, source) of the exercise's test cells in the instructor notebook."""
+    import nbformat
+
+    nb = nbformat.read(solution_notebook(lesson), as_version=4)
+    return [(c.metadata["nbgrader"]["grade_id"], c.source) for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+            and c.metadata["nbgrader"]["grade_id"].startswith(f"test_{exercise}_")]
+
+
+def solution_source(lesson, exercise) -> str:
+    import nbformat
+
+    nb = nbformat.read(solution_notebook(lesson), as_version=4)
+    cell = next(c for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == exercise)
+    return "\n".join(line for line in cell.source.splitlines()
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def kernel_namespace(base):
+    namespace = dict(base)
+    exec("import importlib\nimport poolkit.checks\nck = importlib.reload(poolkit.checks)\n",
+         namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_shipped_json_matches_the_specs(lesson):
+    """poolkit/mistakes/<lesson>.json is what tools/mistakes.py builds from the spec."""
+    path = ROOT / "poolkit" / "mistakes" / f"{lesson}.json"
+    assert path.exists(), "run python tools/mistakes.py"
+    assert mistakes_tool.same_content(mistakes_tool.build_lesson(lesson),
+                                      json.loads(path.read_text())), \
+        f"{path.name} is out of date: run python tools/mistakes.py"
+
+
+def test_shipped_json_holds_no_code():
+    for path in (ROOT / "poolkit" / "mistakes").glob("*.json"):
+        text = path.read_text()
+        assert "def " not in text and "return " not in text, path.name
+
+
+@pytest.mark.parametrize("lesson, exercise, mistake", list(all_mistakes()))
+def test_mistake_is_diagnosed_in_the_kernel(lesson, exercise, mistake, namespaces,
+                                            monkeypatch):
+    """The visible test fails and names the mistake, as the student sees it in the lesson."""
+    name = function_name(lesson, exercise)
+    namespace = kernel_namespace(with_source(namespaces(lesson), mistake["source"]))
+    # the diagnosis finds the student's function in the kernel's namespace, __main__
+    monkeypatch.setattr(sys.modules["__main__"], name, namespace[name], raising=False)
+    assert diagnosis.diagnose(exercise)["id"] == mistake["id"]
+    visible = [src for gid, src in grading_cells(lesson, exercise) if gid.endswith("_visible")]
+    assert visible, f"{exercise} has no visible test cell"
+    with pytest.raises(AssertionError) as failed:
+        for source in visible:
+            exec(source, namespace)
+    message = str(failed.value)
+    assert f"your output equals {mistake['matches']}" in message, message
+    assert f"reread: {mistake['section']}" in message, message
+    assert len(message.splitlines()) <= 5, message
+
+
+def remote_caller(namespace):
+    """What the grader's channel does, in-process: call the student's function, and turn
+    its exceptions into StudentRaised (results are plain data either way)."""
+    def caller(name, args, kwargs, limit):
+        try:
+            return copy.deepcopy(namespace[name](*copy.deepcopy(args), **kwargs))
+        except Exception as exc:
+            raise harness.StudentRaised(type(exc).__name__, str(exc)) from None
+    return caller
+
+
+@pytest.mark.parametrize("lesson, exercise, mistake", list(all_mistakes()))
+def test_mistake_is_diagnosed_by_the_grader(lesson, exercise, mistake, namespaces):
+    """Under the trusted harness, the hidden test's failure names the mistake and the
+    outcome carries it for grades.csv and the misconception report."""
+    namespace = with_source(namespaces(lesson), mistake["source"])
+    names = {function_name(lesson, exercise)}
+    outcomes = [harness.run_test_cell(src, names, remote_caller(namespace))
+                for gid, src in grading_cells(lesson, exercise)]
+    failed = [o for o in outcomes if not o.passed]
+    assert failed, "the mistake passed every test cell"
+    for outcome in failed:
+        assert outcome.diagnoses == [(exercise, mistake["id"])], outcome.evalue
+        assert f"your output equals {mistake['matches']}" in outcome.evalue
+
+
+@pytest.mark.parametrize("lesson, exercise", list(all_exercises()))
+def test_the_solution_gets_no_diagnosis(lesson, exercise, namespaces):
+    namespace = namespaces(lesson)
+    assert diagnosis.diagnose(exercise, namespace[function_name(lesson, exercise)]) is None
+
+
+# --------------------------------------------------------------------------- mutations
+
+_SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorDiv: ast.Mult,
+          ast.Div: ast.Mult, ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE,
+          ast.GtE: ast.Gt}
+_NAMES = {"max": "min", "min": "max", "maximum": "minimum", "minimum": "maximum",
+          "mean": "sum", "sum": "mean", "ceil": "floor", "floor": "ceil"}
+
+
+def _sites(tree):
+    return [node for node in ast.walk(tree)
+            if (isinstance(node, (ast.BinOp, ast.Compare)) or
+                (isinstance(node, ast.Constant) and type(node.value) is int) or
+                (isinstance(node, ast.Attribute) and node.attr in _NAMES))]
+
+
+def mutants(source: str, limit: int = 40):
+    """Single-site mutations of ``source``: an operator swapped, an int constant +1, a
+    reduction swapped (max/min, mean/sum, ceil/floor)."""
+    count = len(_sites(ast.parse(source)))
+    for index in range(count):
+        tree = ast.parse(source)
+        node = _sites(tree)[index]
+        if isinstance(node, ast.BinOp) and type(node.op) in _SWAPS:
+            node.op = _SWAPS[type(node.op)]()
+        elif isinstance(node, ast.Compare) and type(node.ops[0]) in _SWAPS:
+            node.ops[0] = _SWAPS[type(node.ops[0])]()
+        elif isinstance(node, ast.Constant):
+            node.value += 1
+        elif isinstance(node, ast.Attribute):
+            node.attr = _NAMES[node.attr]
+        else:
+            continue
+        yield ast.unparse(tree)
+        limit -= 1
+        if limit == 0:
+            return
+
+
+def wider_cases(entry) -> list:
+    """Cases beyond the probes: each seeded probe recipe again with other seeds."""
+    from poolkit.checks.cases import _GENERATORS
+
+    cases = []
+    for probe in entry["probes"]:
+        cases += _GENERATORS[probe.generator](**probe.params)
+        if "seed" in probe.params:
+            for shift in (1, 2):
+                params = {**probe.params, "seed": probe.params["seed"] + 1000 * shift}
+                cases += _GENERATORS[probe.generator](**params)
+    return cases
+
+
+def _results(fn, cases):
+    out = []
+    for args, kwargs, _ in cases:
+        out.append(mistakes_tool._encode_call(fn, args, kwargs))
+    return out
+
+
+class _Slow(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Slow()
+
+
+@pytest.mark.parametrize("lesson, exercise", list(all_exercises()))
+def test_mutants_are_diagnosed_only_as_what_they_are(lesson, exercise, namespaces):
+    """A mutation of the solution is named only if it behaves like that mistake on many
+    more cases than the probes; one that behaves like no known mistake is never named."""
+    spec = mistakes_tool.load_spec(lesson)[exercise]
+    name = spec.get("function", exercise)
+    base = namespaces(lesson)
+    source = solution_source(lesson, exercise)
+    cases = wider_cases(spec)
+    truth = _results(base[name], cases)
+    known = {m["id"]: _results(with_source(base, m["source"])[name], cases)
+             for m in spec["mistakes"]}
+    checked = named = 0
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        for text in mutants(source):
+            namespace = dict(base)
+            try:
+                signal.alarm(10)
+                exec(text, namespace)
+                got = _results(namespace[name], cases)
+                found = diagnosis.diagnose(exercise, namespace[name])
+            except _Slow:
+                continue
+            finally:
+                signal.alarm(0)
+            if got == truth:
+                continue            # an equivalent mutant: not a wrong answer
+            checked += 1
+            if found is not None:
+                named += 1
+                assert diagnosis.same_result is not None
+                same = all(diagnosis.same_result(diagnosis._decode_line(a),
+                                                 diagnosis._decode_line(b))
+                           for a, b in zip(got, known[found["id"]]))
+                assert same, f"mutant named {found['id']!r} but behaves otherwise:\n{text}"
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert checked >= 3, f"only {checked} wrong mutants of {name}: mutate more"
+
+
+def test_probe_cases_come_from_the_recipes():
+    spec = next(iter(diagnosis._catalogue().values()))
+    assert diagnosis.probe_cases(spec), "an entry without probe cases cannot diagnose"
+
+
+def test_an_int_is_not_a_float():
+    assert not diagnosis.same_result(("int", 2), ("float", 2.0))
+    assert diagnosis.same_result(("float", 2.0), ("float", 2.0 + 1e-12))
+    assert not diagnosis.same_result(("error", "ValueError"), ("error", "TypeError"))
+
+
+def test_tools_refuses_probes_that_cannot_tell_mistakes_apart(tmp_path, monkeypatch):
+    lesson = LESSONS[0]
+    spec = copy.deepcopy(mistakes_tool.load_spec(lesson))
+    exercise = next(iter(spec))
+    first = spec[exercise]["mistakes"][0]
+    spec[exercise]["mistakes"].append({**first, "id": "copy"})
+    monkeypatch.setattr(mistakes_tool, "load_spec", lambda _lesson: spec)
+    with pytest.raises(ValueError, match="cannot tell 'copy'"):
+        mistakes_tool.build_lesson(lesson)
+
+
+def test_spec_module_loads_standalone():
+    for lesson in LESSONS:
+        path = ROOT / "solutions" / lesson / "mistakes.py"
+        spec = importlib.util.spec_from_file_location("m", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert module.MISTAKES
