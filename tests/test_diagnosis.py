@@ -115,10 +115,13 @@ def test_mistake_is_diagnosed_in_the_kernel(lesson, exercise, mistake, namespace
     # the diagnosis finds the student's function in the kernel's namespace, __main__
     monkeypatch.setattr(sys.modules["__main__"], name, namespace[name], raising=False)
     assert diagnosis.diagnose(exercise)["id"] == mistake["id"]
-    visible = [src for gid, src in grading_cells(lesson, exercise) if gid.endswith("_visible")]
-    assert visible, f"{exercise} has no visible test cell"
+    # A mistake the visible tests do not catch (``"visible": False`` in the spec) is
+    # checked with the hidden tests run in the same kernel-like namespace.
+    wanted = "_visible" if mistake.get("visible", True) else "_hidden"
+    cells = [src for gid, src in grading_cells(lesson, exercise) if gid.endswith(wanted)]
+    assert cells, f"{exercise} has no {wanted[1:]} test cell"
     with pytest.raises(AssertionError) as failed:
-        for source in visible:
+        for source in cells:
             exec(source, namespace)
     message = str(failed.value)
     assert f"your output equals {mistake['matches']}" in message, message
