@@ -299,3 +299,53 @@ def test_spec_module_loads_standalone():
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         assert module.MISTAKES
+
+
+# --------------------------------------------------------------------------- the class report
+
+
+def _class():
+    from poolkit.grading.course import Exercise
+    from poolkit.grading.model import GradeRow
+
+    exercises = [Exercise("pool", ["test_pool_a"], 4.0),
+                 Exercise("size", ["test_size_a"], 2.0),
+                 Exercise("essay", ["essay"], 3.0, manual=True)]
+    rows = [GradeRow("a", {"pool": 4.0, "size": 2.0, "essay": None}, status="ok"),
+            GradeRow("b", {"pool": 1.0, "size": 2.0}, diagnoses={"pool": "zero_padding"}),
+            GradeRow("c", {"pool": 0.0, "size": 0.0},
+                     diagnoses={"pool": "zero_padding", "size": "ceil"}),
+            GradeRow("d", {"pool": 3.0, "size": 1.0}),
+            GradeRow("e", {}, status="missing_notebook"),   # not graded: left out
+            GradeRow("f", {"pool": None, "size": 2.0}, status="timeout")]
+    return exercises, rows
+
+
+def test_misconceptions_count_each_diagnosis_per_exercise():
+    from poolkit.grading import report
+
+    exercises, rows = _class()
+    table = {(e, d): (n, round(s, 3)) for e, d, n, s in report.misconceptions(exercises, rows)}
+    assert table == {("pool", "correct"): (1, 0.2), ("pool", "zero_padding"): (2, 0.4),
+                     ("pool", "undiagnosed"): (2, 0.4),
+                     ("size", "correct"): (3, 0.6), ("size", "ceil"): (1, 0.2),
+                     ("size", "undiagnosed"): (1, 0.2)}
+
+
+def test_report_files_and_summary_name_the_common_mistake(tmp_path):
+    from poolkit.grading import report
+
+    exercises, rows = _class()
+    paths = report.write_misconceptions(str(tmp_path), exercises, rows, "lesson")
+    assert [p.rsplit("/", 1)[1] for p in paths] == ["misconceptions.csv", "misconceptions.png"]
+    lines = (tmp_path / "misconceptions.csv").read_text().splitlines()
+    assert lines[0] == "exercise,diagnosis,students,share"
+    assert "pool,zero_padding,2,0.400" in lines
+    assert (tmp_path / "misconceptions.png").read_bytes().startswith(b"\x89PNG")
+    report.write_csv(str(tmp_path / "grades.csv"), exercises, rows)
+    graded = {r["student"]: r for r in report.read_csv(str(tmp_path / "grades.csv"))}
+    assert graded["c"]["diagnosis"] == "pool: zero_padding; size: ceil"
+    assert graded["a"]["diagnosis"] == ""
+    text = report.summary("lesson", exercises, rows, graded=6, skipped=0, seconds=1.0,
+                          csv_path="grades.csv", charts=paths, feedback_dir="feedback")
+    assert "Most common known mistake: pool: zero_padding (2 student(s), 40%)" in text

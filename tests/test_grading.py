@@ -75,15 +75,36 @@ def new_course(root: Path, lesson: str = LESSON) -> Path:
     return root
 
 
-def normal_submissions(root: Path, lesson: str, wrong: dict) -> None:
-    """Correct, untouched, and one wrong answer per exercise."""
+def normal_submissions(root: Path, lesson: str, wrong: dict) -> dict:
+    """Correct, untouched, one wrong answer per exercise and, where the lesson has known
+    mistakes, a small class: ``class-k`` holds the k-th known mistake of every exercise that
+    has one (``class-0b`` too, so a count of 2 is tested).  Returns what each student holds
+    per exercise: ``correct``, a mistake id, or ``undiagnosed``."""
     answers = fc.solution_answers(root, lesson)
+    known = fc.known_mistakes(lesson) if lesson != fc.FIXTURE_ASSIGNMENT else {}
+    everything_right = {ex: "correct" for ex in wrong}
+    held = {"correct": dict(everything_right),
+            "untouched": {ex: "undiagnosed" for ex in wrong}}
     fc.submit(root, lesson, "correct", fc.student_notebook(root, lesson, answers))
     fc.submit(root, lesson, "untouched", fc.student_notebook(root, lesson, {}))
     for i, (exercise, options) in enumerate(sorted(wrong.items())):
         label, source = options[i % len(options)]
         fc.submit(root, lesson, f"wrong-{exercise}", fc.student_notebook(
             root, lesson, {**answers, exercise: source}))
+        mistake = known.get((exercise, label))
+        held[f"wrong-{exercise}"] = {**everything_right,
+                                     exercise: mistake["id"] if mistake else "undiagnosed"}
+    by_exercise: dict[str, list] = {}
+    for (exercise, _label), mistake in known.items():
+        by_exercise.setdefault(exercise, []).append(mistake)
+    for student, k in (("class-0", 0), ("class-0b", 0), ("class-1", 1), ("class-2", 2)):
+        if not by_exercise:
+            break
+        chosen = {ex: ms[k] for ex, ms in by_exercise.items() if k < len(ms)}
+        fc.submit(root, lesson, student, fc.student_notebook(
+            root, lesson, {**answers, **{ex: m["source"] for ex, m in chosen.items()}}))
+        held[student] = {**everything_right, **{ex: m["id"] for ex, m in chosen.items()}}
+    return held
 
 
 # ----------------------------------------------------------------------------- fault catalogue
@@ -292,11 +313,12 @@ def test_wall_clock_limit_stops_a_slow_submission(tmp_path):
 
 
 # ----------------------------------------------------------------------------- same grades
+HELD: dict = {}     # student -> exercise -> what the normal class's submission holds
 @pytest.fixture(scope="module")
 def normal_course(tmp_path_factory):
     """The lesson with normal submissions, before grading, to be copied per test."""
     root = new_course(tmp_path_factory.mktemp("normal") / "course")
-    normal_submissions(root, LESSON, fc.load_wrong(LESSON))
+    HELD.update(normal_submissions(root, LESSON, fc.load_wrong(LESSON)))
     return root
 
 
@@ -326,6 +348,35 @@ def test_parallel_grades_equal_sequential_nbgrader_autograde(normal_course, grad
     for student in rows:
         if student.startswith("wrong-"):
             assert float(rows[student]["total"]) < float(rows["correct"]["total"])
+
+
+@pytest.mark.slow
+@needs_lesson
+def test_misconception_report_counts_the_class(graded_locally):
+    """misconceptions.csv counts, per exercise, the students with each known mistake (as
+    submitted), the correct ones and the rest; grades.csv names each student's mistakes."""
+    root, result = graded_locally
+    report = Path(result.csv_path).parent
+    expected: dict = {}
+    for exercises in HELD.values():
+        for exercise, diagnosis in exercises.items():
+            expected[(exercise, diagnosis)] = expected.get((exercise, diagnosis), 0) + 1
+    assert any(d not in ("correct", "undiagnosed") and n >= 2 for (_, d), n in expected.items())
+    table = read_csv(report / "misconceptions.csv")
+    got = {(r["exercise"], r["diagnosis"]): int(r["students"]) for r in table
+           if int(r["students"])}
+    assert got == expected
+    for r in table:
+        assert abs(float(r["share"]) - int(r["students"]) / len(HELD)) < 1e-3, r
+    png = (report / "misconceptions.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    rows = csv_rows(result)
+    for student, exercises in HELD.items():
+        named = {ex: d for ex, d in exercises.items() if d not in ("correct", "undiagnosed")}
+        cell = rows[student]["diagnosis"]
+        found = dict(part.split(": ", 1) for part in cell.split("; ") if part)
+        assert found == named, (student, cell)
+    assert "Most common known mistake" in result.summary
 
 
 @pytest.mark.slow

@@ -4,8 +4,11 @@ Per lesson, one ``nbgrader autograde`` run grades a batch of students:
 
 * ``solution``: the release with the instructor's solutions filled in -> full marks;
 * ``untouched``: the release as handed out -> 0 autograded points;
-* ``wrong-<exercise>-<n>``: the solution with one exercise replaced by a plausible wrong
-  answer from ``tests/wrong_answers/<lesson>.py`` -> that exercise's tests lose points;
+* ``wrong-<n>``: the solution with plausible wrong answers (the known mistakes of
+  ``solutions/<lesson>/mistakes.py``, then ``tests/wrong_answers/<lesson>.py``) in
+  exercises that do not use each other's answers -> each of those exercises loses points,
+  the student's other independent exercises keep theirs, and a known mistake's failure
+  names it;
 * on lesson 01, attacks: edited and deleted test cells (also their nbgrader metadata),
   swallowed exceptions (in the
   function and through IPython's exception hook), patched NumPy comparisons, patched
@@ -21,6 +24,7 @@ config's 60 s is checked in test_release_sync.py).
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -116,6 +120,8 @@ class Student:
     # not checked (a wrong answer may legitimately spill into a later exercise)
     expect: dict = field(default_factory=dict)
     note: str = ""
+    # exercise -> what the failure must say the output equals (a known mistake's "matches")
+    diagnoses: dict = field(default_factory=dict)
 
 
 def attack_students(release_nb, solution_nb, exercises) -> list[Student]:
@@ -274,18 +280,69 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
     return students
 
 
+def exercise_dependencies(solution_nb, exercises) -> dict[str, set[str]]:
+    """exercise -> the exercises whose answers its solution or its tests use, directly or
+    through another exercise (a wrong answer there may cost it points too)."""
+    from poolkit.grading.harness import defined_names
+
+    def used(source):
+        try:
+            return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+        except SyntaxError:
+            return set()
+
+    defines = {ex: defined_names(strip_markers(solution_nb.cells[cell_index(solution_nb, ex)]
+                                               .source)) for ex in exercises}
+    uses = {ex: set() for ex in exercises}
+    for cell in solution_nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        owner = gid if gid in exercises else owning_exercise(gid, exercises)
+        if owner is not None and cell.cell_type == "code":
+            uses[owner] |= used(cell.source)
+    deps = {ex: {o for o in exercises if o != ex and defines[o] & uses[ex]} for ex in exercises}
+    changed = True
+    while changed:
+        changed = False
+        for ex in exercises:
+            more = set().union(*(deps[d] for d in deps[ex])) - deps[ex] - {ex}
+            if more:
+                deps[ex] |= more
+                changed = True
+    return deps
+
+
 def build_students(lesson, release_nb, solution_nb) -> list[Student]:
+    """Solution, untouched, and every wrong answer, packed: a student holds wrong answers
+    of several exercises at once when none of them uses another's answer, so each loses
+    only its own points (checked: the student's other independent exercises keep full
+    marks), and a known mistake's failure must name it in the feedback."""
     exercises = autograded_exercises(solution_nb)
+    deps = exercise_dependencies(solution_nb, exercises)
+    known = mistakes_tool.known_mistakes(lesson)
     students = [Student("solution", solved(release_nb, solution_nb),
                         {e: "full" for e in exercises}),
                 Student("untouched", nbformat.from_dict(json.loads(json.dumps(release_nb))),
                         {e: "zero" for e in exercises})]
-    for ex, entries in load_wrong(lesson).items():
-        for i, (label, source) in enumerate(entries):
-            nb = solved(release_nb, solution_nb)
+    pending = [(i, ex, label, source) for ex, entries in load_wrong(lesson).items()
+               for i, (label, source) in enumerate(entries)]
+    pending.sort(key=lambda item: item[0])      # first answers of every exercise first
+    while pending:
+        chosen = {}
+        for item in list(pending):
+            ex = item[1]
+            if ex in chosen or any(ex in deps[o] or o in deps[ex] for o in chosen):
+                continue
+            chosen[ex] = item
+            pending.remove(item)
+        nb = solved(release_nb, solution_nb)
+        for _, ex, _, source in chosen.values():
             nb.cells[cell_index(nb, ex)].source = source
-            students.append(Student(f"wrong-{ex.replace('_', '-')}-{i}", nb, {ex: "loses"},
-                                    label))
+        expect = {ex: "loses" for ex in chosen}
+        expect.update({ex: "full" for ex in exercises
+                       if ex not in chosen and not deps[ex] & set(chosen)})
+        diagnoses = {ex: label for _, ex, label, _ in chosen.values() if (ex, label) in known}
+        note = "; ".join(f"{ex}: {label}" for _, ex, label, _ in chosen.values())
+        students.append(Student(f"wrong-{len(students) - 1}", nb, expect, note, diagnoses))
     return students
 
 
@@ -373,6 +430,21 @@ def grade_batch(lesson, tmp_path, make_students, extra_args=()):
             if not ok:
                 problems.append(f"{st.name} ({st.note or want}): {ex} scored {s}/{m}, "
                                 f"expected {want}")
+    for st in students:
+        graded_nb = work / "autograded" / st.name / lesson / sol_path.name
+        if not st.diagnoses or not graded_nb.exists():
+            continue
+        texts = {}
+        for cell in nbformat.read(graded_nb, as_version=4).cells:
+            owner = owning_exercise(cell.metadata.get("nbgrader", {}).get("grade_id", ""),
+                                    exercises)
+            if owner is not None and cell.cell_type == "code":
+                texts[owner] = texts.get(owner, "") + "\n".join(
+                    o.get("evalue", "") for o in cell.get("outputs", []))
+        for ex, matches in st.diagnoses.items():
+            if f"your output equals {matches}" not in texts.get(ex, ""):
+                problems.append(f"{st.name}: {ex}'s feedback does not name the known mistake "
+                                f"({matches})")
     if problems:
         tail = "\n".join(log.splitlines()[-40:])
         pytest.fail(f"{lesson}:\n  " + "\n  ".join(problems)

@@ -126,6 +126,12 @@ def summary(assignment: str, exercises, rows: list[GradeRow], *, graded: int, sk
         hardest = min(rates, key=rates.get)
         lines.append(f"Hardest exercise: {hardest} ({100 * rates[hardest]:.0f}% full points); "
                      + ", ".join(f"{k} {100 * v:.0f}%" for k, v in rates.items()))
+    common = [row for row in misconceptions(exercises, rows)
+              if row[1] not in (CORRECT, UNDIAGNOSED) and row[2]]
+    if common:
+        exercise, mistake, students, share = max(common, key=lambda row: row[2])
+        lines.append(f"Most common known mistake: {exercise}: {mistake} ({students} "
+                     f"student(s), {100 * share:.0f}%); see misconceptions.csv")
     attention = [r for r in sorted(rows, key=lambda r: r.student) if r.status != "ok"]
     if attention:
         lines.append("Look at:")
