@@ -1,0 +1,266 @@
+"""Known mistakes of lesson 06 (from feature maps to a prediction), one entry per exercise.
+
+Each mistake is written as a student holding it would write the exercise cell.  ``python
+tools/mistakes.py`` runs them on the probes and stores what they return in
+``poolkit/mistakes/06-from-feature-maps-to-prediction.json``; the code stays here, with the
+instructor.  See tools/mistakes.py for the format.  ``design_head`` has no entry: its answer
+is a list of menu layers (strings), not data a probe can compare.
+"""
+
+import numpy as np
+
+from poolkit.checks import arr, array_cases, literal_cases
+
+
+def _values(shape, seed, shift=0.0):
+    rng = np.random.default_rng(seed)
+    return arr((rng.standard_normal(shape) + shift).round(3).tolist())
+
+
+# non-square maps, both heads, an unknown head name
+_HEAD_PARAMS = literal_cases([
+    ((5, 2, 6, 3, "flatten"), {}, "non-square map, flatten"),
+    ((4, 3, 5, 2, "gap"), {}, "non-square map, GAP"),
+    ((3, 4, 5, 6, "dense"), {}, "unknown head")],
+    names=("channels", "height", "width", "n_classes", "head"))
+
+
+def _gap_case(n, c, h, w, k, seed):
+    return ((_values((n, c, h, w), seed, -1.0), _values((k, c), seed + 1),
+             _values((k,), seed + 2)), {}, f"N={n}, C={c}, {h}x{w}, K={k}")
+
+
+# mostly negative maps (a max is not a mean); C == H == K in the first case, so averaging
+# over the wrong axes or an untransposed weight still gives numbers there
+_GAP_HEAD = literal_cases([_gap_case(2, 3, 3, 4, 3, 6601), _gap_case(1, 2, 1, 5, 4, 6604),
+                           _gap_case(3, 4, 2, 3, 2, 6607)],
+                          names=("features", "weight", "bias"))
+
+# uneven windows, more outputs than inputs, the float trap (7, 25), a long input
+_WINDOWS = literal_cases([((10, 4), {}, "overlapping windows"),
+                          ((5, 7), {}, "more outputs than inputs"),
+                          ((7, 25), {}, "the float trap"),
+                          ((49, 31), {}, "a long input")],
+                         names=("length", "output_size"))
+
+MISTAKES = {
+    "head_params": {
+        "probes": [_HEAD_PARAMS],
+        "mistakes": [
+            {
+                "id": 'no_biases',
+                "matches": 'the weights without the K biases',
+                "explain": 'a dense layer also has one bias per output, so every head adds n_classes parameters',
+                "section": 'Section 1, two heads counted',
+                "source": '''
+def head_params(channels, height, width, n_classes, head):
+    if head == "flatten":
+        return int(channels * height * width * n_classes)
+    if head == "gap":
+        return int(channels * n_classes)
+    raise ValueError(f"unknown head {head!r}")
+''',
+            },
+            {
+                "id": 'no_value_error',
+                "matches": "a flatten head for any head name but 'gap'",
+                "explain": "a head name that is neither 'flatten' nor 'gap' is an error: raise ValueError instead of guessing",
+                "section": 'Exercise 1: counting heads',
+                "source": '''
+def head_params(channels, height, width, n_classes, head):
+    inputs = channels if head == "gap" else channels * height * width
+    return int(inputs * n_classes + n_classes)
+''',
+            },
+            {
+                "id": 'gap_as_flatten',
+                "matches": "the flatten head's count for the GAP head too",
+                "explain": 'after global average pooling the dense layer sees one average per channel, not every position',
+                "section": 'Section 1, two heads counted',
+                "source": '''
+def head_params(channels, height, width, n_classes, head):
+    if head not in ("flatten", "gap"):
+        raise ValueError(f"unknown head {head!r}")
+    return int(channels * height * width * n_classes + n_classes)
+''',
+            },
+            {
+                "id": 'square_map',
+                "matches": 'counting with height * height positions',
+                "explain": 'a flatten head has one input per channel and position, and the map need not be square',
+                "section": 'Section 1, two heads counted',
+                "source": '''
+def head_params(channels, height, width, n_classes, head):
+    if head == "flatten":
+        return int(channels * height * height * n_classes + n_classes)
+    if head == "gap":
+        return int(channels * n_classes + n_classes)
+    raise ValueError(f"unknown head {head!r}")
+''',
+            },
+        ],
+    },
+    "gap_head": {
+        "probes": [_GAP_HEAD],
+        "mistakes": [
+            {
+                "id": 'max_not_mean',
+                "matches": 'global max pooling before the dense layer',
+                "explain": 'the GAP head averages each channel over its positions, it does not take the largest value',
+                "section": "Section 1 (the GAP head) and lesson 01's global average pooling",
+                "source": '''
+def gap_head(features, weight, bias):
+    pooled = np.asarray(features, dtype=np.float64).max(axis=(2, 3))
+    return pooled @ np.asarray(weight).T + np.asarray(bias)
+''',
+            },
+            {
+                "id": 'wrong_axes',
+                "matches": 'a mean over the channel and width axes',
+                "explain": 'in (N, C, H, W) the positions are the last two axes: each channel keeps its own average',
+                "section": "Section 1 (the GAP head) and lesson 01's global average pooling",
+                "source": '''
+def gap_head(features, weight, bias):
+    features = np.asarray(features, dtype=np.float64)
+    pooled = features.mean(axis=(1, 3))
+    return pooled @ np.asarray(weight).T + np.asarray(bias)
+''',
+            },
+            {
+                "id": 'sum_not_mean',
+                "matches": 'channel sums instead of channel averages',
+                "explain": "global average pooling divides each channel's total by its H * W positions",
+                "section": "Section 1 (the GAP head) and lesson 01's global average pooling",
+                "source": '''
+def gap_head(features, weight, bias):
+    pooled = np.asarray(features, dtype=np.float64).sum(axis=(2, 3))
+    return pooled @ np.asarray(weight, dtype=np.float64).T + np.asarray(bias, dtype=np.float64)
+''',
+            },
+            {
+                "id": 'weight_not_transposed',
+                "matches": 'the pooled features times weight, not weight transposed',
+                "explain": 'nn.Linear stores weight as (out, in) = (K, C), so an (N, C) batch meets it transposed',
+                "section": 'Exercise 2: a GAP head in NumPy',
+                "source": '''
+def gap_head(features, weight, bias):
+    pooled = np.asarray(features, dtype=np.float64).mean(axis=(2, 3))
+    return pooled @ np.asarray(weight, dtype=np.float64) + np.asarray(bias, dtype=np.float64)
+''',
+            },
+        ],
+    },
+    "adaptive_windows": {
+        "probes": [_WINDOWS],
+        "mistakes": [
+            {
+                "id": 'floor_stop',
+                "matches": 'windows whose stops are rounded down',
+                "explain": 'the stop rounds (i+1)L/O up, so neighbouring windows may share a position and none is empty',
+                "section": 'Section 3, any input size (the window formula of adaptive pooling)',
+                "source": '''
+def adaptive_windows(length, output_size):
+    return [(i * length // output_size, (i + 1) * length // output_size)
+            for i in range(output_size)]
+''',
+            },
+            {
+                "id": 'fixed_stride',
+                "matches": 'windows of one fixed size and stride',
+                "explain": 'adaptive pooling fixes the output, not the window: each window comes from the formula and sizes may differ',
+                "section": 'Section 3, any input size (the window formula of adaptive pooling)',
+                "source": '''
+def adaptive_windows(length, output_size):
+    step = max(length // output_size, 1)
+    return [(i * step, i * step + step) for i in range(output_size)]
+''',
+            },
+            {
+                "id": 'rounded_quotient',
+                "matches": 'windows computed from the rounded float length / output_size',
+                "explain": 'a quotient rounded to a float can land a hair above an integer and ceil then adds a position: keep i*L and (i+1)*L exact',
+                "section": 'Exercise 3: adaptive pooling windows',
+                "source": '''
+def adaptive_windows(length, output_size):
+    import math
+    step = length / output_size
+    return [(math.floor(i * step), math.ceil((i + 1) * step)) for i in range(output_size)]
+''',
+            },
+            {
+                "id": 'rounded_start',
+                "matches": 'windows whose starts are rounded to the nearest integer',
+                "explain": 'the start rounds i*L/O down (floor), never to the nearest integer',
+                "section": 'Section 3, any input size (the window formula of adaptive pooling)',
+                "source": '''
+def adaptive_windows(length, output_size):
+    return [(int(round(i * length / output_size)), -(-(i + 1) * length // output_size))
+            for i in range(output_size)]
+''',
+            },
+        ],
+    },
+    "adaptive_avg_pool2d_np": {
+        "probes": [array_cases(seed=6611, n=3, rank=4, max_size=7, extra_args=((2, 5),)),
+                   array_cases(seed=6612, n=2, rank=4, max_size=6, extra_args=(3,))],
+        "mistakes": [
+            {
+                "id": 'fixed_kernel',
+                "matches": 'ordinary pooling with kernel and stride H // OH',
+                "explain": 'adaptive pooling chooses each window from the formula, so windows may differ in size and overlap',
+                "section": 'Section 3, any input size (the window formula of adaptive pooling)',
+                "source": '''
+def adaptive_avg_pool2d_np(x, output_size):
+    x = np.asarray(x, dtype=np.float64)
+    out_h, out_w = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+    n, c, h, w = x.shape
+    kh, kw = max(h // out_h, 1), max(w // out_w, 1)
+    out = np.zeros((n, c, out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            window = x[:, :, i * kh:(i + 1) * kh, j * kw:(j + 1) * kw]
+            out[:, :, i, j] = window.mean(axis=(2, 3)) if window.size else 0.0
+    return out
+''',
+            },
+            {
+                "id": 'swapped_output',
+                "matches": 'adaptive pooling to (OW, OH) instead of (OH, OW)',
+                "explain": 'a pair output_size is (rows, columns): OH goes with the height axis and OW with the width',
+                "section": 'Exercise 4: adaptive average pooling in NumPy',
+                "source": '''
+def adaptive_avg_pool2d_np(x, output_size):
+    x = np.asarray(x, dtype=np.float64)
+    out_w, out_h = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+    n, c, h, w = x.shape
+    out = np.empty((n, c, out_h, out_w))
+    for i in range(out_h):
+        r0, r1 = i * h // out_h, -(-(i + 1) * h // out_h)
+        for j in range(out_w):
+            c0, c1 = j * w // out_w, -(-(j + 1) * w // out_w)
+            out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+    return out
+''',
+            },
+            {
+                "id": 'floor_stop',
+                "matches": 'averages over windows whose stops are rounded down',
+                "explain": 'the stop rounds (i+1)L/O up, so no window is empty and neighbours may share a position',
+                "section": 'Section 3, any input size (the window formula of adaptive pooling)',
+                "source": '''
+def adaptive_avg_pool2d_np(x, output_size):
+    x = np.asarray(x, dtype=np.float64)
+    out_h, out_w = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+    n, c, h, w = x.shape
+    out = np.empty((n, c, out_h, out_w))
+    for i in range(out_h):
+        r0, r1 = i * h // out_h, (i + 1) * h // out_h
+        for j in range(out_w):
+            c0, c1 = j * w // out_w, (j + 1) * w // out_w
+            out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+    return out
+''',
+            },
+        ],
+    },
+}
