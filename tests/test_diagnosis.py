@@ -15,6 +15,7 @@ import importlib.util
 import json
 import signal
 import sys
+import warnings
 
 import pytest
 from conftest import ROOT, solution_notebook
@@ -134,7 +135,9 @@ def remote_caller(namespace):
     its exceptions into StudentRaised (results are plain data either way)."""
     def caller(name, args, kwargs, limit):
         try:
-            return copy.deepcopy(namespace[name](*copy.deepcopy(args), **kwargs))
+            with warnings.catch_warnings():     # the kernel keeps a student's warnings too
+                warnings.simplefilter("ignore")
+                return copy.deepcopy(namespace[name](*copy.deepcopy(args), **kwargs))
         except Exception as exc:
             raise harness.StudentRaised(type(exc).__name__, str(exc)) from None
     return caller
