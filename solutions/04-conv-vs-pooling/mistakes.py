@@ -1,0 +1,255 @@
+"""Known mistakes of lesson 04 (convolution vs pooling), one entry per exercise.
+
+Each mistake is written as a student holding it would write the exercise cell.  ``python
+tools/mistakes.py`` runs them on the probes and stores what they return in
+``poolkit/mistakes/04-conv-vs-pooling.json``; the code stays here, with the instructor.
+See tools/mistakes.py for the format.
+
+``design_stack`` has no entry: it returns layer tuples holding strings ("conv", "pool"),
+which the checks do not read as data, and many different stacks are correct.
+``avg_pool2d_via_conv`` has no entry yet.  Its exercise cell defines two functions, and
+test_diagnosis binds only the entry's function in the grader harness, so the hidden test
+cannot call ``avg_pool_weights`` there.  Mistakes in ``avg_pool_weights`` (weights of one)
+fail in checks that run under that function's name, which the diagnosis does not map to
+the exercise, so the diagnosis cannot name them.  Its wrong answers stay in
+tests/wrong_answers/04-conv-vs-pooling.py.
+"""
+
+import numpy as np
+
+from poolkit.checks import arr, literal_cases
+
+
+def _values(shape, seed):
+    rng = np.random.default_rng(seed)
+    return arr(rng.normal(0.0, 2.0, size=shape).round(3).tolist())
+
+
+# several channels (a full convolution mixes them), asymmetric filters (flipping shows),
+# stride 2 with padding, and a stride-1 unpadded case
+_DEPTHWISE = literal_cases([
+    ((_values((1, 2, 4, 5), 41), _values((2, 1, 2, 3), 42), 2, 1), {}, "stride 2, padding 1"),
+    ((_values((2, 3, 5, 4), 43), _values((3, 1, 3, 2), 44), 1, 0), {}, "stride 1"),
+], names=("x", "weight", "stride", "padding"))
+
+# conv changes C, pooling with stride None, sizes that do not divide evenly
+_STACK = literal_cases([
+    (((1, 3, 9, 10), [("conv", 8, 3, 2, 0), ("pool", 2, None, 0)]), {}, "conv then pool"),
+    (((2, 1, 7, 7), [("pool", 3, None, 1)]), {}, "pool, stride None, padding"),
+    (((1, 4, 12, 11), [("conv", 6, 1, 1, 0), ("pool", 3, 2, 1), ("conv", 2, 3, 2, 1)]), {},
+     "three layers"),
+    (((3, 5, 8, 13), [("pool", 2, 3, 0), ("conv", 5, 2, 1, 1)]), {}, "stride > kernel"),
+], names=("input_shape", "layers"))
+
+# overlapping windows with padding, stride None, stride 1 without padding
+_BACKWARD = literal_cases([
+    ((_values((1, 2, 3, 3), 48), (1, 2, 5, 6), 3, 2, 1), {}, "k=3, s=2, p=1"),
+    ((_values((1, 1, 2, 2), 49), (1, 1, 4, 5), 2, None, 0), {}, "k=2, stride None"),
+    ((_values((2, 1, 2, 2), 50), (2, 1, 4, 4), 3, 1, 0), {}, "k=3, s=1"),
+    ((_values((1, 1, 4, 3), 51), (1, 1, 4, 3), 3, 1, 1), {}, "k=3, s=1, p=1"),
+], names=("grad_output", "x_shape", "kernel_size", "stride", "padding"))
+
+MISTAKES = {
+    "depthwise_conv2d": {
+        "probes": [_DEPTHWISE],
+        "mistakes": [
+            {
+                "id": 'flipped_filter',
+                "matches": 'a convolution with the filter flipped (textbook convolution)',
+                "explain": 'deep-learning convolutions are cross-correlations: filter tap (a, b) multiplies the pixel at offset (a, b) of its window, nothing is flipped',
+                "section": 'Exercise 2: depthwise_conv2d in NumPy (cross-correlation)',
+                "source": '''
+def depthwise_conv2d(x, weight, stride=1, padding=0):
+    x = np.asarray(x, dtype=np.float64)
+    filters = np.asarray(weight, dtype=np.float64)[:, 0, ::-1, ::-1]
+    kh, kw = filters.shape[-2:]
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n, c, height, width = padded.shape
+    h_out = (height - kh) // stride + 1
+    w_out = (width - kw) // stride + 1
+    out = np.zeros((n, c, h_out, w_out))
+    for a in range(kh):
+        for b in range(kw):
+            taps = padded[:, :, a : a + stride * (h_out - 1) + 1 : stride,
+                                b : b + stride * (w_out - 1) + 1 : stride]
+            out += taps * filters[:, a, b][None, :, None, None]
+    return out
+''',
+            },
+            {
+                "id": 'sums_channels',
+                "matches": 'a full convolution that sums over all channels',
+                "explain": 'a depthwise convolution keeps the channels apart: output channel c sees only input channel c, through its own filter weight[c, 0]',
+                "section": 'Section 3, average pooling is a depthwise convolution with fixed weights',
+                "source": '''
+def depthwise_conv2d(x, weight, stride=1, padding=0):
+    x = np.asarray(x, dtype=np.float64)
+    filters = np.asarray(weight, dtype=np.float64)[:, 0]
+    kh, kw = filters.shape[-2:]
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n, c, height, width = padded.shape
+    h_out = (height - kh) // stride + 1
+    w_out = (width - kw) // stride + 1
+    out = np.zeros((n, c, h_out, w_out))
+    for a in range(kh):
+        for b in range(kw):
+            taps = padded[:, :, a : a + stride * (h_out - 1) + 1 : stride,
+                                b : b + stride * (w_out - 1) + 1 : stride]
+            out += (taps * filters[:, a, b][None, :, None, None]).sum(axis=1, keepdims=True)
+    return out
+''',
+            },
+        ],
+    },
+    "stack_output_shape": {
+        "probes": [_STACK],
+        "mistakes": [
+            {
+                "id": 'pool_stride_none_as_one',
+                "matches": 'the shape with a pooling stride of None taken as 1',
+                "explain": 'a pooling layer given stride=None steps by its window size: MaxPool2d(2) halves height and width',
+                "section": 'Section 6, channels and shapes through a conv + pool stack',
+                "source": '''
+def stack_output_shape(input_shape, layers):
+    n, c, h, w = input_shape
+    for layer in layers:
+        if layer[0] == "conv":
+            _, c, k, s, p = layer
+        else:
+            _, k, s, p = layer
+            s = 1 if s is None else s
+        h = (h + 2 * p - k) // s + 1
+        w = (w + 2 * p - k) // s + 1
+    return (int(n), int(c), int(h), int(w))
+''',
+            },
+            {
+                "id": 'conv_keeps_channels',
+                "matches": 'the shape with convolutions keeping the channel count',
+                "explain": 'a convolution sets the channel count to its out_channels (each output channel weighs all input channels); only pooling keeps it',
+                "section": 'Section 6, channels and shapes through a conv + pool stack',
+                "source": '''
+def stack_output_shape(input_shape, layers):
+    n, c, h, w = input_shape
+    for layer in layers:
+        if layer[0] == "conv":
+            _, _, k, s, p = layer
+        else:
+            _, k, s, p = layer
+            s = k if s is None else s
+        h = (h + 2 * p - k) // s + 1
+        w = (w + 2 * p - k) // s + 1
+    return (int(n), int(c), int(h), int(w))
+''',
+            },
+            {
+                "id": 'rounds_up',
+                "matches": 'the shape with sizes rounded up instead of down',
+                "explain": "a window that would run past the padded map is dropped, so sizes round down (torch's default, ceil_mode=False)",
+                "section": 'Section 6, channels and shapes through a conv + pool stack',
+                "source": '''
+def stack_output_shape(input_shape, layers):
+    n, c, h, w = input_shape
+    for layer in layers:
+        if layer[0] == "conv":
+            _, c, k, s, p = layer
+        else:
+            _, k, s, p = layer
+            s = k if s is None else s
+        h = -(-(h + 2 * p - k) // s) + 1
+        w = -(-(w + 2 * p - k) // s) + 1
+    return (int(n), int(c), int(h), int(w))
+''',
+            },
+        ],
+    },
+    "avg_pool2d_backward": {
+        "probes": [_BACKWARD],
+        "mistakes": [
+            {
+                "id": 'no_division',
+                "matches": 'the gradient without the division by k*k',
+                "explain": 'an output is the mean of k*k inputs, so a change in one input moves it by only a k*k-th of that change: each input gets a share of the upstream gradient, not all of it',
+                "section": 'Section 3, average pooling is a depthwise convolution with fixed weights',
+                "source": '''
+def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
+    g = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x_shape
+    h_out, w_out = g.shape[-2:]
+    padded = np.zeros((n, c, height + 2 * padding, width + 2 * padding))
+    for a in range(k):
+        for b in range(k):
+            padded[:, :, a : a + s * (h_out - 1) + 1 : s,
+                         b : b + s * (w_out - 1) + 1 : s] += g
+
+    return padded[:, :, padding : padding + height, padding : padding + width]
+''',
+            },
+            {
+                "id": 'overlaps_overwrite',
+                "matches": 'the gradient with overlapping windows overwriting each other',
+                "explain": 'an input inside several windows affects every one of them, so its gradient is the sum of the shares from all of those windows',
+                "section": 'Exercise 5: the backward pass of average pooling',
+                "source": '''
+def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
+    g = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x_shape
+    h_out, w_out = g.shape[-2:]
+    padded = np.zeros((n, c, height + 2 * padding, width + 2 * padding))
+    for a in range(k):
+        for b in range(k):
+            padded[:, :, a : a + s * (h_out - 1) + 1 : s,
+                         b : b + s * (w_out - 1) + 1 : s] = g / (k * k)
+
+    return padded[:, :, padding : padding + height, padding : padding + width]
+''',
+            },
+            {
+                "id": 'real_pixels_divisor',
+                "matches": 'the gradient of average pooling with count_include_pad=False',
+                "explain": "torch's default counts the padded zeros in the divisor, so a border window passes the same k*k-th share to its real inputs as any other window",
+                "section": 'Section 3, average pooling is a depthwise convolution with fixed weights',
+                "source": '''
+def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
+    g = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x_shape
+    h_out, w_out = g.shape[-2:]
+    dx = np.zeros((n, c, height, width))
+    for i in range(h_out):
+        for j in range(w_out):
+            r0, c0 = i * s - padding, j * s - padding
+            r1, c1 = min(r0 + k, height), min(c0 + k, width)
+            r0, c0 = max(r0, 0), max(c0, 0)
+            dx[:, :, r0:r1, c0:c1] += (g[:, :, i, j] / ((r1 - r0) * (c1 - c0)))[:, :, None, None]
+    return dx
+''',
+            },
+            {
+                "id": 'ignores_padding_offset',
+                "matches": 'the gradient with windows placed as if there were no padding',
+                "explain": 'windows are laid out on the padded map, so with padding p each window starts p rows and p columns earlier in the input',
+                "section": 'Exercise 5: the backward pass of average pooling',
+                "source": '''
+def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
+    g = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x_shape
+    h_out, w_out = g.shape[-2:]
+    dx = np.zeros((n, c, height + k, width + k))
+    for a in range(k):
+        for b in range(k):
+            dx[:, :, a : a + s * (h_out - 1) + 1 : s,
+               b : b + s * (w_out - 1) + 1 : s] += g / (k * k)
+    return dx[:, :, :height, :width]
+''',
+            },
+        ],
+    },
+}
