@@ -1,0 +1,252 @@
+"""Known mistakes of lesson 05 (Keras and PyTorch), one entry per exercise.
+
+Each mistake is written as a student holding it would write the exercise cell.  ``python
+tools/mistakes.py`` runs them on the probes and stores what they return in
+``poolkit/mistakes/05-keras-and-pytorch.json``; the code stays here, with the instructor.
+See tools/mistakes.py for the format.
+
+Not here: Exercise 5 (torch_to_keras) returns Keras layers as (name, kwargs) pairs, not
+plain data, so its wrong answers all stay in tests/wrong_answers.  Exercise 1
+(channels_layout) has two functions; its known mistakes wait in tests/wrong_answers until
+tests/test_diagnosis.py's grader test binds every function of an exercise, not just one.
+"""
+
+import numpy as np
+
+from poolkit.checks import arr, array_cases, keras_size_cases, literal_cases
+
+
+def _values(shape, seed, style="normal"):
+    rng = np.random.default_rng(seed)
+    if style == "negative":
+        x = -rng.uniform(0.5, 5.0, size=shape)
+    elif style == "ties":
+        x = rng.integers(-2, 3, size=shape).astype(np.float64)
+    else:
+        x = rng.normal(0.0, 2.0, size=shape)
+    return arr(x.round(3).tolist())
+
+
+_SAME_POOL_NAMES = ("x", "pool_size", "strides")
+_BACKWARD_NAMES = ("grad_output", "x", "kernel_size", "stride")
+_TIE = arr([[[[3.0, 3.0, 1.0, 3.0], [3.0, 3.0, 1.0, 3.0]]]])
+
+MISTAKES = {
+    "same_padding": {
+        # the classic cases, random ones (one with strides=None), and a window smaller than
+        # the stride (the windows already fit)
+        "probes": [keras_size_cases(seed=9502, n=8, strides_none=True),
+                   literal_cases([((6, 1, 3), {}, "window smaller than the stride")],
+                                 names=("size", "pool_size", "strides"))],
+        "mistakes": [
+            {
+                "id": 'extra_pixel_first',
+                "matches": 'the right total padding with the extra pixel before',
+                "explain": "Keras puts the extra pixel of an odd total at the end (bottom, right): 'before' gets the smaller half",
+                "section": "Section 4, reproducing Keras padding='same' in PyTorch",
+                "source": '''
+def same_padding(size, pool_size, strides=None):
+    strides = pool_size if strides is None else strides
+    out = -(-size // strides)
+    total = max((out - 1) * strides + pool_size - size, 0)
+    return int(total - total // 2), int(total // 2)
+''',
+            },
+            {
+                "id": 'floor_output',
+                "matches": 'the padding for floor(L / s) outputs instead of ceil(L / s)',
+                "explain": "'same' promises ceil(L / s) outputs: a last window that is only partly filled still counts",
+                "section": "Section 4, reproducing Keras padding='same' in PyTorch",
+                "source": '''
+def same_padding(size, pool_size, strides=None):
+    strides = pool_size if strides is None else strides
+    out = size // strides
+    total = max((out - 1) * strides + pool_size - size, 0)
+    return int(total // 2), int(total - total // 2)
+''',
+            },
+            {
+                "id": 'negative_padding',
+                "matches": 'negative padding when the windows already fit',
+                "explain": "when the windows already fit (a window smaller than the stride), 'same' pads nothing: padding is never negative",
+                "section": "Section 4, reproducing Keras padding='same' in PyTorch",
+                "source": '''
+def same_padding(size, pool_size, strides=None):
+    strides = pool_size if strides is None else strides
+    out = -(-size // strides)
+    total = (out - 1) * strides + pool_size - size
+    return int(total // 2), int(total - total // 2)
+''',
+            },
+            {
+                "id": 'stride_one_total',
+                "matches": 'the stride-1 padding (k - 1 in total) whatever the stride',
+                "explain": 'k - 1 is the total only for stride 1: in general it is what the last of the ceil(L / s) windows needs, so it depends on L and s',
+                "section": "Section 4, reproducing Keras padding='same' in PyTorch",
+                "source": '''
+def same_padding(size, pool_size, strides=None):
+    total = pool_size - 1
+    return int(total // 2), int(total - total // 2)
+''',
+            },
+        ],
+    },
+    "keras_same_max_pool": {
+        "function": "keras_same_max_pool2d",
+        # small random inputs (pool 2, strides=None), then an all-negative one with an odd
+        # total padding and strides != pool_size, and an overlapping stride-1 one
+        "probes": [array_cases(seed=9503, n=3, max_size=4, extra_args=(2, None)),
+                   literal_cases([((_values((1, 5, 6, 2), 2, "negative"), 3, 2), {},
+                                   "negative, odd padding"),
+                                  ((_values((2, 4, 7, 3), 3), 2, 1), {}, "stride 1")],
+                                 names=_SAME_POOL_NAMES)],
+        "mistakes": [
+            {
+                "id": 'zero_padding',
+                "matches": "'same' max pooling with zero padding",
+                "explain": 'a padded position must never win a max, so pad with minus infinity: a 0 wins the border windows of a negative input',
+                "section": 'Section 4, why zero padding is wrong for max pooling',
+                "source": '''
+def same_padding(size, pool_size, strides=None):
+    strides = pool_size if strides is None else strides
+    out = -(-size // strides)
+    total = max((out - 1) * strides + pool_size - size, 0)
+    return int(total // 2), int(total - total // 2)
+
+def keras_same_max_pool2d(x, pool_size, strides=None):
+    x = np.asarray(x, dtype=np.float64)
+    strides = pool_size if strides is None else strides
+    n, height, width, c = x.shape
+    (top, bottom), (left, right) = (same_padding(height, pool_size, strides),
+                                    same_padding(width, pool_size, strides))
+    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=0.0)
+    h_out = -(-height // strides)
+    w_out = -(-width // strides)
+    out = np.full((n, h_out, w_out, c), -np.inf)
+    for a in range(pool_size):
+        for b in range(pool_size):
+            taps = padded[:, a : a + strides * (h_out - 1) + 1 : strides,
+                             b : b + strides * (w_out - 1) + 1 : strides, :]
+            out = np.maximum(out, taps)
+    return out
+''',
+            },
+            {
+                "id": 'channels_first_input',
+                "matches": 'pooling the input as if it were channels first (N, C, H, W)',
+                "explain": 'Keras inputs are channels last, (N, H, W, C): height and width are axes 1 and 2, the channels the last axis',
+                "section": 'Section 2, channels first vs channels last',
+                "source": '''
+def same_padding(size, pool_size, strides=None):
+    strides = pool_size if strides is None else strides
+    out = -(-size // strides)
+    total = max((out - 1) * strides + pool_size - size, 0)
+    return int(total // 2), int(total - total // 2)
+
+def keras_same_max_pool2d(x, pool_size, strides=None):
+    x = np.asarray(x, dtype=np.float64)
+    strides = pool_size if strides is None else strides
+    n, c, height, width = x.shape
+    (top, bottom), (left, right) = (same_padding(height, pool_size, strides),
+                                    same_padding(width, pool_size, strides))
+    padded = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=-np.inf)
+    h_out = -(-height // strides)
+    w_out = -(-width // strides)
+    out = np.full((n, c, h_out, w_out), -np.inf)
+    for a in range(pool_size):
+        for b in range(pool_size):
+            taps = padded[:, :, a : a + strides * (h_out - 1) + 1 : strides,
+                                b : b + strides * (w_out - 1) + 1 : strides]
+            out = np.maximum(out, taps)
+    return out
+''',
+            },
+        ],
+    },
+    "max_pool_backward": {
+        "function": "max_pool2d_backward",
+        # ties everywhere with overlapping windows, stride=None, and stride < kernel_size
+        "probes": [literal_cases([
+            ((arr(np.ones((1, 1, 1, 3)).tolist()), _TIE, 2, 1), {}, "ties, overlapping windows"),
+            ((_values((1, 2, 3, 4), 4), _values((1, 2, 5, 6), 5, "ties"), 3, 1), {},
+             "ties, overlaps"),
+            ((_values((2, 1, 2, 3), 6), _values((2, 1, 5, 7), 7, "negative"), 2, None), {},
+             "stride=None"),
+            ((_values((1, 2, 2, 2), 8), _values((1, 2, 5, 6), 9), 3, 2), {},
+             "stride 2 < kernel 3"),
+        ], names=_BACKWARD_NAMES)],
+        "mistakes": [
+            {
+                "id": 'all_ties_get_gradient',
+                "matches": 'the gradient sent to every tied maximum of a window',
+                "explain": "torch sends each window's gradient to one input only, even on a tie: the first maximum in row-major order",
+                "section": 'Section 5, the backward pass, checked against autograd',
+                "source": '''
+def max_pool2d_backward(grad_output, x, kernel_size, stride=None):
+    x = np.asarray(x, dtype=np.float64)
+    grad_output = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x.shape
+    h_out, w_out = (height - k) // s + 1, (width - k) // s + 1
+    dx = np.zeros_like(x)
+    batch, channel = np.indices((n, c))
+    for i in range(h_out):
+        for j in range(w_out):
+            window = x[:, :, i * s : i * s + k, j * s : j * s + k]
+            mask = window == window.max(axis=(2, 3), keepdims=True)
+            upstream = grad_output[:, :, i, j][:, :, None, None]
+            dx[:, :, i * s : i * s + k, j * s : j * s + k] += mask * upstream
+    return dx
+''',
+            },
+            {
+                "id": 'last_maximum',
+                "matches": 'the gradient sent to the last maximum of each window',
+                "explain": 'on a tie torch picks the first maximum in row-major order (what np.argmax returns), not the last',
+                "section": 'Section 5, the backward pass, checked against autograd',
+                "source": '''
+def max_pool2d_backward(grad_output, x, kernel_size, stride=None):
+    x = np.asarray(x, dtype=np.float64)
+    grad_output = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x.shape
+    h_out, w_out = (height - k) // s + 1, (width - k) // s + 1
+    dx = np.zeros_like(x)
+    batch, channel = np.indices((n, c))
+    for i in range(h_out):
+        for j in range(w_out):
+            flat = x[:, :, i * s : i * s + k, j * s : j * s + k].reshape(n, c, k * k)
+            last = k * k - 1 - flat[:, :, ::-1].argmax(axis=2)
+            row, col = np.divmod(last, k)
+            dx[batch, channel, i * s + row, j * s + col] += grad_output[:, :, i, j]
+    return dx
+''',
+            },
+            {
+                "id": 'overlaps_overwrite',
+                "matches": 'gradients that overwrite each other where windows overlap',
+                "explain": 'an input that wins several overlapping windows collects the sum of their gradients: add, never assign',
+                "section": 'Section 5, the backward pass, checked against autograd',
+                "source": '''
+def max_pool2d_backward(grad_output, x, kernel_size, stride=None):
+    x = np.asarray(x, dtype=np.float64)
+    grad_output = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x.shape
+    h_out, w_out = (height - k) // s + 1, (width - k) // s + 1
+    dx = np.zeros_like(x)
+    batch, channel = np.indices((n, c))
+    for i in range(h_out):
+        for j in range(w_out):
+            flat = x[:, :, i * s : i * s + k, j * s : j * s + k].reshape(n, c, k * k)
+            row, col = np.divmod(flat.argmax(axis=2), k)
+            dx[batch, channel, i * s + row, j * s + col] = grad_output[:, :, i, j]
+    return dx
+''',
+            },
+        ],
+    },
+}
