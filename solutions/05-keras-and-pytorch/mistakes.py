@@ -6,9 +6,8 @@ tools/mistakes.py`` runs them on the probes and stores what they return in
 See tools/mistakes.py for the format.
 
 Not here: Exercise 5 (torch_to_keras) returns Keras layers as (name, kwargs) pairs, not
-plain data, so its wrong answers all stay in tests/wrong_answers.  Exercise 1
-(channels_layout) has two functions; its known mistakes wait in tests/wrong_answers until
-tests/test_diagnosis.py's grader test binds every function of an exercise, not just one.
+plain data, so its wrong answers all stay in tests/wrong_answers.  Exercise 1 asks for two
+functions; its probes call nchw_to_nhwc, which the visible and hidden tests check first.
 """
 
 import numpy as np
@@ -32,6 +31,60 @@ _BACKWARD_NAMES = ("grad_output", "x", "kernel_size", "stride")
 _TIE = arr([[[[3.0, 3.0, 1.0, 3.0], [3.0, 3.0, 1.0, 3.0]]]])
 
 MISTAKES = {
+    "channels_layout": {
+        "function": "nchw_to_nhwc",
+        # random shapes, then one whose N, C, H, W all differ (a reshape or a wrong order
+        # of the axes cannot come out right by chance)
+        "probes": [array_cases(seed=9501, n=3, max_size=5),
+                   literal_cases([((_values((2, 3, 4, 5), 1),), {}, "N, C, H, W all different")],
+                                 names=("x",))],
+        "mistakes": [
+            {
+                "id": 'reshape_not_transpose',
+                "matches": 'a reshape to the channels-last shape (right shape, scrambled values)',
+                "explain": 'a reshape re-cuts the values in memory order; moving an axis needs a transpose, a new order of the same axes',
+                "section": 'Section 2, channels first vs channels last',
+                "source": '''
+def nchw_to_nhwc(x):
+    n, c, h, w = np.shape(x)
+    return np.reshape(x, (n, h, w, c))
+
+
+def nhwc_to_nchw(x):
+    n, h, w, c = np.shape(x)
+    return np.reshape(x, (n, c, h, w))
+''',
+            },
+            {
+                "id": 'swapped_height_width',
+                "matches": 'the channels moved last with height and width swapped',
+                "explain": 'only the channel axis moves: N, H and W keep their order',
+                "section": 'Section 2, channels first vs channels last',
+                "source": '''
+def nchw_to_nhwc(x):
+    return np.transpose(np.asarray(x), (0, 3, 2, 1))
+
+
+def nhwc_to_nchw(x):
+    return np.transpose(np.asarray(x), (0, 3, 2, 1))
+''',
+            },
+            {
+                "id": 'inverse_permutation',
+                "matches": 'the channels-last to channels-first move, applied the wrong way',
+                "explain": "np.transpose's axes say which old axis each new position takes, not where each old axis goes",
+                "section": 'Section 2, channels first vs channels last',
+                "source": '''
+def nchw_to_nhwc(x):
+    return np.transpose(np.asarray(x), (0, 3, 1, 2))
+
+
+def nhwc_to_nchw(x):
+    return np.transpose(np.asarray(x), (0, 2, 3, 1))
+''',
+            },
+        ],
+    },
     "same_padding": {
         # the classic cases, random ones (one with strides=None), and a window smaller than
         # the stride (the windows already fit)

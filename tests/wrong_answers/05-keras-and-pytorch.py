@@ -10,32 +10,6 @@ breaks (other libraries, speed, types) and answers no probe can pin down.
 
 WRONG = {
     "channels_layout": [
-        ('reshape instead of transpose', '''
-def nchw_to_nhwc(x):
-    n, c, h, w = np.shape(x)
-    return np.reshape(x, (n, h, w, c))
-
-
-def nhwc_to_nchw(x):
-    n, h, w, c = np.shape(x)
-    return np.reshape(x, (n, c, h, w))
-'''),
-        ('height and width swapped', '''
-def nchw_to_nhwc(x):
-    return np.transpose(np.asarray(x), (0, 3, 2, 1))
-
-
-def nhwc_to_nchw(x):
-    return np.transpose(np.asarray(x), (0, 3, 2, 1))
-'''),
-        ("inverse permutation (the other direction's axes)", '''
-def nchw_to_nhwc(x):
-    return np.transpose(np.asarray(x), (0, 3, 1, 2))
-
-
-def nhwc_to_nchw(x):
-    return np.transpose(np.asarray(x), (0, 2, 3, 1))
-'''),
         ('delegates to poolkit (correct values, not NumPy)', '''
 from poolkit import bridges
 
