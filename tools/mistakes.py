@@ -5,6 +5,8 @@ Each lesson may have ``solutions/<NN-name>/mistakes.py`` with a dict ``MISTAKES`
     MISTAKES = {
         "max_pool2d_loops": {                 # the exercise (its solution cell's grade_id)
             "function": "max_pool2d_loops",   # optional, default: the exercise's name
+            "functions": ["helper"],          # optional: other functions the exercise asks
+                                              # for, whose failing checks also diagnose
             "probes": [ck.pool_cases(seed=9101, n=6)],
             "mistakes": [
                 {"id": "zero_padding",        # short, the class report's column value
@@ -31,11 +33,15 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# lesson 05's solution cells import Keras: TensorFlow is quiet only if these come first
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 OUT = ROOT / "poolkit" / "mistakes"
 
 
@@ -144,6 +150,8 @@ def build_lesson(lesson: str) -> dict:
             mistakes.append({k: mistake[k] for k in ("id", "matches", "explain", "section")}
                             | {"outputs": outputs})
         exercises[exercise] = {"function": function, "probes": recipes, "mistakes": mistakes}
+        if entry.get("functions"):
+            exercises[exercise]["functions"] = list(entry["functions"])
     return {"lesson": lesson, "exercises": exercises}
 
 

@@ -46,7 +46,10 @@ def _catalogue() -> dict[str, dict]:
         for exercise, spec in data["exercises"].items():
             spec = {**spec, "exercise": exercise, "lesson": data["lesson"]}
             table[exercise] = spec
-            table.setdefault(spec["function"], spec)
+            # the function's name, and other functions whose checks count for the exercise
+            # (a helper it asks for, e.g. the weights of a pooling convolution)
+            for name in [spec["function"], *spec.get("functions", ())]:
+                table.setdefault(name, spec)
     return table
 
 

@@ -7,12 +7,9 @@ See tools/mistakes.py for the format.
 
 ``design_stack`` has no entry: it returns layer tuples holding strings ("conv", "pool"),
 which the checks do not read as data, and many different stacks are correct.
-``avg_pool2d_via_conv`` has no entry yet.  Its exercise cell defines two functions, and
-test_diagnosis binds only the entry's function in the grader harness, so the hidden test
-cannot call ``avg_pool_weights`` there.  Mistakes in ``avg_pool_weights`` (weights of one)
-fail in checks that run under that function's name, which the diagnosis does not map to
-the exercise, so the diagnosis cannot name them.  Its wrong answers stay in
-tests/wrong_answers/04-conv-vs-pooling.py.
+``avg_pool2d_via_conv`` asks for two functions; a failing check of either
+(``avg_pool_weights`` too, see ``functions``) is diagnosed by probing
+``avg_pool2d_via_conv``.
 """
 
 import numpy as np
@@ -31,6 +28,13 @@ _DEPTHWISE = literal_cases([
     ((_values((1, 2, 4, 5), 41), _values((2, 1, 2, 3), 42), 2, 1), {}, "stride 2, padding 1"),
     ((_values((2, 3, 5, 4), 43), _values((3, 1, 3, 2), 44), 1, 0), {}, "stride 1"),
 ], names=("x", "weight", "stride", "padding"))
+
+# stride None next to an explicit stride, with and without padding
+_VIA_CONV = literal_cases([
+    ((_values((1, 2, 5, 6), 45), 2, None, 0), {}, "stride None"),
+    ((_values((1, 1, 5, 5), 46), 3, None, 1), {}, "stride None, padding 1"),
+    ((_values((2, 1, 6, 5), 47), 3, 2, 1), {}, "stride 2, padding 1"),
+], names=("x", "kernel_size", "stride", "padding"))
 
 # conv changes C, pooling with stride None, sizes that do not divide evenly
 _STACK = literal_cases([
@@ -159,6 +163,46 @@ def stack_output_shape(input_shape, layers):
         h = -(-(h + 2 * p - k) // s) + 1
         w = -(-(w + 2 * p - k) // s) + 1
     return (int(n), int(c), int(h), int(w))
+''',
+            },
+        ],
+    },
+    "avg_pool2d_via_conv": {
+        "functions": ["avg_pool_weights"],
+        "probes": [_VIA_CONV],
+        "mistakes": [
+            {
+                "id": "weights_of_one",
+                "matches": "sum pooling (every weight 1)",
+                "explain": "an average weighs each of the k*k values equally, and the weights "
+                           "of an average add up to 1",
+                "section": "Section 3, average pooling is a fixed convolution",
+                "source": '''
+def avg_pool_weights(channels, kernel_size):
+    return np.ones((channels, 1, kernel_size, kernel_size))
+
+
+def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
+    x = np.asarray(x, dtype=np.float64)
+    stride = kernel_size if stride is None else stride
+    return depthwise_conv2d(x, avg_pool_weights(x.shape[1], kernel_size), stride, padding)
+''',
+            },
+            {
+                "id": "stride_none_as_one",
+                "matches": "average pooling with stride 1 when stride is None",
+                "explain": "a pooling layer given stride=None steps by its window size, so its "
+                           "windows tile the map without overlapping",
+                "section": "Exercise 3: average pooling as a fixed-weight depthwise convolution",
+                "source": '''
+def avg_pool_weights(channels, kernel_size):
+    return np.full((channels, 1, kernel_size, kernel_size), 1.0 / kernel_size**2)
+
+
+def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
+    x = np.asarray(x, dtype=np.float64)
+    stride = 1 if stride is None else stride
+    return depthwise_conv2d(x, avg_pool_weights(x.shape[1], kernel_size), stride, padding)
 ''',
             },
         ],

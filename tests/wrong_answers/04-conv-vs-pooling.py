@@ -21,26 +21,6 @@ def depthwise_conv2d(x, weight, stride=1, padding=0):
 '''),
     ],
     "avg_pool2d_via_conv": [
-        ('weights of one: sum pooling instead of average', '''
-def avg_pool_weights(channels, kernel_size):
-    return np.ones((channels, 1, kernel_size, kernel_size))
-
-
-def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
-    x = np.asarray(x, dtype=np.float64)
-    stride = kernel_size if stride is None else stride
-    return depthwise_conv2d(x, avg_pool_weights(x.shape[1], kernel_size), stride, padding)
-'''),
-        ('stride=None taken as stride 1', '''
-def avg_pool_weights(channels, kernel_size):
-    return np.full((channels, 1, kernel_size, kernel_size), 1.0 / kernel_size**2)
-
-
-def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
-    x = np.asarray(x, dtype=np.float64)
-    stride = 1 if stride is None else stride
-    return depthwise_conv2d(x, avg_pool_weights(x.shape[1], kernel_size), stride, padding)
-'''),
         ('delegates to poolkit (correct values, not NumPy)', '''
 import poolkit
 
