@@ -369,3 +369,52 @@ def test_report_files_and_summary_name_the_common_mistake(tmp_path):
     text = report.summary("lesson", exercises, rows, graded=6, skipped=0, seconds=1.0,
                           csv_path="grades.csv", charts=paths, feedback_dir="feedback")
     assert "Most common known mistake: pool: zero_padding (2 student(s), 40%)" in text
+
+
+def _zero_padding_max_pool(namespaces):
+    lesson = "01-max-vs-average"
+    spec = mistakes_tool.load_spec(lesson)["max_pool2d_loops"]
+    mistake = next(m for m in spec["mistakes"] if m["id"] == "zero_padding")
+    return with_source(namespaces(lesson), mistake["source"])["max_pool2d_loops"]
+
+
+def test_probing_prints_nothing_and_a_lost_kernel_gives_no_diagnosis(namespaces, capsys):
+    wrong = _zero_padding_max_pool(namespaces)
+
+    def chatty(*args, **kwargs):
+        print("debugging output")
+        return wrong(*args, **kwargs)
+
+    assert diagnosis.diagnose("max_pool2d_loops", chatty)["id"] == "zero_padding"
+    assert "debugging output" not in capsys.readouterr().out
+
+    calls = []
+
+    def dies_while_probed(name, args, kwargs, limit):
+        calls.append(name)
+        if len(calls) > 1:
+            raise harness.KernelLost("the kernel died")
+        return wrong(*args, **kwargs)
+
+    outcome = harness.run_test_cell(
+        "import poolkit.checks as ck\n"
+        "ck.check_against_oracle(max_pool2d_loops, 'poolkit.max_pool2d',\n"
+        "                        ck.pool_cases(seed=1, padding=True))",
+        {"max_pool2d_loops"}, dies_while_probed)
+    assert len(calls) == 2, "the failing check should have been followed by a probe"
+    assert outcome.ename == "AssertionError" and outcome.diagnoses == []
+
+
+def test_a_timeout_is_not_probed(monkeypatch):
+    calls = []
+
+    def caller(name, args, kwargs, limit):
+        calls.append(name)
+        raise harness.CallTimeout()
+
+    outcome = harness.run_test_cell(
+        "import poolkit.checks as ck\n"
+        "ck.check_against_oracle(max_pool2d_loops, 'poolkit.max_pool2d', ck.pool_cases(seed=1))",
+        {"max_pool2d_loops"}, caller)
+    assert "did not finish" in outcome.evalue and outcome.diagnoses == []
+    assert calls == ["max_pool2d_loops"], "the diagnosis called a function that timed out"

@@ -21,6 +21,8 @@ mistake is named.  None or several: nothing is named, and the failure reads as b
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import json
 import sys
 from functools import cache
@@ -146,9 +148,16 @@ def diagnose(exercise: str, fn=None) -> dict | None:
     if fn is None:
         return None
     alive = _list(range(spec["mistakes"].__len__()))
-    with expected_failure():
+    # In the kernel, whatever the student's function prints while probed stays out of the
+    # test's output (under the grader it prints in its own kernel anyway).
+    with expected_failure(), contextlib.redirect_stdout(io.StringIO()):
         for index, (args, kwargs, _note) in enumerate(probe_cases(spec)):
-            got = _outcome(fn, args, kwargs, spec["function"])
+            try:
+                got = _outcome(fn, args, kwargs, spec["function"])
+            except Exception:
+                # e.g. the grader lost the kernel: no diagnosis, and the check's own
+                # failure stands (the next call reports the lost kernel)
+                return None
             if got is None:
                 return None
             alive = [m for m in alive

@@ -97,7 +97,8 @@ def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch):
             warnings.simplefilter("ignore")
             result = _call_with_limit(fn, args, kwargs, time_limit)
     except _TimeLimit:
-        _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint)
+        _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint,
+              diagnose_it=False)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
@@ -124,7 +125,8 @@ def _call_remote(harness, fn, args, kwargs, *, name, case, hint, time_limit):
         with harness.time_limit(time_limit):
             return fn(*args, **kwargs)
     except harness.CallTimeout:
-        _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint)
+        _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint,
+              diagnose_it=False)
     except harness.StudentRaised as exc:
         _fail(_raised(name, exc.type_name, exc), case, hint)
     except harness.KernelLost:

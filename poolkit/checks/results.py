@@ -235,9 +235,13 @@ def _unravel(flat_index: int, shape) -> tuple:
     return _tuple(idx)
 
 
-def _fail(reason: str, case: str, hint: str, exercise: str | None = None):
-    """Raise the failure a student reads: what differs, the case, the test's hint, then
-    the staged rule (:mod:`~poolkit.checks.hints`).  At most about five lines."""
+def _fail(reason: str, case: str, hint: str, exercise: str | None = None, *,
+          diagnose_it: bool = True):
+    """Raise the failure a student reads: what differs, the case, the known mistake it
+    shows (:mod:`~poolkit.checks.diagnosis`) or else the test's hint, then the staged rule
+    (:mod:`~poolkit.checks.hints`).  At most about five lines.  ``diagnose_it=False`` for
+    failures that probing cannot explain (a call that timed out would only time out
+    again)."""
     from .diagnosis import diagnose, message_lines
     from .hints import _current
 
@@ -245,7 +249,7 @@ def _fail(reason: str, case: str, hint: str, exercise: str | None = None):
     if case:
         lines.append(f"  case: {case}")
     # A certain diagnosis names the mistake and the section; it replaces the generic hint.
-    mistake = diagnose(exercise or _current[0])
+    mistake = diagnose(exercise or _current[0]) if diagnose_it else None
     if mistake is not None:
         lines += message_lines(mistake)
     elif hint:
