@@ -42,6 +42,9 @@ def test_bundle_holds_the_release_and_the_lessons_library(tree):
     assert {"Makefile", "README.md", "pyproject.toml", "requirements.lock",
             "poolkit/__init__.py", "poolkit/checks/__init__.py"} <= files
     assert any(f.startswith("poolkit/hints/") and f.endswith(".toml") for f in files)
+    # the known mistakes' results, so failures in the student's kernel can name them
+    assert any(f.startswith("poolkit/mistakes/") and f.endswith(".json") for f in files)
+    assert '"mistakes/*.json"' in (tree / "pyproject.toml").read_text()
     for path in release:
         assert (tree / path).read_bytes() == (ROOT / path).read_bytes(), path
 
@@ -121,3 +124,13 @@ def test_unpacked_bundle_sets_up_and_validates_a_lesson(tmp_path):
     out = passed.stdout + passed.stderr
     assert passed.returncode == 0 and "Success! Your notebook passes all the tests." in out, \
         out[-3000:]
+
+    # A known mistake is named in the student's own install, where no solutions/ exists.
+    from test_nbgrader_roundtrip import cell_index, mistakes_tool
+
+    (exercise, _), mistake = next(iter(mistakes_tool.known_mistakes(LESSON).items()))
+    answered.cells[cell_index(answered, exercise)].source = mistake["source"]
+    nbformat.write(answered, student_nb)
+    failed = _make(home, "validate", f"LESSON={LESSON}", env=env)
+    out = failed.stdout + failed.stderr
+    assert f"your output equals {mistake['matches']}" in out, out[-3000:]

@@ -69,7 +69,7 @@ def student_pyproject() -> str:
         "# torch is pinned to the CPU build the course was tested with.\n"
         f"course = {strings(course)}\n\n"
         "[tool.setuptools.packages.find]\ninclude = [\"poolkit*\"]\n\n"
-        "[tool.setuptools.package-data]\npoolkit = [\"hints/*.toml\"]\n"
+        "[tool.setuptools.package-data]\npoolkit = [\"hints/*.toml\", \"mistakes/*.json\"]\n"
     )
 
 
