@@ -358,6 +358,7 @@ def test_report_files_and_summary_name_the_common_mistake(tmp_path):
     exercises, rows = _class()
     paths = report.write_misconceptions(str(tmp_path), exercises, rows, "lesson")
     assert [p.rsplit("/", 1)[1] for p in paths] == ["misconceptions.csv", "misconceptions.png"]
+    paths = list(paths)
     lines = (tmp_path / "misconceptions.csv").read_text().splitlines()
     assert lines[0] == "exercise,diagnosis,students,share"
     assert "pool,zero_padding,2,0.400" in lines

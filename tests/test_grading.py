@@ -238,7 +238,8 @@ def test_submission_runs_without_the_notebooks_around_it(faults):
 @needs_lesson
 def test_charts_and_summary(faults):
     root, expected, result = faults
-    assert len(result.charts) == 2
+    assert [Path(p).name for p in result.charts] == ["score_histogram.png", "pass_rates.png",
+                                                     "misconceptions.png"]
     for path in result.charts:
         data = Path(path).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000

@@ -88,7 +88,9 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
         report.write_csv(csv_path, run.exercises, rows,
                          sandbox="none (--unsandboxed)" if unsandboxed else "bubblewrap")
         charts = report.draw_charts(report_dir, run.exercises, rows, assignment)
-        charts += report.write_misconceptions(report_dir, run.exercises, rows, assignment)
+        _, misconception_chart = report.write_misconceptions(report_dir, run.exercises, rows,
+                                                             assignment)
+        charts.append(misconception_chart)
         seconds = time.monotonic() - start
         text = report.summary(assignment, run.exercises, rows, graded=len(graded),
                               skipped=len(skipped), seconds=seconds, csv_path=csv_path,

@@ -140,6 +140,8 @@ def summary(assignment: str, exercises, rows: list[GradeRow], *, graded: int, sk
         if len(attention) > 30:
             lines.append(f"  ... and {len(attention) - 30} more (see the CSV)")
     lines.append(f"CSV: {csv_path}")
+    lines.append("Misconceptions: "
+                 + os.path.join(os.path.dirname(csv_path), "misconceptions.csv"))
     lines.append("Charts: " + ", ".join(charts))
     lines.append(f"Feedback: {feedback_dir}")
     return "\n".join(lines)
@@ -172,8 +174,10 @@ def misconceptions(exercises, rows: list[GradeRow]) -> list[tuple[str, str, int,
     return table
 
 
-def write_misconceptions(folder: str, exercises, rows: list[GradeRow], title: str) -> list[str]:
-    """``misconceptions.csv`` and its chart (a stacked bar per exercise); returns the paths."""
+def write_misconceptions(folder: str, exercises, rows: list[GradeRow],
+                         title: str) -> tuple[str, str]:
+    """``misconceptions.csv`` and its chart, ``misconceptions.png`` (a stacked bar per
+    exercise); returns both paths."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -214,4 +218,4 @@ def write_misconceptions(folder: str, exercises, rows: list[GradeRow], title: st
     fig.tight_layout()
     png = os.path.join(folder, "misconceptions.png")
     fig.savefig(png, bbox_inches="tight")
-    return [csv_path, png]
+    return csv_path, png
