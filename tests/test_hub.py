@@ -393,6 +393,9 @@ def lifecycle(hub, browser, step):
     assert grade.returncode == 0, (grade.stdout + grade.stderr)[-3000:]
     csv = (INST.course_dir / "grade-reports" / LESSON / "grades.csv").read_text()
     assert good in csv and mistaken in csv, csv
+    assert f"{MISTAKE_EXERCISE}: zero_padding" in csv, "grades.csv names the known mistake"
+    report = (INST.course_dir / "grade-reports" / LESSON / "misconceptions.csv").read_text()
+    assert f"{MISTAKE_EXERCISE},zero_padding,1," in report, report
     graded = (INST.course_dir / "autograded" / mistaken / LESSON / NB_NAME).read_text()
     assert "np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))" in graded or \
         mistake_src.strip().splitlines()[-1].strip() in graded, \
@@ -481,6 +484,8 @@ def lifecycle(hub, browser, step):
         rel = files[-1].relative_to(f"/home/{student}")
         fb.goto(f"{hub.url}/user/{student}/files/{rel}")
         fb.get_by_text("Score:").first.wait_for()
+        if student == mistaken:     # the known mistake is named on the page the student reads
+            fb.get_by_text("your output equals max pooling with zero padding").first.wait_for()
         step.shot(fb, f"{student}-feedback")
         fb.close()
 
