@@ -414,3 +414,25 @@ def test_speed_budget_separates_loops_from_vectorized_code():
     x = np.random.default_rng(0).standard_normal((1, 1, 300, 300))
     ck.call(reference_free_pool, x, 2, 1, 0, time_limit=budget)
     fails(ck.call, loops, x, time_limit=budget, match="did not finish")
+
+
+def test_a_failure_shows_the_students_frames_not_the_checks():
+    """In the notebook (IPython's traceback), a failing check shows the cell and the line
+    that raised, not the checks' own frames."""
+    import re
+    import sys
+
+    from IPython.core.ultratb import VerboseTB
+
+    def wrong(x, kernel_size, stride=None, padding=0):
+        return x[5]
+
+    try:
+        ck.check_against_oracle(wrong, "poolkit.max_pool2d", ck.pool_cases(seed=1))
+    except AssertionError:
+        etype, value, tb = sys.exc_info()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(
+        VerboseTB(theme_name="nocolor").structured_traceback(etype, value, tb)))
+    shown = re.findall(r"poolkit/checks/(\w+)\.py:\d+, in (\w+)", text)
+    assert shown == [("results", "_fail")], shown      # the frame that raises stays
+    assert "skipping hidden" in text and "return x[5]" in text

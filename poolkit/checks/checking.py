@@ -30,6 +30,7 @@ def check_against_oracle(fn, oracle: str, cases: CaseSet, *, hint: str = "",
     purpose: a number left as a test cell's last value would be read by nbgrader as a
     partial score.
     """
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     name = name or getattr(fn, "__name__", "your function")
     set_current(exercise or name, fn)
     assert_builtins_intact()

@@ -27,6 +27,7 @@ class _TimeLimit(BaseException):
 # numpy_only._Watch lets the frames of _call_with_limit (and of on_alarm) through: they are
 # the only code of poolkit.checks that runs while a student's call is watched.
 def _call_with_limit(fn, args, kwargs, seconds):
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     use_alarm = (threading.current_thread() is threading.main_thread()
                  and hasattr(signal, "setitimer"))
     if not use_alarm:
@@ -63,6 +64,7 @@ def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
     (read it with :func:`assert_close`/:func:`assert_equal`).  ``exercise`` names the
     exercise for staged hints (default: the function's name); the checks that follow
     count for it."""
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     name = name or getattr(fn, "__name__", "your function")
     set_current(exercise or name, fn)
     assert_builtins_intact()
@@ -84,6 +86,7 @@ def _raised(name, type_name, exc) -> str:
 
 
 def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch):
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     harness = _grading_harness()
     if harness is not None:
         return _call_remote(harness, fn, args, kwargs, name=name, case=case, hint=hint,
@@ -121,6 +124,7 @@ def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch):
 def _call_remote(harness, fn, args, kwargs, *, name, case, hint, time_limit):
     """A call under the grader's harness: ``fn`` reaches the student's kernel through the
     data-only channel, which enforces the time limit (and the NumPy-only kernel the rule)."""
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     try:
         with harness.time_limit(time_limit):
             return fn(*args, **kwargs)

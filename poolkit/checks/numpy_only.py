@@ -174,6 +174,7 @@ def assert_numpy_only(fn, *, name: str | None = None, banned=DEFAULT_BANNED,
     scikit-image or SciPy, imports modules dynamically, or reaches around through
     ``globals()``/``sys.modules``.  Reads the code only; see ``numpy_only=True`` in
     :func:`check_against_oracle` for watching the call itself."""
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     name = name or getattr(fn, "__name__", "your function")
     if _grading_harness() is not None:
         return   # graded in a kernel where only NumPy is installed

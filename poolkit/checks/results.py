@@ -95,6 +95,7 @@ def strict_value(obj, what: str = "your result"):
     ``("tuple", [items...])``.  Anything else fails with an AssertionError that says what
     was expected.
     """
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     t = _type(obj)
     if _is_real_ndarray(obj):
         shape = obj.shape
@@ -242,6 +243,7 @@ def _fail(reason: str, case: str, hint: str, exercise: str | None = None, *,
     (:mod:`~poolkit.checks.hints`).  At most about five lines.  ``diagnose_it=False`` for
     failures that probing cannot explain (a call that timed out would only time out
     again)."""
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     from .diagnosis import diagnose, message_lines
     from .hints import _current
 
@@ -268,6 +270,7 @@ def assert_close(actual, expected, *, case: str = "", hint: str = "",
     ``exercise`` names the exercise for its staged hint (default: the function last passed
     to :func:`~poolkit.checks.call`).
     """
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     assert_builtins_intact()
     assert_kernel_reports_errors()
     reason = _compare(strict_value(actual), strict_value(expected, "the expected value"),
@@ -283,6 +286,7 @@ def require(condition, reason: str, *, case: str = "", hint: str = "",
     is true: a check of a test's own, in the same format as every other failure.
     ``condition`` must be a real ``bool`` (compute it in the test, never take it from the
     student's code)."""
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     if condition.__class__ is not _bool:
         raise TypeError(f"require() needs a bool condition, got {_type(condition).__name__}")
     if not condition:
@@ -293,5 +297,6 @@ def require(condition, reason: str, *, case: str = "", hint: str = "",
 def assert_equal(actual, expected, *, case: str = "", hint: str = "",
                  exercise: str | None = None) -> None:
     """Fail unless ``actual`` equals ``expected`` exactly (ints, tuples, arrays, bools)."""
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     assert_close(actual, expected, case=case, hint=hint, rtol=0.0, atol=0.0,
                  exercise=exercise)
