@@ -42,7 +42,7 @@ MISTAKES = {
             {
                 "id": 'reshape_not_transpose',
                 "matches": 'a reshape to the channels-last shape (right shape, scrambled values)',
-                "explain": 'a reshape re-cuts the values in memory order; moving an axis needs a transpose, a new order of the same axes',
+                "explain": 'the shape is right but the values moved to wrong places: does your operation reorder axes or re-cut memory?',
                 "section": 'Section 2, channels first vs channels last',
                 "source": '''
 def nchw_to_nhwc(x):
@@ -58,7 +58,7 @@ def nhwc_to_nchw(x):
             {
                 "id": 'swapped_height_width',
                 "matches": 'the channels moved last with height and width swapped',
-                "explain": 'only the channel axis moves: N, H and W keep their order',
+                "explain": 'every image comes out mirrored across its diagonal: which axes should keep their order?',
                 "section": 'Section 2, channels first vs channels last',
                 "source": '''
 def nchw_to_nhwc(x):
@@ -72,7 +72,7 @@ def nhwc_to_nchw(x):
             {
                 "id": 'inverse_permutation',
                 "matches": 'the channels-last to channels-first move, applied the wrong way',
-                "explain": "np.transpose's axes say which old axis each new position takes, not where each old axis goes",
+                "explain": 'you applied the reverse move: does an axis order say where each old axis goes, or where each new one comes from?',
                 "section": 'Section 2, channels first vs channels last',
                 "source": '''
 def nchw_to_nhwc(x):
@@ -95,7 +95,7 @@ def nhwc_to_nchw(x):
             {
                 "id": 'extra_pixel_first',
                 "matches": 'the right total padding with the extra pixel before',
-                "explain": "Keras puts the extra pixel of an odd total at the end (bottom, right): 'before' gets the smaller half",
+                "explain": 'the total is right but the odd extra pixel sits on the wrong side: which side does Keras give it?',
                 "section": "Section 4, reproducing Keras padding='same' in PyTorch",
                 "source": '''
 def same_padding(size, pool_size, strides=None):
@@ -107,8 +107,8 @@ def same_padding(size, pool_size, strides=None):
             },
             {
                 "id": 'floor_output',
-                "matches": 'the padding for floor(L / s) outputs instead of ceil(L / s)',
-                "explain": "'same' promises ceil(L / s) outputs: a last window that is only partly filled still counts",
+                "matches": 'the padding for floor(L / s) outputs',
+                "explain": "a partly filled last window was dropped: how many outputs does 'same' promise for a length that s does not divide?",
                 "section": "Section 4, reproducing Keras padding='same' in PyTorch",
                 "source": '''
 def same_padding(size, pool_size, strides=None):
@@ -121,7 +121,7 @@ def same_padding(size, pool_size, strides=None):
             {
                 "id": 'negative_padding',
                 "matches": 'negative padding when the windows already fit',
-                "explain": "when the windows already fit (a window smaller than the stride), 'same' pads nothing: padding is never negative",
+                "explain": "padding can add pixels but never remove them: what does 'same' add when the windows already fit?",
                 "section": "Section 4, reproducing Keras padding='same' in PyTorch",
                 "source": '''
 def same_padding(size, pool_size, strides=None):
@@ -134,7 +134,7 @@ def same_padding(size, pool_size, strides=None):
             {
                 "id": 'stride_one_total',
                 "matches": 'the stride-1 padding (k - 1 in total) whatever the stride',
-                "explain": 'k - 1 is the total only for stride 1: in general it is what the last of the ceil(L / s) windows needs, so it depends on L and s',
+                "explain": 'your total ignores the stride and the input length: what does the last window need in order to fit?',
                 "section": "Section 4, reproducing Keras padding='same' in PyTorch",
                 "source": '''
 def same_padding(size, pool_size, strides=None):
@@ -157,7 +157,7 @@ def same_padding(size, pool_size, strides=None):
             {
                 "id": 'zero_padding',
                 "matches": "'same' max pooling with zero padding",
-                "explain": 'a padded position must never win a max, so pad with minus infinity: a 0 wins the border windows of a negative input',
+                "explain": 'a padded position won the max on a negative input, but padding must never win: which fill value never can?',
                 "section": 'Section 4, why zero padding is wrong for max pooling',
                 "source": '''
 def same_padding(size, pool_size, strides=None):
@@ -187,7 +187,7 @@ def keras_same_max_pool2d(x, pool_size, strides=None):
             {
                 "id": 'channels_first_input',
                 "matches": 'pooling the input as if it were channels first (N, C, H, W)',
-                "explain": 'Keras inputs are channels last, (N, H, W, C): height and width are axes 1 and 2, the channels the last axis',
+                "explain": 'you pooled over the wrong axes: in which layout does Keras store a batch of images?',
                 "section": 'Section 2, channels first vs channels last',
                 "source": '''
 def same_padding(size, pool_size, strides=None):
@@ -232,7 +232,7 @@ def keras_same_max_pool2d(x, pool_size, strides=None):
             {
                 "id": 'all_ties_get_gradient',
                 "matches": 'the gradient sent to every tied maximum of a window',
-                "explain": "torch sends each window's gradient to one input only, even on a tie: the first maximum in row-major order",
+                "explain": 'a tied window passed its gradient to every maximum, but torch picks a single winner: which one?',
                 "section": 'Section 5, the backward pass, checked against autograd',
                 "source": '''
 def max_pool2d_backward(grad_output, x, kernel_size, stride=None):
@@ -256,7 +256,7 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None):
             {
                 "id": 'last_maximum',
                 "matches": 'the gradient sent to the last maximum of each window',
-                "explain": 'on a tie torch picks the first maximum in row-major order (what np.argmax returns), not the last',
+                "explain": 'on a tie you chose a different winner than torch: which of the tied maxima does torch pick?',
                 "section": 'Section 5, the backward pass, checked against autograd',
                 "source": '''
 def max_pool2d_backward(grad_output, x, kernel_size, stride=None):
@@ -280,7 +280,7 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None):
             {
                 "id": 'overlaps_overwrite',
                 "matches": 'gradients that overwrite each other where windows overlap',
-                "explain": 'an input that wins several overlapping windows collects the sum of their gradients: add, never assign',
+                "explain": 'an input that wins two overlapping windows kept only one of their gradients: what happened to the other?',
                 "section": 'Section 5, the backward pass, checked against autograd',
                 "source": '''
 def max_pool2d_backward(grad_output, x, kernel_size, stride=None):

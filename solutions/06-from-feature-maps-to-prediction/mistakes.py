@@ -50,7 +50,7 @@ MISTAKES = {
             {
                 "id": 'no_biases',
                 "matches": 'the weights without the K biases',
-                "explain": 'a dense layer also has one bias per output, so every head adds n_classes parameters',
+                "explain": 'every head comes out short by one parameter per class: what does a dense layer learn besides its weights?',
                 "section": 'Section 1, two heads counted',
                 "source": '''
 def head_params(channels, height, width, n_classes, head):
@@ -64,7 +64,7 @@ def head_params(channels, height, width, n_classes, head):
             {
                 "id": 'no_value_error',
                 "matches": "a flatten head for any head name but 'gap'",
-                "explain": "a head name that is neither 'flatten' nor 'gap' is an error: raise ValueError instead of guessing",
+                "explain": 'an unknown head name got a flatten count: what should a function do with an argument it cannot handle?',
                 "section": 'Exercise 1: counting heads',
                 "source": '''
 def head_params(channels, height, width, n_classes, head):
@@ -75,7 +75,7 @@ def head_params(channels, height, width, n_classes, head):
             {
                 "id": 'gap_as_flatten',
                 "matches": "the flatten head's count for the GAP head too",
-                "explain": 'after global average pooling the dense layer sees one average per channel, not every position',
+                "explain": 'the GAP head got the flatten count: how many numbers reach its dense layer after the averaging?',
                 "section": 'Section 1, two heads counted',
                 "source": '''
 def head_params(channels, height, width, n_classes, head):
@@ -87,7 +87,7 @@ def head_params(channels, height, width, n_classes, head):
             {
                 "id": 'square_map',
                 "matches": 'counting with height * height positions',
-                "explain": 'a flatten head has one input per channel and position, and the map need not be square',
+                "explain": 'your count is right on square maps only: how many positions does a non-square map have?',
                 "section": 'Section 1, two heads counted',
                 "source": '''
 def head_params(channels, height, width, n_classes, head):
@@ -106,7 +106,7 @@ def head_params(channels, height, width, n_classes, head):
             {
                 "id": 'max_not_mean',
                 "matches": 'global max pooling before the dense layer',
-                "explain": 'the GAP head averages each channel over its positions, it does not take the largest value',
+                "explain": "you kept each channel's largest value: what does the A in GAP stand for?",
                 "section": "Section 1 (the GAP head) and lesson 01's global average pooling",
                 "source": '''
 def gap_head(features, weight, bias):
@@ -117,7 +117,7 @@ def gap_head(features, weight, bias):
             {
                 "id": 'wrong_axes',
                 "matches": 'a mean over the channel and width axes',
-                "explain": 'in (N, C, H, W) the positions are the last two axes: each channel keeps its own average',
+                "explain": 'the averages mix different channels together: which axes of the feature maps hold the positions?',
                 "section": "Section 1 (the GAP head) and lesson 01's global average pooling",
                 "source": '''
 def gap_head(features, weight, bias):
@@ -128,8 +128,8 @@ def gap_head(features, weight, bias):
             },
             {
                 "id": 'sum_not_mean',
-                "matches": 'channel sums instead of channel averages',
-                "explain": "global average pooling divides each channel's total by its H * W positions",
+                "matches": 'the sum of each channel, not divided by anything',
+                "explain": "your logits grow with the size of the map: what turns a channel's total into its average?",
                 "section": "Section 1 (the GAP head) and lesson 01's global average pooling",
                 "source": '''
 def gap_head(features, weight, bias):
@@ -139,8 +139,8 @@ def gap_head(features, weight, bias):
             },
             {
                 "id": 'weight_not_transposed',
-                "matches": 'the pooled features times weight, not weight transposed',
-                "explain": 'nn.Linear stores weight as (out, in) = (K, C), so an (N, C) batch meets it transposed',
+                "matches": 'the pooled features times the weight as it is stored',
+                "explain": 'mind the shapes: the weight is stored one row per class, so which way round must an (N, C) batch meet it?',
                 "section": 'Exercise 2: a GAP head in NumPy',
                 "source": '''
 def gap_head(features, weight, bias):
@@ -156,7 +156,7 @@ def gap_head(features, weight, bias):
             {
                 "id": 'floor_stop',
                 "matches": 'windows whose stops are rounded down',
-                "explain": 'the stop rounds (i+1)L/O up, so neighbouring windows may share a position and none is empty',
+                "explain": 'some windows came out empty or too short: which way must a stop be rounded so that none loses its share?',
                 "section": 'Section 3, any input size (the window formula of adaptive pooling)',
                 "source": '''
 def adaptive_windows(length, output_size):
@@ -167,7 +167,7 @@ def adaptive_windows(length, output_size):
             {
                 "id": 'fixed_stride',
                 "matches": 'windows of one fixed size and stride',
-                "explain": 'adaptive pooling fixes the output, not the window: each window comes from the formula and sizes may differ',
+                "explain": 'adaptive pooling fixes the output, not the window: why would all its windows share one size and step?',
                 "section": 'Section 3, any input size (the window formula of adaptive pooling)',
                 "source": '''
 def adaptive_windows(length, output_size):
@@ -178,7 +178,7 @@ def adaptive_windows(length, output_size):
             {
                 "id": 'rounded_quotient',
                 "matches": 'windows computed from the rounded float length / output_size',
-                "explain": 'a quotient rounded to a float can land a hair above an integer and ceil then adds a position: keep i*L and (i+1)*L exact',
+                "explain": 'a window gained an extra position: a float quotient can miss an integer by a hair, so which arithmetic stays exact?',
                 "section": 'Exercise 3: adaptive pooling windows',
                 "source": '''
 def adaptive_windows(length, output_size):
@@ -190,7 +190,7 @@ def adaptive_windows(length, output_size):
             {
                 "id": 'rounded_start',
                 "matches": 'windows whose starts are rounded to the nearest integer',
-                "explain": 'the start rounds i*L/O down (floor), never to the nearest integer',
+                "explain": "some windows start one position late: which way does the lesson's window formula round a start?",
                 "section": 'Section 3, any input size (the window formula of adaptive pooling)',
                 "source": '''
 def adaptive_windows(length, output_size):
@@ -207,7 +207,7 @@ def adaptive_windows(length, output_size):
             {
                 "id": 'fixed_kernel',
                 "matches": 'ordinary pooling with kernel and stride H // OH',
-                "explain": 'adaptive pooling chooses each window from the formula, so windows may differ in size and overlap',
+                "explain": "one kernel and stride for every output is ordinary pooling: where do adaptive pooling's windows come from?",
                 "section": 'Section 3, any input size (the window formula of adaptive pooling)',
                 "source": '''
 def adaptive_avg_pool2d_np(x, output_size):
@@ -225,8 +225,8 @@ def adaptive_avg_pool2d_np(x, output_size):
             },
             {
                 "id": 'swapped_output',
-                "matches": 'adaptive pooling to (OW, OH) instead of (OH, OW)',
-                "explain": 'a pair output_size is (rows, columns): OH goes with the height axis and OW with the width',
+                "matches": 'adaptive pooling with the two output sizes swapped',
+                "explain": 'your output has the right sizes on the wrong axes: which number of the pair belongs to the rows?',
                 "section": 'Exercise 4: adaptive average pooling in NumPy',
                 "source": '''
 def adaptive_avg_pool2d_np(x, output_size):
@@ -245,7 +245,7 @@ def adaptive_avg_pool2d_np(x, output_size):
             {
                 "id": 'floor_stop',
                 "matches": 'averages over windows whose stops are rounded down',
-                "explain": 'the stop rounds (i+1)L/O up, so no window is empty and neighbours may share a position',
+                "explain": "some averages come from empty or short windows: which way must each window's stop be rounded?",
                 "section": 'Section 3, any input size (the window formula of adaptive pooling)',
                 "source": '''
 def adaptive_avg_pool2d_np(x, output_size):
