@@ -31,7 +31,7 @@ MISTAKES = {
             {
                 "id": 'zero_padding',
                 "matches": 'max pooling with zero padding',
-                "explain": 'a padded position must never win a max, so pad with minus infinity, not 0',
+                "explain": 'a padded position won the max, but padding must never be the largest value in a window: which fill value can never win?',
                 "section": 'Section 3, the forward pass, one window at a time',
                 "source": '''
 def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
@@ -57,7 +57,7 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
             {
                 "id": 'no_plus_one',
                 "matches": 'pooling with one window too few per axis',
-                "explain": 'floor((L + 2p - k) / s) counts the steps after the first window; add 1 for the first window itself',
+                "explain": 'each axis has one window too few: count the windows of a small example by hand and compare with your count',
                 "section": 'Section 1, pooling by hand (the output size)',
                 "source": '''
 def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
@@ -83,7 +83,7 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
             {
                 "id": 'swapped_window',
                 "matches": "pooling with the window's height and width swapped",
-                "explain": 'in an (h, w) pair the first entry is for the rows and the second for the columns',
+                "explain": 'your windows came out transposed: which entry of an (h, w) pair describes the rows?',
                 "section": 'Section 1, pooling by hand (the output size)',
                 "source": '''
 def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
@@ -107,6 +107,33 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
     return out
 ''',
             },
+            {
+                "id": 'max_over_batch_and_channels',
+                "matches": 'one max per window position over all samples and channels',
+                "explain": 'pooling keeps samples and channels apart, but each of your maxima mixed them all: which axes should it reduce?',
+                "section": 'Section 1, pooling by hand (several channels)',
+                "source": '''
+def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
+    def pair(v):
+        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+    kh, kw = pair(kernel_size)
+    sh, sw = pair(kernel_size if stride is None else stride)
+    ph, pw = pair(padding)
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+
+    h_out = (h + 2 * ph - kh) // sh + 1
+    w_out = (w + 2 * pw - kw) // sw + 1
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            out[:, :, i, j] = np.max(window)
+    return out
+''',
+            },
         ],
     },
     "avg_pool2d_loops": {
@@ -115,7 +142,7 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
             {
                 "id": 'real_pixels_divisor',
                 "matches": 'averaging over the real pixels only (count_include_pad=False)',
-                "explain": "PyTorch's default counts the padded zeros: divide every window by kh * kw",
+                "explain": "border windows differ from PyTorch's default: do the padded zeros count among the values averaged?",
                 "section": 'Section 3, the forward pass, one window at a time',
                 "source": '''
 def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
@@ -143,7 +170,7 @@ def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
             {
                 "id": 'max_not_mean',
                 "matches": 'max pooling, not average pooling',
-                "explain": 'average pooling replaces each window by its mean, not its largest value',
+                "explain": "each window gave its largest value, which is max pooling's summary: what does average pooling report?",
                 "section": 'Section 3, the forward pass, one window at a time',
                 "source": '''
 def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
@@ -169,7 +196,7 @@ def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
             {
                 "id": 'divides_by_kh_plus_kw',
                 "matches": 'window sums divided by kh + kw',
-                "explain": 'a kh x kw window holds kh * kw values: divide by the product, not the sum',
+                "explain": 'your divisor is not the number of values in a window: how many values does a kh x kw window hold?',
                 "section": 'Section 3, the forward pass, one window at a time',
                 "source": '''
 def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
@@ -193,6 +220,32 @@ def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
     return out
 ''',
             },
+            {
+                "id": 'ignores_padding',
+                "matches": 'average pooling that leaves the padding out',
+                "explain": 'the padding never entered your windows, so every window sits off: what input are the windows cut from?',
+                "section": 'Section 3, the forward pass, one window at a time',
+                "source": '''
+def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
+    def pair(v):
+        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+    kh, kw = pair(kernel_size)
+    sh, sw = pair(kernel_size if stride is None else stride)
+    ph, pw = pair(padding)
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+
+    h_out = (h + 2 * ph - kh) // sh + 1
+    w_out = (w + 2 * pw - kw) // sw + 1
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            window = x[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh * kw)
+    return out
+''',
+            },
         ],
     },
     "pool2d_vectorized": {
@@ -201,7 +254,7 @@ def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
             {
                 "id": 'ignores_mode',
                 "matches": 'max pooling whatever the mode',
-                "explain": "mode='avg' must take the mean of each window: a running sum over the k*k offsets, divided by k*k",
+                "explain": 'in average mode your function still returned window maxima: where does your code read the mode?',
                 "section": 'Section 4, loop over the window, not over the output',
                 "source": '''
 def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
@@ -223,8 +276,8 @@ def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
             },
             {
                 "id": 'step_one_slices',
-                "matches": 'windows sliced with step 1 instead of the stride',
-                "explain": 'window (i, j) starts at row i*s: the slice for one offset takes every s-th row and column',
+                "matches": 'offset slices that take every row and column, as if the stride were 1',
+                "explain": 'neighbouring windows start one row apart, so the stride was lost: which rows of the padded input start a window?',
                 "section": 'Section 4, loop over the window, not over the output',
                 "source": '''
 def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
@@ -245,6 +298,32 @@ def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
     return out if mode == "max" else out / (k * k)
 ''',
             },
+            {
+                "id": 'inf_padding_in_avg',
+                "matches": 'average pooling padded with minus infinity',
+                "explain": 'border averages came out as minus infinity: which fill value can sit in a sum without changing it?',
+                "section": 'Section 3, the forward pass, one window at a time',
+                "source": '''
+def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
+    k = kernel_size
+    s = k if stride is None else stride
+    p = padding
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+    h_out = (h + 2 * p - k) // s + 1
+    w_out = (w + 2 * p - k) // s + 1
+    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)
+    if mode == "max":
+        out = np.full((n, c, h_out, w_out), -np.inf)
+    else:
+        out = np.zeros((n, c, h_out, w_out))
+    for di in range(k):
+        for dj in range(k):
+            part = padded[:, :, di:di + s * (h_out - 1) + 1:s, dj:dj + s * (w_out - 1) + 1:s]
+            out = np.maximum(out, part) if mode == "max" else out + part
+    return out if mode == "max" else out / (k * k)
+''',
+            },
         ],
     },
     "global_avg_pool": {
@@ -253,7 +332,7 @@ def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
             {
                 "id": 'wrong_axes',
                 "matches": 'a mean over the channel and height axes',
-                "explain": 'global average pooling averages each channel over its plane: height and width, axes 2 and 3',
+                "explain": 'channels got averaged together, but global pooling keeps each channel apart: which axes span one plane?',
                 "section": 'Section 5, global average pooling',
                 "source": '''
 def global_avg_pool(x):
@@ -264,7 +343,7 @@ def global_avg_pool(x):
             {
                 "id": 'drops_unit_axes',
                 "matches": 'the right means with shape (N, C)',
-                "explain": 'keep the two spatial axes with length 1 (keepdims=True): the result is (N, C, 1, 1)',
+                "explain": 'the means are right but the two spatial axes vanished: what shape does the exercise ask for?',
                 "section": 'Section 5, global average pooling',
                 "source": '''
 def global_avg_pool(x):
@@ -274,7 +353,7 @@ def global_avg_pool(x):
             {
                 "id": 'global_max',
                 "matches": 'global max pooling',
-                "explain": "global average pooling takes each plane's mean, not its maximum",
+                "explain": 'each plane gave its largest value: is that what an average pooling reports?',
                 "section": 'Section 5, global average pooling',
                 "source": '''
 def global_avg_pool(x):

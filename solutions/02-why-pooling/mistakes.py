@@ -42,7 +42,7 @@ MISTAKES = {
             {
                 "id": 'no_biases',
                 "matches": 'the counts without any bias',
-                "explain": 'every convolution and dense layer also has one bias per output channel or unit, and biases are parameters (though not multiply-adds)',
+                "explain": 'your parameter counts are short: besides its weights, what else does each convolution and dense layer learn?',
                 "section": 'Section 2, Claim 1: pooling means fewer numbers (the layer tables)',
                 "source": '''
 def cnn_costs(size, channels, hidden, pooled):
@@ -67,7 +67,7 @@ def cnn_costs(size, channels, hidden, pooled):
             {
                 "id": 'only_conv_dense_activations',
                 "matches": 'activations counted for the convolutions and dense layers only',
-                "explain": 'every layer stores its output for the backward pass, so each ReLU, each pooling layer and the Flatten count as activations too',
+                "explain": 'too few activations: every layer keeps its output for the backward pass, not only the layers with weights',
                 "section": 'Exercise 1: predict the costs of a small CNN',
                 "source": '''
 def cnn_costs(size, channels, hidden, pooled):
@@ -91,7 +91,7 @@ def cnn_costs(size, channels, hidden, pooled):
             {
                 "id": 'ceil_pooled_side',
                 "matches": 'the counts with the pooled side rounded up',
-                "explain": 'a 2x2 pooling with stride 2 drops an odd last row and column, so a side of 7 becomes 3, not 4',
+                "explain": 'an odd side was rounded up after pooling: what happens to a last row that no full window covers?',
                 "section": 'Exercise 1: predict the costs of a small CNN',
                 "source": '''
 def cnn_costs(size, channels, hidden, pooled):
@@ -116,7 +116,7 @@ def cnn_costs(size, channels, hidden, pooled):
             {
                 "id": 'conv_madds_one_channel',
                 "matches": 'the counts with each convolution output reading one input channel',
-                "explain": 'a 3x3 convolution output sums over all input channels, so it costs 3*3 multiply-adds per input channel',
+                "explain": 'too few multiply-adds: one convolution output reads a 3x3 patch in how many input channels?',
                 "section": 'Section 2, Claim 1: pooling means fewer numbers (the layer tables)',
                 "source": '''
 def cnn_costs(size, channels, hidden, pooled):
@@ -146,7 +146,7 @@ def cnn_costs(size, channels, hidden, pooled):
             {
                 "id": 'counts_changes',
                 "matches": 'the fraction of predictions that changed',
-                "explain": 'the score counts the images whose prediction stayed the same, so entry [0, 0] is 1',
+                "explain": 'you counted the predictions that changed: the score measures consistency, so what must the unshifted entry be?',
                 "section": 'Exercise 2: a shift-consistency score',
                 "source": '''
 def consistency_table(labels):
@@ -156,8 +156,8 @@ def consistency_table(labels):
             },
             {
                 "id": 'mean_over_shifts',
-                "matches": 'a mean over the shift axis, not over the images',
-                "explain": 'each entry is a fraction of the N images, so average over the last axis and keep one entry per shift (dy, dx)',
+                "matches": 'a mean taken over one of the shift axes',
+                "explain": 'each entry is a fraction of the images for one shift, but you averaged across shifts: which axis holds the images?',
                 "section": 'Exercise 2: a shift-consistency score',
                 "source": '''
 def consistency_table(labels):
@@ -168,7 +168,7 @@ def consistency_table(labels):
             {
                 "id": 'compares_with_previous_shift',
                 "matches": 'agreement with the neighbouring shift',
-                "explain": 'every shift is compared with the unshifted predictions labels[0, 0], not with the shift next to it',
+                "explain": 'you compared each shift with its neighbour: what single reference should every shift be measured against?',
                 "section": 'Exercise 2: a shift-consistency score',
                 "source": '''
 def consistency_table(labels):
@@ -181,7 +181,7 @@ def consistency_table(labels):
             {
                 "id": 'compares_with_first_image',
                 "matches": "agreement with the first image's prediction",
-                "explain": "each image is compared with its own unshifted prediction, not with another image's",
+                "explain": "each image was compared with another image's prediction: whose unshifted prediction is the right reference?",
                 "section": 'Exercise 2: a shift-consistency score',
                 "source": '''
 def consistency_table(labels):
@@ -197,7 +197,7 @@ def consistency_table(labels):
             {
                 "id": 'blur_then_max',
                 "matches": 'blur, then max 2x2/2 (the simple order)',
-                "explain": "Zhang's order splits the max pooling in two, a dense max first, then the blur, and only then the subsampling",
+                "explain": 'you blurred first, so the max still feeds the subsampling unfiltered: which step must the blur come right before?',
                 "section": "Section 3, 'Where it breaks: aliasing' (Zhang's order)",
                 "source": '''
 def max_blur_pool2d(x):
@@ -212,7 +212,7 @@ def max_blur_pool2d(x):
             {
                 "id": 'max_pool_then_blur',
                 "matches": 'max 2x2/2 first, then the blur',
-                "explain": 'the blur must come before the only subsampling step, so the 2x2 max is taken at every position (stride 1), then blurred, and only then are every second row and column kept',
+                "explain": 'you subsampled before blurring, so the aliasing had already happened: what is the blur there to protect?',
                 "section": "Section 3, 'Where it breaks: aliasing' (Zhang's order)",
                 "source": '''
 def max_blur_pool2d(x):
@@ -228,7 +228,7 @@ def max_blur_pool2d(x):
             {
                 "id": 'zero_padding',
                 "matches": 'MaxBlurPool with zero padding at the borders',
-                "explain": 'windows that reach past a border wrap around to the other side, so the layer commutes with circular shifts',
+                "explain": 'your borders differ: the layer must commute with circular shifts, so what lies just past the right edge?',
                 "section": "Exercise 3: Zhang's MaxBlurPool in NumPy",
                 "source": '''
 def max_blur_pool2d(x):
@@ -246,7 +246,7 @@ def max_blur_pool2d(x):
             {
                 "id": 'box_blur',
                 "matches": 'MaxBlurPool with a box blur [1, 1, 1] / 3',
-                "explain": 'the binomial blur weighs the centre twice as much as each neighbour, [1, 2, 1] / 4',
+                "explain": 'an equal-weight blur is not the binomial one: how much weight does the binomial filter give the centre?',
                 "section": "Section 3, 'Where it breaks: aliasing' (Zhang's order)",
                 "source": '''
 def max_blur_pool2d(x):
@@ -261,7 +261,7 @@ def max_blur_pool2d(x):
             {
                 "id": 'odd_rows',
                 "matches": 'MaxBlurPool keeping the odd rows and columns',
-                "explain": 'the subsampling keeps rows and columns 0, 2, 4, ..., starting at 0',
+                "explain": 'the subsampling started one row and column late: which is the first row a stride-2 pooling keeps?',
                 "section": "Exercise 3: Zhang's MaxBlurPool in NumPy",
                 "source": '''
 def max_blur_pool2d(x):
@@ -276,7 +276,7 @@ def max_blur_pool2d(x):
             {
                 "id": 'max_window_backwards',
                 "matches": 'MaxBlurPool with the dense max window reaching up and left',
-                "explain": 'the 2x2 window whose top-left corner is [i, j] takes its neighbours from row i + 1 and column j + 1; np.roll with a positive shift brings in the ones before instead',
+                "explain": 'your dense max reaches up and left: which neighbours does the window with top-left corner [i, j] cover?',
                 "section": "Exercise 3: Zhang's MaxBlurPool in NumPy",
                 "source": '''
 def max_blur_pool2d(x):
