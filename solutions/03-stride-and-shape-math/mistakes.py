@@ -27,7 +27,7 @@ MISTAKES = {
             {
                 "id": 'no_drop_rule',
                 "matches": 'ceil mode that keeps a last window starting in the right padding',
-                "explain": 'PyTorch drops the extra ceil-mode window when it would start in the right padding or beyond, because it would see no real input',
+                "explain": 'your last ceil-mode window starts where there is no real input left: would PyTorch keep a window that sees none?',
                 "section": 'Section 1, the output-size formula (the ceil-mode drop rule and the drawing)',
                 "source": '''
 import math
@@ -41,7 +41,7 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             {
                 "id": 'ignores_dilation',
                 "matches": 'the size for an undilated window',
-                "explain": 'with dilation d the k taps sit d positions apart, so the window spans more than k positions',
+                "explain": 'dilation puts gaps between the taps, so a dilated window covers more positions than it has taps: how many?',
                 "section": 'Section 1, the output-size formula',
                 "source": '''
 import math
@@ -58,7 +58,7 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             {
                 "id": 'one_side_padding',
                 "matches": 'the size with the padding added on one side only',
-                "explain": 'padding p is added at both ends of the axis, so the padded length grows by 2p',
+                "explain": 'your padded axis comes out too short: on which ends of the axis does the padding go?',
                 "section": 'Section 1, the output-size formula',
                 "source": '''
 def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -73,7 +73,7 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             {
                 "id": 'no_plus_one',
                 "matches": 'one window too few',
-                "explain": 'the room left after the first window, divided by the stride, counts the further windows; the first window itself adds one more',
+                "explain": 'the stride steps you count lie between windows: how many windows do that many steps connect?',
                 "section": 'Section 1, the output-size formula',
                 "source": '''
 def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -88,8 +88,8 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             {
                 "id": 'returns_float',
                 "matches": 'the right size, but as a float',
-                "explain": 'a size counts windows and must be a plain int, but true division and float constants turn it into a float',
-                "section": "Exercise 1: PyTorch's output size (the result is a plain Python int)",
+                "explain": 'a size counts windows, so it must stay a whole-number int: which step of yours turned it into a float?',
+                "section": "Exercise 1: PyTorch's output size (the list of what the tests check)",
                 "source": '''
 import math
 
@@ -105,8 +105,8 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             {
                 "id": 'stride_none_is_one',
                 "matches": 'the size with stride 1 when stride is None',
-                "explain": "PyTorch's default stride is the kernel size, so stride=None gives non-overlapping windows",
-                "section": "Exercise 1: PyTorch's output size (stride=None means stride = kernel_size)",
+                "explain": 'with no stride given your windows overlap: how far does a PyTorch pooling window step by default?',
+                "section": "Exercise 1: PyTorch's output size (the list of what the tests check)",
                 "source": '''
 def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     stride = 1 if stride is None else stride
@@ -120,12 +120,31 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             {
                 "id": 'ignores_ceil_mode',
                 "matches": 'the floor-mode size whatever ceil_mode says',
-                "explain": 'ceil_mode=True rounds the number of stride steps up, which can add a last, partial window',
-                "section": 'Section 1, the output-size formula (ceil_mode and the drawing)',
+                "explain": 'ceil mode is there to decide about a last, partial window: what should it do with one?',
+                "section": 'Section 1, the output-size formula (ceil mode and the drawing)',
                 "source": '''
 def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     stride = kernel_size if stride is None else stride
     return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+''',
+            },
+            {
+                "id": 'ceil_mode_inverted',
+                "matches": 'the size with floor and ceil mode swapped',
+                "explain": 'your rounding does the opposite of what the flag asks: which mode may keep a last, partial window?',
+                "section": 'Section 1, the output-size formula (ceil mode and the drawing)',
+                "source": '''
+import math
+
+def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    stride = kernel_size if stride is None else stride
+    room = size + 2 * padding - dilation * (kernel_size - 1) - 1
+    if ceil_mode:
+        return math.floor(room / stride) + 1
+    out = math.ceil(room / stride) + 1
+    if (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
 ''',
             },
         ],
@@ -136,7 +155,7 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             {
                 "id": 'ignores_padding',
                 "matches": 'the fraction kept without the padding',
-                "explain": 'padding widens each axis by 2p before the windows are counted, while the input still has H x W positions',
+                "explain": 'padding changes one of the two counts in the fraction but not the other: which one, and by how much?',
                 "section": 'Section 2, what a pooling layer keeps, and Exercise 1',
                 "source": '''
 def fraction_kept(height, width, kernel_size, stride=None, padding=0):
@@ -149,7 +168,7 @@ def fraction_kept(height, width, kernel_size, stride=None, padding=0):
             {
                 "id": 'stride_limit',
                 "matches": 'the large-input limit 1 / stride**2',
-                "explain": 'that limit holds only for large inputs; on a real plane floor mode drops the last incomplete window and k > s loses a border, so count the outputs of each axis',
+                "explain": 'that limit is only approached on large inputs: on a real plane, which windows are lost at the edges?',
                 "section": 'Section 2, what a pooling layer keeps',
                 "source": '''
 def fraction_kept(height, width, kernel_size, stride=None, padding=0):
@@ -160,7 +179,7 @@ def fraction_kept(height, width, kernel_size, stride=None, padding=0):
             {
                 "id": 'fraction_dropped',
                 "matches": 'the fraction dropped (1 minus the fraction kept)',
-                "explain": 'the fraction kept is the output positions divided by the input positions; what you return is the share that is dropped',
+                "explain": 'your fraction counts the positions that do not survive the pooling: which ones does the exercise ask for?',
                 "section": 'Section 2, what a pooling layer keeps',
                 "source": '''
 def fraction_kept(height, width, kernel_size, stride=None, padding=0):
@@ -173,8 +192,8 @@ def fraction_kept(height, width, kernel_size, stride=None, padding=0):
             {
                 "id": 'stride_none_is_one',
                 "matches": 'the fraction with stride 1 when stride is None',
-                "explain": 'a missing stride means the kernel size, as in PyTorch',
-                "section": 'Exercise 3: fraction kept (stride=None means kernel_size)',
+                "explain": 'with no stride given your windows overlap: how far does a PyTorch pooling window step by default?',
+                "section": 'Exercise 3: fraction kept (what the arguments mean)',
                 "source": '''
 def fraction_kept(height, width, kernel_size, stride=None, padding=0):
     stride = 1 if stride is None else stride
@@ -186,13 +205,26 @@ def fraction_kept(height, width, kernel_size, stride=None, padding=0):
             {
                 "id": 'same_axis_twice',
                 "matches": "the fraction with the height's output count used for both axes",
-                "explain": 'on a plane that is not square the two axes give different output counts, so count each axis with its own length',
+                "explain": 'on a plane that is not square the two axes have different lengths: does your count notice?',
                 "section": 'Section 2, what a pooling layer keeps',
                 "source": '''
 def fraction_kept(height, width, kernel_size, stride=None, padding=0):
     stride = kernel_size if stride is None else stride
     n_out = (height + 2 * padding - kernel_size) // stride + 1
     return n_out * n_out / (height * width)
+''',
+            },
+            {
+                "id": 'integer_division',
+                "matches": 'the fraction rounded down to a whole number',
+                "explain": 'a fraction kept lies between 0 and 1, but your division throws away everything after the point',
+                "section": 'Section 2, what a pooling layer keeps',
+                "source": '''
+def fraction_kept(height, width, kernel_size, stride=None, padding=0):
+    stride = kernel_size if stride is None else stride
+    h_out = (height + 2 * padding - kernel_size) // stride + 1
+    w_out = (width + 2 * padding - kernel_size) // stride + 1
+    return (h_out * w_out) // (height * width)
 ''',
             },
         ],
@@ -203,8 +235,8 @@ def fraction_kept(height, width, kernel_size, stride=None, padding=0):
             {
                 "id": 'same_rounds_down',
                 "matches": "'same' rounded down",
-                "explain": "'same' pads for the last, partial window, so it rounds the number of stride steps up",
-                "section": "Section 3, Keras' 'valid' and 'same'",
+                "explain": "'same' keeps a window for the last, partial stretch of the input: does your rounding keep it?",
+                "section": "Section 3, Keras: 'valid' and 'same'",
                 "source": '''
 def keras_output_size(size, pool_size, strides=None, padding="valid"):
     strides = pool_size if strides is None else strides
@@ -216,8 +248,8 @@ def keras_output_size(size, pool_size, strides=None, padding="valid"):
             {
                 "id": 'same_as_valid',
                 "matches": "the 'valid' size for both policies",
-                "explain": "'same' pads just enough for every stride step to get a window, so its size depends only on L and the stride, not on the window",
-                "section": "Section 3, Keras' 'valid' and 'same'",
+                "explain": "'same' pads the input while 'valid' does not: what is the padding of 'same' there to achieve?",
+                "section": "Section 3, Keras: 'valid' and 'same'",
                 "source": '''
 def keras_output_size(size, pool_size, strides=None, padding="valid"):
     strides = pool_size if strides is None else strides
@@ -227,8 +259,8 @@ def keras_output_size(size, pool_size, strides=None, padding="valid"):
             {
                 "id": 'strides_none_is_one',
                 "matches": 'the size with strides 1 when strides is None',
-                "explain": 'a missing strides means strides = pool_size, in Keras as in PyTorch',
-                "section": "Section 3, Keras' 'valid' and 'same'",
+                "explain": 'with no strides given your windows overlap: how far does a Keras pooling window step by default?',
+                "section": "Section 3, Keras: 'valid' and 'same'",
                 "source": '''
 def keras_output_size(size, pool_size, strides=None, padding="valid"):
     strides = 1 if strides is None else strides
@@ -240,13 +272,26 @@ def keras_output_size(size, pool_size, strides=None, padding="valid"):
             {
                 "id": 'same_as_ceil_mode',
                 "matches": "'same' as the 'valid' count rounded up",
-                "explain": "'same' is not PyTorch's ceil mode: it pads so that every stride step starts a window, so the window size plays no part",
-                "section": "Section 3, Keras' 'valid' and 'same'",
+                "explain": "'same' is not PyTorch's ceil mode: once 'same' has padded, which of length, window and stride still matter?",
+                "section": "Section 3, Keras: 'valid' and 'same'",
                 "source": '''
 def keras_output_size(size, pool_size, strides=None, padding="valid"):
     strides = pool_size if strides is None else strides
     if padding == "same":
         return -(-(size - pool_size) // strides) + 1
+    return (size - pool_size) // strides + 1
+''',
+            },
+            {
+                "id": 'rounds_to_nearest',
+                "matches": "'same' rounded to the nearest whole number",
+                "explain": "rounding to the nearest can drop a short last stretch of the input: does 'same' ever drop one?",
+                "section": "Section 3, Keras: 'valid' and 'same'",
+                "source": '''
+def keras_output_size(size, pool_size, strides=None, padding="valid"):
+    strides = pool_size if strides is None else strides
+    if padding == "same":
+        return round(size / strides)
     return (size - pool_size) // strides + 1
 ''',
             },
@@ -258,7 +303,7 @@ def keras_output_size(size, pool_size, strides=None, padding="valid"):
             {
                 "id": 'hardcoded_example',
                 "matches": "the example's stack for 37 -> 9, whatever the sizes",
-                "explain": 'the stack must depend on size and target: follow the size after each layer and choose layers until it equals the target',
+                "explain": 'a stack that fits one pair of sizes rarely fits another: what must your stack depend on?',
                 "section": 'Exercise 4: design a stack to a target size',
                 "source": '''
 def stack_to_target(size, target):
@@ -268,7 +313,7 @@ def stack_to_target(size, target):
             {
                 "id": 'halves_only',
                 "matches": 'a stack of 2x2/2 halvings only',
-                "explain": 'repeated halving reaches only about L/2, L/4, L/8, ...; stride-1 layers change the size by -2 to +1 to fine-tune it, and the other stride-2 layers halve to slightly different sizes',
+                "explain": 'halving alone reaches only a few sizes: which of the allowed layers change the size by a little?',
                 "section": 'Exercise 4: design a stack to a target size (which layer shrinks a lot, which fine-tunes?)',
                 "source": '''
 def stack_to_target(size, target):
@@ -282,7 +327,7 @@ def stack_to_target(size, target):
             {
                 "id": 'one_big_window',
                 "matches": 'one stride-1 window of size - target + 1',
-                "explain": 'only kernels 2 and 3 are allowed, so a large reduction must come from several layers, mostly with stride 2',
+                "explain": 'a single window that big is not an allowed layer: which allowed layers shrink the size a lot?',
                 "section": 'Exercise 4: design a stack to a target size',
                 "source": '''
 def stack_to_target(size, target):
@@ -294,7 +339,7 @@ def stack_to_target(size, target):
             {
                 "id": 'halve_then_shrink',
                 "matches": 'halvings followed by one-row 2x2/1 shrinks',
-                "explain": 'shrinking by one row per layer can need far more than 6 layers: choose the halvings (2x2/2, 3x3/2, padded) so they end close to the target',
+                "explain": 'shrinking one row per layer can need far more than 6 layers: could the big steps already land nearer the target?',
                 "section": 'Exercise 4: design a stack to a target size (which layer shrinks a lot, which fine-tunes?)',
                 "source": '''
 def stack_to_target(size, target):

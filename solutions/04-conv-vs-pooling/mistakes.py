@@ -60,7 +60,7 @@ MISTAKES = {
             {
                 "id": 'flipped_filter',
                 "matches": 'a convolution with the filter flipped (textbook convolution)',
-                "explain": 'deep-learning convolutions are cross-correlations: filter tap (a, b) multiplies the pixel at offset (a, b) of its window, nothing is flipped',
+                "explain": 'deep-learning frameworks do not compute the textbook operation: which one do they compute, and does it turn the filter?',
                 "section": 'Exercise 2: depthwise_conv2d in NumPy (cross-correlation)',
                 "source": '''
 def depthwise_conv2d(x, weight, stride=1, padding=0):
@@ -83,7 +83,7 @@ def depthwise_conv2d(x, weight, stride=1, padding=0):
             {
                 "id": 'sums_channels',
                 "matches": 'a full convolution that sums over all channels',
-                "explain": 'a depthwise convolution keeps the channels apart: output channel c sees only input channel c, through its own filter weight[c, 0]',
+                "explain": 'depthwise is what sets this layer apart from a full convolution: which input channels may one output channel see?',
                 "section": 'Section 3, average pooling is a depthwise convolution with fixed weights',
                 "source": '''
 def depthwise_conv2d(x, weight, stride=1, padding=0):
@@ -111,7 +111,7 @@ def depthwise_conv2d(x, weight, stride=1, padding=0):
             {
                 "id": 'pool_stride_none_as_one',
                 "matches": 'the shape with a pooling stride of None taken as 1',
-                "explain": 'a pooling layer given stride=None steps by its window size: MaxPool2d(2) halves height and width',
+                "explain": 'with no stride given your pooling windows overlap: how far does a pooling window step by default?',
                 "section": 'Section 6, channels and shapes through a conv + pool stack',
                 "source": '''
 def stack_output_shape(input_shape, layers):
@@ -130,7 +130,7 @@ def stack_output_shape(input_shape, layers):
             {
                 "id": 'conv_keeps_channels',
                 "matches": 'the shape with convolutions keeping the channel count',
-                "explain": 'a convolution sets the channel count to its out_channels (each output channel weighs all input channels); only pooling keeps it',
+                "explain": 'convolutions and pooling layers treat the channel count differently: which of the two decides it?',
                 "section": 'Section 6, channels and shapes through a conv + pool stack',
                 "source": '''
 def stack_output_shape(input_shape, layers):
@@ -148,8 +148,8 @@ def stack_output_shape(input_shape, layers):
             },
             {
                 "id": 'rounds_up',
-                "matches": 'the shape with sizes rounded up instead of down',
-                "explain": "a window that would run past the padded map is dropped, so sizes round down (torch's default, ceil_mode=False)",
+                "matches": 'the shape with sizes rounded up',
+                "explain": 'your sizes count a last window that runs past the padded map: does torch keep such a window by default?',
                 "section": 'Section 6, channels and shapes through a conv + pool stack',
                 "source": '''
 def stack_output_shape(input_shape, layers):
@@ -174,9 +174,9 @@ def stack_output_shape(input_shape, layers):
             {
                 "id": "weights_of_one",
                 "matches": "sum pooling (every weight 1)",
-                "explain": "an average weighs each of the k*k values equally, and the weights "
-                           "of an average add up to 1",
-                "section": "Section 3, average pooling is a fixed convolution",
+                "explain": "sum pooling and average pooling differ only in their weights: what turns a "
+                           "weighted sum into an average?",
+                "section": "Section 3, average pooling is a depthwise convolution with fixed weights",
                 "source": '''
 def avg_pool_weights(channels, kernel_size):
     return np.ones((channels, 1, kernel_size, kernel_size))
@@ -191,8 +191,8 @@ def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
             {
                 "id": "stride_none_as_one",
                 "matches": "average pooling with stride 1 when stride is None",
-                "explain": "a pooling layer given stride=None steps by its window size, so its "
-                           "windows tile the map without overlapping",
+                "explain": "with no stride given your windows overlap: how far does a pooling window step "
+                           "by default?",
                 "section": "Exercise 3: average pooling as a fixed-weight depthwise convolution",
                 "source": '''
 def avg_pool_weights(channels, kernel_size):
@@ -212,8 +212,8 @@ def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
         "mistakes": [
             {
                 "id": 'no_division',
-                "matches": 'the gradient without the division by k*k',
-                "explain": 'an output is the mean of k*k inputs, so a change in one input moves it by only a k*k-th of that change: each input gets a share of the upstream gradient, not all of it',
+                "matches": 'the gradient of sum pooling',
+                "explain": 'your gradient is too large: how much does an average move when one of its inputs moves by 1?',
                 "section": 'Section 3, average pooling is a depthwise convolution with fixed weights',
                 "source": '''
 def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
@@ -234,7 +234,7 @@ def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=
             {
                 "id": 'overlaps_overwrite',
                 "matches": 'the gradient with overlapping windows overwriting each other',
-                "explain": 'an input inside several windows affects every one of them, so its gradient is the sum of the shares from all of those windows',
+                "explain": 'an input inside several windows affects each of them: does your gradient hear from all of them?',
                 "section": 'Exercise 5: the backward pass of average pooling',
                 "source": '''
 def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
@@ -255,7 +255,7 @@ def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=
             {
                 "id": 'real_pixels_divisor',
                 "matches": 'the gradient of average pooling with count_include_pad=False',
-                "explain": "torch's default counts the padded zeros in the divisor, so a border window passes the same k*k-th share to its real inputs as any other window",
+                "explain": "your border windows divide by their real pixels only: what does torch's default average count in a border window?",
                 "section": 'Section 3, average pooling is a depthwise convolution with fixed weights',
                 "source": '''
 def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
@@ -277,7 +277,7 @@ def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=
             {
                 "id": 'ignores_padding_offset',
                 "matches": 'the gradient with windows placed as if there were no padding',
-                "explain": 'windows are laid out on the padded map, so with padding p each window starts p rows and p columns earlier in the input',
+                "explain": 'windows are laid out on the padded map: where, in the input itself, does the first one start?',
                 "section": 'Exercise 5: the backward pass of average pooling',
                 "source": '''
 def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
