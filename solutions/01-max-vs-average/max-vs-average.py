@@ -347,9 +347,11 @@ widgets.max_vs_average(image="scene", size=64, kernel_size=2, steps=3)
 # | 6 | *(written)* which pooling for an exposure estimate? | reasoning | 3 |
 #
 # Write NumPy only: no poolkit, torch or Keras inside your functions (the tests check).
-# A failing test names the case and gives a pointer. If you are stuck, `ck.hint("max_pool2d_loops")`
-# (with the exercise's function name) prints the rule; after three failed checks of one
-# exercise it is shown anyway. Try without it first.
+# A failing test names the case and gives a pointer; when your result matches a mistake the
+# course knows, it says so ("your output equals ...") and which section to reread. If you are
+# stuck, `ck.hint("max_pool2d_loops")` (with the exercise's function name) prints the rule;
+# after three failed tries of one exercise (three different versions of your function; running
+# the same cell again does not count) it is shown anyway. Try without it first.
 #
 # ### Exercise 1: max pooling with loops (4 points)
 #

@@ -488,8 +488,10 @@ print(f"lecture part ran in {time.perf_counter() - lesson_start:.1f} s")
 # ## Exercises
 #
 # Graded (autograded cells follow each exercise; run them to check your work). A failing
-# check names the case and what differs; if you are stuck, `ck.hint("cnn_costs")` (or the
-# name of any other exercise) prints the rule, and it is also shown after three failed tries.
+# check names the case and what differs, and a mistake the course knows by name ("your
+# output equals ..."); if you are stuck, `ck.hint("cnn_costs")` (or the name of any other
+# exercise) prints the rule, and it is also shown after three failed tries (three different
+# versions of your function: running the same cell again does not count).
 #
 # 1. `cnn_costs`: predict the parameters, multiply-adds and activations of a small CNN with
 #    and without pooling, checked against the network torch builds.

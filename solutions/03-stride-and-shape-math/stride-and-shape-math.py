@@ -275,9 +275,11 @@ for title, shape, layers in [("LeNet-5", (1, 32, 32), lenet), ("VGG-16 features"
 # | 5 | *(written)* a `225x225` input through VGG-16 | reasoning | 3 |
 #
 # Plain Python or NumPy only: do not call poolkit, torch or Keras inside your functions. A
-# failing test names the case and gives a pointer; if you are stuck on an exercise,
+# failing test names the case and gives a pointer, or the known mistake your result matches
+# ("your output equals ...") and what to reread; if you are stuck on an exercise,
 # `ck.hint("output_size")` (with that exercise's function name) prints the rule, and after
-# three failed checks of the same exercise the rule is shown anyway. Try without it first.
+# three failed tries of the same exercise (three different versions of your function;
+# running the same cell again does not count) the rule is shown anyway. Try without it first.
 #
 # ### Exercise 1: PyTorch's output size (4 points)
 #

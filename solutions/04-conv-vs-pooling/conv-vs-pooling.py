@@ -410,8 +410,10 @@ for module, shape in shapes:
 # Exercises 2, 3 and 5 must be written in NumPy: the tests reject answers that call torch,
 # TensorFlow or poolkit. The tests compare your answers with torch and poolkit on random inputs
 # (negative values, ties, odd sizes), and a failing test names the case that failed and gives a
-# hint. Stuck after that? `ck.hint("depthwise_conv2d")` (any exercise's function name) prints
-# where to reread and the rule; it also appears by itself after three failed checks.
+# hint, or names the known mistake your result matches ("your output equals ..."). Stuck after
+# that? `ck.hint("depthwise_conv2d")` (any exercise's function name) prints where to reread and
+# the rule; it also appears by itself after three failed tries (three different versions of
+# your function; running the same cell again does not count).
 
 # %% [markdown]
 # ### Exercise 1: design a stack to a target shape, within a parameter budget (4 points)

@@ -439,8 +439,10 @@ plt.show()
 # Exercises 1 to 4 must be written in NumPy: the tests reject answers that call torch,
 # TensorFlow or poolkit. The tests compare your answers with Keras, torch's autograd and poolkit
 # on random inputs with negative values, ties and odd sizes; a failing test names the case and
-# gives a hint. Stuck after that? `ck.hint("same_padding")` (any exercise's function name)
-# prints where to reread and the rule; it also appears by itself after three failed checks.
+# gives a hint, or names the known mistake your result matches ("your output equals ...").
+# Stuck after that? `ck.hint("same_padding")` (any exercise's function name) prints where to
+# reread and the rule; it also appears by itself after three failed tries (three different
+# versions of your function; running the same cell again does not count).
 
 # %% [markdown]
 # ### Exercise 1: converting between layouts (1 point)

@@ -323,8 +323,10 @@ print(f"lecture part ran in {time.perf_counter() - lesson_start:.1f} s")
 # ## Exercises
 #
 # Graded (run the test cells after each exercise). A failing check names the case and what
-# differs; if you are stuck, `ck.hint("design_head")` (or the name of any other exercise)
-# prints the rule, and it is also shown after three failed tries.
+# differs, and a mistake the course knows by name ("your output equals ..."); if you are
+# stuck, `ck.hint("design_head")` (or the name of any other exercise) prints the rule, and it
+# is also shown after three failed tries (three different versions of your function: running
+# the same cell again does not count).
 #
 # 1. `head_params`: parameters of a flatten head and of a GAP head.
 # 2. `gap_head`: a global-average-pooling classifier head in NumPy.
