@@ -436,3 +436,12 @@ def test_a_failure_shows_the_students_frames_not_the_checks():
     shown = re.findall(r"poolkit/checks/(\w+)\.py:\d+, in (\w+)", text)
     assert shown == [("results", "_fail")], shown      # the frame that raises stays
     assert "skipping hidden" in text and "return x[5]" in text
+
+
+def test_a_display_name_with_arguments_appears_in_the_case():
+    def student(x, k, s, p, mode="avg"):
+        return reference.max_pool2d(x, k, s, p)     # max where the mean was asked for
+
+    with pytest.raises(AssertionError, match=r"case: pool2d_vectorized\(mode='avg'\), x: shape"):
+        ck.check_against_oracle(student, "poolkit.avg_pool2d", ck.pool_cases(seed=5, n=3),
+                                name="pool2d_vectorized(mode='avg')")

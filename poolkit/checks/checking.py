@@ -51,6 +51,8 @@ def check_against_oracle(fn, oracle: str, cases: CaseSet, *, hint: str = "",
         args, kwargs, note = built[checked]
         want = expected[checked]
         case = describe(args, kwargs, cases.names, note)
+        if "(" in name:     # a display name carries arguments the case does not show
+            case = f"{name}, {case}"
         watch = _Watch(banned) if numpy_only and _grading_harness() is None else None
         call_args = _tuple([a.copy() if _is_real_ndarray(a) else a for a in args])
         if want[0] == "error":
