@@ -133,4 +133,5 @@ def test_unpacked_bundle_sets_up_and_validates_a_lesson(tmp_path):
     nbformat.write(answered, student_nb)
     failed = _make(home, "validate", f"LESSON={LESSON}", env=env)
     out = failed.stdout + failed.stderr
-    assert f"your output equals {mistake['matches']}" in out, out[-3000:]
+    # nbgrader validate cuts long lines: the start of the diagnosis is enough
+    assert f"your output equals {mistake['matches']}"[:60] in out, out[-3000:]
