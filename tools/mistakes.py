@@ -49,13 +49,17 @@ def lessons_with_specs() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "solutions").glob("*/mistakes.py"))
 
 
-def load_spec(lesson: str) -> dict:
-    """``MISTAKES`` of ``solutions/<lesson>/mistakes.py``."""
-    path = ROOT / "solutions" / lesson / "mistakes.py"
-    spec = importlib.util.spec_from_file_location(f"mistakes_{lesson.replace('-', '_')}", path)
+def _module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.MISTAKES
+    return module
+
+
+def load_spec(lesson: str) -> dict:
+    """``MISTAKES`` of ``solutions/<lesson>/mistakes.py``."""
+    return _module(ROOT / "solutions" / lesson / "mistakes.py",
+                   f"mistakes_{lesson.replace('-', '_')}").MISTAKES
 
 
 def wrong_answers(lesson: str) -> dict[str, list[tuple[str, str]]]:
@@ -69,10 +73,7 @@ def wrong_answers(lesson: str) -> dict[str, list[tuple[str, str]]]:
             merged[exercise] = [(m["matches"], m["source"]) for m in entry["mistakes"]]
     path = ROOT / "tests" / "wrong_answers" / f"{lesson}.py"
     if path.exists():
-        spec = importlib.util.spec_from_file_location(f"wrong_{lesson.replace('-', '_')}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        for exercise, entries in module.WRONG.items():
+        for exercise, entries in _module(path, f"wrong_{lesson.replace('-', '_')}").WRONG.items():
             merged.setdefault(exercise, []).extend(entries)
     return merged
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._literals import _str, _tuple, _type
 from .cases import CaseSet
-from .guards import DEFAULT_TIME_LIMIT, _call_student, _effective_limit
+from .guards import DEFAULT_TIME_LIMIT, _call_student, _effective_limit, _raised_type
 from .hints import expected_failure, record_pass, set_current
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .numpy_only import DEFAULT_BANNED, _Watch, assert_numpy_only
@@ -61,9 +61,7 @@ def check_against_oracle(fn, oracle: str, cases: CaseSet, *, hint: str = "",
                     _call_student(fn, call_args, kwargs, name=name, case=case, hint=hint,
                                   time_limit=limit, watch=watch)
             except AssertionError as exc:
-                first_line = _str(exc).partition("\n")[0]
-                if (first_line.endswith(f" raised {want[1]}")
-                        or f" raised {want[1]}:" in first_line):
+                if _raised_type(_str(exc).partition("\n")[0], name) == want[1]:
                     checked += 1
                     continue
                 raise

@@ -58,13 +58,6 @@ def _catalogue() -> dict[str, dict]:
     return table
 
 
-def known(exercise: str) -> list[dict]:
-    """The known mistakes of ``exercise`` (id, matches, explain, section), [] when none."""
-    spec = _catalogue().get(exercise)
-    return [] if spec is None else [
-        {k: m[k] for k in ("id", "matches", "explain", "section")} for m in spec["mistakes"]]
-
-
 def _decode_line(line: str):
     from .oracle import _decode_tokens
 
@@ -118,7 +111,7 @@ def _student_function(name: str):
 def _outcome(fn, args, kwargs, name):
     """What ``fn`` gives on one probe: a strict value, ``("error", type)``, or None when
     it cannot be told (too slow, or a result of a kind the checks do not read)."""
-    from .guards import _call_student, _effective_limit
+    from .guards import _call_student, _effective_limit, _raised_type
     from .results import _is_real_ndarray, strict_value
 
     call_args = _tuple([a.copy() if _is_real_ndarray(a) else a for a in args])
@@ -126,13 +119,8 @@ def _outcome(fn, args, kwargs, name):
         value = _call_student(fn, call_args, _dict(kwargs), name=name, case="", hint="",
                               time_limit=_effective_limit(PROBE_TIME_LIMIT), watch=None)
     except AssertionError as exc:
-        first = _str(exc).partition("\n")[0]
-        marker = f"{name} raised "
-        if first.startswith(marker):
-            return ("error", first[marker.__len__():].partition(":")[0].strip())
-        if first.startswith(f"{name} is not written yet"):
-            return ("error", "NotImplementedError")
-        return None
+        raised = _raised_type(_str(exc).partition("\n")[0], name)
+        return None if raised is None else ("error", raised)
     try:
         return strict_value(value)
     except AssertionError:

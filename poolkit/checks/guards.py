@@ -85,6 +85,17 @@ def _raised(name, type_name, exc) -> str:
     return f"{name} raised {type_name}: {message}" if message else f"{name} raised {type_name}"
 
 
+def _raised_type(first_line: str, name: str) -> str | None:
+    """The exception type a failure's first line says ``name`` raised (the inverse of
+    :func:`_raised`), or None when the failure is of another kind."""
+    if first_line.startswith(f"{name} is not written yet"):
+        return "NotImplementedError"
+    marker = f"{name} raised "
+    if not first_line.startswith(marker):
+        return None
+    return first_line[marker.__len__():].partition(":")[0].strip()
+
+
 def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch):
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     harness = _grading_harness()

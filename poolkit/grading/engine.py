@@ -112,6 +112,7 @@ class _Run:
         self.exercises = course.exercises()
         self.max_total = sum(e.max_points for e in self.exercises)
         self._max_points = {e.name: e.max_points for e in self.exercises}
+        self._exercise_of = {g: e.name for e in self.exercises for g in e.grade_ids}
         self.fingerprint = course.fingerprint()
         self.execute_config = _execute_config(course.config)
         if not limits.cell_timeout:
@@ -362,13 +363,12 @@ class _Run:
     def _diagnoses_in(self, nb) -> dict[str, str]:
         """Exercise -> the known mistake its failing test cells named (the test harness
         wrote it into the cell's metadata); an exercise whose cells disagree gets none."""
-        owner = {g: ex.name for ex in self.exercises for g in ex.grade_ids}
         found: dict[str, set] = {}
         for cell in nb.cells:
             mistake = cell.metadata.get("poolkit", {}).get("diagnosis")
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if mistake and grade_id in owner:
-                found.setdefault(owner[grade_id], set()).add(mistake)
+            if mistake and grade_id in self._exercise_of:
+                found.setdefault(self._exercise_of[grade_id], set()).add(mistake)
         return {ex: next(iter(ids)) for ex, ids in found.items() if len(ids) == 1}
 
     def _feedback_in_parent(self, job, entry, err) -> None:

@@ -24,7 +24,7 @@ import contextlib
 import io
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ACTIVE = False                  # True while a test cell runs here
 DEFAULT_CALL_LIMIT = 20.0       # seconds, as poolkit.checks.DEFAULT_TIME_LIMIT
@@ -170,10 +170,7 @@ class Outcome:
     ename: str | None = None
     evalue: str = ""
     kernel_lost: str | None = None      # set when the kernel must be replaced
-    diagnoses: list = None              # (exercise, mistake id) named by the failure
-
-    def __post_init__(self):
-        self.diagnoses = list(self.diagnoses or [])
+    diagnoses: list = field(default_factory=list)   # (exercise, mistake id) it named
 
     @property
     def passed(self) -> bool:

@@ -196,14 +196,14 @@ def write_misconceptions(folder: str, exercises, rows: list[GradeRow],
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     left = {n: 0.0 for n in names}
+    share = {(exercise, diagnosis): s for exercise, diagnosis, _, s in table}
     mistakes = sorted({d for _, d, _, _ in table if d not in (CORRECT, UNDIAGNOSED)})
     palette = ["#DD8452", "#8172B3", "#937860", "#DA8BC3", "#CCB974", "#64B5CD", "#C44E52",
                "#4C72B0", "#8C8C8C", "#B5651D"]
     colors = {CORRECT: "#55A868", UNDIAGNOSED: "#BBBBBB"}
     colors.update({m: palette[i % len(palette)] for i, m in enumerate(mistakes)})
     for diagnosis in [CORRECT, *mistakes, UNDIAGNOSED]:
-        widths = [100 * next((s for e, d, _, s in table if e == n and d == diagnosis), 0.0)
-                  for n in names]
+        widths = [100 * share.get((n, diagnosis), 0.0) for n in names]
         if not any(widths):
             continue
         ax.barh(names, widths, left=[left[n] for n in names], color=colors[diagnosis],
