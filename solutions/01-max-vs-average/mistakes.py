@@ -24,6 +24,18 @@ _VECTORIZED = literal_cases([
     ((_values((2, 1, 6, 7), 2), 2, 1, 0), {"mode": mode}, mode) for mode in ("max", "avg")],
     names=("x", "kernel_size", "stride", "padding"))
 
+# the argument handling every loop version of exercises 1 and 2 starts with
+_PAIR = '''
+    def pair(v):
+        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+    kh, kw = pair(kernel_size)
+    sh, sw = pair(kernel_size if stride is None else stride)
+    ph, pw = pair(padding)
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+'''
+
 MISTAKES = {
     "max_pool2d_loops": {
         "probes": [pool_cases(seed=9101, n=6, square=False, min_kernel=2, stride_none=True)],
@@ -34,16 +46,7 @@ MISTAKES = {
                 "explain": 'a padded position won the max, but padding must never be the largest value in a window: which fill value can never win?',
                 "section": 'Section 3, the forward pass, one window at a time',
                 "source": '''
-def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
-    def pair(v):
-        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
-
-    kh, kw = pair(kernel_size)
-    sh, sw = pair(kernel_size if stride is None else stride)
-    ph, pw = pair(padding)
-    x = np.asarray(x, dtype=np.float64)
-    n, c, h, w = x.shape
-
+def max_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
     h_out = (h + 2 * ph - kh) // sh + 1
     w_out = (w + 2 * pw - kw) // sw + 1
     padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
@@ -60,16 +63,7 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
                 "explain": 'each axis has one window too few: count the windows of a small example by hand and compare with your count',
                 "section": 'Section 1, pooling by hand (the output size)',
                 "source": '''
-def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
-    def pair(v):
-        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
-
-    kh, kw = pair(kernel_size)
-    sh, sw = pair(kernel_size if stride is None else stride)
-    ph, pw = pair(padding)
-    x = np.asarray(x, dtype=np.float64)
-    n, c, h, w = x.shape
-
+def max_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
     h_out = (h + 2 * ph - kh) // sh
     w_out = (w + 2 * pw - kw) // sw
     padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
@@ -86,16 +80,7 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
                 "explain": 'your windows came out transposed: which entry of an (h, w) pair describes the rows?',
                 "section": 'Section 1, pooling by hand (the output size)',
                 "source": '''
-def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
-    def pair(v):
-        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
-
-    kh, kw = pair(kernel_size)
-    sh, sw = pair(kernel_size if stride is None else stride)
-    ph, pw = pair(padding)
-    x = np.asarray(x, dtype=np.float64)
-    n, c, h, w = x.shape
-
+def max_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
     kh, kw = kw, kh
     h_out = (h + 2 * ph - kh) // sh + 1
     w_out = (w + 2 * pw - kw) // sw + 1
@@ -113,16 +98,7 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
                 "explain": 'pooling keeps samples and channels apart, but each of your maxima mixed them all: which axes should it reduce?',
                 "section": 'Section 1, pooling by hand (several channels)',
                 "source": '''
-def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
-    def pair(v):
-        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
-
-    kh, kw = pair(kernel_size)
-    sh, sw = pair(kernel_size if stride is None else stride)
-    ph, pw = pair(padding)
-    x = np.asarray(x, dtype=np.float64)
-    n, c, h, w = x.shape
-
+def max_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
     h_out = (h + 2 * ph - kh) // sh + 1
     w_out = (w + 2 * pw - kw) // sw + 1
     padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
@@ -145,16 +121,7 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
                 "explain": "border windows differ from PyTorch's default: do the padded zeros count among the values averaged?",
                 "section": 'Section 3, the forward pass, one window at a time',
                 "source": '''
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
-    def pair(v):
-        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
-
-    kh, kw = pair(kernel_size)
-    sh, sw = pair(kernel_size if stride is None else stride)
-    ph, pw = pair(padding)
-    x = np.asarray(x, dtype=np.float64)
-    n, c, h, w = x.shape
-
+def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
     h_out = (h + 2 * ph - kh) // sh + 1
     w_out = (w + 2 * pw - kw) // sw + 1
     padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
@@ -173,16 +140,7 @@ def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
                 "explain": "each window gave its largest value, which is max pooling's summary: what does average pooling report?",
                 "section": 'Section 3, the forward pass, one window at a time',
                 "source": '''
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
-    def pair(v):
-        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
-
-    kh, kw = pair(kernel_size)
-    sh, sw = pair(kernel_size if stride is None else stride)
-    ph, pw = pair(padding)
-    x = np.asarray(x, dtype=np.float64)
-    n, c, h, w = x.shape
-
+def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
     h_out = (h + 2 * ph - kh) // sh + 1
     w_out = (w + 2 * pw - kw) // sw + 1
     padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
@@ -199,16 +157,7 @@ def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
                 "explain": 'your divisor is not the number of values in a window: how many values does a kh x kw window hold?',
                 "section": 'Section 3, the forward pass, one window at a time',
                 "source": '''
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
-    def pair(v):
-        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
-
-    kh, kw = pair(kernel_size)
-    sh, sw = pair(kernel_size if stride is None else stride)
-    ph, pw = pair(padding)
-    x = np.asarray(x, dtype=np.float64)
-    n, c, h, w = x.shape
-
+def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
     h_out = (h + 2 * ph - kh) // sh + 1
     w_out = (w + 2 * pw - kw) // sw + 1
     padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
@@ -226,16 +175,7 @@ def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
                 "explain": 'the padding never entered your windows, so every window sits off: what input are the windows cut from?',
                 "section": 'Section 3, the forward pass, one window at a time',
                 "source": '''
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
-    def pair(v):
-        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
-
-    kh, kw = pair(kernel_size)
-    sh, sw = pair(kernel_size if stride is None else stride)
-    ph, pw = pair(padding)
-    x = np.asarray(x, dtype=np.float64)
-    n, c, h, w = x.shape
-
+def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
     h_out = (h + 2 * ph - kh) // sh + 1
     w_out = (w + 2 * pw - kw) // sw + 1
     out = np.empty((n, c, h_out, w_out))

@@ -35,6 +35,15 @@ _CONSISTENCY = literal_cases([
     ((_labels(9203, 2, 2, 2),), {}, "S=2, N=2"),
 ], names=("labels",))
 
+# the start of cnn_costs that its wrong versions share
+_COSTS_HEAD = '''
+def cnn_costs(size, channels, hidden, pooled):
+    params = madds = acts = 0
+    c_in, side = 1, size
+    for c_out in channels:
+        conv_outputs = c_out * side * side
+'''
+
 MISTAKES = {
     "cnn_costs": {
         "probes": [_COSTS],
@@ -44,13 +53,7 @@ MISTAKES = {
                 "matches": 'the counts without any bias',
                 "explain": 'your parameter counts are short: besides its weights, what else does each convolution and dense layer learn?',
                 "section": 'Section 2, Claim 1: pooling means fewer numbers (the layer tables)',
-                "source": '''
-def cnn_costs(size, channels, hidden, pooled):
-    params = madds = acts = 0
-    c_in, side = 1, size
-    for c_out in channels:
-        conv_outputs = c_out * side * side
-        params += c_in * c_out * 9
+                "source": _COSTS_HEAD + '''        params += c_in * c_out * 9
         madds += conv_outputs * c_in * 9
         acts += 2 * conv_outputs
         if pooled:
@@ -69,13 +72,7 @@ def cnn_costs(size, channels, hidden, pooled):
                 "matches": 'activations counted for the convolutions and dense layers only',
                 "explain": 'too few activations: every layer keeps its output for the backward pass, not only the layers with weights',
                 "section": 'Exercise 1: predict the costs of a small CNN',
-                "source": '''
-def cnn_costs(size, channels, hidden, pooled):
-    params = madds = acts = 0
-    c_in, side = 1, size
-    for c_out in channels:
-        conv_outputs = c_out * side * side
-        params += c_in * c_out * 9 + c_out
+                "source": _COSTS_HEAD + '''        params += c_in * c_out * 9 + c_out
         madds += conv_outputs * c_in * 9
         acts += conv_outputs
         if pooled:
@@ -93,13 +90,7 @@ def cnn_costs(size, channels, hidden, pooled):
                 "matches": 'the counts with the pooled side rounded up',
                 "explain": 'an odd side was rounded up after pooling: what happens to a last row that no full window covers?',
                 "section": 'Exercise 1: predict the costs of a small CNN',
-                "source": '''
-def cnn_costs(size, channels, hidden, pooled):
-    params = madds = acts = 0
-    c_in, side = 1, size
-    for c_out in channels:
-        conv_outputs = c_out * side * side
-        params += c_in * c_out * 9 + c_out
+                "source": _COSTS_HEAD + '''        params += c_in * c_out * 9 + c_out
         madds += conv_outputs * c_in * 9
         acts += 2 * conv_outputs
         if pooled:
@@ -118,13 +109,7 @@ def cnn_costs(size, channels, hidden, pooled):
                 "matches": 'the counts with each convolution output reading one input channel',
                 "explain": 'too few multiply-adds: one convolution output reads a 3x3 patch in how many input channels?',
                 "section": 'Section 2, Claim 1: pooling means fewer numbers (the layer tables)',
-                "source": '''
-def cnn_costs(size, channels, hidden, pooled):
-    params = madds = acts = 0
-    c_in, side = 1, size
-    for c_out in channels:
-        conv_outputs = c_out * side * side
-        params += c_in * c_out * 9 + c_out
+                "source": _COSTS_HEAD + '''        params += c_in * c_out * 9 + c_out
         madds += conv_outputs * 9
         acts += 2 * conv_outputs
         if pooled:

@@ -8,15 +8,19 @@ Known mistakes (the ones a diagnosis names) live in
 breaks (other libraries, speed, types) and answers no probe can pin down.
 """
 
-WRONG = {
-    "cnn_costs": [
-        ('numpy integers instead of Python ints', '''
+# the start of cnn_costs that its wrong versions share
+_COSTS_HEAD = '''
 def cnn_costs(size, channels, hidden, pooled):
     params = madds = acts = 0
     c_in, side = 1, size
     for c_out in channels:
         conv_outputs = c_out * side * side
-        params += c_in * c_out * 9 + c_out
+'''
+
+WRONG = {
+    "cnn_costs": [
+        ('numpy integers instead of Python ints',
+         _COSTS_HEAD + '''        params += c_in * c_out * 9 + c_out
         madds += conv_outputs * c_in * 9
         acts += 2 * conv_outputs
         if pooled:
