@@ -86,7 +86,12 @@ def normal_submissions(root: Path, lesson: str, wrong: dict) -> dict:
     held = {"correct": dict(everything_right),
             "untouched": {ex: "undiagnosed" for ex in wrong}}
     fc.submit(root, lesson, "correct", fc.student_notebook(root, lesson, answers))
-    fc.submit(root, lesson, "untouched", fc.student_notebook(root, lesson, {}))
+    untouched = fc.student_notebook(root, lesson, {})
+    # a forged diagnosis in a test cell's metadata must not reach the report
+    for cell in untouched.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_"):
+            cell.metadata["poolkit"] = {"diagnosis": "forged_by_the_student"}
+    fc.submit(root, lesson, "untouched", untouched)
     for i, (exercise, options) in enumerate(sorted(wrong.items())):
         label, source = options[i % len(options)]
         fc.submit(root, lesson, f"wrong-{exercise}", fc.student_notebook(

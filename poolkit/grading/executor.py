@@ -252,6 +252,8 @@ class GradingExecute(Execute):
 
     def _run_test_cell(self, cell, index):
         """The test runs here; the student's functions run in a kernel, called as data."""
+        # Only this run may say which mistake a cell shows: drop what a submission brought.
+        cell.metadata.pop("poolkit", None)
         numpy_only = harness.needs_numpy_only(cell.source)
         names = self._names
         if numpy_only:
