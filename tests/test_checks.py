@@ -404,16 +404,42 @@ def test_switching_off_the_monitor_is_caught():
           match="switched off the call monitor")
 
 
-def test_speed_budget_separates_loops_from_vectorized_code():
-    budget = ck.loop_time(300, 300) / 4
-    assert 0 < budget < 30
-
-    def loops(x):
-        return reference.max_pool2d(x, 2, 1)
+def test_speed_check_separates_loops_from_vectorized_code():
+    def loops(x, k, s, p):
+        return reference.max_pool2d(x, k, s, p)
 
     x = np.random.default_rng(0).standard_normal((1, 1, 300, 300))
-    ck.call(reference_free_pool, x, 2, 1, 0, time_limit=budget)
-    fails(ck.call, loops, x, time_limit=budget, match="did not finish")
+    ck.check_speed(reference_free_pool, x, 2, 1, 0, loops=(300, 300, 2, 1))
+    message = fails(ck.check_speed, loops, x, 2, 1, 0, loops=(300, 300, 2, 1), tries=2,
+                    case="speed test", hint="loop over the window offsets",
+                    match="loops is too slow")
+    assert "in each of 2 tries" in message
+    assert "case: speed test" in message and "loop over the window offsets" in message
+
+
+def test_speed_check_retries_a_moment_of_load(monkeypatch):
+    """One slow try (a busy machine) does not fail a fast answer; each try takes a fresh
+    yardstick, so a quiet moment's measurement is never reused."""
+    import poolkit.checks.oracle as oracle
+
+    yardsticks = []
+
+    def yardstick(*loops):
+        yardsticks.append(loops)
+        return 0.5
+
+    monkeypatch.setattr(oracle, "loop_time", yardstick)
+    calls = []
+
+    def slow_once(x):
+        calls.append(1)
+        if len(calls) == 1:
+            import time
+            time.sleep(1.0)
+        return x
+
+    ck.check_speed(slow_once, 1.0, loops=(10, 10, 2, 1))
+    assert len(calls) == 2 and yardsticks == [(10, 10, 2, 1)] * 2
 
 
 def test_a_failure_shows_the_students_frames_not_the_checks():

@@ -62,7 +62,8 @@ and oracle names such as ``"poolkit.checks.reference_loop_seconds"`` use ``poolk
   (``loop_time``, ...);
 * :mod:`~poolkit.checks.kernel`: the kernel's fitness (``assert_builtins_intact``,
   ``assert_kernel_reports_errors``) and whether the grader's harness is running;
-* :mod:`~poolkit.checks.guards`: calling a student's function (``call``, time limits);
+* :mod:`~poolkit.checks.guards`: calling a student's function (``call``, time limits,
+  ``check_speed``);
 * :mod:`~poolkit.checks.numpy_only`: the NumPy-only rule (``assert_numpy_only``, the call
   monitor);
 * :mod:`~poolkit.checks.checking`: ``check_against_oracle``;
@@ -90,7 +91,7 @@ from .cases import (
     size_cases,
 )
 from .checking import check_against_oracle
-from .guards import DEFAULT_TIME_LIMIT, _effective_limit, call
+from .guards import DEFAULT_TIME_LIMIT, _effective_limit, call, check_speed
 from .hints import compare_with_yours, hint
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .numpy_only import DEFAULT_BANNED, assert_numpy_only
@@ -110,7 +111,8 @@ __all__ = [
     "arr", "call", "compare_with_yours", "hint", "require",
     "assert_builtins_intact", "assert_close", "assert_equal",
     "assert_kernel_reports_errors",
-    "assert_numpy_only", "check_against_oracle", "describe", "keras_size_cases", "literal_cases",
+    "assert_numpy_only", "check_against_oracle", "check_speed", "describe",
+    "keras_size_cases", "literal_cases",
     "pool_cases", "array_cases", "hw_cases", "pooled_shape_oracle",
     "loop_time", "reference_loop_seconds",
     "size_cases", "strict_value",

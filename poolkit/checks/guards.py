@@ -24,6 +24,11 @@ class _TimeLimit(BaseException):
     plain ``except Exception`` in their code does not swallow it)."""
 
 
+class _TooSlow(Exception):
+    """A call ran past its time limit, for a caller that handles that itself (a speed test
+    tries again) instead of failing at once."""
+
+
 # numpy_only._Watch lets the frames of _call_with_limit (and of on_alarm) through: they are
 # the only code of poolkit.checks that runs while a student's call is watched.
 def _call_with_limit(fn, args, kwargs, seconds):
@@ -76,6 +81,40 @@ def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
                          time_limit=_effective_limit(time_limit), watch=None)
 
 
+def check_speed(fn, *args, loops: tuple, fraction: float = 0.5, tries: int = 3,
+                case: str = "", hint: str = "", name: str | None = None,
+                exercise: str | None = None, **kwargs):
+    """Pass when ``fn(*args, **kwargs)`` takes at most ``fraction`` of the loop version's
+    time, where ``loops = (height, width, kernel_size, stride)`` is the loop version's input
+    (see :func:`~poolkit.checks.oracle.loop_time`).  Each try times the loop version and then
+    the student's call, side by side; the first try within its limit passes.  Retrying keeps a
+    moment of load on a busy machine from failing a fast answer, and measuring each try anew
+    keeps a quiet moment's yardstick from failing a later one."""
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
+    from .oracle import loop_time
+
+    name = name or getattr(fn, "__name__", "your function")
+    set_current(exercise or name, fn)
+    assert_builtins_intact()
+    assert_kernel_reports_errors()
+    if not callable(fn):
+        _fail(f"{name} is not a function (got {_type(fn).__name__})", case,
+              "define it with def in the exercise cell and run that cell")
+    limits = []
+    for _ in range(max(1, tries)):
+        limit = fraction * loop_time(*loops)
+        limits.append(limit)
+        try:
+            _call_student(fn, args, kwargs, name=name, case=case, hint=hint,
+                          time_limit=limit, watch=None, slow_raises=True)
+            return
+        except _TooSlow:
+            continue
+    _fail(f"{name} is too slow: it needed more than {fraction:g} of the loop version's time "
+          f"in each of {len(limits)} tries (limits {', '.join(f'{t:.2f}' for t in limits)} s)",
+          case, hint, diagnose_it=False)
+
+
 def _raised(name, type_name, exc) -> str:
     """The first line of a failure where the student's function raised."""
     message = f"{exc}"
@@ -96,12 +135,14 @@ def _raised_type(first_line: str, name: str) -> str | None:
     return first_line[marker.__len__():].partition(":")[0].strip()
 
 
-def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch):
+def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch, slow_raises=False):
+    """``fn(*args, **kwargs)`` within ``time_limit``; a failure names the case.  A call past
+    the limit fails, or raises :class:`_TooSlow` with ``slow_raises``."""
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     harness = _grading_harness()
     if harness is not None:
         return _call_remote(harness, fn, args, kwargs, name=name, case=case, hint=hint,
-                            time_limit=time_limit)
+                            time_limit=time_limit, slow_raises=slow_raises)
     if watch is not None:
         sys.setprofile(watch)
     try:
@@ -111,6 +152,8 @@ def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch):
             warnings.simplefilter("ignore")
             result = _call_with_limit(fn, args, kwargs, time_limit)
     except _TimeLimit:
+        if slow_raises:
+            raise _TooSlow() from None
         _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint,
               diagnose_it=False)
     except KeyboardInterrupt:
@@ -132,7 +175,7 @@ def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch):
     return result
 
 
-def _call_remote(harness, fn, args, kwargs, *, name, case, hint, time_limit):
+def _call_remote(harness, fn, args, kwargs, *, name, case, hint, time_limit, slow_raises=False):
     """A call under the grader's harness: ``fn`` reaches the student's kernel through the
     data-only channel, which enforces the time limit (and the NumPy-only kernel the rule)."""
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
@@ -140,6 +183,8 @@ def _call_remote(harness, fn, args, kwargs, *, name, case, hint, time_limit):
         with harness.time_limit(time_limit):
             return fn(*args, **kwargs)
     except harness.CallTimeout:
+        if slow_raises:
+            raise _TooSlow() from None
         _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint,
               diagnose_it=False)
     except harness.StudentRaised as exc:

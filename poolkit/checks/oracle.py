@@ -39,11 +39,11 @@ def reference_loop_seconds(height, width, kernel_size=2, stride=1) -> float:
 
 
 def loop_time(height: int, width: int, kernel_size: int = 2, stride: int = 1) -> float:
-    """The loop version's time on this machine, measured in a fresh process (a student's
-    code cannot slow it down).  Speed tests allow a fraction of it::
-
-        ck.call(fn, x, 2, 1, 0, time_limit=ck.loop_time(600, 600) / 4, case=..., hint=...)
-    """
+    """The loop version's time on this machine now, out of the kernel's reach: in a fresh
+    process, or in the grader's own process under its harness.  Never cached, so that a speed
+    test (:func:`~poolkit.checks.guards.check_speed`) compares two times taken side by side."""
+    if _grading_harness() is not None:   # the grader's own process: nothing to isolate from
+        return reference_loop_seconds(height, width, kernel_size, stride)
     cases = literal_cases([((height, width, kernel_size, stride), {})])
     value = oracle_results("poolkit.checks.reference_loop_seconds", cases)[0]
     if value[0] != "float":
