@@ -43,8 +43,9 @@ hub-reset:
 	python3 tools/hub.py reset
 
 ## test: run the whole test suite (library, notebooks, nbgrader, widgets, browser, grading)
+## on two workers; a test file stays on one (tests/conftest.py groups them)
 test: $(STAMP)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(ARGS)
 
 ## test-fast: the library tests only (seconds)
 test-fast: $(STAMP)
