@@ -51,11 +51,12 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not browser" $(ARGS)
 
-## bench: time poolkit against torch and the widgets' update path; prints ratios
+## bench: time poolkit against torch, the widgets' update path, grading and each lesson's run
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pooling.py
 	@test ! -f benchmarks/bench_widgets.py || $(BIN)/python benchmarks/bench_widgets.py
 	@test ! -f benchmarks/bench_grading.py || $(BIN)/python benchmarks/bench_grading.py
+	$(BIN)/python benchmarks/bench_course.py
 
 ## notebooks: build solutions/<NN-name>/<name>.ipynb from its .py source (LESSON=NN-name for one)
 notebooks: $(STAMP)

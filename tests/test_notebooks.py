@@ -1,13 +1,12 @@
-"""Every instructor notebook runs top to bottom, cleanly and quickly, in the venv's kernel.
+"""Every instructor notebook runs top to bottom, cleanly, in the venv's kernel.
 
 Clean means: no error output, nothing on stderr (which is where warnings go), and no
 warning text in any output.  Each notebook runs in its own folder, as a student would run
-it, and must finish within 60 s including the kernel's start-up.
+it.  How long the lessons take is measured by ``benchmarks/bench_course.py``, not here: a
+time limit in a test fails on a busy machine, not on a slow lesson.
 """
 
 from __future__ import annotations
-
-import time
 
 import nbformat
 import pytest
@@ -16,9 +15,7 @@ from nbclient import NotebookClient
 
 pytestmark = pytest.mark.slow
 
-TIME_LIMIT = 60.0
-COURSE_TIME_LIMIT = 240.0
-_elapsed: dict[str, float] = {}   # lesson -> seconds, filled by the runs below
+CELL_TIMEOUT = 600   # seconds: only catches a cell that hangs
 WARNING_MARKERS = ("Warning:", "WARNING", "DeprecationWarning", "FutureWarning", "UserWarning")
 
 
@@ -52,25 +49,9 @@ def test_solution_notebook_runs_clean(lesson, tf_quiet_env):
     path = solution_notebook(lesson)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        nb, timeout=TIME_LIMIT, kernel_name="python3", allow_errors=True,
+        nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
         resources={"metadata": {"path": str(SOLUTIONS / lesson)}},
     )
-    start = time.perf_counter()
     client.execute()
-    elapsed = time.perf_counter() - start
-    _elapsed[lesson] = elapsed
     problems = _problems(nb)
     assert not problems, f"{path.relative_to(SOLUTIONS.parent)}:\n" + "\n".join(problems)
-    assert elapsed < TIME_LIMIT, f"{lesson} took {elapsed:.1f} s (limit {TIME_LIMIT:.0f} s)"
-    print(f"{lesson}: {elapsed:.1f} s")
-
-
-def test_whole_course_under_four_minutes():
-    """Runs after the notebooks above (file order); skipped when they ran elsewhere (xdist)."""
-    missing = set(lesson_names()) - set(_elapsed)
-    if missing:
-        pytest.skip(f"notebooks not run in this process: {sorted(missing)}")
-    total = sum(_elapsed.values())
-    assert total < COURSE_TIME_LIMIT, (
-        f"the course takes {total:.0f} s (limit {COURSE_TIME_LIMIT:.0f} s): "
-        + ", ".join(f"{k} {v:.0f} s" for k, v in sorted(_elapsed.items())))
