@@ -378,6 +378,12 @@ def test_delegation_is_caught_statically(fn, expect):
     fails(ck.assert_numpy_only, fn, match=expect)
 
 
+def test_a_banned_module_is_named_once():
+    message = fails(ck.assert_numpy_only, _delegates_global)
+    first = message.splitlines()[0]
+    assert first.endswith("it uses the name 'poolkit'"), first
+
+
 HIDDEN = {}
 
 

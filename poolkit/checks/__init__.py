@@ -102,7 +102,6 @@ from .oracle import (
     _oracle_main,
     loop_time,
     oracle_results,
-    pooled_shape_oracle,
     reference_loop_seconds,
 )
 from .results import _compare, assert_close, assert_equal, describe, require, strict_value
@@ -113,7 +112,7 @@ __all__ = [
     "assert_kernel_reports_errors",
     "assert_numpy_only", "check_against_oracle", "check_speed", "describe",
     "keras_size_cases", "literal_cases",
-    "pool_cases", "array_cases", "hw_cases", "pooled_shape_oracle",
+    "pool_cases", "array_cases", "hw_cases",
     "loop_time", "reference_loop_seconds",
     "size_cases", "strict_value",
 ]

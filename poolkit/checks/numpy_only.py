@@ -138,6 +138,7 @@ def _numpy_only_problems(fn, banned, seen, depth=0):
         for name in co.co_names:
             if name in banned:
                 problems.append(f"it uses the name {name!r}")
+                continue   # the module itself need not be named a second time
             if name in _SUSPICIOUS_NAMES:
                 problems.append(f"it uses {name!r}")
             if name in fn_globals:

@@ -51,15 +51,6 @@ def loop_time(height: int, width: int, kernel_size: int = 2, stride: int = 1) ->
     return value[1]
 
 
-def pooled_shape_oracle(shape, kernel_size, stride=None, padding=0, dilation=1,
-                        ceil_mode=False) -> tuple:
-    """Shape of ``poolkit.max_pool2d`` applied to an array of ``shape`` (N, C, H, W)."""
-    import poolkit
-    out = poolkit.max_pool2d(np.zeros(shape), kernel_size, stride, padding, dilation,
-                             ceil_mode)
-    return tuple(int(d) for d in out.shape)
-
-
 # --------------------------------------------------------------------------- the oracle
 
 
