@@ -317,7 +317,7 @@ ck.check_against_oracle(output_size, "poolkit.pool_output_size", ck.literal_case
     ((24, 2, 2, 0, 1, False), {}, "24 -> 12, as in Section 2"),
     ((25, 2, 2, 0, 1, False), {}, "floor: the last row is dropped"),
     ((25, 3, None, 0, 1, False), {}, "stride=None"),
-    ((10, 3, 1, 1, 2, False), {}, "dilation 2"),
+    ((10, 3, 1, 1, 2, False), {}, "padding 1 and dilation 2"),
     ((6, 3, 2, 0, 1, True), {}, "ceil mode adds a window"),
     ((5, 2, 2, 1, 1, True), {}, "ceil mode: the extra window would start in the padding"),
     ((7, 2, 2, 1, 1, True), {}, "ceil mode: the extra window would start in the padding"),
