@@ -134,6 +134,19 @@ def test_visible_tests_do_not_need_the_instructors_answers(lesson):
     assert not needing, f"{lesson}: these release cells use instructor answers: {needing}"
 
 
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_a_release_cell_that_lost_hidden_tests_says_so(lesson):
+    """A student meets helper code, or nothing, where the hidden tests were: the cell says
+    that its tests run at grading."""
+    source = nbformat.read(solution_notebook(lesson), as_version=4)
+    hidden = {_nbgrader(c).get("grade_id") for c in source.cells
+              if "### BEGIN HIDDEN TESTS" in c.source}
+    silent = [_nbgrader(c).get("grade_id") for c in release_notebook(lesson).cells
+              if _nbgrader(c).get("grade_id") in hidden
+              and "# Hidden tests: more cases of the same rules" not in c.source]
+    assert hidden and not silent, f"{lesson}: release cells without the hidden-tests note: {silent}"
+
+
 def test_exercise_names_are_unique_across_the_course():
     seen: dict[str, str] = {}
     clashes = []

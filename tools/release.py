@@ -26,6 +26,7 @@ or a gradebook.
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import filecmp
 import hashlib
@@ -78,8 +79,8 @@ TEST_HEADERS = {
         "ck = importlib.reload(poolkit.checks)  # a fresh copy: undoes any patching of the checks\n"
     ),
 }
-# A test cell that holds only hidden tests is empty in the release but for its header; this
-# line tells the student what the cell is for.
+# A test cell with hidden tests is empty in the release but for its header (and the helpers
+# those tests use); this line tells the student what the cell is for.
 HIDDEN_NOTE = "# Hidden tests: more cases of the same rules, run when your notebook is graded.\n"
 JUPYTEXT_FORMAT = "py:percent"
 # What the .py's jupytext header keeps of the notebook's metadata (no jupytext version, so
@@ -195,13 +196,27 @@ def build_notebook(text: str, name: str = "<source>"):
     taken: set[str] = set()
     for cell in nb.cells:
         if is_test_cell(cell):
-            note = HIDDEN_NOTE if cell.source.startswith("### BEGIN HIDDEN TESTS") else ""
+            note = HIDDEN_NOTE if holds_only_hidden_tests(cell.source) else ""
             cell.source = header + "\n" + note + cell.source
         cell.id = cell_id(cell, taken)
     normalize_notebook(nb)
     nb.nbformat, nb.nbformat_minor = 4, 5
     nbformat.validate(nb)
     return nb
+
+
+def holds_only_hidden_tests(source: str) -> bool:
+    """True when a test cell's checks are all hidden: besides its hidden block it holds only
+    imports and the definitions those tests use."""
+    if "### BEGIN HIDDEN TESTS" not in source:
+        return False
+    rest = re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", source, flags=re.S)
+    try:
+        tree = ast.parse(rest)
+    except SyntaxError:
+        return False
+    return all(isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))
+               for node in tree.body)
 
 
 def notebook_text(nb) -> str:

@@ -44,6 +44,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import poolkit
+import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
 from poolkit import data, reference
 
 np.set_printoptions(precision=3, suppress=True)

@@ -261,7 +261,7 @@ def max_blur_pool2d(x):
             {
                 "id": 'max_window_backwards',
                 "matches": 'MaxBlurPool with the dense max window reaching up and left',
-                "explain": 'your dense max reaches up and left: which neighbours does the window with top-left corner [i, j] cover?',
+                "explain": 'the window with top-left corner [i, j] covers [i, j] and neighbours on one side only: which side, and which way does each of your shifts move the values?',
                 "section": "Exercise 3: Zhang's MaxBlurPool in NumPy",
                 "source": '''
 def max_blur_pool2d(x):

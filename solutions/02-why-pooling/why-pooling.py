@@ -53,6 +53,7 @@ import numpy as np
 import torch
 
 import poolkit
+import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
 from poolkit import models
 from poolkit.data import SHAPE_CLASSES, make_shapes, stripes
 from poolkit.explore import shift_invariance

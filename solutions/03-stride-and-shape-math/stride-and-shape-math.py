@@ -39,6 +39,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 import poolkit
+import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
 from poolkit import reference
 
 # %% [markdown]

@@ -46,6 +46,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 import poolkit
+import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
 from poolkit import data
 
 torch.manual_seed(0)
@@ -393,8 +394,9 @@ for module, shape in shapes:
 # ($28 \to 14 \to 7$; an odd size would round down). The `AvgPool2d(2, stride=1)` removes one
 # pixel ($5 \to 4$). Only the convolutions carry parameters.
 #
-# The size rule for one spatial dimension is lesson 3's, and it is the same for both kinds of
-# layer: only the window, the stride and the padding enter it, never what the window computes.
+# The size rule for one spatial dimension is lesson 03's (its Section 1 and your `output_size`
+# there), and it is the same for both kinds of layer: only the window, the stride and the
+# padding enter it, never what the window computes.
 #
 # ## 7. Exercises
 #
@@ -487,8 +489,9 @@ def check_design(in_shape, out_shape, max_params, hint, possible=True):
     ck.require(not problem, f"torch cannot build or run your stack {layers!r}: {problem}",
                case=case, hint=hint, exercise="design_stack")
     params = sum(p.numel() for p in nn.Sequential(*modules).parameters())
-    ck.assert_equal(tuple(out.shape), tuple(out_shape), case=case + f" [your stack: {layers}]",
-                    hint=hint, exercise="design_stack")
+    ck.require(tuple(out.shape) == tuple(out_shape),
+               f"your stack {layers} turns {tuple(in_shape)} into {tuple(out.shape)}, not "
+               f"{tuple(out_shape)}", case=case, hint=hint, exercise="design_stack")
     ck.require(convs <= 1, f"your stack {layers} has {convs} convolutions; at most one is allowed",
                case=case, hint="one convolution is enough to set the channel count",
                exercise="design_stack")
@@ -543,8 +546,9 @@ def check_design(in_shape, out_shape, max_params, hint, possible=True):
     ck.require(not problem, f"torch cannot build or run your stack {layers!r}: {problem}",
                case=case, hint=hint, exercise="design_stack")
     params = sum(p.numel() for p in nn.Sequential(*modules).parameters())
-    ck.assert_equal(tuple(out.shape), tuple(out_shape), case=case + f" [your stack: {layers}]",
-                    hint=hint, exercise="design_stack")
+    ck.require(tuple(out.shape) == tuple(out_shape),
+               f"your stack {layers} turns {tuple(in_shape)} into {tuple(out.shape)}, not "
+               f"{tuple(out_shape)}", case=case, hint=hint, exercise="design_stack")
     ck.require(convs <= 1, f"your stack {layers} has {convs} convolutions; at most one is allowed",
                case=case, hint="one convolution is enough to set the channel count",
                exercise="design_stack")
@@ -707,7 +711,7 @@ by_conv = F.conv2d(torch.from_numpy(x), torch.from_numpy(np.asarray(weights, dty
                    stride=2, groups=3).numpy()
 ck.assert_close(by_conv, F.avg_pool2d(torch.from_numpy(x), 2).numpy(),
                 case="F.conv2d(x, avg_pool_weights(3, 2), stride=2, groups=3)",
-                hint="every weight is 1 / (k * k)")
+                hint="an average gives each value in its window the same share: how many values does a k x k window hold?")
 
 # The whole function, against poolkit.avg_pool2d computed in a separate process:
 ck.check_against_oracle(avg_pool2d_via_conv, "poolkit.avg_pool2d",
@@ -727,7 +731,7 @@ for channels, k in [(1, 1), (2, 3), (4, 2), (3, 5)]:
                        groups=channels).numpy()
     ck.assert_close(by_conv, F.avg_pool2d(torch.from_numpy(x), k).numpy(),
                     case=f"avg_pool_weights({channels}, {k}) in a depthwise convolution",
-                    hint="every weight is 1 / (k * k)")
+                    hint="an average gives each value in its window the same share: how many values does a k x k window hold?")
 ck.check_against_oracle(avg_pool2d_via_conv, "poolkit.avg_pool2d",
                         ck.pool_cases(seed=404, n=12, stride_none=True, max_kernel=4,
                                       max_size=11),
@@ -787,7 +791,7 @@ for input_shape, layers, hint in [
      "a convolution sets the channel count; pooling with stride=None uses stride=kernel_size"),
     ((4, 3, 32, 32), [("conv", 16, 5, 1, 0), ("pool", 2, 2, 0), ("conv", 32, 3, 2, 1),
                       ("pool", 3, 1, 1)],
-     "apply lesson 3's size rule once per layer, in order"),
+     "apply lesson 03's output-size rule (its Exercise 1) once per layer, in order"),
     ((2, 16, 7, 9), [("pool", 2, None, 0)], "sizes round down: 7 -> 3, 9 -> 4"),
 ]:
     case = f"input {input_shape}, layers {layers}"
@@ -834,7 +838,7 @@ for _ in range(12):
         layers.append(layer)
         size = new_size
     case = f"input {input_shape}, layers {layers}"
-    hint = "which layers change C? what does stride None mean? (section 6, lesson 3)"
+    hint = "which layers change C? what does stride None mean? (Section 6 here; the size rule is lesson 03's)"
     ck.assert_equal(ck.call(stack_output_shape, input_shape, layers, case=case, hint=hint),
                     torch_stack_shape(input_shape, layers), case=case, hint=hint)
 ### END HIDDEN TESTS

@@ -189,6 +189,23 @@ def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
 ''',
             },
             {
+                "id": "one_over_k",
+                "matches": "k times the average (every weight 1 / k)",
+                "explain": "how many values does a k x k window hold, and what share of their sum does "
+                           "each one get in an average?",
+                "section": "Section 3, average pooling is a depthwise convolution with fixed weights",
+                "source": '''
+def avg_pool_weights(channels, kernel_size):
+    return np.full((channels, 1, kernel_size, kernel_size), 1.0 / kernel_size)
+
+
+def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
+    x = np.asarray(x, dtype=np.float64)
+    stride = kernel_size if stride is None else stride
+    return depthwise_conv2d(x, avg_pool_weights(x.shape[1], kernel_size), stride, padding)
+''',
+            },
+            {
                 "id": "stride_none_as_one",
                 "matches": "average pooling with stride 1 when stride is None",
                 "explain": "with no stride given your windows overlap: how far does a pooling window step "

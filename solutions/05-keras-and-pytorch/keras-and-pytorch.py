@@ -50,6 +50,7 @@ import torch.nn.functional as F
 from IPython.display import Markdown, display
 
 import poolkit
+import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
 from poolkit import data
 
 torch.manual_seed(0)

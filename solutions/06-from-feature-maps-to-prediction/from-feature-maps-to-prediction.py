@@ -50,6 +50,7 @@ import torch
 from torch.nn import functional as F
 
 import poolkit
+import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
 from poolkit import models
 from poolkit.data import make_shapes
 
