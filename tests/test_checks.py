@@ -426,7 +426,7 @@ def test_speed_check_separates_loops_from_vectorized_code():
 def test_speed_check_retries_a_moment_of_load(monkeypatch):
     """One slow try (a busy machine) does not fail a fast answer; each try takes a fresh
     yardstick, so a quiet moment's measurement is never reused."""
-    import poolkit.checks.oracle as oracle
+    import poolkit.checks.guards as guards
 
     yardsticks = []
 
@@ -434,7 +434,7 @@ def test_speed_check_retries_a_moment_of_load(monkeypatch):
         yardsticks.append(loops)
         return 0.5
 
-    monkeypatch.setattr(oracle, "loop_time", yardstick)
+    monkeypatch.setattr(guards, "loop_time", yardstick)
     calls = []
 
     def slow_once(x):

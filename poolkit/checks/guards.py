@@ -14,6 +14,7 @@ import warnings
 from ._literals import _float, _type
 from .hints import set_current
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
+from .oracle import loop_time
 from .results import _fail
 
 DEFAULT_TIME_LIMIT = 20.0   # seconds per call of a student's function (cells time out at 60)
@@ -62,13 +63,8 @@ def _effective_limit(requested) -> float:
     return lower if 0 < lower < limit else limit
 
 
-def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
-         time_limit: float = DEFAULT_TIME_LIMIT, exercise: str | None = None, **kwargs):
-    """Call a student's function for a visible test: at most ``time_limit`` seconds, and an
-    exception inside it becomes an AssertionError that names the case.  Returns its result
-    (read it with :func:`assert_close`/:func:`assert_equal`).  ``exercise`` names the
-    exercise for staged hints (default: the function's name); the checks that follow
-    count for it."""
+def _ready_to_call(fn, name, exercise, case) -> str:
+    """What every call of a student's function checks first; returns its display name."""
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     name = name or getattr(fn, "__name__", "your function")
     set_current(exercise or name, fn)
@@ -77,6 +73,18 @@ def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
     if not callable(fn):
         _fail(f"{name} is not a function (got {_type(fn).__name__})", case,
               "define it with def in the exercise cell and run that cell")
+    return name
+
+
+def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
+         time_limit: float = DEFAULT_TIME_LIMIT, exercise: str | None = None, **kwargs):
+    """Call a student's function for a visible test: at most ``time_limit`` seconds, and an
+    exception inside it becomes an AssertionError that names the case.  Returns its result
+    (read it with :func:`assert_close`/:func:`assert_equal`).  ``exercise`` names the
+    exercise for staged hints (default: the function's name); the checks that follow
+    count for it."""
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
+    name = _ready_to_call(fn, name, exercise, case)
     return _call_student(fn, args, kwargs, name=name, case=case, hint=hint,
                          time_limit=_effective_limit(time_limit), watch=None)
 
@@ -91,15 +99,7 @@ def check_speed(fn, *args, loops: tuple, fraction: float = 0.5, tries: int = 3,
     moment of load on a busy machine from failing a fast answer, and measuring each try anew
     keeps a quiet moment's yardstick from failing a later one."""
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
-    from .oracle import loop_time
-
-    name = name or getattr(fn, "__name__", "your function")
-    set_current(exercise or name, fn)
-    assert_builtins_intact()
-    assert_kernel_reports_errors()
-    if not callable(fn):
-        _fail(f"{name} is not a function (got {_type(fn).__name__})", case,
-              "define it with def in the exercise cell and run that cell")
+    name = _ready_to_call(fn, name, exercise, case)
     limits = []
     for _ in range(max(1, tries)):
         limit = fraction * loop_time(*loops)
