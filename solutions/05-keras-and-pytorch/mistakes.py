@@ -72,7 +72,7 @@ def nhwc_to_nchw(x):
             {
                 "id": 'inverse_permutation',
                 "matches": 'the channels-last to channels-first move, applied the wrong way',
-                "explain": 'you applied the reverse move: does an axis order say where each old axis goes, or where each new one comes from?',
+                "explain": 'does an axis order say where each old axis goes, or where each new one comes from?',
                 "section": 'Section 2, channels first vs channels last',
                 "source": '''
 def nchw_to_nhwc(x):
