@@ -68,9 +68,10 @@ val_images, val_labels = make_shapes(400, seed=1)
 # Take a feature map of shape `(C, h, w)` and `K` classes. Both heads end with one dense
 # layer to the `K` classes; what differs is what that layer sees: every one of the `C*h*w`
 # values (flatten), or one average per channel (GAP). The pooling itself has no
-# parameters. (Counting them is exercise 1.) Here we build both heads in torch and count the parameters torch creates (on torch's `meta` device, which records
-# shapes without allocating memory: ResNet-50's flatten head alone would need 400 MB). Here
-# are the numbers for the last feature maps of a few well-known networks (ImageNet's 1000
+# parameters. (A formula for each head's count is Exercise 1.) We build both heads in torch
+# and count the parameters torch creates (on torch's `meta` device, which records shapes
+# without allocating memory: ResNet-50's flatten head alone would need 400 MB). Here are the
+# numbers for the last feature maps of a few well-known networks (ImageNet's 1000
 # classes) and for the networks we train below:
 
 # %%
@@ -335,6 +336,7 @@ print(f"lecture part ran in {time.perf_counter() - lesson_start:.1f} s")
 # 4. `adaptive_avg_pool2d_np`: adaptive average pooling in NumPy.
 # 5. `design_head`: design the smallest head that works at any input size, checked by
 #    building it in torch.
+# 6. Written: why Network in Network needs no dense layer.
 #
 # To think about (not graded):
 #
@@ -584,8 +586,10 @@ for seed, out in [(604, 1), (605, 3), (606, (2, 5)), (607, (4, 1)), (608, (9, 7)
 # the one-channel image on). The network `trunk + head` must map a batch `(N, 1, H, W)` to
 # logits `(N, n_classes)` for
 # **every** input size the trunk accepts (the tests try several, square or not), and the
-# head must have **as few parameters as possible**. The tests build your head in torch behind
-# the trunk, run inputs of several sizes through it and count its parameters.
+# head must have **as few parameters as possible**, with at most one layer that has
+# parameters (one `linear` or one `conv1x1`: a narrow layer between two of them would save
+# parameters only by limiting what the head can compute). The tests build your head in torch
+# behind the trunk, run inputs of several sizes through it and count its parameters.
 #
 # Think first: which layers of the trunk decide what the head receives, and what is the
 # cheapest way to make that independent of `H` and `W`? Is there more than one head with
@@ -650,6 +654,10 @@ def check_head(trunk, n_classes, sizes, fewest, hint):
         problem = str(error)
     ck.require(not problem, f"the head {head!r} cannot be built: {problem}", case=case, hint=hint,
                exercise="design_head")
+    learnable = [layer for layer in head if layer[0] in ("linear", "conv1x1")]
+    ck.require(len(learnable) <= 1, f"the head {head!r} has {len(learnable)} layers with "
+               "parameters; at most one is allowed", case=case,
+               hint="one layer from what the trunk gives to the classes", exercise="design_head")
     with torch.no_grad():
         for height, width in sizes:
             try:
@@ -721,6 +729,10 @@ def check_head(trunk, n_classes, sizes, fewest, hint):
         problem = str(error)
     ck.require(not problem, f"the head {head!r} cannot be built: {problem}", case=case, hint=hint,
                exercise="design_head")
+    learnable = [layer for layer in head if layer[0] in ("linear", "conv1x1")]
+    ck.require(len(learnable) <= 1, f"the head {head!r} has {len(learnable)} layers with "
+               "parameters; at most one is allowed", case=case,
+               hint="one layer from what the trunk gives to the classes", exercise="design_head")
     with torch.no_grad():
         for height, width in sizes:
             try:

@@ -66,6 +66,11 @@ def design_head(trunk, n_classes):
     channels = [layer[1] for layer in trunk if layer[0] == "conv"][-1]
     return [("gap",), ("linear", channels, 32), ("relu",), ("linear", 32, n_classes)]
 '''),
+        ('a bottleneck of one unit: fewer parameters, but two layers with parameters', '''
+def design_head(trunk, n_classes):
+    channels = ([1] + [layer[1] for layer in trunk if layer[0] == "conv"])[-1]
+    return [("gap",), ("linear", channels, 1), ("linear", 1, n_classes)]
+'''),
         ('dense layer without the averaging', '''
 def design_head(trunk, n_classes):
     channels = [layer[1] for layer in trunk if layer[0] == "conv"][-1]
