@@ -41,6 +41,8 @@ from conftest import ROOT, course_env, lesson_names, solution_notebook
 sys.path.insert(0, str(ROOT / "tools"))
 import mistakes as mistakes_tool  # noqa: E402
 
+from poolkit.checks import diagnosis  # noqa: E402
+
 LESSONS = lesson_names()
 WRONG_DIR = ROOT / "tests" / "wrong_answers"
 ATTACK_LESSON = "01-max-vs-average"
@@ -442,7 +444,8 @@ def grade_batch(lesson, tmp_path, make_students, extra_args=()):
                 texts[owner] = texts.get(owner, "") + "\n".join(
                     o.get("evalue", "") for o in cell.get("outputs", []))
         for ex, matches in st.diagnoses.items():
-            if f"your output equals {matches}" not in texts.get(ex, ""):
+            if not any(f"{opening} {matches}" in texts.get(ex, "")
+                       for opening in diagnosis.OPENINGS):
                 problems.append(f"{st.name}: {ex}'s feedback does not name the known mistake "
                                 f"({matches})")
     if problems:

@@ -165,9 +165,14 @@ def diagnose(exercise: str, fn=None) -> dict | None:
     return mistake
 
 
-def message_lines(mistake: dict) -> list[str]:
-    """The lines a diagnosis adds to a failure (in place of the test's generic hint)."""
-    return [f"  your output equals {mistake['matches']}: {mistake['explain']}",
+# How a diagnosis opens: for a function that returned, and for one that raised (no output).
+OPENINGS = ("your output equals", "your function behaves exactly like")
+
+
+def message_lines(mistake: dict, *, raised: bool = False) -> list[str]:
+    """The lines a diagnosis adds to a failure (in place of the test's generic hint).
+    ``raised``: the student's function raised, so there is no output to speak of."""
+    return [f"  {OPENINGS[raised]} {mistake['matches']}: {mistake['explain']}",
             f"  reread: {mistake['section']}"]
 
 

@@ -253,7 +253,7 @@ def _fail(reason: str, case: str, hint: str, exercise: str | None = None, *,
     # A certain diagnosis names the mistake and the section; it replaces the generic hint.
     mistake = diagnose(exercise or _current[0]) if diagnose_it else None
     if mistake is not None:
-        lines += message_lines(mistake)
+        lines += message_lines(mistake, raised=" raised " in reason.partition("\n")[0])
     elif hint:
         lines.append(f"  hint: {hint}")
     lines += staged_lines(exercise, grading=_grading_harness() is not None)
