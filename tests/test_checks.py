@@ -424,8 +424,8 @@ def test_speed_check_separates_loops_from_vectorized_code():
 
 
 def test_speed_check_retries_a_moment_of_load(monkeypatch):
-    """One slow try (a busy machine) does not fail a fast answer; each try takes a fresh
-    yardstick, so a quiet moment's measurement is never reused."""
+    """One slow try does not fail a fast answer; each try takes a fresh yardstick, so a
+    quiet moment's measurement is never reused."""
     import poolkit.checks.guards as guards
 
     yardsticks = []
@@ -438,14 +438,38 @@ def test_speed_check_retries_a_moment_of_load(monkeypatch):
     calls = []
 
     def slow_once(x):
+        import time
         calls.append(1)
-        if len(calls) == 1:
-            import time
-            time.sleep(1.0)
+        start = time.thread_time()
+        while len(calls) == 1 and time.thread_time() - start < 0.6:
+            pass   # work, not sleep: the check counts CPU time
         return x
 
     ck.check_speed(slow_once, 1.0, loops=(10, 10, 2, 1))
     assert len(calls) == 2 and yardsticks == [(10, 10, 2, 1)] * 2
+
+
+def test_speed_check_counts_work_not_waiting(monkeypatch):
+    """A call that waits (a busy machine, as far as the clock on the wall can tell) but does
+    little work passes; a call that works past the limit fails."""
+    import time
+
+    import poolkit.checks.guards as guards
+
+    monkeypatch.setattr(guards, "loop_time", lambda *loops: 0.4)
+
+    def waits(x):
+        time.sleep(0.5)
+        return x
+
+    def works(x):
+        start = time.thread_time()
+        while time.thread_time() - start < 0.3:
+            pass
+        return x
+
+    ck.check_speed(waits, 1.0, loops=(10, 10, 2, 1), tries=1)
+    fails(ck.check_speed, works, 1.0, loops=(10, 10, 2, 1), tries=1, match="works is too slow")
 
 
 def test_a_failure_shows_the_students_frames_not_the_checks():

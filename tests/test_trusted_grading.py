@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,47 @@ def test_checks_under_the_harness_pass_time_limits_and_report_remote_errors():
         " numpy_only=True)", {"f"}, caller)
     assert outcome.evalue.startswith("f is not written yet: replace `raise NotImplementedError()`")
     assert not harness.ACTIVE and checks._grading_harness() is None
+
+
+def test_speed_checks_under_the_harness_judge_the_kernels_cpu_time():
+    """The verdict is the CPU time the caller reports for the kernel, not the wall clock:
+    a call that waited passes, a call that worked hard fails, however long each took."""
+    import time
+
+    def caller_reporting(cpu_seconds, wall_seconds):
+        def caller(name, args, kwargs, limit):
+            time.sleep(wall_seconds)
+            harness.cpu_meter().add(cpu_seconds)
+            return args[0]
+        return caller
+
+    cell = ("from poolkit import checks as ck\n"
+            "ck.check_speed(f, 1.0, loops=(120, 120, 2, 1), tries=1, case='speed')")
+    waited = harness.run_test_cell(cell, {"f"}, caller_reporting(0.0, 0.3))
+    assert waited.passed, waited.evalue
+    worked = harness.run_test_cell(cell, {"f"}, caller_reporting(30.0, 0.0))
+    assert not worked.passed and "f is too slow" in worked.evalue, worked.evalue
+
+
+def test_process_tree_cpu_counts_every_descendant_and_not_waiting():
+    from poolkit.grading.kernel import process_tree_cpu_seconds
+
+    busy = "import time\ns = time.process_time()\nwhile time.process_time() - s < 0.5: pass"
+    # a child that has a grandchild work for 0.5 s, then waits
+    code = (f"import subprocess, sys, time\nsubprocess.run([sys.executable, '-c', {busy!r}])\n"
+            "print('done', flush=True)\ntime.sleep(30)")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "done"
+        first = process_tree_cpu_seconds(child.pid)
+        time.sleep(0.5)
+        second = process_tree_cpu_seconds(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert first is not None and first >= 0.45, first      # the grandchild's work counts
+    assert second - first < 0.1, (first, second)            # waiting does not
+    assert process_tree_cpu_seconds(child.pid) is None      # a finished tree is gone
 
 
 # ----------------------------------------------------------------------------- sandbox

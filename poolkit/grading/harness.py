@@ -84,6 +84,46 @@ def time_limit(seconds: float):
         _limit_stack.pop()
 
 
+class CpuMeter:
+    """CPU seconds the student's kernel spent on the calls made inside
+    :func:`cpu_accounting`; ``seconds`` is None unless every call was measured."""
+
+    def __init__(self):
+        self._total, self._calls, self._unmeasured = 0.0, 0, False
+
+    def add(self, seconds: float | None) -> None:
+        self._calls += 1
+        if seconds is None:
+            self._unmeasured = True
+        else:
+            self._total += seconds
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self._unmeasured or not self._calls else self._total
+
+
+_cpu_meters: list[CpuMeter] = []
+
+
+@contextlib.contextmanager
+def cpu_accounting():
+    """Calls of RemoteFunctions inside this block add the CPU time of the student's kernel
+    (its whole process tree, read from the OS) to the meter it yields.  A speed test compares
+    work done, which a busy grading machine does not inflate as it does wall-clock time."""
+    meter = CpuMeter()
+    _cpu_meters.append(meter)
+    try:
+        yield meter
+    finally:
+        _cpu_meters.pop()
+
+
+def cpu_meter() -> CpuMeter | None:
+    """The innermost :func:`cpu_accounting` meter, for the caller that runs a call."""
+    return _cpu_meters[-1] if _cpu_meters else None
+
+
 def current_names() -> dict:
     """The running test cell's namespace: the student's functions as RemoteFunctions (the
     diagnosis in :mod:`poolkit.checks.diagnosis` calls them on its probes)."""

@@ -25,7 +25,7 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 from traitlets import Any, Bool, HasTraits, List, Unicode
 
-from . import channel
+from . import channel, harness
 from .harness import CallTimeout, KernelLost, StudentRaised
 from .sandbox import SandboxLimits, sandbox_command
 
@@ -94,6 +94,38 @@ class SandboxedBlockingKernelManager(_Sandboxed, KernelManager):
         return super().pre_start_kernel(**kw)
 
 
+def process_tree_cpu_seconds(root: int | None) -> float | None:
+    """CPU seconds (user and system, threads and reaped children included) used so far by
+    process ``root`` and every process below it, read from /proc; None if ``root`` is gone.
+    In the sandbox the tree holds all of a kernel's work: bubblewrap's own init adopts and
+    reaps any process that leaves its parent."""
+    if root is None:
+        return None
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                text = f.read()
+        except OSError:   # the process ended meanwhile
+            continue
+        # fields after the command name (which may hold spaces and parentheses)
+        fields = text[text.rindex(")") + 2:].split()
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        ticks[pid] = sum(int(v) for v in fields[11:15])   # utime stime cutime cstime
+    if root not in ticks:
+        return None
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += ticks.get(pid, 0)
+        todo += children.get(pid, [])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def is_alive(km) -> bool:
     """Whether the kernel process runs (for the async manager too, without an event loop)."""
     process = getattr(getattr(km, "provisioner", None), "process", None)
@@ -155,7 +187,15 @@ class KernelCaller:
         """Call ``function`` in the kernel: its result as fresh data, or an exception."""
         code = channel.call_request(function, args, kwargs,
                                     os.path.dirname(self.km.connection_file))
-        content = self.execute(code, limit, {"reply": "_poolkit_reply"})
+        meter = harness.cpu_meter()
+        root = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        before = process_tree_cpu_seconds(root) if meter is not None else None
+        try:
+            content = self.execute(code, limit, {"reply": "_poolkit_reply"})
+        finally:
+            if meter is not None:
+                after = process_tree_cpu_seconds(root) if before is not None else None
+                meter.add(None if after is None else after - before)
         expression = content.get("user_expressions", {}).get("reply", {})
         if content.get("status") != "ok" or expression.get("status") != "ok":
             raise StudentRaised("ChannelError", "the kernel could not run the grader's call "
