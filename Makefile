@@ -43,9 +43,9 @@ hub-reset:
 	python3 tools/hub.py reset
 
 ## test: run the whole test suite (library, notebooks, nbgrader, widgets, browser, grading)
-## on two workers; a test file stays on one (tests/conftest.py groups them)
+## on two workers; each test file stays on one, so its module fixtures are built once
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
 
 ## test-fast: the library tests only (seconds)
 test-fast: $(STAMP)

@@ -47,13 +47,3 @@ def tf_quiet_env(monkeypatch):
         if os.environ.get(key) != value:
             monkeypatch.setenv(key, value)
 
-
-def pytest_collection_modifyitems(config, items):
-    """``make test`` runs on two workers (``-n 2 --dist loadgroup``).  A test file stays on
-    one worker, so its module fixtures (the attack catalogue, a graded class) are built once;
-    only the round trips, the longest file, go one lesson per group."""
-    for item in items:
-        group = item.path.name
-        if group == "test_nbgrader_roundtrip.py" and hasattr(item, "callspec"):
-            group += "[" + item.callspec.id + "]"
-        item.add_marker(pytest.mark.xdist_group(group))
