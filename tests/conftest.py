@@ -46,4 +46,3 @@ def tf_quiet_env(monkeypatch):
     for key, value in course_env().items():
         if os.environ.get(key) != value:
             monkeypatch.setenv(key, value)
-

@@ -158,8 +158,6 @@ def test_checks_under_the_harness_pass_time_limits_and_report_remote_errors():
 def test_speed_checks_under_the_harness_judge_the_kernels_cpu_time():
     """The verdict is the CPU time the caller reports for the kernel, not the wall clock:
     a call that waited passes, a call that worked hard fails, however long each took."""
-    import time
-
     def caller_reporting(cpu_seconds, wall_seconds):
         def caller(name, args, kwargs, limit):
             time.sleep(wall_seconds)

@@ -101,8 +101,9 @@ def check_speed(fn, *args, loops: tuple, fraction: float = 0.5, tries: int = 3,
     Each try measures both anew; the first try within its limit passes."""
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     name = _ready_to_call(fn, name, exercise, case)
+    tries = max(1, tries)
     used = limit = 0.0
-    for _ in range(max(1, tries)):
+    for _ in range(tries):
         yardstick = loop_time(*loops)
         limit = fraction * yardstick
         # the wall-clock limit only stops an endless loop; the verdict is the CPU time
@@ -112,7 +113,7 @@ def check_speed(fn, *args, loops: tuple, fraction: float = 0.5, tries: int = 3,
             return
     spent = "more than the wall-clock limit" if used is None else f"{used:.2f} s"
     _fail(f"{name} is too slow: it needed {spent} of CPU time, more than {fraction:g} of the "
-          f"loop version's ({limit:.2f} s), in each of {max(1, tries)} tries",
+          f"loop version's ({limit:.2f} s), in each of {tries} tries",
           case, hint, diagnose_it=False)
 
 
@@ -181,7 +182,7 @@ def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch, slow
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
-        _fail(_raised(name, _type(exc).__name__, exc), case, hint)
+        _fail(_raised(name, _type(exc).__name__, exc), case, hint, raised=True)
     finally:
         if watch is not None:
             profiler_intact = sys.getprofile() is watch
@@ -210,6 +211,6 @@ def _call_remote(harness, fn, args, kwargs, *, name, case, hint, time_limit, slo
         _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint,
               diagnose_it=False)
     except harness.StudentRaised as exc:
-        _fail(_raised(name, exc.type_name, exc), case, hint)
+        _fail(_raised(name, exc.type_name, exc), case, hint, raised=True)
     except harness.KernelLost:
         raise

@@ -237,12 +237,12 @@ def _unravel(flat_index: int, shape) -> tuple:
 
 
 def _fail(reason: str, case: str, hint: str, exercise: str | None = None, *,
-          diagnose_it: bool = True):
+          diagnose_it: bool = True, raised: bool = False):
     """Raise the failure a student reads: what differs, the case, the known mistake it
     shows (:mod:`~poolkit.checks.diagnosis`) or else the test's hint, then the staged rule
     (:mod:`~poolkit.checks.hints`).  At most about five lines.  ``diagnose_it=False`` for
     failures that probing cannot explain (a call that timed out would only time out
-    again)."""
+    again); ``raised=True`` when the student's function raised, so had no output."""
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     from .diagnosis import diagnose, message_lines
     from .hints import _current
@@ -253,7 +253,7 @@ def _fail(reason: str, case: str, hint: str, exercise: str | None = None, *,
     # A certain diagnosis names the mistake and the section; it replaces the generic hint.
     mistake = diagnose(exercise or _current[0]) if diagnose_it else None
     if mistake is not None:
-        lines += message_lines(mistake, raised=" raised " in reason.partition("\n")[0])
+        lines += message_lines(mistake, raised=raised)
     elif hint:
         lines.append(f"  hint: {hint}")
     lines += staged_lines(exercise, grading=_grading_harness() is not None)
