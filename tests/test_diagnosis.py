@@ -17,10 +17,12 @@ import signal
 import sys
 import warnings
 
+import numpy as np
 import pytest
+from attacks import diagnosis_spoof
 from conftest import ROOT, solution_notebook
 
-from poolkit.checks import diagnosis
+from poolkit.checks import confirm, diagnosis
 from poolkit.grading import harness
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -441,3 +443,213 @@ def test_a_timeout_is_not_probed(monkeypatch):
         {"max_pool2d_loops"}, caller)
     assert "did not finish" in outcome.evalue and outcome.diagnoses == []
     assert calls == ["max_pool2d_loops"], "the diagnosis called a function that timed out"
+
+
+# --------------------------------------------------------------------------- in the grader
+# The probes and every mistake's outputs on them ship with poolkit, so a student's function
+# can answer the probes as a mistake would.  Under the grader's harness a mistake is named
+# only after the student's function also behaves like the mistake's own implementation on
+# fresh inputs drawn from a secret (poolkit.checks.confirm).
+
+SECRETS = (11, 12, 13, 14, 15)
+
+
+@pytest.fixture(autouse=True)
+def pinned_secret(monkeypatch):
+    """Every test here sees the same fresh inputs (a grader draws its secret at random)."""
+    monkeypatch.setattr(confirm, "_secret", SECRETS[0])
+
+
+def spec_entry(exercise):
+    return diagnosis._catalogue()[exercise]
+
+
+def grader_diagnosis(exercise: str, name: str, fn):
+    """``(id of the mistake diagnose names or None, what it recorded for the report,
+    the student's calls)``, with ``fn`` as the student's function reached through the
+    harness, as in a hidden test cell."""
+    calls = []
+
+    def caller(called, args, kwargs, limit):
+        calls.append(confirm.case_key(args, kwargs))
+        return remote_caller({name: fn})(called, args, kwargs, limit)
+
+    outcome = harness.run_test_cell(
+        "from poolkit.checks import diagnosis as d\n"
+        f"found = d.diagnose({exercise!r})\n"
+        "raise AssertionError(found['id'] if found else 'nothing')",
+        {name}, caller)
+    found = None if outcome.evalue == "nothing" else outcome.evalue
+    return found, outcome.diagnoses, calls
+
+
+def _student(lesson, source, namespaces, name):
+    return with_source(namespaces(lesson), source)[name]
+
+
+def spoof(lesson, exercise, mistake_id, namespaces, otherwise=None):
+    """A student's function that answers the probes as ``mistake_id`` does (from the shipped
+    JSON, tests/attacks/diagnosis_spoof.py) and calls ``otherwise`` (default: the solution)
+    on every other input."""
+    name = function_name(lesson, exercise)
+    namespace = dict(namespaces(lesson))
+    if otherwise is not None:
+        namespace[name] = otherwise
+    exec(diagnosis_spoof.spoof_tail(lesson, exercise, name, mistake_id), namespace)
+    return namespace[name]
+
+
+def _shifted(value):
+    """A different value of the same kind (wrong, never the solution's)."""
+    if isinstance(value, np.ndarray):
+        return value + 1
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    if isinstance(value, (tuple, list)):
+        return type(value)(_shifted(v) for v in value) if value else type(value)([0])
+    return 0
+
+
+@pytest.mark.parametrize("lesson, exercise, mistake", list(all_mistakes()))
+def test_a_probe_aware_spoof_is_named_only_in_its_own_kernel(lesson, exercise, mistake,
+                                                               namespaces):
+    """Correct except on the probes, where it returns the mistake's recorded outputs: the
+    probes alone name the mistake (the student's kernel), the grader names nothing, and
+    records nothing for the class report."""
+    name = function_name(lesson, exercise)
+    fake = spoof(lesson, exercise, mistake["id"], namespaces)
+    assert diagnosis.diagnose(exercise, fake)["id"] == mistake["id"], "the spoof fools nothing"
+    found, recorded, calls = grader_diagnosis(exercise, name, fake)
+    assert found is None and recorded == []
+    probes = {confirm.case_key(a, k) for a, k, _ in diagnosis.probe_cases(spec_entry(exercise))}
+    assert [c for c in calls if c not in probes], "the grader never left the probes"
+
+
+@pytest.mark.parametrize("lesson, exercise, mistake", list(all_mistakes()))
+def test_a_spoof_wrong_elsewhere_is_not_named(lesson, exercise, mistake, namespaces):
+    """The mistake's outputs on the probes and other wrong values elsewhere: no diagnosis."""
+    solution = namespaces(lesson)[function_name(lesson, exercise)]
+
+    def wrong(*args, **kwargs):
+        try:
+            return _shifted(solution(*args, **kwargs))
+        except Exception:
+            raise KeyError("not the solution's error") from None
+
+    fake = spoof(lesson, exercise, mistake["id"], namespaces, otherwise=wrong)
+    assert diagnosis.diagnose(exercise, fake)["id"] == mistake["id"]
+    found, recorded, _ = grader_diagnosis(exercise, function_name(lesson, exercise), fake)
+    assert found is None and recorded == []
+
+
+@pytest.mark.parametrize("lesson, exercise, mistake", list(all_mistakes()))
+def test_a_real_mistake_is_confirmed_with_few_calls(lesson, exercise, mistake, namespaces):
+    """The mistake's own code is named by the grader, after at most CONFIRM_CALLS calls
+    beyond the probes, on fresh inputs."""
+    name = function_name(lesson, exercise)
+    fn = _student(lesson, mistake["source"], namespaces, name)
+    found, recorded, calls = grader_diagnosis(exercise, name, fn)
+    assert found == mistake["id"] and recorded == [(exercise, mistake["id"])]
+    probes = diagnosis.probe_cases(spec_entry(exercise))
+    extra = calls[len(probes):]
+    assert 1 <= len(extra) <= confirm.CONFIRM_CALLS
+    assert not {confirm.case_key(a, k) for a, k, _ in probes} & set(extra)
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_every_mistake_separates_from_the_solution_on_fresh_inputs(secret, namespaces):
+    """Whatever the secret, each known mistake finds fresh inputs that tell it from the
+    solution (else an honest mistake would go unnamed), none of them a probe."""
+    unconfirmable = []
+    for lesson in LESSONS:
+        base = namespaces(lesson)
+        for exercise, entry in mistakes_tool.load_spec(lesson).items():
+            name = entry.get("function", exercise)
+            probes = {confirm.case_key(a, k)
+                      for a, k, _ in diagnosis.probe_cases(spec_entry(exercise))}
+            for mistake in entry["mistakes"]:
+                cases = confirm.confirmation_cases(exercise, mistake["id"], secret)
+                fn = with_source(base, mistake["source"])[name]
+                separating = 0
+                for args, kwargs, wrong in cases:
+                    assert confirm.case_key(args, kwargs) not in probes
+                    assert diagnosis.same_result(confirm._trusted_outcome(fn, args, kwargs),
+                                                 wrong)
+                    right = confirm._trusted_outcome(base[name], args, kwargs)
+                    separating += not diagnosis.same_result(wrong, right)
+                if not separating:
+                    unconfirmable.append(f"{exercise}: {mistake['id']}")
+                assert len(cases) <= confirm.CONFIRM_CALLS
+                assert len(cases) - separating <= 1
+    assert not unconfirmable, unconfirmable
+
+
+@pytest.mark.parametrize("lesson, exercise", list(all_exercises()))
+def test_the_grader_never_names_the_solution(lesson, exercise, namespaces):
+    name = function_name(lesson, exercise)
+    found, recorded, _ = grader_diagnosis(exercise, name, namespaces(lesson)[name])
+    assert found is None and recorded == []
+
+
+def test_fresh_inputs_come_from_the_secret():
+    """Same secret, same inputs (one grading run); another secret, other inputs.  Plain
+    numbers (lesson 03's output sizes) get new combinations, arrays new values of the same
+    shape, sign and order."""
+    spec = spec_entry("stack_to_target")
+    keys = [[confirm.case_key(a, k) for a, k, _ in confirm.fresh_cases(spec, 0, secret)]
+            for secret in (1, 1, 2)]
+    assert keys[0] == keys[1] and keys[0] != keys[2]
+    probes = {confirm.case_key(a, k) for a, k, _ in diagnosis.probe_cases(spec)}
+    fresh = {key for key in keys[0] if key not in probes}
+    assert len(fresh) >= 20, "too few new (size, target) combinations"
+
+    spec = spec_entry("pool2d_vectorized")      # hand-written arrays: new values only
+    for args, kwargs, (probe_args, probe_kwargs) in confirm.fresh_cases(spec, 0, 1):
+        x, probe = args[0], probe_args[0]
+        assert x.shape == probe.shape and args[1:] == probe_args[1:] and kwargs == probe_kwargs
+        assert not np.array_equal(x, probe)
+        assert np.array_equal(np.sign(x), np.sign(probe))
+        assert np.array_equal(np.argsort(x, axis=None, kind="stable"),
+                              np.argsort(probe, axis=None, kind="stable"))
+
+
+def test_without_the_instructors_files_the_grader_names_nothing(tmp_path, monkeypatch,
+                                                                   namespaces):
+    """A course root without solutions/<lesson>/mistakes.py: the probes still name the
+    mistake in the student's kernel, the grader names nothing."""
+    fn = _zero_padding_max_pool(namespaces)
+    monkeypatch.setenv("POOLKIT_COURSE_ROOT", str(tmp_path))
+    monkeypatch.setattr(confirm, "_secret", -1)     # a grader process of its own: no cache
+    confirm._instructor.cache_clear()
+    try:
+        assert diagnosis.diagnose("max_pool2d_loops", fn)["id"] == "zero_padding"
+        found, recorded, _ = grader_diagnosis("max_pool2d_loops", "max_pool2d_loops", fn)
+        assert found is None and recorded == []
+    finally:
+        confirm._instructor.cache_clear()
+
+
+def test_the_catalogue_spoof_fools_only_the_students_own_kernel(namespaces, monkeypatch):
+    """tests/attacks/diagnosis_spoof.py's lesson-01 cells: named by the probes in the
+    student's kernel, not by the grader."""
+    lesson = "01-max-vs-average"
+    kernel = kernel_namespace(namespaces(lesson))
+    exec(diagnosis_spoof.SPOOF_MAX_POOL2D_LOOPS, kernel)
+    spoofed = kernel["max_pool2d_loops"]
+    monkeypatch.setattr(sys.modules["__main__"], "max_pool2d_loops", spoofed, raising=False)
+    assert diagnosis.diagnose("max_pool2d_loops")["id"] == "zero_padding"
+    x = np.random.default_rng(3).standard_normal((2, 3, 7, 6))
+    assert np.array_equal(spoofed(x, (3, 2), None, 1), namespaces(lesson)["max_pool2d_loops"](
+        x, (3, 2), None, 1)), "the spoof is meant to be correct off the probes"
+    assert grader_diagnosis("max_pool2d_loops", "max_pool2d_loops", spoofed)[:2] == (None, [])
+
+    exec(diagnosis_spoof.SPOOF_GLOBAL_AVG_POOL, kernel)
+    assert diagnosis.diagnose("global_avg_pool", kernel["global_avg_pool"])["id"] == "wrong_axes"
+    visible = [src for gid, src in grading_cells(lesson, "global_avg_pool")
+               if gid.endswith("_visible")]
+    names = harness.answer_names(solution_sources(lesson))
+    outcome = harness.run_test_cell(visible[0], names, remote_caller(kernel))
+    assert not outcome.passed and outcome.diagnoses == [], outcome.evalue
+    assert not any(opening in outcome.evalue for opening in diagnosis.OPENINGS), outcome.evalue

@@ -16,6 +16,12 @@ same guarded call as every check, so in the grader's harness it runs in the stud
 sandboxed kernel) and keeps the mistakes whose recorded outputs it reproduces on *every*
 probe, with the same kinds of values (an ``int`` is not a ``float``).  Exactly one left: that
 mistake is named.  None or several: nothing is named, and the failure reads as before.
+
+The probes ship with poolkit, so a student's function can recognise them.  In the student's
+own kernel that fools only the student; under the grader's harness, whose diagnoses make
+the class report, the one mistake left is named only after :mod:`~poolkit.checks.confirm`
+has seen the student's function behave like it on fresh inputs drawn in the grader from a
+secret seed, against the mistake's own implementation (kept with the instructor).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from functools import cache
 from importlib import resources
 
 from ._literals import _dict, _list, _str, _tuple
+from .confirm import confirmed
 from .hints import _quiet, expected_failure
 
 PROBE_TIME_LIMIT = 5.0      # seconds per probe call: a diagnosis must not stall a test
@@ -155,13 +162,23 @@ def diagnose(exercise: str, fn=None) -> dict | None:
                      if same_result(got, _decode_line(spec["mistakes"][m]["outputs"][index]))]
             if not alive:
                 return None
-    if alive.__len__() != 1:
-        return None
-    mistake = spec["mistakes"][alive[0]]
-    from .kernel import _grading_harness
+        if alive.__len__() != 1:
+            return None
+        mistake = spec["mistakes"][alive[0]]
+        from .kernel import _grading_harness
 
-    if _grading_harness() is not None:      # the grader collects it for the class report
-        _taken.append((spec["exercise"], mistake["id"]))
+        if _grading_harness() is None:
+            return mistake      # the student's own kernel: it informs only them
+        # In the grader, whose diagnoses make the class report: a student can read the
+        # probes and every mistake's outputs on them, so the mistake must also show on
+        # fresh inputs that no student can read (poolkit.checks.confirm).
+        try:
+            if not confirmed(spec, mistake,
+                             lambda a, k: _outcome(fn, a, k, spec["function"])):
+                return None
+        except Exception:
+            return None         # as above: a lost kernel names nothing
+    _taken.append((spec["exercise"], mistake["id"]))
     return mistake
 
 
