@@ -9,7 +9,10 @@ survive) and grade them. They check
   its points (never a silent 0, never a lost grade, the batch never stops);
 - that scores are identical to plain sequential ``nbgrader autograde`` on the same
   submissions, and identical on a Dask cluster (``LocalCluster``);
-- feedback without hidden tests, charts, the gradebook, resuming, zips, the command line.
+- feedback without hidden tests, charts, the gradebook, resuming, zips, the command line;
+- that nothing a student names or writes becomes active: CSV cells that would start a
+  formula, zip entries outside their folder or stray folders (named, never silent), and
+  markdown with HTML in the formgrader and the feedback.
 
 The fast tests check the reading of broken notebooks and the cell repairs
 on their own.
@@ -26,6 +29,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -437,35 +441,389 @@ def test_zip_of_submissions_and_the_command_line(tmp_path):
     assert "no-such-lesson" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def zip_submissions(archive: Path, entries: dict) -> Path:
+    """A zip whose entries are ``name -> bytes`` (a file), ``name -> ("link", target)`` (a
+    symbolic link, as zip tools store one) or ``name -> None`` (a folder)."""
+    import stat
+
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in entries.items():
+            if isinstance(content, tuple):
+                info = zipfile.ZipInfo(name)
+                info.create_system = 3
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                zf.writestr(info, content[1])
+            elif content is None:
+                zf.writestr(zipfile.ZipInfo(name.rstrip("/") + "/"), b"")
+            else:
+                zf.writestr(name, content)
+    return archive
+
+
+def notebook_bytes(root: Path, answers: dict) -> bytes:
+    import nbformat
+
+    return nbformat.writes(fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, answers)).encode()
+
+
+def poolkit_grade(root: Path, *args: str, timeout: int = 600):
+    return subprocess.run([str(fc.VENV_BIN / "poolkit"), "grade", fc.FIXTURE_ASSIGNMENT,
+                           "--no-progress", "--workers", "2", *args], cwd=root,
+                          env=fc.nbgrader_env(), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+FORMULA_NAMES = ["=2+5+cmd|' -C calc'!A0", "+zz", "-zz", "@zz", "\tzz", " =1+1"]
+
+
+def starts_a_formula(cell: str) -> bool:
+    """What Excel, LibreOffice and Google Sheets take for a formula: a cell starting with
+    = + - or @ (also after blanks), or with a tab or carriage return; a number is a number."""
+    if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", cell):
+        return False
+    return cell[:1] in ("\t", "\r") or cell.lstrip()[:1] in ("=", "+", "-", "@")
+
+
 @pytest.mark.slow
-def test_interrupted_run_keeps_what_it_graded(tmp_path):
+def test_student_ids_that_look_like_formulas_cannot_run_in_a_spreadsheet(tmp_path):
+    """Student ids come from folder or zip entry names: in grades.csv none may start a
+    formula (the cell gets a single quote in front), and read_csv gives the id back."""
+    import csv
+
     root = new_course(tmp_path / "course", fc.FIXTURE_ASSIGNMENT)
     answers = fc.solution_answers(root, fc.FIXTURE_ASSIGNMENT)
-    slow = {**answers, "output_size": answers["output_size"] + "\nimport time\ntime.sleep(2)"}
-    for i in range(8):
-        fc.submit(root, fc.FIXTURE_ASSIGNMENT, f"s{i}",
-                  fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, slow))
+    wrong = {**answers, "output_size": fc.WRONG_FIXTURE["output_size"][0][1]}
+    entries = {f"submitted/{name}/{fc.FIXTURE_ASSIGNMENT}/{fc.FIXTURE_ASSIGNMENT}.ipynb":
+               notebook_bytes(root, wrong if name == "-zz" else answers)
+               for name in FORMULA_NAMES}
+    archive = zip_submissions(tmp_path / "class.zip", entries)
+    run = poolkit_grade(root, "--submissions", str(archive))
+    assert run.returncode == 0, run.stderr[-3000:]
+    path = root / "grade-reports" / fc.FIXTURE_ASSIGNMENT / "grades.csv"
+    with open(path, newline="", encoding="utf-8") as f:
+        raw = list(csv.reader(f))
+    header = raw[0]
+    cells = [cell for line in raw for cell in line]
+    assert not [c for c in cells if starts_a_formula(c)], [c for c in cells
+                                                           if starts_a_formula(c)]
+    students = {line[0] for line in raw[1:]}
+    assert students == {"'" + name for name in FORMULA_NAMES}
+    rows = {r["student"]: r for r in read_csv(path)}
+    assert sorted(rows) == sorted(FORMULA_NAMES)
+    assert {name: float(rows[name]["total"]) for name in rows} == {
+        name: 6.0 if name == "-zz" else 9.0 for name in FORMULA_NAMES}
+    assert header[0] == "student" and "total" in header
+    misconceptions = (path.parent / "misconceptions.csv").read_text(encoding="utf-8")
+    with open(path.parent / "misconceptions.csv", newline="", encoding="utf-8") as f:
+        assert not [c for line in csv.reader(f) for c in line if starts_a_formula(c)], \
+            misconceptions
+
+
+@pytest.mark.slow
+def test_zip_with_bad_entries_grades_everyone_else_and_names_them(tmp_path):
+    """An entry that would land outside its folder (``..``, an absolute path) or is a link
+    is skipped, not the zip: every student is graded, and each skipped entry is named in
+    its student's row (or a row of its own) and in the printed summary."""
+    root = new_course(tmp_path / "course", fc.FIXTURE_ASSIGNMENT)
+    good = notebook_bytes(root, fc.solution_answers(root, fc.FIXTURE_ASSIGNMENT))
+    folder = f"submitted/{{}}/{fc.FIXTURE_ASSIGNMENT}"
+    nb_name = f"{fc.FIXTURE_ASSIGNMENT}.ipynb"
+    escape = f"{folder.format('mallory')}/../../../../../escaped-by-mallory.txt"
+    entries = {
+        f"{folder.format('alice')}/{nb_name}": good,
+        f"{folder.format('bob')}/{nb_name}": good,
+        f"{folder.format('bob')}/passwords": ("link", "/etc/passwd"),
+        f"{folder.format('mallory')}/{nb_name}": good,
+        escape: b"written outside the extraction folder",
+        "../escaped-at-the-top.txt": b"x",
+        "/absolute-entry.txt": b"x",
+        "__MACOSX/": None,
+    }
+    archive = zip_submissions(tmp_path / "class.zip", entries)
+    run = poolkit_grade(root, "--submissions", str(archive))
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = {r["student"]: r for r in read_csv(root / "grade-reports" / fc.FIXTURE_ASSIGNMENT
+                                              / "grades.csv")}
+    assert {s: float(rows[s]["total"]) for s in ("alice", "bob", "mallory")} == {
+        "alice": 9.0, "bob": 9.0, "mallory": 9.0}
+    assert rows["alice"]["status"] == "ok"
+    assert rows["bob"]["status"] == "blocked" and "passwords" in rows["bob"]["reason"] \
+        and "link" in rows["bob"]["reason"]
+    assert rows["mallory"]["status"] == "blocked" and escape in rows["mallory"]["reason"]
+    assert "leaves the submission folder" in rows["mallory"]["reason"]
+    others = rows[""]["reason"] if "" in rows else ""
+    with open(root / "grade-reports" / fc.FIXTURE_ASSIGNMENT / "grades.csv",
+              encoding="utf-8") as f:
+        text = f.read()
+    for entry in ("../escaped-at-the-top.txt", "/absolute-entry.txt"):
+        assert entry in text, entry
+    assert others, "entries that are no student's get a row of their own"
+    for entry in (escape, "passwords", "../escaped-at-the-top.txt", "/absolute-entry.txt"):
+        assert entry in run.stdout, (entry, run.stdout)
+    # nothing was written outside the extraction folder
+    for name in ("escaped-by-mallory.txt", "escaped-at-the-top.txt", "absolute-entry.txt"):
+        assert not list(tmp_path.rglob(name)) and not Path("/tmp", name).exists(), name
+        assert not Path("/", name).exists(), name
+
+
+@pytest.mark.slow
+def test_a_stray_top_level_folder_is_an_error_never_silent(tmp_path):
+    """The layout is ``<student>/<assignment>/<notebook>.ipynb``: a zip wrapped in folders
+    is understood, a folder with notebooks but no assignment folder is named in the report,
+    and a layout that hides students (a student folder next to ``submitted/``, a folder
+    that wraps the class inside the submissions folder) stops with a message naming the
+    folder, never an exit code 0 with students left out."""
+    root = new_course(tmp_path / "course", fc.FIXTURE_ASSIGNMENT)
+    good = notebook_bytes(root, fc.solution_answers(root, fc.FIXTURE_ASSIGNMENT))
+    nb_name = f"{fc.FIXTURE_ASSIGNMENT}.ipynb"
+    layout = f"<student>/{fc.FIXTURE_ASSIGNMENT}/<notebook>.ipynb"
+
+    def path(*parts):
+        return "/".join(parts)
+
+    def graded(name, entries, report):
+        archive = zip_submissions(tmp_path / f"{name}.zip", entries)
+        return poolkit_grade(root, "--submissions", str(archive), "--report-dir",
+                             str(tmp_path / report))
+
+    # one student's folder next to the class's submitted/ folder
+    beside = graded("beside", {path("submitted", "alice", fc.FIXTURE_ASSIGNMENT, nb_name): good,
+                               path("submitted", "bob", fc.FIXTURE_ASSIGNMENT, nb_name): good,
+                               path("mallory", fc.FIXTURE_ASSIGNMENT, nb_name): good},
+                    "beside")
+    assert beside.returncode == 1, (beside.stdout, beside.stderr[-2000:])
+    assert "'submitted/'" in beside.stderr and layout in beside.stderr, beside.stderr
+    assert "Traceback" not in beside.stderr
+    assert not (tmp_path / "beside" / "grades.csv").exists()
+
+    # notebooks handed in without the assignment folder: nothing to grade, said so
+    flat = graded("flat", {path("alice", nb_name): good, path("bob", nb_name): good}, "flat")
+    assert flat.returncode == 1 and "'alice'" in flat.stderr and layout in flat.stderr, \
+        flat.stderr[-2000:]
+
+    # wrapped twice (an LMS export folder around submitted/): understood; a folder of
+    # notebooks next to the students: graded around, and named
+    wrapped = graded("wrapped", {
+        path("export", "submitted", "alice", fc.FIXTURE_ASSIGNMENT, nb_name): good,
+        path("export", "submitted", "notes", "draft.ipynb"): good,
+        path("export", "submitted", "__MACOSX", "._x"): b"x"}, "wrapped")
+    assert wrapped.returncode == 0, wrapped.stderr[-3000:]
+    assert "Graded 1 submission(s)" in wrapped.stdout
+    assert "folder 'notes/'" in wrapped.stdout, wrapped.stdout
+    rows = {r["student"]: r for r in read_csv(tmp_path / "wrapped" / "grades.csv")}
+    assert float(rows["alice"]["total"]) == 9.0
+    assert "folder 'notes/'" in rows[""]["reason"] and rows[""]["status"] == "left_out"
+
+    # a submissions folder whose class sits one folder further down
+    inner = tmp_path / "wrapped-folder" / "hw2" / "carol" / fc.FIXTURE_ASSIGNMENT
+    inner.mkdir(parents=True)
+    (inner / nb_name).write_bytes(good)
+    folder = poolkit_grade(root, "--submissions", str(tmp_path / "wrapped-folder"),
+                           "--report-dir", str(tmp_path / "folder-report"))
+    assert folder.returncode == 1, (folder.stdout, folder.stderr[-2000:])
+    assert "'hw2/'" in folder.stderr and layout in folder.stderr, folder.stderr
+    assert str(tmp_path / "wrapped-folder" / "hw2") in folder.stderr
+
+
+class ActiveContent(HTMLParser):
+    """What in a page would run or load something: script elements (their source and
+    ``src``), frames and embeds, ``on*`` event attributes, and URL attributes with a
+    ``javascript:``-like scheme."""
+
+    URL_ATTRIBUTES = {"href", "src", "action", "formaction", "data", "xlink:href", "srcdoc"}
+
+    def __init__(self, page: str):
+        super().__init__(convert_charrefs=True)
+        self.scripts: list[str] = []
+        self.frames: list[str] = []
+        self.handlers: list[str] = []
+        self.urls: list[str] = []
+        self.text: list[str] = []
+        self._in_script = False
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self._in_script = True
+            self.scripts.append(" ".join(f"{k}={v}" for k, v in attrs))
+        if tag in ("iframe", "frame", "object", "embed"):
+            self.frames.append(f"{tag} {attrs}")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.handlers.append(f"{tag} {name}={value}")
+            if name in self.URL_ATTRIBUTES and value:
+                self.urls.append(value)
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts[-1] += data
+        else:
+            self.text.append(data)
+
+    def dangerous_urls(self) -> list[str]:
+        found = []
+        for url in self.urls:
+            cleaned = re.sub(r"[\x00-\x20]", "", url).lower()
+            if cleaned.startswith(("javascript:", "vbscript:", "data:text/html")):
+                found.append(url)
+        return found
+
+
+XSS = "pk-xss-7731"     # in every payload, so the page's own scripts are told apart
+XSS_ANSWER = f"""Max pooling keeps the **strongest** response; `a < b` and $x^2$ stay as written.
+
+<script>alert("{XSS}")</script>
+<img src=x onerror="alert('{XSS}')">
+<iframe src="javascript:alert('{XSS}')"></iframe>
+[a link](javascript:alert('{XSS}'))
+"""
+XSS_ADDED_CELL = f"""## My notes
+<SCRIPT SRC="https://example.invalid/{XSS}.js"></SCRIPT><svg onload="alert('{XSS}')"></svg>
+"""
+ORDINARY_CELL = "## Plain notes\n\n- a *list* item\n- `x < y` in code\n\n> a quote"
+
+
+def xss_submission(root: Path):
+    from nbformat.v4 import new_markdown_cell
+
+    answers = fc.solution_answers(root, fc.FIXTURE_ASSIGNMENT)
+    nb = fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, {**answers, "why_max": XSS_ANSWER})
+    nb.cells.insert(1, new_markdown_cell(XSS_ADDED_CELL))
+    nb.cells.insert(2, new_markdown_cell(ORDINARY_CELL))
+    fc.submit(root, fc.FIXTURE_ASSIGNMENT, "xss", nb)
+    fc.submit(root, fc.FIXTURE_ASSIGNMENT, "plain", fc.student_notebook(
+        root, fc.FIXTURE_ASSIGNMENT, answers))
+
+
+def assert_inert(page: str, where: str) -> None:
+    import html as html_lib
+
+    found = ActiveContent(page)
+    assert not [s for s in found.scripts if XSS in s], (where, found.scripts)
+    assert not [h for h in found.handlers if XSS in h], (where, found.handlers)
+    assert not found.frames, (where, found.frames)
+    assert not found.dangerous_urls(), (where, found.dangerous_urls())
+    assert not re.search(r"<script[^>]*>[^<]*" + XSS, page, re.IGNORECASE), where
+    text = html_lib.unescape("".join(found.text))
+    # the ordinary markdown is rendered as before, and the student's answer is still there
+    # to read (as text)
+    assert "Plain notes" in text and "strongest" in text and XSS in text, where
+    assert "<code>x &lt; y</code>" in page and "<blockquote>" in page, where
+    assert "<em>list</em>" in page, where
+
+
+def formgrader_page(root: Path, student: str) -> str:
+    """The page the formgrader shows for a student's autograded notebook (its exporter and
+    template, as nbgrader's SubmissionHandler renders it)."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+
+    exporter = HTMLExporter(template_name="formgrade",
+                            extra_template_basedirs=[handlers.template_path])
+    path = root / "autograded" / student / fc.FIXTURE_ASSIGNMENT / \
+        f"{fc.FIXTURE_ASSIGNMENT}.ipynb"
+    resources = {"assignment_id": fc.FIXTURE_ASSIGNMENT, "notebook_id": fc.FIXTURE_ASSIGNMENT,
+                 "submission_id": "x", "index": 0, "total": 2, "base_url": "",
+                 "student": student, "last_name": None, "first_name": None,
+                 "notebook_path": str(path)}
+    page, _ = exporter.from_filename(str(path), resources=resources)
+    return page
+
+
+@pytest.mark.slow
+def test_student_markdown_is_inert_in_the_formgrader_and_the_feedback(tmp_path):
+    """A written answer with <script>, <img onerror>, an iframe and a javascript: link, and a
+    cell the student added, run nowhere: not in the formgrader's page of the autograded
+    notebook, not in the feedback, by `poolkit grade` or by plain nbgrader autograde +
+    generate_feedback; ordinary markdown renders as before and the answer stays readable."""
+    ours = new_course(tmp_path / "ours", fc.FIXTURE_ASSIGNMENT)
+    xss_submission(ours)
+    plain = tmp_path / "plain"
+    shutil.copytree(ours, plain)
+
+    result = grade(fc.FIXTURE_ASSIGNMENT, ours, workers=2, progress=False)
+    assert {r.student: r.total for r in result.rows} == {"xss": 9.0, "plain": 9.0}
+
+    for step in ("autograde", "generate_feedback"):
+        subprocess.run([str(fc.VENV_BIN / "nbgrader"), step, fc.FIXTURE_ASSIGNMENT,
+                        "--log-level=ERROR"], cwd=plain, env=fc.nbgrader_env(), check=True,
+                       capture_output=True)
+    for root in (ours, plain):
+        feedback = root / "feedback" / "xss" / fc.FIXTURE_ASSIGNMENT / \
+            f"{fc.FIXTURE_ASSIGNMENT}.html"
+        assert_inert(feedback.read_text(encoding="utf-8"), f"{root.name} feedback")
+        assert_inert(formgrader_page(root, "xss"), f"{root.name} formgrader")
+        # an answer without HTML is left exactly as the student wrote it
+        import nbformat
+
+        graded = nbformat.read(root / "autograded" / "plain" / fc.FIXTURE_ASSIGNMENT /
+                               f"{fc.FIXTURE_ASSIGNMENT}.ipynb", as_version=4)
+        submitted = nbformat.read(root / "submitted" / "plain" / fc.FIXTURE_ASSIGNMENT /
+                                  f"{fc.FIXTURE_ASSIGNMENT}.ipynb", as_version=4)
+        assert [c.source for c in graded.cells if c.cell_type == "markdown"] == \
+            [c.source for c in submitted.cells if c.cell_type == "markdown"]
+
+
+@pytest.mark.slow
+def test_interrupted_run_keeps_what_it_graded(tmp_path):
+    """Ctrl-C keeps every submission graded so far; running the same command again grades
+    only the rest.  The first students are quick and the others block in a cell far longer
+    than the test could take (their limits raised for this run), so once state.json lists
+    a student no blocked one can finish before the interrupt: the test waits for that
+    event (polling, with a generous deadline), never for an amount of time."""
+    root = new_course(tmp_path / "course", fc.FIXTURE_ASSIGNMENT)
+    answers = fc.solution_answers(root, fc.FIXTURE_ASSIGNMENT)
+    blocking = {**answers, "output_size": answers["output_size"]
+                + "\nimport time\ntime.sleep(1_000_000)"}
+    quick, blocked = ["a0", "a1"], [f"b{i}" for i in range(6)]
+    for student in quick:
+        fc.submit(root, fc.FIXTURE_ASSIGNMENT, student,
+                  fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, answers))
+    for student in blocked:
+        fc.submit(root, fc.FIXTURE_ASSIGNMENT, student,
+                  fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, blocking))
     state = root / "grade-reports" / fc.FIXTURE_ASSIGNMENT / "state.json"
     cmd = [str(fc.VENV_BIN / "poolkit"), "grade", fc.FIXTURE_ASSIGNMENT, "--workers", "1",
-           "--no-progress"]
+           "--no-progress", "--cell-timeout", "1000000", "--submission-timeout", "1000000"]
     proc = subprocess.Popen(cmd, cwd=root, env=fc.nbgrader_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if state.exists() and len(json.loads(state.read_text())["students"]) >= 2:
-            break
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 300
+        saved: dict = {}
+        while not saved:
+            assert proc.poll() is None, "the grader stopped before the interrupt"
+            assert time.monotonic() < deadline, "no submission was saved in 300 s"
+            if state.exists():
+                saved = json.loads(state.read_text())["students"]
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, (out, err[-2000:])
     assert "run the same command again" in err
     kept = json.loads(state.read_text())["students"]
-    assert 2 <= len(kept) < 8
+    assert kept and set(kept) <= set(quick), sorted(kept)
 
-    rerun = grade(fc.FIXTURE_ASSIGNMENT, root, workers=2, progress=False)
-    assert sorted(rerun.skipped) == sorted(kept)
-    assert sorted(rerun.graded + rerun.skipped) == [f"s{i}" for i in range(8)]
-    assert {r.total for r in rerun.rows} == {9.0}
+    # the blocked students hand in a quick notebook: changed files are graded again
+    for student in blocked:
+        fc.submit(root, fc.FIXTURE_ASSIGNMENT, student,
+                  fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, answers))
+    again = subprocess.run(cmd, cwd=root, env=fc.nbgrader_env(), capture_output=True,
+                           text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"Graded {8 - len(kept)} submission(s)" in again.stdout, again.stdout
+    assert f"{len(kept)} unchanged since the last run were skipped" in again.stdout
+    rows = {r["student"]: r for r in read_csv(state.parent / "grades.csv")}
+    assert sorted(rows) == sorted(quick + blocked)
+    assert {float(r["total"]) for r in rows.values()} == {9.0}
 
 
 def _descendants(pid: int) -> set[int]:
@@ -489,6 +847,13 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:     # it ended in the meantime
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -500,33 +865,43 @@ def _alive(pid: int) -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_grader_killed_with_sigkill_leaves_no_process_and_a_rerun_resumes(tmp_path):
+    """Every submission blocks in a cell (limits raised for this run), so the two kernels
+    the test waits for are certainly alive when the grader is killed; then it waits, with a
+    generous deadline, for every process the grader started to be gone."""
     root = new_course(tmp_path / "course", fc.FIXTURE_ASSIGNMENT)
     answers = fc.solution_answers(root, fc.FIXTURE_ASSIGNMENT)
-    slow = {**answers, "output_size": answers["output_size"] + "\nimport time\ntime.sleep(3)"}
+    blocking = {**answers, "output_size": answers["output_size"]
+                + "\nimport time\ntime.sleep(1_000_000)"}
     for i in range(6):
         fc.submit(root, fc.FIXTURE_ASSIGNMENT, f"s{i}",
-                  fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, slow))
+                  fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, blocking))
     cmd = [str(fc.VENV_BIN / "poolkit"), "grade", fc.FIXTURE_ASSIGNMENT, "--workers", "2",
-           "--no-progress"]
+           "--no-progress", "--cell-timeout", "1000000", "--submission-timeout", "1000000"]
     proc = subprocess.Popen(cmd, cwd=root, env=fc.nbgrader_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     seen: set[int] = set()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    try:
+        deadline = time.monotonic() + 300
+        kernels: list[int] = []
+        while len(kernels) < 2:
+            assert proc.poll() is None, "the grader stopped on its own"
+            assert time.monotonic() < deadline, f"{len(kernels)} kernel(s) alive after 300 s"
+            seen |= _descendants(proc.pid)
+            kernels = [p for p in seen if _alive(p) and b"ipykernel" in _cmdline(p)]
+            time.sleep(0.2)
         seen |= _descendants(proc.pid)
-        kernels = [p for p in seen if _alive(p) and b"ipykernel" in
-                   Path(f"/proc/{p}/cmdline").read_bytes()]
-        if len(kernels) >= 2:
-            break
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 60
+    while [p for p in seen if _alive(p)] and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert kernels, "no kernel started"
-    seen |= _descendants(proc.pid)
-    proc.kill()
-    proc.wait()
-    time.sleep(3)
     survivors = [p for p in seen if _alive(p)]
-    assert not survivors, [Path(f"/proc/{p}/cmdline").read_bytes()[:100] for p in survivors]
+    assert not survivors, [_cmdline(p)[:100] for p in survivors]
 
+    for i in range(6):
+        fc.submit(root, fc.FIXTURE_ASSIGNMENT, f"s{i}",
+                  fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, answers))
     rerun = grade(fc.FIXTURE_ASSIGNMENT, root, workers=2, progress=False)
     assert sorted(r.student for r in rerun.rows) == [f"s{i}" for i in range(6)]
     assert {r.total for r in rerun.rows} == {9.0}
@@ -677,3 +1052,199 @@ def test_grader_and_command_import_light_and_document_their_options():
     bad = subprocess.run([sys.executable, "-m", "poolkit.cli", "grade", "x", "--workers", "0"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "positive whole number" in bad.stderr
+
+
+def test_csv_cells_never_start_a_formula_and_read_back_unchanged(tmp_path):
+    """Every cell of grades.csv and misconceptions.csv that a spreadsheet would take for a
+    formula gets a single quote in front; numbers, negative ones included, stay numbers;
+    read_csv gives back exactly what was written."""
+    import csv
+
+    from poolkit.grading import report
+    from poolkit.grading.course import Exercise
+    from poolkit.grading.model import GradeRow
+
+    exercises = [Exercise("pool", ["test_pool"], 2.0), Exercise("@size", ["test_size"], 1.0)]
+    names = [*FORMULA_NAMES, "\r=zz", "'quoted", "''=x", "plain"]
+    rows = [GradeRow(student=name, points={"pool": -1.5, "@size": 1.0}, total=-0.5,
+                     max_total=3.0, status="blocked", reason="=HYPERLINK(\"x\")",
+                     diagnoses={"pool": "-mistake"}) for name in names]
+    path = tmp_path / "grades.csv"
+    report.write_csv(str(path), exercises, rows)
+    report.write_misconceptions(str(tmp_path), exercises, rows, "lesson")
+    for written in (path, tmp_path / "misconceptions.csv"):
+        with open(written, newline="", encoding="utf-8") as f:
+            cells = [cell for line in csv.reader(f) for cell in line]
+        assert cells and not [c for c in cells if starts_a_formula(c)], written
+    with open(path, newline="", encoding="utf-8") as f:
+        raw = {line[0]: line for line in csv.reader(f)}
+    assert raw["'=2+5+cmd|' -C calc'!A0"][1:4] == ["-1.50", "1", "-0.50"], \
+        "numbers are written as numbers"
+    back = {r["student"]: r for r in report.read_csv(str(path))}
+    assert sorted(back) == sorted(names)
+    row = back["+zz"]
+    assert (row["pool"], row["@size"], row["total"]) == ("-1.50", "1", "-0.50")
+    assert row["reason"] == "=HYPERLINK(\"x\")" and row["diagnosis"] == "pool: -mistake"
+    table = report.read_csv(str(tmp_path / "misconceptions.csv"))
+    assert {r["exercise"] for r in table} == {"pool", "@size"}
+
+
+def _zip(path: Path, entries: dict) -> Path:
+    return zip_submissions(path, entries)
+
+
+def test_unpacking_skips_bad_zip_entries_and_names_them(tmp_path):
+    from poolkit.grading.submissions import find_submissions, unpack_zip
+
+    into = tmp_path / "into"
+    into.mkdir()
+    bad = "submitted/mallory/lesson/../../../../escaped.txt"
+    archive = _zip(tmp_path / "class.zip", {
+        "submitted/alice/lesson/lesson.ipynb": b"{}",
+        "submitted/bob/lesson/lesson.ipynb": b"{}",
+        "submitted/bob/lesson/link": ("link", "/etc/passwd"),
+        bad: b"x",
+        "../top.txt": b"x",
+        "/absolute.txt": b"x",
+        "C:\\windows.txt": b"x",
+        "..\\..\\backslashes.txt": b"x",
+    })
+    root, left_out = unpack_zip(str(archive), "lesson", str(into))
+    assert Path(root) == into / "submitted"
+    found, others = find_submissions(root, "lesson", left_out)
+    by_student = {s.student: [e.detail for e in s.events] for s in found}
+    assert sorted(by_student) == ["alice", "bob", "mallory"]
+    assert by_student["alice"] == []
+    assert len(by_student["bob"]) == 1 and "link" in by_student["bob"][0]
+    assert len(by_student["mallory"]) == 1 and bad in by_student["mallory"][0]
+    assert all(e.kind == "blocked" for s in found for e in s.events)
+    named = " ".join(item.describe() for item in others)
+    for entry in ("../top.txt", "/absolute.txt", "C:\\windows.txt", "..\\..\\backslashes.txt"):
+        assert entry in named, (entry, named)
+    # nothing outside the extraction folder, no link extracted
+    for name in ("escaped.txt", "top.txt", "absolute.txt", "backslashes.txt"):
+        assert not list(tmp_path.rglob(name)) or all(
+            into in p.parents for p in tmp_path.rglob(name)), name
+    assert not (into / "submitted" / "bob" / "lesson" / "link").exists()
+    # the skipped entries count in the resume hash: a fixed zip regrades the student
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    root2, left2 = unpack_zip(str(_zip(tmp_path / "clean.zip", {
+        "submitted/bob/lesson/lesson.ipynb": b"{}"})), "lesson", str(clean))
+    bob_clean = find_submissions(root2, "lesson", left2)[0][0]
+    assert bob_clean.digest != next(s for s in found if s.student == "bob").digest
+
+
+def test_zip_bombs_are_refused_before_anything_is_written(tmp_path, monkeypatch):
+    from poolkit.grading import submissions
+
+    big = b"\0" * (4 << 20)          # 4 MB of zeros, a few kB compressed
+    archive = _zip(tmp_path / "bomb.zip", {f"s{i}/lesson/lesson.ipynb": big for i in range(3)})
+    assert archive.stat().st_size < 100_000
+    monkeypatch.setattr(submissions, "MAX_ZIP_BYTES", 10 << 20)
+    into = tmp_path / "into"
+    into.mkdir()
+    with pytest.raises(ValueError, match="12 MB"):
+        submissions.unpack_zip(str(archive), "lesson", str(into))
+    assert list(into.iterdir()) == []
+    # one file over the bound for a file: that entry is skipped and named, the rest unpacked
+    monkeypatch.setattr(submissions, "MAX_ZIP_BYTES", 100 << 20)
+    monkeypatch.setattr(submissions, "MAX_ZIP_FILE_BYTES", 1 << 20)
+    archive = _zip(tmp_path / "one.zip", {"s0/lesson/lesson.ipynb": b"{}",
+                                          "s1/lesson/lesson.ipynb": b"{}",
+                                          "s1/lesson/huge.bin": big})
+    root, left_out = submissions.unpack_zip(str(archive), "lesson", str(tmp_path / "one"))
+    assert [i.student for i in left_out] == ["s1"] and "4 MB" in left_out[0].why
+    assert not (Path(root) / "s1" / "lesson" / "huge.bin").exists()
+    monkeypatch.setattr(submissions, "MAX_ZIP_ENTRIES", 2)
+    with pytest.raises(ValueError, match="3 entries"):
+        submissions.unpack_zip(str(archive), "lesson", str(tmp_path / "two"))
+
+
+def test_submission_layouts_are_understood_or_refused_by_name(tmp_path):
+    from poolkit.grading.submissions import find_submissions, unpack_zip
+
+    layout = "<student>/lesson/<notebook>.ipynb"
+
+    def unpack(name, entries):
+        into = tmp_path / name
+        into.mkdir()
+        return unpack_zip(str(_zip(tmp_path / f"{name}.zip", entries)), "lesson", str(into))
+
+    with pytest.raises(ValueError) as beside:
+        unpack("beside", {"submitted/alice/lesson/l.ipynb": b"{}",
+                          "mallory/lesson/l.ipynb": b"{}"})
+    assert "'submitted/'" in str(beside.value) and "'mallory'" in str(beside.value)
+    assert layout in str(beside.value)
+    with pytest.raises(FileNotFoundError) as flat:
+        unpack("flat", {"alice/l.ipynb": b"{}", "README.txt": b"hi"})
+    assert "'alice'" in str(flat.value) and layout in str(flat.value)
+    root, left_out = unpack("wrapped", {"export/submitted/alice/lesson/l.ipynb": b"{}",
+                                        "export/readme.txt": b"hi",
+                                        "__MACOSX/export/submitted/alice/lesson/._l": b"x",
+                                        "export/submitted/notes/draft.ipynb": b"{}",
+                                        "export/submitted/bob/02-other/x.ipynb": b"{}"})
+    assert Path(root) == tmp_path / "wrapped" / "export" / "submitted"
+    found, others = find_submissions(root, "lesson", left_out)
+    assert [s.student for s in found] == ["alice"]
+    named = [item.describe() for item in others]
+    assert any("'export/readme.txt'" in n for n in named), named
+    assert any("folder 'notes/'" in n and layout in n for n in named), named
+    assert not any("bob" in n for n in named), "another assignment's folder is no stray"
+
+    # a folder: one wrapped a level too deep, an empty one
+    deep = tmp_path / "deep" / "hw2" / "carol" / "lesson"
+    deep.mkdir(parents=True)
+    with pytest.raises(ValueError) as wrapped:
+        find_submissions(str(tmp_path / "deep"), "lesson")
+    assert "'hw2/'" in str(wrapped.value) and str(tmp_path / "deep" / "hw2") in str(
+        wrapped.value)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="holds no submission"):
+        find_submissions(str(tmp_path / "empty"), "lesson")
+
+
+def test_markdown_that_a_browser_would_act_on_is_shown_as_plain_text():
+    """Judged on nbconvert's own rendering (what the formgrader and the feedback show):
+    every attack cell renders with nothing active, ordinary cells are not touched at all,
+    and cells nbgrader locked (the instructor's) are left alone."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    from poolkit.grading.preprocessors import InertMarkdown
+
+    attacks = [
+        f"<script>alert('{XSS}')</script>",
+        f"text <img src=x onerror=\"alert('{XSS}')\">",
+        f"<iframe src=\"javascript:alert('{XSS}')\"></iframe>",
+        f"[click](javascript:alert('{XSS}'))",
+        f"[click](jav&#x09;ascript:alert('{XSS}'))",
+        f"[click][r]\n\n[r]: JaVaScRiPt:alert('{XSS}')",
+        f"<javascript:alert('{XSS}')>",
+        f"```mermaid\n<img src=x onerror=\"alert('{XSS}')\">\n```",
+        f"$\\href{{javascript:alert('{XSS}')}}{{x}}$",
+        f"- a list\n\n  <svg onload=\"alert('{XSS}')\"></svg>",
+        f"````\nfence\n```\n<script>{XSS}</script>",
+    ]
+    ordinary = [
+        "# Heading\n\nSome *emphasis*, **strong**, `a < b` and $x^2 < y$.\n\n- one\n- two\n",
+        "1. first\n2. second\n\n```python\nif a < b:\n    pass\n```\n\n> quoted\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |\n",
+        "Links: <https://example.org>, [docs](https://numpy.org), [mail](mailto:a@b.c), "
+        "[section](#top), ![figure](figures/x.png), ![pasted](attachment:image.png).",
+        "The sizes go 225 -> 112 -> 56 and `k > s` loses a border: $(1/4)^n$ & more.",
+    ]
+    locked = new_markdown_cell("<div class='hint'>instructor's HTML</div>", metadata={
+        "nbgrader": {"grade": False, "grade_id": "intro", "locked": True, "solution": False,
+                     "schema_version": 3, "task": False}})
+    nb = new_notebook(cells=[new_markdown_cell(s) for s in attacks + ordinary] + [locked])
+    nb, _ = InertMarkdown()(nb, {})
+    for cell, before in zip(nb.cells, attacks):
+        page = markdown2html_mistune(cell.source)
+        found = ActiveContent(page)
+        assert not found.scripts and not found.frames and not found.handlers, (before, page)
+        assert not found.dangerous_urls() and not found.urls, (before, page)
+        assert XSS in "".join(found.text), "the student's text is still there to read"
+    for cell, before in zip(nb.cells[len(attacks):], ordinary):
+        assert cell.source == before
+    assert nb.cells[-1].source == locked.source

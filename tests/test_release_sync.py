@@ -67,9 +67,10 @@ def test_nbgrader_config_has_what_a_course_needs():
     assert cfg["course_id"]
     assert cfg["add_missing"] is True, "deleted test cells must come back"
     assert 10 <= cfg["timeout"] <= 120, "a per-cell timeout stops endless loops"
-    assert cfg["feedback"] == ["GetGrades", "ClearHiddenTestsInTests",
+    assert cfg["feedback"] == ["GetGrades", "ClearHiddenTestsInTests", "InertMarkdown",
                                "CSSHTMLHeaderPreprocessor"], "hidden tests stay out of feedback"
     assert cfg["autograde"][0] == "GradingExecute", "tests run in the grader, kernels sandboxed"
+    assert cfg["autograde"][-1] == "InertMarkdown", "student markdown shown inert, after scoring"
     assert {"SaveAutoGrades", "LimitOutput", "IgnorePattern"} <= set(cfg["autograde"])
     sanitize = cfg["sanitize"]
     assert sanitize.index("RepairCellMetadata") + 1 == sanitize.index("OverwriteCells"), sanitize

@@ -1,5 +1,6 @@
 """Feedback HTML for one notebook, rendered by a worker: nbgrader's feedback template with
-the hidden tests removed.  The parent runs the gradebook step (``GetGrades``) first."""
+the hidden tests removed and markdown that a browser would act on shown as plain text.  The
+parent runs the gradebook step (``GetGrades``) first."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ _FEEDBACK_EXPORTER = None
 
 def render_feedback(job: FeedbackJob) -> str:
     """nbgrader's feedback HTML (its template) with the hidden tests removed
-    (``ClearHiddenTests``); converting to HTML is the slow part of feedback, so workers do it."""
+    (``ClearHiddenTests``) and active markdown made inert (``InertMarkdown``); converting to
+    HTML is the slow part of feedback, so workers do it."""
     import nbformat
 
     nb = nbformat.from_dict(json.loads(job.notebook_json))
@@ -46,7 +48,7 @@ def feedback_exporter():
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from traitlets.config import Config
 
-    from .preprocessors import ClearHiddenTestsInTests
+    from .preprocessors import ClearHiddenTestsInTests, InertMarkdown
 
     base = os.path.dirname(nbgrader.__file__)
     config = Config()
@@ -58,7 +60,7 @@ def feedback_exporter():
                      "bootstrap", "dist", "css")]
     config.Exporter.default_preprocessors = []
     exporter = _lean_html_exporter_class(HTMLExporter)(config=config)
-    for pp in (ClearHiddenTestsInTests, CSSHTMLHeaderPreprocessor):
+    for pp in (ClearHiddenTestsInTests, InertMarkdown, CSSHTMLHeaderPreprocessor):
         exporter.register_preprocessor(pp(config=config), enabled=True)
     _FEEDBACK_EXPORTER = exporter
     return exporter

@@ -3,12 +3,16 @@
 - :class:`RepairCellMetadata`: puts edited grading metadata back before ``OverwriteCells``;
 - :class:`ClearHiddenTestsInTests`: nbgrader's ``ClearHiddenTests`` for the feedback, applied
   to test cells only, so an answer that merely contains the marker text cannot break it;
+- :class:`InertMarkdown`: a markdown cell that would put HTML, a script link or a MathJax
+  command into the formgrader's or the feedback's page is shown as plain text instead;
 - :class:`~poolkit.grading.executor.GradingExecute` (re-exported): the grading executor.
 """
 
 from __future__ import annotations
 
+import html
 import os
+import re
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.api import Gradebook
@@ -30,7 +34,8 @@ from nbgrader.preprocessors import (
 from .executor import GradingExecute, is_test_cell
 
 __all__ = ["AUTOGRADE_STEPS", "FEEDBACK_STEPS", "SANITIZE_STEPS", "ClearHiddenTestsInTests",
-           "GradingExecute", "RepairCellMetadata", "copy_no_links"]
+           "GradingExecute", "InertMarkdown", "RepairCellMetadata", "copy_no_links",
+           "markdown_is_inert"]
 
 
 class RepairCellMetadata(NbGraderPreprocessor):
@@ -90,6 +95,99 @@ class ClearHiddenTestsInTests(ClearHiddenTests):
         return super().preprocess_cell(cell, resources, cell_index)
 
 
+class InertMarkdown(NbGraderPreprocessor):
+    """Show a markdown cell as plain text (a code block, after a note) when, rendered, it
+    could run or load something in a browser; leave every other cell exactly as it is.
+
+    The formgrader and the feedback render markdown with nbconvert, which passes raw HTML
+    through: a ``<script>`` or an ``<img onerror=...>`` in a written answer would run in the
+    instructor's browser when the formgrader shows the autograded notebook, and in the
+    student's when they open the feedback.  The test is :func:`markdown_is_inert`.  Cells
+    nbgrader locked are left alone: OverwriteCells put the instructor's text back in them.
+    Runs after the scores are saved (a written answer's checksum is nbgrader's test of
+    whether it was answered at all).
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        from nbgrader.utils import is_locked
+
+        if cell.cell_type == "markdown" and not is_locked(cell) \
+                and not markdown_is_inert(cell.source):
+            self.log.warning("Showing markdown cell %d as plain text: it holds HTML, a "
+                             "script link or a MathJax command", cell_index)
+            cell.source = _as_plain_text(cell.source)
+        return cell, resources
+
+
+# What a student's markdown may turn into: mistune's token types for ordinary markdown,
+# which nbconvert renders with their text escaped.  Anything else (block_html and
+# inline_html above all, or a type some later plugin adds) is not inert.
+_INERT_TOKENS = {
+    "paragraph", "text", "emphasis", "strong", "codespan", "linebreak", "softbreak",
+    "heading", "list", "list_item", "task_list_item", "block_text", "block_quote",
+    "block_code", "thematic_break", "blank_line", "strikethrough", "table", "table_head",
+    "table_body", "table_row", "table_cell", "def_list", "def_list_head", "def_list_item",
+    "inline_math", "block_math", "multiline_math", "latex_environment", "link", "image",
+}
+_LINK_SCHEMES = {"http", "https", "mailto"}
+_IMAGE_SCHEMES = _LINK_SCHEMES | {"attachment", "data"}   # an <img> runs no script
+# MathJax commands that make a link, set HTML attributes or styles, or load an extension
+# (nbconvert's templates load MathJax 2 with its Safe extension, which filters some of
+# them; this does not rely on that, nor on which MathJax another viewer uses).
+_MATHJAX_ACTIVE = re.compile(r"\\(href|url|class|cssId|style|require|data|html)(?![A-Za-z])")
+
+
+def markdown_is_inert(source: str) -> bool:
+    """True when nbconvert's rendering of ``source`` holds no raw HTML, no link or image to a
+    URL with a scheme other than http(s) and mailto (images: also ``attachment:`` and
+    ``data:``), no mermaid block (rendered unescaped) and, outside code, no MathJax command
+    that makes links or sets attributes.  Decided on mistune's parse with nbconvert's own
+    plugins, so what is checked is what the formgrader and the feedback render."""
+    from nbconvert.filters.markdown_mistune import MarkdownWithMath
+
+    todo = list(MarkdownWithMath(renderer=None)(source))
+    while todo:
+        token = todo.pop()
+        kind = token.get("type")
+        if kind not in _INERT_TOKENS:
+            return False
+        attrs = token.get("attrs") or {}
+        # MathJax reads the page's text, math or not (it skips code)
+        if kind not in ("codespan", "block_code") and _MATHJAX_ACTIVE.search(
+                " ".join(str(v) for v in (token.get("raw"), *attrs.values()) if v)):
+            return False
+        if kind == "block_code" and str(attrs.get("info") or "").strip().lower() \
+                .startswith("mermaid"):
+            return False
+        if kind in ("link", "image") and not _url_is_inert(
+                str(attrs.get("url", "")), _IMAGE_SCHEMES if kind == "image" else _LINK_SCHEMES):
+            return False
+        todo.extend(token.get("children") or [])
+    return True
+
+
+def _url_is_inert(url: str, schemes: set[str]) -> bool:
+    """No scheme (a relative link), or one of ``schemes``.  Read the way a browser reads
+    it first: entities decoded, control characters and blanks dropped."""
+    cleaned = re.sub(r"[\x00-\x20\x7f]", "", html.unescape(url)).lower()
+    head = re.split(r"[/?#]", cleaned, maxsplit=1)[0]
+    return ":" not in head or head.split(":", 1)[0] in schemes
+
+
+def _as_plain_text(source: str) -> str:
+    """A note, then ``source`` verbatim in a fenced code block (every renderer escapes one;
+    MathJax skips it) whose fence is longer than any run of backticks in ``source``."""
+    longest = max((len(run) for run in re.findall(r"`+", source)), default=0)
+    fence = "`" * max(3, longest + 1)
+    note = ("*This answer is shown as plain text: it holds HTML, a link or a formula "
+            "command that a browser would act on. The submitted notebook is unchanged.*")
+    text = f"{note}\n\n{fence}\n{source.rstrip(chr(10))}\n{fence}\n"
+    if markdown_is_inert(text):
+        return text
+    return note + "\n\n*(It could not be shown safely here either: open the submitted " \
+        "notebook.)*\n"
+
+
 def copy_no_links() -> None:
     """Make nbgrader skip symbolic links when it copies a folder's other files.
 
@@ -127,7 +225,8 @@ def copy_no_links() -> None:
 SANITIZE_STEPS = [ClearOutput, DeduplicateIds, OverwriteKernelspec, RepairCellMetadata,
                   OverwriteCells, CheckCellMetadata]
 AUTOGRADE_STEPS = [GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                   SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                   SaveAutoGrades, AssignLatePenalties, CheckCellMetadata, InertMarkdown]
 # nbgrader's default feedback shows the hidden tests; students see scores, their own code
-# and the failure messages, not the hidden test source.
-FEEDBACK_STEPS = [GetGrades, ClearHiddenTestsInTests, CSSHTMLHeaderPreprocessor]
+# and the failure messages, not the hidden test source.  InertMarkdown again: a notebook
+# autograded before it existed gets it here.
+FEEDBACK_STEPS = [GetGrades, ClearHiddenTestsInTests, InertMarkdown, CSSHTMLHeaderPreprocessor]

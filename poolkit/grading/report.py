@@ -8,12 +8,18 @@
 - ``score_histogram.png``: how the class's totals are spread;
 - ``pass_rates.png``: the share of students with full points on each exercise, so the
   exercise the class struggled with stands out.
+
+Both CSVs hold text that comes from students (ids from folder or zip entry names, file names
+in the reasons), and a spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@``
+as a formula. Every such cell is written with a single quote in front (the usual defence, the
+one OWASP describes); :func:`read_csv` takes it off again. Numbers are written as they are.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import re
 import statistics
 from collections import Counter
 
@@ -23,26 +29,67 @@ from .model import STATUSES, GradeRow
 NOT_GRADED = {"missing_notebook", "invalid_notebook", "error"}
 
 
-def write_csv(path: str, exercises, rows: list[GradeRow], sandbox: str = "bubblewrap") -> None:
-    """One row per student; ``sandbox`` says how the kernels were isolated."""
+# A cell whose text starts with one of these is a formula (or becomes one) in Excel,
+# LibreOffice or Google Sheets, also after leading blanks (tab, carriage return, space) that
+# some of them drop first, and in their full-width forms that some locales accept.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def spreadsheet_safe(value) -> str:
+    """``value`` as a CSV cell no spreadsheet runs: text that starts like a formula gets a
+    single quote in front; a plain number (``-1.5`` included) is left as it is.  Text that
+    already starts with a quote gets one more, so :func:`from_spreadsheet_safe` is exact."""
+    text = "" if value is None else str(value)
+    if _NUMBER.fullmatch(text):
+        return text
+    if text.startswith("'") or text.lstrip().startswith(_FORMULA_STARTS) \
+            or text[:1] in ("\t", "\r"):
+        return "'" + text
+    return text
+
+
+def from_spreadsheet_safe(cell: str) -> str:
+    """The value :func:`spreadsheet_safe` was given."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
+def _safe(cells) -> list[str]:
+    return [spreadsheet_safe(cell) for cell in cells]
+
+
+def write_csv(path: str, exercises, rows: list[GradeRow], sandbox: str = "bubblewrap",
+              left_out=()) -> None:
+    """One row per student; ``sandbox`` says how the kernels were isolated.  Each of
+    ``left_out`` (:class:`~poolkit.grading.submissions.LeftOut`: zip entries, files, folders
+    that were in no student's folder) gets a row of its own first, with an empty ``student``,
+    status ``left_out`` and the reason."""
     names = [e.name for e in exercises]
     tmp = path + ".tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *names, "total", "max_total", "status", "reason",
-                         "diagnosis", "sandbox"])
+        writer.writerow(_safe(["student", *names, "total", "max_total", "status", "reason",
+                               "diagnosis", "sandbox"]))
+        for item in left_out:
+            writer.writerow(_safe(["", *([""] * len(names)), "", "", "left_out",
+                                   item.describe(), "", sandbox]))
         for row in sorted(rows, key=lambda r: r.student):
             diagnosis = "; ".join(f"{ex}: {row.diagnoses[ex]}" for ex in names
                                   if ex in row.diagnoses)
-            writer.writerow([row.student, *(_fmt(row.points.get(n)) for n in names),
-                             _fmt(row.total), _fmt(row.max_total), row.status, row.reason,
-                             diagnosis, sandbox])
+            writer.writerow(_safe([row.student, *(_fmt(row.points.get(n)) for n in names),
+                                   _fmt(row.total), _fmt(row.max_total), row.status,
+                                   row.reason, diagnosis, sandbox]))
     os.replace(tmp, path)
 
 
 def read_csv(path: str) -> list[dict]:
+    """The rows of a CSV written here, as dicts by header, every cell as it was before
+    :func:`spreadsheet_safe` escaped it."""
+    def unescape(value):
+        return from_spreadsheet_safe(value) if isinstance(value, str) else value
+
     with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+        return [{unescape(k): unescape(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def _fmt(value) -> str:
@@ -110,7 +157,8 @@ def draw_charts(folder: str, exercises, rows: list[GradeRow], title: str) -> lis
 
 
 def summary(assignment: str, exercises, rows: list[GradeRow], *, graded: int, skipped: int,
-            seconds: float, csv_path: str, charts: list[str], feedback_dir: str) -> str:
+            seconds: float, csv_path: str, charts: list[str], feedback_dir: str,
+            left_out=()) -> str:
     counts = Counter(r.status for r in rows)
     totals = [r.total for r in rows if r.status not in NOT_GRADED and r.total is not None]
     max_total = max((r.max_total for r in rows), default=0)
@@ -136,15 +184,27 @@ def summary(assignment: str, exercises, rows: list[GradeRow], *, graded: int, sk
     if attention:
         lines.append("Look at:")
         for r in attention[:30]:
-            lines.append(f"  {r.student}: {r.status}: {r.reason}")
+            lines.append(f"  {_printable(r.student)}: {r.status}: {_printable(r.reason)}")
         if len(attention) > 30:
             lines.append(f"  ... and {len(attention) - 30} more (see the CSV)")
+    if left_out:
+        lines.append(f"Not graded (in no student's folder; expected "
+                     f"<student>/{assignment}/<notebook>.ipynb):")
+        lines += [f"  {_printable(item.describe())}" for item in left_out[:30]]
+        if len(left_out) > 30:
+            lines.append(f"  ... and {len(left_out) - 30} more (see the CSV)")
     lines.append(f"CSV: {csv_path}")
     lines.append("Misconceptions: "
                  + os.path.join(os.path.dirname(csv_path), "misconceptions.csv"))
     lines.append("Charts: " + ", ".join(charts))
     lines.append(f"Feedback: {feedback_dir}")
     return "\n".join(lines)
+
+
+def _printable(text: str) -> str:
+    """Student ids and file names with control characters (a terminal escape sequence, a
+    carriage return) shown escaped, so they cannot rewrite the summary on the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 CORRECT, UNDIAGNOSED = "correct", "undiagnosed"
@@ -186,9 +246,9 @@ def write_misconceptions(folder: str, exercises, rows: list[GradeRow],
     tmp = csv_path + ".tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["exercise", "diagnosis", "students", "share"])
+        writer.writerow(_safe(["exercise", "diagnosis", "students", "share"]))
         for exercise, diagnosis, students, share in table:
-            writer.writerow([exercise, diagnosis, students, f"{share:.3f}"])
+            writer.writerow(_safe([exercise, diagnosis, students, f"{share:.3f}"]))
     os.replace(tmp, csv_path)
 
     names = list(dict.fromkeys(row[0] for row in table))[::-1]
