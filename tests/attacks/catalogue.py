@@ -60,6 +60,9 @@ class Attack:
     # solution grade_ids (exercises) whose test cells must ALL score 0 under honest grading;
     # every other exercise must get full marks
     loses: tuple = ()
+    # test-cell grade_ids that must score 0 although their exercise is not in `loses` (a
+    # slow but correct answer fails the speed test and keeps the exercise's other cells)
+    loses_tests: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -1679,7 +1682,9 @@ for _name in ("loop", "missing", "deep"):
 
 L02, L05 = LESSONS
 
-ATTACKS: list[Attack] = [
+# The attacks written against the first design; ATTACKS (below) adds those against the
+# trusted-grading design itself.
+_FIRST_ROUND: list[Attack] = [
     # --------------------------------------------------------------- lesson 01
     Attack("attack-frame-walk-want", L02, "expected-in-process",
            "max_pool2d_loops walks sys._getframe up to check_against_oracle and returns its "
@@ -2100,13 +2105,28 @@ def write_files(attack: Attack, folder) -> list[str]:
     return written
 
 
-def expected_points(attack: Attack) -> dict:
-    """exercise -> "zero" or "full" under honest grading."""
-    return {ex: ("zero" if ex in attack.loses else "full") for ex in EXERCISES[attack.lesson]}
+def expected_points(attack: Attack, tests: dict) -> dict:
+    """test-cell grade_id -> "zero" or "full" under honest grading; ``tests`` maps each
+    exercise of the lesson to its test cells' grade_ids."""
+    return {test: ("zero" if ex in attack.loses or test in attack.loses_tests else "full")
+            for ex in EXERCISES[attack.lesson] for test in tests[ex]}
+
+
+def __getattr__(name: str):
+    """``ATTACKS``, the whole catalogue: this module's attacks, then those of
+    :mod:`.against_the_grader` (which builds on this module, so it is imported on first
+    use, whichever of the two was imported first)."""
+    if name == "ATTACKS":
+        if "ATTACKS" not in globals():
+            from .against_the_grader import ATTACKS as against_the_grader
+
+            globals()["ATTACKS"] = [*_FIRST_ROUND, *against_the_grader]
+        return globals()["ATTACKS"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def by_name(name: str) -> Attack:
-    for attack in ATTACKS:
+    for attack in __getattr__("ATTACKS"):
         if attack.name == name:
             return attack
     raise KeyError(name)

@@ -43,6 +43,13 @@ def _exercises(lesson):
             and any(t.startswith(f"test_{g}_") for t in tests)]
 
 
+def _tests_of(lesson):
+    """Test-cell grade_id -> the exercise it grades."""
+    cells = _cells(lesson)
+    return {t: g for g in _exercises(lesson) for t, cell in cells.items()
+            if t.startswith(f"test_{g}_") and c._meta(cell).get("grade")}
+
+
 def _code_sources(attack):
     """(label, source) of every piece of Python the attack hands in."""
     cells = _cells(attack.lesson)
@@ -86,6 +93,29 @@ def test_names_are_unique_student_ids():
         assert re.fullmatch(r"attack-[a-z0-9]+(-[a-z0-9]+)*", name) and len(name) <= 64, name
 
 
+def test_expected_points_cover_every_test_cell():
+    for attack in c.ATTACKS:
+        tests = _tests_of(attack.lesson)
+        by_exercise = {ex: [t for t, e in tests.items() if e == ex]
+                       for ex in c.EXERCISES[attack.lesson]}
+        expected = c.expected_points(attack, by_exercise)
+        assert set(expected) == set(tests)
+        zero = {t for t, want in expected.items() if want == "zero"}
+        assert zero == {t for t, ex in tests.items() if ex in attack.loses} | set(
+            attack.loses_tests), attack.name
+
+
+def test_race_decoys_carry_the_canary_names():
+    """The race payload cannot see the canary: it makes decoys under the same names."""
+    from attacks import against_the_grader as g
+
+    names = g.canary_names()
+    assert len(names) == len(set(names)) == g.CANARY_FILES
+    assert names == [f"c{i:04d}" for i in range(g.CANARY_FILES)]
+    assert f'[f"c{{_i:04d}}" for _i in range({g.CANARY_FILES})]' in g.RACE_CANARY
+    assert repr(g.CANARY) in g.RACE_CANARY
+
+
 def test_exercise_table_matches_the_notebooks():
     for lesson in c.LESSONS:
         assert tuple(_exercises(lesson)) == c.EXERCISES[lesson]
@@ -106,6 +136,13 @@ def test_fields(attack):
     assert isinstance(attack.loses, tuple)
     assert set(attack.loses) <= set(exercises), set(attack.loses) - set(exercises)
     assert len(set(attack.loses)) == len(attack.loses)
+    assert isinstance(attack.loses_tests, tuple)
+    assert len(set(attack.loses_tests)) == len(attack.loses_tests)
+    tests = _tests_of(attack.lesson)
+    for test_id in attack.loses_tests:
+        # a test cell of an exercise that keeps its other cells' points
+        assert test_id in tests and tests[test_id] not in attack.loses, test_id
+        assert len([t for t, ex in tests.items() if ex == tests[test_id]]) > 1, test_id
     for rel, content in attack.files.items():
         assert isinstance(content, (str, bytes, c.Symlink)), rel
         assert not os.path.isabs(rel) and ".." not in rel.split("/"), rel
