@@ -56,7 +56,8 @@ The package, one idea per module (everything public is re-exported here, so test
 and oracle names such as ``"poolkit.checks.reference_loop_seconds"`` use ``poolkit.checks``):
 
 * :mod:`~poolkit.checks.results`: describing cases, reading results strictly
-  (``strict_value``), comparing, ``assert_close``/``assert_equal``;
+  (``strict_value``), comparing, ``assert_close``/``assert_equal``, ``require`` and
+  ``require_int`` (a size the student chose, checked before a test builds anything from it);
 * :mod:`~poolkit.checks.cases`: case sets (``pool_cases``, ``literal_cases``, ``arr``, ...);
 * :mod:`~poolkit.checks.oracle`: the oracle process and the oracle adapters
   (``loop_time``, ...);
@@ -104,10 +105,18 @@ from .oracle import (
     oracle_results,
     reference_loop_seconds,
 )
-from .results import _compare, assert_close, assert_equal, describe, require, strict_value
+from .results import (
+    _compare,
+    assert_close,
+    assert_equal,
+    describe,
+    require,
+    require_int,
+    strict_value,
+)
 
 __all__ = [
-    "arr", "call", "compare_with_yours", "hint", "require",
+    "arr", "call", "compare_with_yours", "hint", "require", "require_int",
     "assert_builtins_intact", "assert_close", "assert_equal",
     "assert_kernel_reports_errors",
     "assert_numpy_only", "check_against_oracle", "check_speed", "describe",

@@ -294,6 +294,27 @@ def require(condition, reason: str, *, case: str = "", hint: str = "",
     record_pass(exercise)
 
 
+def require_int(value, low: int, high: int, what: str, *, case: str = "", hint: str = "",
+                exercise: str | None = None) -> int:
+    """Fail unless ``value`` is a plain ``int`` from ``low`` to ``high`` (both included), with
+    a message that gives the allowed range; returns ``value``.
+
+    For a size that a student's function returned and the test then builds arrays or layers
+    from (a kernel size, a padding, a channel count): checked before anything is built, it
+    cannot make the test allocate gigabytes, and the student learns what is allowed."""
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
+    if _type(value) is not _int or not low <= value <= high:
+        shown = _fmt(value)
+        if shown.__len__() > 60:
+            shown = shown[:60] + "..."
+        if _type(value) is not _int:
+            shown += f" (a {_type(value).__name__})"
+        _fail(f"{what} must be an int from {low:,} to {high:,}, got {shown}", case, hint,
+              exercise, diagnose_it=False)
+    record_pass(exercise)
+    return value
+
+
 def assert_equal(actual, expected, *, case: str = "", hint: str = "",
                  exercise: str | None = None) -> None:
     """Fail unless ``actual`` equals ``expected`` exactly (ints, tuples, arrays, bools)."""

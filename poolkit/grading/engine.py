@@ -7,6 +7,10 @@ bookkeeping steps (see :mod:`poolkit.grading.course`); the workers only run note
 reason: a broken submission never stops the batch, and a grader failure is reported as
 ``error`` for that student (rerun to retry), never as 0 points.
 
+A job that holds its worker longer than :func:`job_timeout` (the wall-clock limit plus
+:data:`JOB_MARGIN`) is stopped: its worker is replaced, the student's row says ``error`` with
+the reason, and the batch goes on.
+
 Resuming: ``state.json`` in the report folder remembers, per student, a hash of the submitted
 files, the assignment's tests and the limits. A rerun skips students whose hash is unchanged
 and whose last result was not ``error``. The state is saved after every submission, so an
@@ -27,6 +31,16 @@ from dataclasses import dataclass
 from .model import Event, GradeRow, Limits, worst_status
 
 STATE_VERSION = 1
+JOB_MARGIN = 120    # seconds a job may hold its worker past the submission's wall-clock limit
+
+
+def job_timeout(limits: Limits, kind: str, job) -> float:
+    """Seconds one job (``kind`` "run": a submission's notebooks, "feedback": one feedback
+    page) may hold a worker before the engine stops it: the submission's wall-clock limit
+    plus :data:`JOB_MARGIN`, which covers what may run past that limit (starting and
+    stopping kernels, the one test cell that was running, within its own budget, see
+    :mod:`.budget`, and rendering feedback).  Only a grader that hangs gets there."""
+    return float(limits.submission_timeout + JOB_MARGIN)
 
 
 @dataclass
@@ -70,23 +84,24 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
     _venv_on_path()
     # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings that mean nothing here.
     warnings.filterwarnings("ignore", message=r"Object of type <Submitted")
-    unpacked = None
+    unpacked, left_out = None, []
     try:
         if submissions and os.path.isfile(submissions):
             from .submissions import unpack_zip
 
             unpacked = tempfile.mkdtemp(prefix="poolkit-submissions-")
-            submissions = unpack_zip(submissions, assignment, unpacked)
+            submissions, left_out = unpack_zip(submissions, assignment, unpacked)
         course = Course(course_dir, assignment, submissions)
         report_dir = os.path.abspath(report_dir or os.path.join(course.root, "grade-reports",
                                                                 assignment))
         os.makedirs(report_dir, exist_ok=True)
         run = _Run(course, limits, report_dir, unsandboxed)
         rows, graded, skipped = run.grade_all(workers=workers, scheduler=scheduler, force=force,
-                                              progress=progress)
+                                              progress=progress, left_out=left_out)
         csv_path = os.path.join(report_dir, "grades.csv")
         report.write_csv(csv_path, run.exercises, rows,
-                         sandbox="none (--unsandboxed)" if unsandboxed else "bubblewrap")
+                         sandbox="none (--unsandboxed)" if unsandboxed else "bubblewrap",
+                         left_out=run.left_out)
         charts = report.draw_charts(report_dir, run.exercises, rows, assignment)
         _, misconception_chart = report.write_misconceptions(report_dir, run.exercises, rows,
                                                              assignment)
@@ -94,7 +109,8 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
         seconds = time.monotonic() - start
         text = report.summary(assignment, run.exercises, rows, graded=len(graded),
                               skipped=len(skipped), seconds=seconds, csv_path=csv_path,
-                              charts=charts, feedback_dir=course.path("feedback", "<student>"))
+                              charts=charts, feedback_dir=course.path("feedback", "<student>"),
+                              left_out=run.left_out)
         return GradingResult(rows, graded, skipped, csv_path, charts, text, seconds)
     finally:
         if unpacked:
@@ -159,13 +175,15 @@ class _Run:
         return order + sorted(g for g in self.source_cells[notebook] if g not in order)
 
     # ------------------------------------------------------------------ main loop
-    def grade_all(self, *, workers, scheduler, force, progress):
+    def grade_all(self, *, workers, scheduler, force, progress, left_out=()):
         from tqdm.auto import tqdm
 
         from .backends import DaskBackend, LocalBackend
         from .submissions import find_submissions
 
-        found = find_submissions(self.course.submissions_root, self.course.assignment)
+        # left_out: what was not graded and is no student's (for the CSV and the summary)
+        found, self.left_out = find_submissions(self.course.submissions_root,
+                                                self.course.assignment, left_out)
         rows: dict[str, GradeRow] = {}
         todo, skipped = [], []
         students = self.state["students"]
@@ -201,6 +219,11 @@ class _Run:
 
         try:
             self._loop(backend, todo, done)
+        except KeyboardInterrupt:
+            # Ctrl-C: stop the jobs in flight now (their kernels die with their workers)
+            # instead of waiting for them in close(); what finished is already saved
+            backend.abandon(list(getattr(self, "_in_flight", {})))
+            raise
         finally:
             bar.close()
             backend.close()
@@ -219,6 +242,7 @@ class _Run:
 
         waiting = iter(todo)
         pending: dict = {}     # future -> (kind, student, job, tries)
+        self._in_flight = pending
         open_subs: dict = {}   # student -> [sub, key, events, feedback jobs left]
         window = 2 * backend.workers
         running = 0
@@ -247,7 +271,7 @@ class _Run:
 
         fill()
         while pending:
-            finished = backend.wait(pending)
+            finished = backend.wait(pending, timeout=self._until_overdue(backend, pending))
             lost = []
             for future in finished:
                 kind, student, job, tries = pending.pop(future)
@@ -302,7 +326,54 @@ class _Run:
                         entry[3] -= 1
                     if entry[3] <= 0 and not any(v[1] == student for v in pending.values()):
                         close(student)
+            overdue = self._overdue(backend, pending)
+            if overdue:
+                # A job held its worker past the per-job timeout: the grader's side of it is
+                # stuck.  Its student gets an error row (a rerun retries), the worker is
+                # replaced, and the batch goes on.
+                stuck = set()
+                for future in overdue:
+                    kind, student, job, tries = pending.pop(future)
+                    stuck.add(student)
+                    what = "running this submission" if kind == "run" else "its feedback"
+                    open_subs[student][2].append(Event(
+                        "error", f"the grader stopped {what} after its per-job timeout of "
+                                 f"{job_timeout(self.limits, kind, job):g} s (the wall-clock "
+                                 f"limit plus {JOB_MARGIN} s); rerun to retry"))
+                    if kind == "run":
+                        running -= 1
+                    else:
+                        open_subs[student][3] -= 1
+                if backend.abandon(overdue):
+                    # the other jobs in flight went down with the old workers: through no
+                    # fault of theirs, so they start again without using up their retry
+                    again = list(pending.values())
+                    pending.clear()
+                    for kind, student, job, tries in again:
+                        fn = run_submission if kind == "run" else render_feedback
+                        pending[backend.submit(fn, job)] = (kind, student, job, tries)
+                for student in stuck:
+                    if open_subs[student][3] <= 0 \
+                            and not any(v[1] == student for v in pending.values()):
+                        close(student)
             fill()
+
+    def _until_overdue(self, backend, pending) -> float:
+        """Seconds until the first job in flight runs past its :func:`job_timeout` (a job not
+        seen starting yet starts now at the earliest)."""
+        now = time.monotonic()
+        soonest = min((now if start is None else start)
+                      + job_timeout(self.limits, pending[future][0], pending[future][2])
+                      for future, start in backend.starts(pending).items())
+        return max(0.0, soonest - now)
+
+    def _overdue(self, backend, pending) -> list:
+        """The jobs in flight that have run longer than their :func:`job_timeout`."""
+        now = time.monotonic()
+        return [future for future, start in backend.starts(pending).items()
+                if start is not None and not future.done()
+                and now - start >= job_timeout(self.limits, pending[future][0],
+                                               pending[future][2])]
 
     # ------------------------------------------------------------------ per submission
     def _prepare(self, sub):
@@ -314,6 +385,7 @@ class _Run:
 
         course = self.course
         notebooks, events = read_notebooks(sub.folder, self.notebooks)
+        events = [*sub.events, *events]
         course.init_submission(sub.student, self.notebooks)
         ready = []
         for name, nb in notebooks.items():

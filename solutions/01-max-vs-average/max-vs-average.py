@@ -506,10 +506,11 @@ print(buggy_max_pool2d(fmap[None, None], 2, 2)[0, 0])      # Section 1's 4x4 map
 #
 # **(a)** write `bug_counterexample()` that returns a tuple `(x, kernel_size, stride, padding)`
 # on which `buggy_max_pool2d` gives a different result from real max pooling: `x` a float
-# array of shape `(N, C, H, W)` with `H, W <= 16`, and ints `kernel_size`, `stride`,
-# `padding` that PyTorch accepts (`padding <= kernel_size // 2`). The test runs the buggy
-# function and real max pooling on your case and expects them to differ. Choose the values
-# in `x` on purpose: with a lucky input the bug stays hidden.
+# array of shape `(N, C, H, W)` with `N, C <= 8` and `H, W <= 16`, ints `kernel_size` and
+# `stride` from 1 to 16, and an int `padding` that PyTorch accepts
+# (`padding <= kernel_size // 2`). The test runs the buggy function and real max pooling on
+# your case and expects them to differ. Choose the values in `x` on purpose: with a lucky
+# input the bug stays hidden.
 #
 # **(b)** in the cell after the test, say which line is wrong, why the classmate's tests did
 # not catch it, and how to fix it.
@@ -553,9 +554,13 @@ ck.require(type(answer) is tuple and len(answer) == 4,
            case=case, hint="return the four values as one tuple", exercise="bug_counterexample")
 x_case, k_case, s_case, p_case = answer
 ck.require(bool(type(x_case) is np.ndarray and x_case.ndim == 4 and x_case.dtype.kind == "f"
-                and max(x_case.shape[2:]) <= 16 and min(x_case.shape) >= 1 and np.isfinite(x_case).all()),
-           "x must be a float array of shape (N, C, H, W) with 1 <= H, W <= 16 and finite values",
+                and max(x_case.shape[:2]) <= 8 and max(x_case.shape[2:]) <= 16 and min(x_case.shape) >= 1
+                and np.isfinite(x_case).all()),
+           "x must be a float array of shape (N, C, H, W) with 1 <= N, C <= 8, 1 <= H, W <= 16 and finite values",
            case=case, hint="build x with np.zeros((N, C, H, W)) and set a few values", exercise="bug_counterexample")
+# The test pads and pools with these sizes: they are checked before anything is built.
+ck.require_int(k_case, 1, 16, "kernel_size", case=case, exercise="bug_counterexample")
+ck.require_int(s_case, 1, 16, "stride", case=case, exercise="bug_counterexample")
 ck.require(bool(all(type(v) is int for v in (k_case, s_case, p_case)) and k_case >= 1 and s_case >= 1
                 and 0 <= p_case <= k_case // 2 and min(x_case.shape[2:]) + 2 * p_case >= k_case),
            f"PyTorch refuses kernel_size={k_case!r}, stride={s_case!r}, padding={p_case!r} on a "
@@ -591,11 +596,12 @@ valid_h = type(answer_h) is tuple and len(answer_h) == 4 and type(answer_h[0]) i
 ck.require(bool(valid_h and answer_h[0].ndim == 4 and answer_h[0].dtype.kind == "f"),
            "no valid (x, kernel_size, stride, padding)", case=case_h, exercise="bug_counterexample")
 xh, kh, sh, ph = answer_h
-ck.require(bool(np.isfinite(xh).all() and min(xh.shape) >= 1 and max(xh.shape[2:]) <= 16),
+ck.require(bool(np.isfinite(xh).all() and min(xh.shape) >= 1 and max(xh.shape[:2]) <= 8
+                and max(xh.shape[2:]) <= 16),
            "x breaks the rules of Exercise 3", case=case_h, exercise="bug_counterexample")
-ck.require(bool(all(type(v) is int for v in (kh, sh, ph)) and kh >= 1 and sh >= 1),
-           "kernel_size and stride: ints >= 1", case=case_h, exercise="bug_counterexample")
-ck.require(bool(0 <= ph <= kh // 2 and min(xh.shape[2:]) + 2 * ph >= kh),
+ck.require_int(kh, 1, 16, "kernel_size", case=case_h, exercise="bug_counterexample")
+ck.require_int(sh, 1, 16, "stride", case=case_h, exercise="bug_counterexample")
+ck.require(bool(type(ph) is int and 0 <= ph <= kh // 2 and min(xh.shape[2:]) + 2 * ph >= kh),
            "a configuration PyTorch refuses", case=case_h, exercise="bug_counterexample")
 ck.require(not np.array_equal(_stride_wide(xh, kh, sh, ph), poolkit.max_pool2d(xh, kh, sh, ph), equal_nan=True),
            "the classmate's code is right on this case", case=case_h, exercise="bug_counterexample")

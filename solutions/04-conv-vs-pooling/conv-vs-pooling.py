@@ -432,7 +432,8 @@ for module, shape in shapes:
 # **at most one** convolution. When no such stack fits the budget, raise `ValueError`.
 #
 # The tests build your stack with `nn.Conv2d`/`nn.MaxPool2d`, run a random batch through it,
-# and compare the output shape and the parameter count torch reports. Section 1 holds what you
+# and compare the output shape and the parameter count torch reports. They take at most 8
+# layers, with every size (each int of a pair too) from 0 to 32. Section 1 holds what you
 # need. Ask which quantities a layer's parameter count depends on, and notice that the height
 # and width of the feature map are not among them: a layer costs the same on any map size.
 
@@ -457,6 +458,28 @@ def design_stack(in_shape, out_shape, max_params):
 
 # %% nbgrader={"grade": true, "grade_id": "test_design_stack_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 
+def check_sizes(layers, in_channels, max_params, case, hint):
+    # torch allocates from these sizes: checked before anything is built
+    ck.require(type(layers) in (list, tuple) and len(layers) <= 8,
+               f"expected a list of at most 8 layers, got {layers!r}", case=case, hint=hint,
+               exercise="design_stack")
+    params, channels = 0, in_channels
+    for layer in layers:
+        args = list(layer[1:]) if type(layer) in (list, tuple) else []
+        for size in [v for a in args for v in (a if type(a) in (list, tuple) else [a])]:
+            if size is not None:
+                ck.require_int(size, 0, 32, f"each size in the layer {layer!r}", case=case,
+                               hint=hint, exercise="design_stack")
+        if args and layer[0] == "conv" and len(args) == 4:
+            kernel = list(args[1]) if type(args[1]) in (list, tuple) else [args[1]] * 2
+            if None not in [args[0], *kernel] and kernel:   # else torch says what is wrong
+                params += channels * args[0] * kernel[0] * kernel[-1] + args[0]
+                channels = args[0]
+    ck.require(params <= max_params,
+               f"your stack {layers} has {params} learnable parameters, over the budget "
+               f"of {max_params}", case=case, hint=hint, exercise="design_stack")
+
+
 def check_design(in_shape, out_shape, max_params, hint, possible=True):
     case = f"in_shape={in_shape}, out_shape={out_shape}, max_params={max_params}"
     try:
@@ -467,6 +490,7 @@ def check_design(in_shape, out_shape, max_params, hint, possible=True):
         raise
     ck.require(possible, f"design_stack returned {layers!r}, but no stack fits the budget: "
                f"it should raise ValueError", case=case, hint=hint, exercise="design_stack")
+    check_sizes(layers, in_shape[1], max_params, case, hint)
     modules, channels, convs = [], in_shape[1], 0
     try:
         for layer in layers:
@@ -514,6 +538,28 @@ print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_design_stack_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
+def check_sizes(layers, in_channels, max_params, case, hint):
+    # torch allocates from these sizes: checked before anything is built
+    ck.require(type(layers) in (list, tuple) and len(layers) <= 8,
+               f"expected a list of at most 8 layers, got {layers!r}", case=case, hint=hint,
+               exercise="design_stack")
+    params, channels = 0, in_channels
+    for layer in layers:
+        args = list(layer[1:]) if type(layer) in (list, tuple) else []
+        for size in [v for a in args for v in (a if type(a) in (list, tuple) else [a])]:
+            if size is not None:
+                ck.require_int(size, 0, 32, f"each size in the layer {layer!r}", case=case,
+                               hint=hint, exercise="design_stack")
+        if args and layer[0] == "conv" and len(args) == 4:
+            kernel = list(args[1]) if type(args[1]) in (list, tuple) else [args[1]] * 2
+            if None not in [args[0], *kernel] and kernel:   # else torch says what is wrong
+                params += channels * args[0] * kernel[0] * kernel[-1] + args[0]
+                channels = args[0]
+    ck.require(params <= max_params,
+               f"your stack {layers} has {params} learnable parameters, over the budget "
+               f"of {max_params}", case=case, hint=hint, exercise="design_stack")
+
+
 def check_design(in_shape, out_shape, max_params, hint, possible=True):
     case = f"in_shape={in_shape}, out_shape={out_shape}, max_params={max_params}"
     try:
@@ -524,6 +570,7 @@ def check_design(in_shape, out_shape, max_params, hint, possible=True):
         raise
     ck.require(possible, f"design_stack returned {layers!r}, but no stack fits the budget: "
                f"it should raise ValueError", case=case, hint=hint, exercise="design_stack")
+    check_sizes(layers, in_shape[1], max_params, case, hint)
     modules, channels, convs = [], in_shape[1], 0
     try:
         for layer in layers:

@@ -751,7 +751,8 @@ ck.check_against_oracle(
 #   (left, right))})` first, then exactly one `("MaxPooling2D", {...})` or
 #   `("AveragePooling2D", {...})` with keys `pool_size`, `strides`, `padding`
 #   (`"valid"` or `"same"`). Keep the torch layer's window and step: `pool_size` and
-#   `strides` must describe the same `kernel_size` and `stride`.
+#   `strides` must describe the same `kernel_size` and `stride`. The tests take no more
+#   padding per side than the torch layer's largest `kernel_size`.
 # - When no such list computes the same numbers as the torch layer on every input, raise
 #   `ValueError` (with a message saying why).
 #
@@ -801,6 +802,21 @@ def torch_to_keras(layer, input_hw):
 from poolkit import bridges
 
 
+def require_small_padding(spec, most, case, hint):
+    # the test pads real arrays by the answer's ZeroPadding2D: its sizes are checked first
+    ck.require(isinstance(spec, (list, tuple)) and len(spec) <= 2,
+               f"expected at most one ZeroPadding2D, then one pooling layer; got {spec!r}",
+               case=case, hint=hint, exercise="torch_to_keras")
+    for item in spec:
+        if isinstance(item, (list, tuple)) and len(item) == 2 \
+                and item[0] == "ZeroPadding2D" and isinstance(item[1], dict):
+            padding = item[1].get("padding", 1)
+            for side in padding[:2] if isinstance(padding, (list, tuple)) else [padding]:
+                for amount in side[:2] if isinstance(side, (list, tuple)) else [side]:
+                    ck.require_int(amount, 0, most, "each ZeroPadding2D padding", case=case,
+                                   hint=hint, exercise="torch_to_keras")
+
+
 def check_translation(layer, input_hw, hint, possible=True, seed=0):
     case = f"layer={layer}, input_hw={input_hw}"
     if not possible:
@@ -832,6 +848,7 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
     strides = kwargs.get("strides")
     ck.assert_equal(pair(kwargs["pool_size"] if strides is None else strides), s,
                     case=case + " [strides]", hint="keep torch's step: strides describes stride")
+    require_small_padding(spec, max(k), case, hint)
     x = np.random.default_rng(seed).standard_normal((2, 3, *input_hw)).astype(np.float32)
     want = bridges.run_torch_pool(layer, x)
     try:
@@ -849,6 +866,7 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
 # The brief's example: (1, 16, 24, 24) -> (1, 16, 12, 12) in torch, channels last in Keras.
 spec = ck.call(torch_to_keras, {"type": "MaxPool2d", "kernel_size": 2, "stride": 2,
                                 "padding": 0}, (24, 24), case="nn.MaxPool2d(2, 2) on 24 x 24")
+require_small_padding(spec, 2, "nn.MaxPool2d(2, 2) on 24 x 24", "no padding in torch here")
 seed_out = bridges.run_keras_layers(spec, np.zeros((1, 24, 24, 16), np.float32))
 ck.assert_equal(seed_out.shape, (1, 12, 12, 16), case="nn.MaxPool2d(2, 2) on (1, 24, 24, 16)",
                 hint="Keras keeps channels last")
@@ -881,6 +899,21 @@ print("visible tests passed")
 from poolkit import bridges
 
 
+def require_small_padding(spec, most, case, hint):
+    # the test pads real arrays by the answer's ZeroPadding2D: its sizes are checked first
+    ck.require(isinstance(spec, (list, tuple)) and len(spec) <= 2,
+               f"expected at most one ZeroPadding2D, then one pooling layer; got {spec!r}",
+               case=case, hint=hint, exercise="torch_to_keras")
+    for item in spec:
+        if isinstance(item, (list, tuple)) and len(item) == 2 \
+                and item[0] == "ZeroPadding2D" and isinstance(item[1], dict):
+            padding = item[1].get("padding", 1)
+            for side in padding[:2] if isinstance(padding, (list, tuple)) else [padding]:
+                for amount in side[:2] if isinstance(side, (list, tuple)) else [side]:
+                    ck.require_int(amount, 0, most, "each ZeroPadding2D padding", case=case,
+                                   hint=hint, exercise="torch_to_keras")
+
+
 def check_translation(layer, input_hw, hint, possible=True, seed=0):
     case = f"layer={layer}, input_hw={input_hw}"
     if not possible:
@@ -910,6 +943,7 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
     strides = kwargs.get("strides")
     ck.assert_equal(pair(kwargs["pool_size"] if strides is None else strides), s,
                     case=case + " [strides]", hint="keep torch's step")
+    require_small_padding(spec, max(k), case, hint)
     x = np.random.default_rng(seed).standard_normal((2, 4, *input_hw)).astype(np.float32)
     x[1] = -np.abs(x[1]) - 0.5  # an all-negative sample: zero padding shows
     want = bridges.run_torch_pool(layer, x)

@@ -589,7 +589,9 @@ for seed, out in [(604, 1), (605, 3), (606, (2, 5)), (607, (4, 1)), (608, (9, 7)
 # head must have **as few parameters as possible**, with at most one layer that has
 # parameters (one `linear` or one `conv1x1`: a narrow layer between two of them would save
 # parameters only by limiting what the head can compute). The tests build your head in torch
-# behind the trunk, run inputs of several sizes through it and count its parameters.
+# behind the trunk, run inputs of several sizes through it and count its parameters. They
+# take at most 8 layers, sizes from 0 to 100,000 (64 for `adaptive`) and at most 10**7
+# weights in a layer.
 #
 # Think first: which layers of the trunk decide what the head receives, and what is the
 # cheapest way to make that independent of `H` and `W`? Is there more than one head with
@@ -615,12 +617,17 @@ from torch import nn
 def build(layers, in_channels=1):
     # trunk layers and head (menu) layers -> torch modules
     modules = []
+    if len(layers) > 8:     # each layer's sizes are checked before it is built, and so is this
+        raise AssertionError(f"{len(layers)} layers: at most 8 are allowed")
     for layer in layers:
         kind, args = layer[0], tuple(layer[1:])
         if any(type(a) is not int or not 0 <= a <= 100_000 for a in args if a is not None) \
                 or (kind in ("linear", "conv1x1") and args[0] * args[-1] > 10 ** 7):
             raise AssertionError(f"{layer!r}: sizes must be ints from 0 to 100000, "
                                  "and a layer at most 10**7 weights")
+        if kind == "adaptive" and any(a is not None and a > 64 for a in args):
+            raise AssertionError(f"{layer!r}: an adaptive pooling's output size must be an "
+                                 "int from 0 to 64")
         if kind == "conv":
             out, k, s, p = args
             modules += [nn.Conv2d(in_channels, out, k, stride=s, padding=p), nn.ReLU()]
@@ -690,12 +697,17 @@ from torch import nn
 def build(layers, in_channels=1):
     # trunk layers and head (menu) layers -> torch modules
     modules = []
+    if len(layers) > 8:     # each layer's sizes are checked before it is built, and so is this
+        raise AssertionError(f"{len(layers)} layers: at most 8 are allowed")
     for layer in layers:
         kind, args = layer[0], tuple(layer[1:])
         if any(type(a) is not int or not 0 <= a <= 100_000 for a in args if a is not None) \
                 or (kind in ("linear", "conv1x1") and args[0] * args[-1] > 10 ** 7):
             raise AssertionError(f"{layer!r}: sizes must be ints from 0 to 100000, "
                                  "and a layer at most 10**7 weights")
+        if kind == "adaptive" and any(a is not None and a > 64 for a in args):
+            raise AssertionError(f"{layer!r}: an adaptive pooling's output size must be an "
+                                 "int from 0 to 64")
         if kind == "conv":
             out, k, s, p = args
             modules += [nn.Conv2d(in_channels, out, k, stride=s, padding=p), nn.ReLU()]
