@@ -166,10 +166,23 @@ _ceiling = _DataCeiling()
 
 
 def _raise_in_thread(thread_id: int, exc_type) -> None:
-    """Make ``exc_type`` be raised in thread ``thread_id`` at its next Python instruction
-    (``exc_type=None`` withdraws one that has not been raised yet)."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(exc_type) if exc_type else None)
+    """Make ``exc_type`` be raised in thread ``thread_id`` at its next Python instruction.
+
+    Never called with NULL to withdraw one: CPython 3.11 then leaves its eval breaker set
+    for good, and every later instruction of the thread crawls (a NumPy-only check that
+    took 0.2 s ran for minutes)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id),
+                                               ctypes.py_object(exc_type))
+
+
+def _take_pending() -> None:
+    """Let an exception raised into this thread land here, and drop it: a few backward jumps
+    are enough for the interpreter to deliver it."""
+    try:
+        for _ in range(100):
+            pass
+    except BudgetExceeded:
+        pass
 
 
 class CellBudget:
@@ -194,6 +207,7 @@ class CellBudget:
         self._stopped = threading.Event()
         self._shields = 0                  # calls and exempt blocks running
         self._pending = False              # exceeded inside a shield: raise when it ends
+        self._sent = False                 # the watchdog raised into the cell's thread
         self._excluded = 0.0               # CPU seconds spent in exempt blocks
         self._paused_at: float | None = None
         self._memory = False
@@ -221,7 +235,9 @@ class CellBudget:
             self._stopped.set()
         if self._watch is not None:
             self._watch.join()
-        _raise_in_thread(self._thread_id, None)   # raised too late to matter: withdrawn
+        if self._sent:      # raised too late to matter: taken here, not later
+            self._sent = False
+            _take_pending()
         if self._memory:
             self._memory = False
             _ceiling.leave(self.budget.memory_mb * 2**20)
@@ -244,6 +260,7 @@ class CellBudget:
                     if self._shields:
                         self._pending = True
                     else:
+                        self._sent = True
                         _raise_in_thread(self._thread_id, BudgetExceeded)
                     return
             # A thread gains at most one CPU second per second: nothing to check before.
