@@ -55,6 +55,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_pooling.py
 	@test ! -f benchmarks/bench_widgets.py || $(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_channel.py
 	@test ! -f benchmarks/bench_grading.py || $(BIN)/python benchmarks/bench_grading.py
 	$(BIN)/python benchmarks/bench_course.py
 
