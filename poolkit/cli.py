@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="SECONDS", help="wall-clock limit per submission (default: 300)")
     grade.add_argument("--memory-limit", type=_positive_int, default=4096, metavar="MB",
                        help="address-space limit of each kernel (default: 4096)")
+    grade.add_argument("--scratch-limit", type=_positive_int, default=256, metavar="MB",
+                       help="what each kernel may write in total, its working folder and "
+                            "/tmp together; kept in memory (default: 256)")
     grade.add_argument("--unsandboxed", action="store_true",
                        help="run the kernels without the bubblewrap sandbox (only for code you "
                             "trust; refused without this flag where bubblewrap is missing)")
@@ -63,7 +66,7 @@ def grade_command(args) -> int:
     from poolkit.grading.sandbox import SandboxUnavailable
 
     limits = Limits(cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
-                    memory_mb=args.memory_limit)
+                    memory_mb=args.memory_limit, scratch_mb=args.scratch_limit)
     try:
         result = grade(args.assignment, args.course_dir, args.submissions, workers=args.workers,
                        scheduler=args.scheduler, limits=limits, report_dir=args.report_dir,

@@ -1,5 +1,6 @@
-"""The trusted grading path piece by piece: the data-only channel, the harness's reading of
-test cells, the kernel command and the bubblewrap sandbox itself (real processes).
+"""The trusted grading path piece by piece: the harness's reading of test cells, the kernel
+command and the bubblewrap sandbox itself (real processes).  The data-only channel between
+the grader and a kernel has its own tests, in test_channel.py.
 
 The whole path (nbgrader autograde and poolkit grade on real lessons, with the attack
 catalogue) is in test_attacks.py; these tests pin down each part so that a failure there
@@ -8,6 +9,8 @@ points here.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,14 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from poolkit.grading import channel, harness
-from poolkit.grading.kernel import isolated_python
+from poolkit.grading import harness
+from poolkit.grading.kernel import SandboxedBlockingKernelManager, isolated_python
 from poolkit.grading.sandbox import (
     SandboxLimits,
     hidden_packages,
+    make_readable,
     sandbox_command,
     unavailable_reason,
 )
@@ -31,68 +34,6 @@ REPO = Path(__file__).resolve().parents[1]
 LIMITS = SandboxLimits(memory_bytes=2048 * 2**20, cpu_seconds=60, file_bytes=2**20)
 needs_bwrap = pytest.mark.skipif(unavailable_reason() is not None and not os.environ.get("CI"),
                                  reason=f"no sandbox here: {unavailable_reason()}")
-
-
-# ----------------------------------------------------------------------------- channel
-def test_channel_round_trip_keeps_types_and_exact_values():
-    value = (np.arange(6.0).reshape(2, 3) - 2.5, np.array([1, -2], dtype=np.int32),
-             [1, (2, None)], {"mode": "max", "p": 0.1}, float("nan"), -float("inf"),
-             True, 10**30, np.int64(7), np.float32(0.5))
-    back = channel.decode(json.loads(json.dumps(channel.encode(value))))
-    assert type(back) is tuple and type(back[2]) is list and type(back[2][1]) is tuple
-    assert back[0].dtype == np.float64 and np.array_equal(back[0], value[0])
-    assert back[1].dtype == np.int32 and back[1].tolist() == [1, -2]
-    assert back[3] == {"mode": "max", "p": 0.1}
-    assert back[4] != back[4] and back[5] == -float("inf") and back[6] is True
-    assert back[7] == 10**30 and type(back[8]) is np.int64 and type(back[9]) is np.float32
-
-
-@pytest.mark.parametrize("reply", [
-    {"array": "not base64!"},
-    {"array": channel.encode(np.zeros(2))["array"], "extra": 1, "more": 2},
-    {"pickle": "gASVAAAAAAAAAAA="},
-    {"tuple": "not a list"},
-    {"scalar": "<U4", "value": {"str": "abcd"}},
-    {"dict": [[1, {"int": "1"}]]},
-    [],
-])
-def test_channel_refuses_replies_that_are_not_plain_data(reply):
-    with pytest.raises(channel.ChannelError):
-        channel.decode(reply)
-
-
-def test_channel_never_unpickles_an_object_array():
-    import base64
-    import io
-
-    buf = io.BytesIO()
-    np.save(buf, np.array([object()], dtype=object), allow_pickle=True)
-    with pytest.raises(channel.ChannelError, match="unreadable array"):
-        channel.decode({"array": base64.b64encode(buf.getvalue()).decode()})
-
-
-def test_values_the_kernel_cannot_send_arrive_as_named_placeholders():
-    got = channel.decode({"object": "torch.Tensor"})
-    assert isinstance(got, channel.Unreadable) and type(got).__name__ == "Tensor"
-    from poolkit import checks
-
-    with pytest.raises(AssertionError, match="is a Tensor; expected a plain numpy.ndarray"):
-        checks.strict_value(got)
-
-
-def test_kernel_side_of_the_channel_runs_with_numpy_alone(tmp_path):
-    """The kernel code of a call, run in a bare interpreter: it reads its request file,
-    calls the function and leaves a reply the grader can decode."""
-    code = channel.call_request("f", (np.arange(4.0), 2), {"scale": 0.5}, str(tmp_path))
-    script = ("import numpy as np\n"
-              "def f(x, k, scale=1.0):\n    return (x * k * scale, x.shape)\n"
-              + code + "\nprint(_poolkit_reply)")
-    out = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
-                         check=True).stdout
-    reply = channel.read_reply(out.strip())
-    array, shape = channel.decode(reply["result"])
-    assert array.tolist() == [0.0, 1.0, 2.0, 3.0] and shape == (4,)
-    assert not list(tmp_path.iterdir()), "the request file is removed by the kernel"
 
 
 # ----------------------------------------------------------------------------- harness
@@ -199,20 +140,29 @@ def test_kernel_command_is_wrapped_isolated_and_limited():
     cmd = isolated_python(["/venv/bin/python", "-Xfrozen_modules=off", "-m",
                            "ipykernel_launcher", "-f", "/s/kernel.json"])
     assert cmd[:2] == ["/venv/bin/python", "-P"]
-    wrapped = sandbox_command(cmd, writable=["/nonexistent-scratch"], limits=LIMITS) \
-        if os.geteuid() != 0 else None
-    if wrapped is None:   # as root the folders are handed to nobody: use real ones
-        return
+    wrapped = sandbox_command(cmd, files="/nonexistent-files", workdir="/tmp/g/work",
+                              sockets="/tmp/g/sockets", limits=LIMITS)
     assert wrapped[0] == "bwrap" and "--unshare-net" in wrapped and wrapped[-len(cmd):] == cmd
+    # the only writable storage: /tmp, one tmpfs of the scratch size that holds the working
+    # folder too; the submission's files only read-only; the socket folder bound
+    assert wrapped[wrapped.index("/tmp") - 5:wrapped.index("/tmp")] == \
+        ["--perms", "01777", "--size", str(LIMITS.scratch_bytes), "--tmpfs"]
+    assert ["--perms", "0777", "--dir", "/tmp/g/work"] == \
+        wrapped[wrapped.index("/tmp/g/work") - 3:wrapped.index("/tmp/g/work") + 1]
+    assert "--bind" not in [wrapped[i - 1] for i, a in enumerate(wrapped)
+                            if a == "/nonexistent-files"]
+    assert wrapped[wrapped.index("/tmp/g/sockets") - 1] == "--bind"
+    assert ["--remount-ro", "/dev"] == wrapped[wrapped.index("--dev") + 2:][:2]
+    assert "--disable-userns" in wrapped
 
 
 def _sandboxed(tmp_path, code, numpy_only=False):
-    scratch = tmp_path / "scratch"
-    scratch.mkdir(exist_ok=True)
+    files = tmp_path / "files"
+    files.mkdir(exist_ok=True)
     os.chmod(tmp_path, 0o711)
-    cmd = sandbox_command([sys.executable, "-P", "-c", code], writable=[str(scratch)],
-                          limits=LIMITS, numpy_only=numpy_only)
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120), scratch
+    cmd = sandbox_command([sys.executable, "-P", "-c", code], files=str(files),
+                          workdir=str(tmp_path / "work"), limits=LIMITS, numpy_only=numpy_only)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120), files
 
 
 PROBE = r'''
@@ -249,7 +199,7 @@ def test_sandbox_sees_only_its_scratch_and_read_only_python(tmp_path):
     server.listen()
     code = (f"PORT = {server.getsockname()[1]}\nCOURSE = {str(REPO)!r}\n"
             f"SITE = {site.getsitepackages()[0]!r}\nPOOLKIT = {str(REPO / 'poolkit')!r}\n" + PROBE)
-    proc, scratch = _sandboxed(tmp_path, code)
+    proc, files = _sandboxed(tmp_path, code)
     server.close()
     assert proc.returncode == 0, proc.stderr
     found = json.loads(proc.stdout)
@@ -257,7 +207,8 @@ def test_sandbox_sees_only_its_scratch_and_read_only_python(tmp_path):
     assert found["read gradebook"] == "FileNotFoundError"
     assert found["write venv"] in ("OSError", "PermissionError")
     assert found["write poolkit"] in ("OSError", "PermissionError")
-    assert found["write scratch"] == "allowed" and (scratch / "mine.txt").read_text() == "ok"
+    assert found["write scratch"] == "allowed"
+    assert not list(files.iterdir()), "its scratch is a tmpfs copy: nothing reaches the host"
     assert found["network"] in ("ConnectionRefusedError", "OSError", "TimeoutError"), \
         "the grader's own listening port is not reachable"
     assert found["big file"] == "OSError", "file size limit"
@@ -282,3 +233,311 @@ def test_numpy_only_sandbox_has_no_torch_poolkit_or_tensorflow(tmp_path):
     for name in ("torch", "tensorflow", "keras", "poolkit", "scipy"):
         assert found[name] == "ModuleNotFoundError", found
     assert any("torch" in p for p in hidden_packages())
+
+
+# ----------------------------------------------------------------------------- kernels
+# Real sandboxed kernels, started the way the grader starts them: one set of folders each
+# (setup_folders), the socket folder closed once the kernel is ready.
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the grader is not root here")
+
+
+def test_the_pristine_copy_is_made_readable_without_following_links(tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not the grader's to change")
+    outside.chmod(0o600)
+    files = tmp_path / "files"
+    (files / "sub").mkdir(parents=True)
+    (files / "sub" / "answer.npy").write_bytes(b"data")
+    (files / "sub" / "answer.npy").chmod(0o200)
+    (files / "sub").chmod(0o700)
+    (files / "link").symlink_to(outside)
+    make_readable(str(files))
+    assert (files / "sub" / "answer.npy").stat().st_mode & 0o777 == 0o644
+    assert (files / "sub").stat().st_mode & 0o777 == 0o755
+    assert outside.stat().st_mode & 0o777 == 0o600
+
+
+def _pristine(tmp_path, files: dict[str, str]) -> Path:
+    """A run folder with the submission's pristine files in it, as GradingExecute makes."""
+    os.chmod(tmp_path, 0o711)
+    root = tmp_path / "files"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    root.mkdir(exist_ok=True)
+    make_readable(str(root))
+    return root
+
+
+@contextlib.contextmanager
+def _kernel(tmp_path, files, **limits):
+    """A sandboxed kernel (main kind) and a client that sees its output; ``limits``
+    replace fields of LIMITS."""
+    km = SandboxedBlockingKernelManager(kernel_name="python3")
+    km.setup_folders(str(files), str(tmp_path))
+    km.limits = dataclasses.replace(LIMITS, **limits)
+    km.start_kernel(cwd=km.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        km.lock_socket_dir()
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def _run(kc, code: str):
+    """Run ``code`` in the kernel; the JSON it printed last."""
+    printed = []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"]["text"])
+
+    reply = kc.execute_interactive(code, timeout=60, output_hook=hook)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    lines = "".join(printed).strip().splitlines()
+    return json.loads(lines[-1]) if lines else None
+
+
+WHAT_IS_HERE = ("import json, os\nprint(json.dumps({'here': sorted(os.listdir('.')), "
+                "'tmp': sorted(os.listdir('/tmp')), 'data': open('data.txt').read()}))")
+
+
+@needs_bwrap
+def test_each_kernel_has_its_own_scratch_and_starts_from_the_pristine_files(tmp_path):
+    """The main kernel (torch, poolkit) and the NumPy-only kernel never share a folder: what
+    one writes (a copy of poolkit, a relay's files, logged hidden inputs) the other cannot
+    see, and a restarted kernel starts from the submission's files again."""
+    from poolkit.grading.kernel import NumpyOnlyKernel
+
+    files = _pristine(tmp_path, {"data.txt": "pristine", "sub/more.txt": "x"})
+    pristine = {"here": ["data.txt", "sub"], "data": "pristine"}
+    with _kernel(tmp_path, files) as (_, main):
+        seen = _run(main, WHAT_IS_HERE)
+        assert {k: seen[k] for k in pristine} == pristine
+        _run(main, "import shutil, poolkit\n"
+                   "shutil.copytree(poolkit.__path__[0], 'poolkit')\n"
+                   "open('data.txt', 'w').write('changed by the main kernel')\n"
+                   "open('/tmp/relay.txt', 'w').write('request')")
+        numpy_only = NumpyOnlyKernel(files=str(files), run_dir=str(tmp_path), limits=LIMITS,
+                                     cell_timeout=30, unsandboxed=False)
+        try:
+            numpy_only.ready_for([], 0)
+            nkc = numpy_only.km.client()
+            nkc.start_channels()
+            try:
+                seen = _run(nkc, WHAT_IS_HERE)
+                assert {k: seen[k] for k in pristine} == pristine, seen
+                assert not {"relay.txt", "hidden_inputs.txt"} & set(seen["tmp"]), seen
+                imported = _run(nkc, "import json, os, sys\nsys.path.insert(0, os.getcwd())\n"
+                                     "try:\n    import poolkit\n    print('\"imported\"')\n"
+                                     "except ImportError as err:\n"
+                                     "    print(json.dumps(type(err).__name__))")
+                assert imported == "ModuleNotFoundError"
+                _run(nkc, "open('hidden_inputs.txt', 'w').write('secret')\n"
+                          "open('/tmp/hidden_inputs.txt', 'w').write('secret')")
+                # a crash: the next start is a fresh copy of the pristine files
+                nkc.execute("import os\nos._exit(3)")
+                numpy_only.km.provisioner.process.wait(timeout=60)
+            finally:
+                nkc.stop_channels()
+            first = numpy_only.km
+            numpy_only.ready_for([], 0)
+            assert numpy_only.km is not first and numpy_only.starts == 2
+            nkc = numpy_only.km.client()
+            nkc.start_channels()
+            try:
+                seen = _run(nkc, WHAT_IS_HERE)
+                assert {k: seen[k] for k in pristine} == pristine, seen
+                assert not {"relay.txt", "hidden_inputs.txt"} & set(seen["tmp"]), seen
+            finally:
+                nkc.stop_channels()
+        finally:
+            numpy_only.close()
+        seen = _run(main, WHAT_IS_HERE)
+        assert seen["here"] == ["data.txt", "poolkit", "sub"] and "hidden_inputs.txt" \
+            not in seen["tmp"] and seen["data"] == "changed by the main kernel", seen
+    with _kernel(tmp_path, files) as (_, again):
+        seen = _run(again, WHAT_IS_HERE)
+        assert {k: seen[k] for k in pristine} == pristine, seen
+    assert sorted(p.name for p in files.rglob("*")) == ["data.txt", "more.txt", "sub"]
+    assert (files / "data.txt").read_text() == "pristine"
+
+
+SWAPPER = r'''
+import json, subprocess, sys
+# a process of this kernel that keeps exchanging the folder "d" with a symbolic link to the
+# canary (renameat2 RENAME_EXCHANGE: "d" always exists, as one or the other), as fast as it
+# can, until told to stop
+code = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+os.symlink(sys.argv[1], "link")
+n = 0
+while not os.path.exists("stop"):
+    if libc.renameat2(-100, b"d", -100, b"link", 2) != 0:
+        raise OSError(ctypes.get_errno(), "renameat2")
+    n += 1
+    if n == 1000:
+        print("swapping", flush=True)
+open("swaps", "w").write(str(n))
+"""
+swapper = subprocess.Popen([sys.executable, "-c", code, CANARY], stdout=subprocess.PIPE,
+                           text=True)
+print(json.dumps(swapper.stdout.readline().strip()))
+'''
+
+
+@needs_bwrap
+@as_root
+def test_a_kernel_swapping_folders_for_links_cannot_reach_files_outside(tmp_path):
+    """Issue 16: while one kernel of a submission swaps a folder in its scratch for a link
+    to files outside every sandbox, another kernel of the same submission starts.  Grading
+    changes nothing it did not create: every canary file keeps its owner and mode."""
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    for i in range(2000):   # (with the grader's old os.walk + lchown, ~500 were lost)
+        (canary / f"f{i}").write_text("canary")
+    (canary / "sub").mkdir()
+    (canary / "sub" / "deep").write_text("canary")
+    before = {p: (p.lstat().st_uid, p.lstat().st_gid, p.lstat().st_mode)
+              for p in [canary, *canary.rglob("*")]}
+    assert {owner for owner, _, _ in before.values()} == {0}
+    files = _pristine(tmp_path, {f"d/f{i}": "x" for i in range(2000)} | {"data.txt": "p"})
+    with _kernel(tmp_path, files) as (_, main):
+        assert _run(main, SWAPPER.replace("CANARY", repr(str(canary)))) == "swapping"
+        with _kernel(tmp_path, files) as (_, second):
+            assert sorted(_run(second, WHAT_IS_HERE)["here"]) == ["d", "data.txt"]
+        swaps = _run(main, "open('stop', 'w').close()\nswapper.wait(timeout=60)\n"
+                           "print(open('swaps').read())")
+        assert swaps >= 1000
+    after = {p: (p.lstat().st_uid, p.lstat().st_gid, p.lstat().st_mode)
+             for p in [canary, *canary.rglob("*")]}
+    assert after == before
+    assert {p.lstat().st_uid for p in [files, *files.rglob("*")]} == {0}
+
+
+@needs_bwrap
+def test_what_a_kernel_writes_is_bounded_and_stays_off_the_host_disk(tmp_path):
+    """Its scratch and /tmp share one tmpfs of ``scratch_bytes``; /dev/shm and the rest of
+    its tree are read-only; after start it cannot create files in its socket folder."""
+    files = _pristine(tmp_path, {"data.txt": "p"})
+    probe = r'''
+import errno, json, os
+found = {}
+def write(name, path, mb):
+    try:
+        with open(path, "wb") as f:
+            for _ in range(mb):
+                f.write(b"x" * 2**20)
+        found[name] = "allowed"
+    except OSError as err:
+        found[name] = errno.errorcode[err.errno]
+write("scratch 30 MB", "big.bin", 30)
+os.remove("big.bin")
+write("tmp 30 MB", "/tmp/big.bin", 30)
+os.remove("/tmp/big.bin")
+write("scratch 12 MB", "half.bin", 12)
+write("then tmp 12 MB", "/tmp/half.bin", 12)
+write("dev/shm", "/dev/shm/x", 1)
+write("root", "/x", 1)
+write("socket folder", os.path.join(SOCKETS, "x"), 1)
+print(json.dumps(found))
+'''
+    with _kernel(tmp_path, files, scratch_bytes=20 * 2**20, file_bytes=2**30) as (km, kc):
+        found = _run(kc, probe.replace("SOCKETS", repr(km.socket_dir)))
+        socket_files = sorted(os.listdir(km.socket_dir))
+    assert found["scratch 30 MB"] == found["tmp 30 MB"] == "ENOSPC", found
+    assert found["scratch 12 MB"] == "allowed" and found["then tmp 12 MB"] == "ENOSPC", found
+    assert found["dev/shm"] == found["root"] == "EROFS", found
+    if os.geteuid() == 0:   # (without root the kernel owns its socket folder)
+        assert found["socket folder"] == "EACCES", found
+        assert "x" not in socket_files
+    assert sorted(p.name for p in files.iterdir()) == ["data.txt"]
+
+
+BURN = "import time\n_s = time.process_time()\nwhile time.process_time() - _s < {}: pass\n"
+
+
+@needs_bwrap
+def test_a_kernels_cpu_time_counts_every_process_it_ever_had(tmp_path):
+    """kernel_cpu_seconds (from the kernel's cgroup): a child reaped with SIGCHLD ignored
+    counts, a burner killed at the start of a call cannot make the call's count negative or
+    smaller than the work done in it, and a call that only sleeps counts about nothing."""
+    from poolkit.grading.kernel import kernel_cpu_seconds, process_tree_cpu_seconds
+
+    files = _pristine(tmp_path, {"data.txt": "p"})
+    with _kernel(tmp_path, files) as (km, kc):
+        if km.cgroup is None:
+            pytest.skip("no cgroup can be made here (not root): the process tree is counted")
+
+        def measured(code):
+            before = kernel_cpu_seconds(km), process_tree_cpu_seconds(km.provisioner.pid)
+            _run(kc, code)
+            after = kernel_cpu_seconds(km), process_tree_cpu_seconds(km.provisioner.pid)
+            return after[0] - before[0], after[1] - before[1]
+
+        _run(kc, "import os, signal, time\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)")
+        reaped, reaped_by_tree = measured(
+            "r, w = os.pipe()\nif os.fork() == 0:\n"
+            + "".join("    " + line + "\n" for line in BURN.format(0.5).splitlines())
+            + "    os.write(w, b'x')\n    os._exit(0)\nos.read(r, 1)")
+        assert reaped >= 0.45, reaped
+        assert reaped_by_tree < 0.25, "the attack is real: the process tree misses the child"
+
+        # a burner started before the call, reaped unseen when it is killed in the call
+        _run(kc, "r, w = os.pipe()\nburner = os.fork()\nif burner == 0:\n"
+                 + "".join("    " + line + "\n" for line in BURN.format(0.5).splitlines())
+                 + "    os.write(w, b'x')\n    while True: pass\nos.read(r, 1)")
+        killed, by_tree = measured("os.kill(burner, signal.SIGKILL)\n"
+                                   "while True:\n    try:\n        os.kill(burner, 0)\n"
+                                   "    except ProcessLookupError:\n        break\n"
+                                   + BURN.format(0.2))
+        assert killed >= 0.19, killed
+        assert by_tree < 0.0, "the attack is real: the process tree loses the burner's time"
+
+        slept, _ = measured("time.sleep(1.0)")
+        assert 0 <= slept < 0.3, slept
+        folder = km.cgroup.path
+    assert km.cgroup is None and not os.path.exists(folder), "the cgroup goes with the kernel"
+
+
+def test_an_impossible_cpu_measurement_fails_the_speed_check():
+    """A negative difference (a killed burner under the process-tree count) or a reading
+    that could not be made never passes check_speed, however small."""
+    def caller_reporting(cpu_seconds):
+        def caller(name, args, kwargs, limit):
+            harness.cpu_meter().add(cpu_seconds)
+            return args[0]
+        return caller
+
+    cell = ("from poolkit import checks as ck\n"
+            "ck.check_speed(f, 1.0, loops=(60, 60, 2, 1), tries=3, case='speed')")
+    negative = harness.run_test_cell(cell, {"f"}, caller_reporting(-0.4))
+    assert not negative.passed and "impossible" in negative.evalue, negative.evalue
+    assert "-0.400 s" in negative.evalue
+    unread = harness.run_test_cell(cell, {"f"}, caller_reporting(None))
+    assert not unread.passed and "could not be read" in unread.evalue, unread.evalue
+    assert harness.run_test_cell(cell, {"f"}, caller_reporting(0.0)).passed
+
+
+@needs_bwrap
+def test_files_larger_than_the_scratch_stop_the_kernel_with_a_message(tmp_path):
+    """A submission whose own files exceed the scratch limit is the grader's error (status
+    error, rerun with a larger limit), and the event says which limit to raise."""
+    import nbformat
+
+    from poolkit.grading.executor import GradingExecute
+
+    files = _pristine(tmp_path, {"data.txt": "x" * 3 * 2**20})
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    executor = GradingExecute(scratch=str(files), scratch_mb=1, max_file_mb=16,
+                              answer_names=["f"], max_restarts=0)
+    executor.preprocess(nb, {})
+    errors = [e.detail for e in executor.events if e.kind == "error"]
+    assert len(errors) == 1 and "could not start" in errors[0], executor.events
+    assert "do not fit in the kernel's scratch of 1 MB" in errors[0], errors[0]
+    assert "--scratch-limit" in errors[0]

@@ -97,7 +97,8 @@ def check_speed(fn, *args, loops: tuple, fraction: float = 0.5, tries: int = 3,
     loop version, where ``loops = (height, width, kernel_size, stride)`` is the loop version's
     input (:func:`~poolkit.checks.oracle.loop_time`).  CPU time, not wall-clock time: a busy
     machine slows both but does not change the work each does.  Under the grader's harness
-    the student's side is the CPU time of their kernel's whole process tree, read from the OS.
+    the student's side is the CPU time of every process of their kernel, read from the OS;
+    a measurement that is impossible (negative, or missing where one was made) fails.
     Each try measures both anew; the first try within its limit passes."""
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     name = _ready_to_call(fn, name, exercise, case)
@@ -109,6 +110,9 @@ def check_speed(fn, *args, loops: tuple, fraction: float = 0.5, tries: int = 3,
         # the wall-clock limit only stops an endless loop; the verdict is the CPU time
         used = _cpu_seconds_of_call(fn, args, kwargs, name=name, case=case, hint=hint,
                                     wall_limit=_effective_limit(10 * yardstick + 5))
+        if used is not None and not used >= 0:   # (NaN too)
+            _fail(f"{name}'s speed could not be checked: its CPU time was measured as "
+                  f"{used:.3f} s, which is impossible", case, hint, diagnose_it=False)
         if used is not None and used <= limit:
             return
     spent = "more than the wall-clock limit" if used is None else f"{used:.2f} s"
@@ -118,8 +122,9 @@ def check_speed(fn, *args, loops: tuple, fraction: float = 0.5, tries: int = 3,
 
 
 def _cpu_seconds_of_call(fn, args, kwargs, *, name, case, hint, wall_limit) -> float | None:
-    """CPU seconds of one call (None: it ran past ``wall_limit``).  Where the harness cannot
-    read the kernel's CPU time, the wall-clock time stands in for it."""
+    """CPU seconds of one call (None: it ran past ``wall_limit``).  Under the harness a
+    measurement the caller could not make, or an impossible one, fails the check; only a
+    caller that measures nothing at all (a test's stand-in) gets the wall-clock time."""
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     harness = _grading_harness()
     try:
@@ -129,7 +134,10 @@ def _cpu_seconds_of_call(fn, args, kwargs, *, name, case, hint, wall_limit) -> f
                 _call_student(fn, args, kwargs, name=name, case=case, hint=hint,
                               time_limit=wall_limit, watch=None, slow_raises=True)
                 wall = time.perf_counter() - start
-            return wall if meter.seconds is None else meter.seconds
+            if meter.problem is not None:
+                _fail(f"{name}'s speed could not be checked: {meter.problem}", case, hint,
+                      diagnose_it=False)
+            return wall if not meter.calls else meter.seconds
         start = time.thread_time()
         _call_student(fn, args, kwargs, name=name, case=case, hint=hint,
                       time_limit=wall_limit, watch=None, slow_raises=True)

@@ -116,6 +116,7 @@ def make_executor(task: SubmissionTask, notebook: str, scratch: str, deadline: f
     executor.unsandboxed = task.unsandboxed
     executor.memory_mb = task.limits.memory_mb
     executor.max_file_mb = task.limits.max_file_mb
+    executor.scratch_mb = task.limits.scratch_mb
     executor.wall_limit = float(task.limits.submission_timeout)
     executor.max_output_bytes = task.limits.max_output_bytes
     executor.max_restarts = task.limits.max_restarts

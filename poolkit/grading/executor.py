@@ -3,8 +3,11 @@
 It is nbgrader's ``Execute`` preprocessor (so ``c.Execute.*`` settings apply and nbgrader's
 later steps read its output as usual), changed in what decides a grade:
 
-- the student's code cells run in a kernel inside the OS sandbox (:mod:`.sandbox`), with a
-  scratch copy of the submission's files as its working folder;
+- the student's code cells run in a kernel inside the OS sandbox (:mod:`.sandbox`); its
+  working folder is a scratch of its own, a size-limited copy of the submission's files
+  (made once, before any kernel starts, and never written by a kernel): the NumPy-only
+  kernel and every restarted kernel start from those files again, never from what another
+  kernel wrote;
 - autograded test cells never run in that kernel: :mod:`.harness` runs each one in this
   process and calls the student's functions through the data-only channel; its result
   becomes the cell's output (an error output when a test failed, which nbgrader scores 0);
@@ -33,9 +36,9 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 
 from . import harness
-from .kernel import KernelCaller, NumpyOnlyKernel, SandboxedKernelManager, is_alive, new_socket_dir
+from .kernel import KernelCaller, NumpyOnlyKernel, SandboxedKernelManager, is_alive
 from .model import Event, Limits
-from .sandbox import SandboxLimits, require_sandbox
+from .sandbox import SandboxLimits, make_readable, require_sandbox
 
 TRUNCATION_NOTE = "\n[... the grader removed {dropped:,} more bytes of output from this cell ...]\n"
 # Output kinds kept in graded notebooks: the instructor opens them in the formgrader, where
@@ -75,13 +78,16 @@ class GradingExecute(Execute):
         config=True)
     memory_mb = Integer(Limits.memory_mb).tag(config=True)
     max_file_mb = Integer(Limits.max_file_mb).tag(config=True)
+    scratch_mb = Integer(Limits.scratch_mb, help="What each kernel may write in total (its "
+                         "working folder and /tmp, in memory), in MiB.").tag(config=True)
     wall_limit = Float(float(Limits.submission_timeout)).tag(config=True)
     max_output_bytes = Integer(Limits.max_output_bytes).tag(config=True)
     max_restarts = Integer(Limits.max_restarts).tag(config=True)
     answer_names = List(Unicode(), help="Names the test cells take from the kernel; read from "
                         "the gradebook when empty.").tag(config=True)
-    scratch = Unicode("", help="Working folder for the kernel; a copy of the notebook's "
-                      "folder (without notebooks) when empty.")
+    scratch = Unicode("", help="The submission's files, which each kernel gets a copy of "
+                      "(never written by a kernel); a copy of the notebook's folder "
+                      "(without notebooks) when empty.")
     deadline = Float(0.0)
 
     # ------------------------------------------------------------------ the whole notebook
@@ -106,6 +112,7 @@ class GradingExecute(Execute):
 
     def _run_with_restarts(self, nb, resources, run_dir):
         scratch = self.scratch or self._scratch_copy(resources, run_dir)
+        make_readable(scratch)   # (no kernel has started yet: see sandbox.make_readable)
         template = nb
         for attempt in range(self.max_restarts + 1):
             work = _copy_nb(template)
@@ -159,20 +166,19 @@ class GradingExecute(Execute):
     def _limits(self) -> SandboxLimits:
         return SandboxLimits(memory_bytes=self.memory_mb * 2**20,
                              cpu_seconds=int(self.wall_limit) + 30,
-                             file_bytes=self.max_file_mb * 2**20)
+                             file_bytes=self.max_file_mb * 2**20,
+                             scratch_bytes=self.scratch_mb * 2**20)
 
     def _run_once(self, nb, resources, scratch, run_dir):
         from nbclient import NotebookClient
 
-        sockets = new_socket_dir(run_dir)
         km = SandboxedKernelManager(kernel_name=self.kernel_name or "python3")
-        km.setup_sockets(sockets)
-        km.writable = [scratch, sockets]
+        km.setup_folders(scratch, run_dir)
         km.limits = self._limits()
         km.unsandboxed = self.unsandboxed
         km.stderr_path = os.path.join(run_dir, "kernel.stderr")
         self.stderr_path = km.stderr_path
-        resources.setdefault("metadata", {})["path"] = scratch
+        resources.setdefault("metadata", {})["path"] = km.workdir
         NotebookClient.__init__(self, nb, km)
         self.owns_km = True     # so that setup_kernel shuts the kernel down, whatever happens
         self.timeout_func = self.timeout_func_for
@@ -183,16 +189,17 @@ class GradingExecute(Execute):
         self._dropped: dict[int, int] = {}
         self._truncated_streams: set[tuple[int, str]] = set()
         self._running = None
-        self._numpy = NumpyOnlyKernel(scratch=scratch, run_dir=run_dir, limits=self._limits(),
+        self._numpy = NumpyOnlyKernel(files=scratch, run_dir=run_dir, limits=self._limits(),
                                       cell_timeout=float(self.timeout or 60),
                                       unsandboxed=self.unsandboxed,
                                       kernel_name=self.kernel_name or "python3")
         self._caller = None
         try:
-            with self.setup_kernel(cwd=scratch):
+            with self.setup_kernel(cwd=km.workdir):
                 watchdog = self._start_watchdog()
                 try:
                     info = self.wait_for_reply(self.kc.kernel_info())
+                    km.lock_socket_dir()
                     self.nb.metadata["language_info"] = info["content"]["language_info"]
                     self._caller = KernelCaller(self.km)
                     for index, cell in enumerate(self.nb.cells):
@@ -210,8 +217,12 @@ class GradingExecute(Execute):
             raise KernelLostAt(self._running, self._death_reason()) from None
         except RuntimeError as err:  # kernel did not start, or died while starting
             if self._running is None:
-                raise KernelLostAt(None, f"the kernel could not start: {err}") from None
+                last = _last_error_line(self.stderr_path)
+                raise KernelLostAt(None, f"the kernel could not start: {err}"
+                                   + (f" ({last})" if last else "")) from None
             raise KernelLostAt(self._running, self._death_reason()) from None
+        finally:
+            km.release_cgroup()
         self.set_widgets_metadata()
         return self.nb, self.resources
 

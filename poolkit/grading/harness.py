@@ -14,6 +14,10 @@ calls the student's functions in a second kernel in which only NumPy is installe
 (:data:`ACTIVE`): it then passes time limits to the remote call instead of using a signal,
 computes expected values in this process (cached, they are the same for every student),
 and leaves the NumPy-only rule to that kernel.
+
+The test's own code runs here on data the student chose, so each cell runs inside a budget
+of this process's memory and CPU time (:mod:`poolkit.grading.budget`): a cell past it
+fails with :data:`OVER_BUDGET`, and the grader goes on with what it had.
 """
 
 from __future__ import annotations
@@ -21,10 +25,14 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import gc
 import io
 import math
 import os
+import sys
 from dataclasses import dataclass, field
+
+from . import budget
 
 ACTIVE = False                  # True while a test cell runs here
 DEFAULT_CALL_LIMIT = 20.0       # seconds, as poolkit.checks.DEFAULT_TIME_LIMIT
@@ -58,7 +66,9 @@ class RemoteFunction:
 
     def __call__(self, *args, **kwargs):
         limit = _limit_stack[-1] if _limit_stack else DEFAULT_CALL_LIMIT
-        return self._caller(self.__name__, args, kwargs, limit)
+        # the cell's budget never interrupts a call half-way (the channel stays in step)
+        with budget.shielded():
+            return self._caller(self.__name__, args, kwargs, limit)
 
     def __repr__(self):
         return f"<the student's function {self.__name__}>"
@@ -86,21 +96,30 @@ def time_limit(seconds: float):
 
 class CpuMeter:
     """CPU seconds the student's kernel spent on the calls made inside
-    :func:`cpu_accounting`; ``seconds`` is None unless every call was measured."""
+    :func:`cpu_accounting`.  The caller that runs a call adds its measurement: the
+    difference of :func:`poolkit.grading.kernel.kernel_cpu_seconds` around it, None when
+    that could not be read.  ``seconds`` is None unless every call was measured and every
+    measurement was possible; ``problem`` then says what went wrong, and a speed test
+    fails on it (a kernel that makes its CPU time look negative must not pass)."""
 
     def __init__(self):
-        self._total, self._calls, self._unmeasured = 0.0, 0, False
+        self._total = 0.0
+        self.calls = 0
+        self.problem: str | None = None
 
     def add(self, seconds: float | None) -> None:
-        self._calls += 1
+        self.calls += 1
         if seconds is None:
-            self._unmeasured = True
+            self.problem = self.problem or "the kernel's CPU time could not be read"
+        elif not math.isfinite(seconds) or seconds < 0:
+            self.problem = (f"the kernel's CPU time changed by {seconds:+.3f} s during a "
+                            "call, which is impossible")
         else:
             self._total += seconds
 
     @property
     def seconds(self) -> float | None:
-        return None if self._unmeasured or not self._calls else self._total
+        return None if self.problem is not None or not self.calls else self._total
 
 
 _cpu_meters: list[CpuMeter] = []
@@ -109,8 +128,9 @@ _cpu_meters: list[CpuMeter] = []
 @contextlib.contextmanager
 def cpu_accounting():
     """Calls of RemoteFunctions inside this block add the CPU time of the student's kernel
-    (its whole process tree, read from the OS) to the meter it yields.  A speed test compares
-    work done, which a busy grading machine does not inflate as it does wall-clock time."""
+    (every process it has had, read from its cgroup) to the meter it yields.  A speed test
+    compares work done, which a busy grading machine does not inflate as it does wall-clock
+    time."""
     meter = CpuMeter()
     _cpu_meters.append(meter)
     try:
@@ -131,9 +151,11 @@ def current_names() -> dict:
 
 
 def cached_oracle(key: str, compute):
-    """Expected values by recipe: computed once per grader process."""
+    """Expected values by recipe: computed once per grader process, outside the running
+    cell's budget (they are the same for every student, so no student pays for them)."""
     if key not in _oracle_cache:
-        _oracle_cache[key] = compute()
+        with budget.exempt():
+            _oracle_cache[key] = compute()
     return list(_oracle_cache[key])
 
 
@@ -211,15 +233,25 @@ class Outcome:
     evalue: str = ""
     kernel_lost: str | None = None      # set when the kernel must be replaced
     diagnoses: list = field(default_factory=list)   # (exercise, mistake id) it named
+    over_budget: str | None = None      # what the cell spent past the grader's budget
 
     @property
     def passed(self) -> bool:
         return self.ename is None
 
 
-def run_test_cell(source: str, names: set[str], caller) -> Outcome:
+OVER_BUDGET = "GraderBudgetExceeded"   # the ename of a cell stopped by its budget
+
+
+def run_test_cell(source: str, names: set[str], caller,
+                  limits: budget.Budget | None = None) -> Outcome:
     """Run a test cell's (trusted) ``source`` with ``names`` bound to RemoteFunctions that
-    use ``caller(name, args, kwargs, time_limit)``.  Never raises for a failing test."""
+    use ``caller(name, args, kwargs, time_limit)``.  Never raises for a failing test.
+
+    The cell may cost this process at most ``limits`` (default
+    :func:`budget.default_budget`): past it the cell fails with :data:`OVER_BUDGET`, and
+    what it allocated is freed, so the next cell and the next student get the grader whole.
+    """
     global ACTIVE, _namespace
     from poolkit.checks import diagnosis
 
@@ -231,24 +263,62 @@ def run_test_cell(source: str, names: set[str], caller) -> Outcome:
         namespace[name] = RemoteFunction(name, caller)
     out = io.StringIO()
     outcome = Outcome()
+    limits = limits or budget.default_budget()
     diagnosis.take()            # forget what an earlier cell left behind
+    # the budget's exception can land anywhere in the cell, even inside a `finally` of the
+    # harness's own context managers: what they would restore is restored here
+    stdout, depths = sys.stdout, (len(_limit_stack), len(_cpu_meters))
+    cell = budget.CellBudget(limits)
     _namespace = namespace
     ACTIVE = True
     try:
-        code = compile(source, "<test cell>", "exec")
-        with contextlib.redirect_stdout(out):
-            exec(code, namespace)  # noqa: S102 (the instructor's test, from the gradebook)
+        try:
+            code = compile(source, "<test cell>", "exec")
+            budget.set_current(cell)
+            cell.start()
+            try:
+                with contextlib.redirect_stdout(out):
+                    exec(code, namespace)  # noqa: S102 (the instructor's test, from the gradebook)
+            finally:
+                cell.stop()
+        except budget.BudgetExceeded:
+            cell.stop()     # it may have arrived during the first stop()
+            raise
+    except budget.BudgetExceeded:
+        outcome.over_budget = cell.over or "more than its share of the grader's CPU time"
     except KernelLost as lost:
         outcome.ename, outcome.evalue = "KernelLost", str(lost)
         outcome.kernel_lost = str(lost)
     except StudentRaised as err:
         outcome.ename, outcome.evalue = err.type_name, str(err)
     except Exception as err:  # a failing test: AssertionError, mostly
-        outcome.ename, outcome.evalue = type(err).__name__, str(err)
+        if _out_of_memory(err):
+            outcome.over_budget = f"more than {limits.memory_mb:,} MB of the grader's memory"
+        else:
+            outcome.ename, outcome.evalue = type(err).__name__, str(err)
     finally:
+        budget.set_current(None)
+        sys.stdout = stdout
+        del _limit_stack[depths[0]:], _cpu_meters[depths[1]:]
         ACTIVE = False
         _namespace = {}
+        namespace.clear()       # the cell's arrays go now, not with the next cell
+    if outcome.over_budget:
+        outcome.ename = OVER_BUDGET
+        outcome.evalue = (f"this test was stopped: checking your answer took "
+                          f"{outcome.over_budget}, past the grader's budget for one test cell "
+                          f"({limits.describe()}). Does your function return sizes or shapes "
+                          f"outside the exercise's rules? The test builds arrays from them.")
+        gc.collect()            # frames of the interrupted test may hold its arrays in cycles
     outcome.stdout = out.getvalue()
     if not outcome.passed:
         outcome.diagnoses = diagnosis.take()
     return outcome
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """An allocation in this process failed (the cell's memory budget, mostly): NumPy and
+    Python raise MemoryError, torch a RuntimeError from its allocator, TensorFlow its own."""
+    return isinstance(err, MemoryError) \
+        or isinstance(err, RuntimeError) and "can't allocate memory" in str(err) \
+        or type(err).__name__ == "ResourceExhaustedError"

@@ -1,11 +1,20 @@
 """Sandboxed kernels for grading, and calling a student's function in one.
 
 - :class:`SandboxedKernelManager` (async, for nbclient) and :class:`SandboxedBlockingKernelManager`
-  start ``ipykernel`` inside :func:`poolkit.grading.sandbox.sandbox_command`.  The kernel talks
-  to the grader over Unix sockets in a folder of its own (its network namespace has no
-  interfaces), is interrupted by a control message (a signal would stop at bubblewrap), and
-  starts with ``python -P`` and ``ignore_cwd`` so that a handed-in ``numpy.py`` in its working
-  folder does not shadow a real module.
+  start ``ipykernel`` inside :func:`poolkit.grading.sandbox.sandbox_command`.  One kernel,
+  one set of folders (:meth:`~_Sandboxed.setup_folders`): its own scratch, a fresh copy of
+  the submission's pristine files that no other kernel sees (a restarted kernel starts from
+  the pristine files again), and its own socket folder.  The kernel talks to the grader over
+  Unix sockets in that folder (its network namespace has no interfaces); once it is ready
+  the grader closes the folder to it (:meth:`~_Sandboxed.lock_socket_dir`).  It is
+  interrupted by a control message (a signal would stop at bubblewrap), and starts with
+  ``python -P`` and ``ignore_cwd`` so that a handed-in ``numpy.py`` in its working folder
+  does not shadow a real module.
+- Each kernel gets its own cgroup (:mod:`poolkit.grading.cgroups`) when the grader may make
+  one (as root): :func:`kernel_cpu_seconds` reads the CPU time of every process the kernel
+  ever had from it, and the cgroup ends whatever is left of the kernel when it is shut
+  down.  Elsewhere it falls back to the kernel's process tree read from /proc, which a
+  student can dodge (see the README's Security section).
 - :class:`KernelCaller` sends one call through :mod:`poolkit.grading.channel` and waits for
   the reply within the call's time limit; a kernel that ignores the interrupt is lost.
 - :class:`NumpyOnlyKernel` is the second kernel, in which only NumPy exists, for test cells
@@ -15,19 +24,26 @@
 
 from __future__ import annotations
 
-import ast
 import os
+import shutil
 import subprocess
 import tempfile
 import time
 
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import AsyncKernelManager, KernelManager
-from traitlets import Any, Bool, HasTraits, List, Unicode
+from jupyter_client.utils import run_sync
+from traitlets import Any, Bool, HasTraits, Unicode
 
-from . import channel, harness
+from . import cgroups, channel, harness
 from .harness import CallTimeout, KernelLost, StudentRaised
-from .sandbox import SandboxLimits, sandbox_command
+from .sandbox import (
+    SandboxLimits,
+    close_to_sandbox,
+    open_to_sandbox,
+    sandbox_command,
+    share_with_sandbox,
+)
 
 KERNEL_OPTIONS = ["--HistoryManager.hist_file=:memory:", "--InteractiveShell.xmode=Minimal",
                   "--IPKernelApp.ignore_cwd=True"]
@@ -42,26 +58,63 @@ def isolated_python(cmd: list[str]) -> list[str]:
 
 
 class _Sandboxed(HasTraits):
-    """What both kernel managers add: the sandbox, Unix sockets, message interrupts."""
+    """What both kernel managers add: the sandbox, its folders, its cgroup, Unix sockets,
+    message interrupts."""
 
-    writable = List(Unicode())            # [scratch folder, socket folder]
+    files = Unicode("")                   # the submission's pristine files (read-only)
+    workdir = Unicode("")                 # this kernel's own scratch (its working folder)
     limits = Any()                        # SandboxLimits
     numpy_only = Bool(False)
     unsandboxed = Bool(False)
     stderr_path = Unicode("")
+    cgroup = Any(None)                    # cgroups.KernelCgroup, or None
 
-    def setup_sockets(self, socket_dir: str) -> None:
+    def setup_folders(self, files: str, run_dir: str) -> None:
+        """This kernel's own socket folder and scratch, in ``run_dir``; its scratch starts
+        as a copy of ``files``, made when the kernel starts."""
+        socket_dir = new_socket_dir(run_dir)
         self.transport = "ipc"
         self.connection_file = os.path.join(socket_dir, "kernel.json")
         self.ip = os.path.join(socket_dir, "k")
+        self.files = files
+        # on the host an empty placeholder (the sandbox puts a tmpfs copy at this path);
+        # an unsandboxed kernel gets a real copy here when it starts
+        self.workdir = tempfile.mkdtemp(prefix="work-", dir=run_dir)
+
+    @property
+    def socket_dir(self) -> str:
+        return os.path.dirname(self.connection_file)
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = isolated_python(super().format_kernel_cmd(extra_arguments))
         cmd += [opt for opt in KERNEL_OPTIONS if opt not in cmd]
         if self.unsandboxed:
-            return cmd
-        return sandbox_command(cmd, writable=list(self.writable), limits=self.limits,
-                               numpy_only=self.numpy_only)
+            shutil.copytree(self.files, self.workdir, symlinks=True, dirs_exist_ok=True)
+        else:
+            open_to_sandbox(self.socket_dir)
+            share_with_sandbox(self.connection_file)
+            cmd = sandbox_command(cmd, files=self.files, workdir=self.workdir,
+                                  sockets=self.socket_dir, limits=self.limits,
+                                  numpy_only=self.numpy_only)
+        self.release_cgroup()   # (a restart: the old kernel is gone)
+        self.cgroup = cgroups.new_kernel_cgroup()
+        return cmd if self.cgroup is None else self.cgroup.launch(cmd)
+
+    def lock_socket_dir(self) -> None:
+        """Call once the kernel is ready (its sockets are bound): from then on it can create
+        nothing in its socket folder (see sandbox.close_to_sandbox)."""
+        if not self.unsandboxed:
+            close_to_sandbox(self.socket_dir)
+
+    def release_cgroup(self) -> None:
+        """End whatever is left of the kernel and remove its cgroup (idempotent)."""
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        self.release_cgroup()
 
     def _message_interrupts(self):
         spec = self.kernel_spec
@@ -70,6 +123,9 @@ class _Sandboxed(HasTraits):
 
 
 class SandboxedKernelManager(_Sandboxed, AsyncKernelManager):
+    # (jupyter_client binds cleanup_resources to its own coroutine, not to the override)
+    cleanup_resources = _Sandboxed._async_cleanup_resources
+
     async def _async_pre_start_kernel(self, **kw):
         self._message_interrupts()
         cmd, kw = await super()._async_pre_start_kernel(**kw)
@@ -89,6 +145,8 @@ class SandboxedKernelManager(_Sandboxed, AsyncKernelManager):
 
 
 class SandboxedBlockingKernelManager(_Sandboxed, KernelManager):
+    cleanup_resources = run_sync(_Sandboxed._async_cleanup_resources)
+
     def pre_start_kernel(self, **kw):
         self._message_interrupts()
         return super().pre_start_kernel(**kw)
@@ -126,6 +184,20 @@ def process_tree_cpu_seconds(root: int | None) -> float | None:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def kernel_cpu_seconds(km) -> float | None:
+    """CPU seconds (user and system) used so far by every process of ``km``'s kernel, for a
+    caller to read before and after a call; None when it cannot be read (the kernel is gone).
+
+    With a cgroup (:mod:`.cgroups`) the count covers every process the kernel ever had,
+    including children reaped with SIGCHLD ignored and processes killed meanwhile, and it
+    never decreases.  Without one it is :func:`process_tree_cpu_seconds`, which misses
+    such children and drops a killed process's time (a difference can then be negative)."""
+    group = getattr(km, "cgroup", None)
+    if group is not None:
+        return group.cpu_seconds()
+    return process_tree_cpu_seconds(getattr(getattr(km, "provisioner", None), "pid", None))
+
+
 def is_alive(km) -> bool:
     """Whether the kernel process runs (for the async manager too, without an event loop)."""
     process = getattr(getattr(km, "provisioner", None), "process", None)
@@ -152,11 +224,12 @@ class KernelCaller:
         except Exception:  # already closed with its kernel
             pass
 
-    def execute(self, code: str, timeout: float, expressions: dict | None = None) -> dict:
-        """Run ``code`` in the kernel; the execute reply's content.  A run past ``timeout``
-        is interrupted (CallTimeout); a kernel that does not stop, or dies, is KernelLost."""
+    def execute(self, code: str, timeout: float) -> dict:
+        """Run ``code`` in the kernel; the execute reply's content (its status, never data:
+        results come back through the channel's reply file).  A run past ``timeout`` is
+        interrupted (CallTimeout); a kernel that does not stop, or dies, is KernelLost."""
         msg_id = self.kc.execute(code, silent=True, store_history=False,
-                                 user_expressions=expressions or {}, allow_stdin=False)
+                                 user_expressions={}, allow_stdin=False)
         reply = self._reply(msg_id, timeout)
         if reply is not None:
             return reply["content"]
@@ -185,40 +258,34 @@ class KernelCaller:
 
     def __call__(self, function: str, args: tuple, kwargs: dict, limit: float):
         """Call ``function`` in the kernel: its result as fresh data, or an exception."""
-        code = channel.call_request(function, args, kwargs,
+        call = channel.prepare_call(function, args, kwargs,
                                     os.path.dirname(self.km.connection_file))
-        meter = harness.cpu_meter()
-        root = getattr(getattr(self.km, "provisioner", None), "pid", None)
-        before = process_tree_cpu_seconds(root) if meter is not None else None
         try:
-            content = self.execute(code, limit, {"reply": "_poolkit_reply"})
+            meter = harness.cpu_meter()
+            before = kernel_cpu_seconds(self.km) if meter is not None else None
+            try:
+                content = self.execute(call.code, limit)
+            finally:
+                if meter is not None:
+                    after = kernel_cpu_seconds(self.km) if before is not None else None
+                    meter.add(None if after is None or before is None else after - before)
+            if content.get("status") != "ok":
+                raise StudentRaised("ChannelError", "the kernel could not run the grader's "
+                                    "call (was the notebook's namespace or NumPy replaced?)")
+            try:
+                reply = call.read_reply()
+            except channel.ChannelError as err:
+                raise StudentRaised("ChannelError", f"the result of {function} could not be "
+                                    f"read as data: {err}") from None
         finally:
-            if meter is not None:
-                after = process_tree_cpu_seconds(root) if before is not None else None
-                meter.add(None if after is None else after - before)
-        expression = content.get("user_expressions", {}).get("reply", {})
-        if content.get("status") != "ok" or expression.get("status") != "ok":
-            raise StudentRaised("ChannelError", "the kernel could not run the grader's call "
-                                "(was the notebook's namespace or NumPy replaced?)")
-        text = expression.get("data", {}).get("text/plain")
-        try:
-            reply = channel.read_reply(ast.literal_eval(text))
-            if "result" in reply:
-                return channel.decode(reply["result"])
-        except (channel.ChannelError, ValueError, SyntaxError, TypeError, MemoryError) as err:
-            raise StudentRaised("ChannelError", f"the result of {function} could not be read "
-                                f"as data: {err}") from None
+            call.remove()
+        if "result" in reply:
+            return reply["result"]
         if "missing" in reply:
             raise StudentRaised("NameError", f"name '{function}' is not defined (run the "
                                 "exercise's cell)")
-        raised = reply.get("raised")
-        if type(raised) is list and len(raised) == 2 and all(type(x) is str for x in raised):
-            return _raise(raised[0][:100], raised[1][:2000])
-        raise StudentRaised("ChannelError", "the kernel's reply is not well-formed")
-
-
-def _raise(type_name: str, message: str):
-    raise StudentRaised(type_name, message)
+        type_name, message = reply["raised"]
+        raise StudentRaised(type_name[:100], message[:2000])
 
 
 class NumpyOnlyKernel:
@@ -228,10 +295,13 @@ class NumpyOnlyKernel:
 
     PREAMBLE = "import numpy as np"
 
-    def __init__(self, *, scratch: str, run_dir: str, limits: SandboxLimits,
+    def __init__(self, *, files: str, run_dir: str, limits: SandboxLimits,
                  cell_timeout: float, unsandboxed: bool, kernel_name: str = "python3",
                  max_starts: int = 3):
-        self.scratch, self.run_dir, self.limits = scratch, run_dir, limits
+        # every start gets its own scratch, copied from ``files``: nothing the main kernel
+        # (torch, poolkit) or an earlier start of this one wrote is visible here, and the
+        # hidden inputs this kernel sees stay in its own scratch
+        self.files, self.run_dir, self.limits = files, run_dir, limits
         self.cell_timeout, self.unsandboxed = cell_timeout, unsandboxed
         self.kernel_name, self.max_starts = kernel_name, max_starts
         self.km = None
@@ -242,17 +312,16 @@ class NumpyOnlyKernel:
 
     def _start(self) -> None:
         self.starts += 1
-        sockets = new_socket_dir(self.run_dir)
         km = SandboxedBlockingKernelManager(kernel_name=self.kernel_name)
-        km.setup_sockets(sockets)
-        km.writable = [self.scratch, sockets]
+        km.setup_folders(self.files, self.run_dir)
         km.limits = self.limits
         km.numpy_only = True
         km.unsandboxed = self.unsandboxed
-        km.start_kernel(cwd=self.scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.km = km
+        km.start_kernel(cwd=km.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.caller = KernelCaller(km)
         self.caller.kc.wait_for_ready(timeout=60)
+        km.lock_socket_dir()
         self.done = 0
         try:
             self.caller.execute(self.PREAMBLE, self.cell_timeout)
@@ -268,6 +337,7 @@ class NumpyOnlyKernel:
             except Exception:  # already gone
                 pass
             self.km.cleanup_resources()
+            self.km.release_cgroup()
         self.km = self.caller = None
 
     def ready_for(self, cells: list[tuple[int, str]], index: int) -> KernelCaller:

@@ -50,6 +50,7 @@ class Limits:
     submission_timeout: int = 300     # wall clock for all notebooks of one submission
     memory_mb: int = 4096             # address space of the kernel process
     max_file_mb: int = 256            # largest file the kernel may write
+    scratch_mb: int = 256             # all a kernel may write: its scratch and /tmp, in RAM
     max_output_bytes: int = 100_000   # output kept per cell (the rest is dropped)
     max_restarts: int = 2             # new kernels after cells that kill the kernel
 

@@ -1,28 +1,47 @@
-"""The OS sandbox every grading kernel runs in: bubblewrap namespaces, an unprivileged user
-and resource limits.  This module only builds command lines; nothing here runs student code.
+"""The OS sandbox every grading kernel runs in: bubblewrap namespaces, an unprivileged user,
+resource limits and a size-limited scratch.  This module builds command lines and prepares
+the few host folders a kernel touches; nothing here runs student code.
 
 A kernel started through :func:`sandbox_command` sees a filesystem made of
 
 - the system's ``/usr`` (with ``/bin``, ``/lib``, ``/lib64``), a few files of ``/etc``, the
   Python installation and the course's environment, all read-only;
 - the ``poolkit`` package, read-only (the lessons import it), except in a NumPy-only kernel;
-- its scratch folder (its working folder: the submission's files, never a notebook) and its
-  socket folder, the only places it can write;
-- an empty ``/tmp``, a private ``/proc`` and a minimal ``/dev``.
+- the submission's files (``files``: the grader's pristine copy, never a notebook),
+  read-only at their host path;
+- ``/tmp``: an empty tmpfs of at most ``limits.scratch_bytes``, its only writable storage.
+  Its working folder (``workdir``, below ``/tmp``; else a tmpfs of the same size of its
+  own) is filled from ``files`` by the sandbox user itself before the kernel is exec'd,
+  so nothing the kernel writes lands on the host disk and every kernel starts from the
+  same pristine files, whatever another kernel of the same submission did to its own;
+- its socket folder (connection file and ZMQ sockets), the one host folder it may write
+  until :func:`close_to_sandbox` is called once the kernel is ready;
+- a private ``/proc`` and a read-only minimal ``/dev`` (no writable ``/dev/shm``); the
+  root of the tree is read-only too.
 
 Nothing else exists for it: not the course folder (``.git``, ``gradebook.db``,
-``solutions/``, ``submitted/``), not ``/root`` or ``/home``, not another submission.  It runs
-in its own mount, PID, network (no interfaces but a down loopback), IPC, UTS and user
-namespaces, as an unprivileged user with no capabilities and ``no_new_privs``, under
-``prlimit`` limits on address space, CPU time, file size and processes; it dies with the
-grader (``--die-with-parent``).  A NumPy-only kernel also has torch, TensorFlow, Keras,
-JAX, SciPy, scikit-image and poolkit hidden behind empty folders, so no import, ``exec`` or
-thread can reach them.
+``solutions/``, ``submitted/``), not ``/root`` or ``/home``, not another submission, not
+another kernel's scratch.  It runs in its own mount, PID, network (no interfaces but a down
+loopback), IPC, UTS, cgroup and user namespaces (and cannot make more user namespaces), as
+an unprivileged user with no capabilities and ``no_new_privs``, under ``prlimit`` limits on
+address space, CPU time, file size and processes; it dies with the grader
+(``--die-with-parent``).  A NumPy-only kernel also has torch, TensorFlow, Keras, JAX, SciPy,
+scikit-image and poolkit hidden behind empty folders, so no import, ``exec`` or thread can
+reach them.
 
 The launch is two nested bubblewraps: the outer one (run by the grader, as root or not)
 builds the mounts; when the grader is root, ``setpriv`` then drops to ``nobody`` and the
 inner one adds the user namespace, so that the kernel is a real unprivileged user outside
 too (the process limit then counts, and files it writes belong to nobody).
+
+Grading never changes what it did not create, and never follows a path a kernel could have
+changed: the pristine copy is made readable (:func:`make_readable`, through directory file
+descriptors) before any kernel exists and is only ever bound read-only; no chown is needed
+for the scratch, which the sandbox user fills itself; the socket folder and connection file
+the grader just made are opened to the sandbox user's group through file descriptors
+(:func:`open_to_sandbox`, :func:`share_with_sandbox`).  Without root the kernel is the
+grader's own user mapped into a user namespace: the same sandbox, except that the socket
+folder cannot be closed to it (it owns it).
 """
 
 from __future__ import annotations
@@ -30,6 +49,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import stat
 import sys
 from dataclasses import dataclass
 
@@ -38,6 +58,8 @@ BANNED_IN_NUMPY_ONLY = ("torch", "torchgen", "functorch", "tensorflow", "tensorb
                         "keras", "tf_keras", "jax", "jaxlib", "scipy", "skimage", "sklearn",
                         "poolkit")
 SANDBOX_UID = 65534      # nobody: the grader's kernels run as this user when it is root
+SANDBOX_GID = 65534      # and this group (nogroup)
+DEFAULT_SCRATCH_BYTES = 256 * 2**20
 ETC_FILES = ("/etc/ld.so.cache", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
              "/etc/localtime", "/etc/hosts", "/etc/fonts")
 
@@ -52,6 +74,7 @@ class SandboxLimits:
     cpu_seconds: int
     file_bytes: int
     processes: int = 512   # threads count too: torch and TensorFlow start dozens
+    scratch_bytes: int = DEFAULT_SCRATCH_BYTES   # /tmp and the working folder, together
 
 
 def unavailable_reason() -> str | None:
@@ -131,27 +154,93 @@ def _dir_chain(path: str, made: set) -> list[str]:
     return args
 
 
-def _give_to_sandbox_user(folder: str) -> None:
-    for dirpath, dirnames, filenames in os.walk(folder):
-        for name in [*dirnames, *filenames]:
-            os.lchown(os.path.join(dirpath, name), SANDBOX_UID, SANDBOX_UID)
-    os.chown(folder, SANDBOX_UID, SANDBOX_UID)
+def make_readable(folder: str) -> None:
+    """Give everyone read access to ``folder``'s files and folders (the pristine copy, so
+    that the sandbox user can copy it), through directory file descriptors: no symbolic
+    link is followed and no path is looked up twice.  Call it on a folder the grader made
+    and no kernel has seen; ownership is never changed."""
+    for _, _, filenames, dir_fd in os.fwalk(folder, follow_symlinks=False):
+        os.fchmod(dir_fd, stat.S_IMODE(os.fstat(dir_fd).st_mode) | 0o555)
+        for name in filenames:
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+            except OSError:   # a symbolic link (ELOOP), or a file that is gone
+                continue
+            try:
+                mode = os.fstat(fd).st_mode
+                if stat.S_ISREG(mode):
+                    os.fchmod(fd, stat.S_IMODE(mode) | 0o444)
+            finally:
+                os.close(fd)
 
 
-def sandbox_command(cmd: list[str], *, writable: list[str], limits: SandboxLimits,
-                    numpy_only: bool = False, cwd: str | None = None) -> list[str]:
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def open_to_sandbox(socket_dir: str) -> None:
+    """Let the sandbox user create its sockets in ``socket_dir``, a folder the grader just
+    made: group ``nobody``, mode 0770, set through a descriptor.  (Without root the kernel
+    runs as the grader's own user and needs nothing.)"""
+    if not _as_root():
+        return
+    fd = os.open(socket_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchown(fd, -1, SANDBOX_GID)
+        os.fchmod(fd, 0o770)
+    finally:
+        os.close(fd)
+
+
+def share_with_sandbox(path: str) -> None:
+    """Let the sandbox user read ``path``, a regular file the grader just wrote (the
+    connection file): group ``nobody``, mode 0640, set through a descriptor."""
+    if not _as_root():
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        os.fchown(fd, -1, SANDBOX_GID)
+        os.fchmod(fd, 0o640)
+    finally:
+        os.close(fd)
+
+
+def close_to_sandbox(socket_dir: str) -> None:
+    """Once the kernel has bound its sockets: it can no longer create, rename or delete
+    anything in ``socket_dir`` (mode 0750), so nothing it writes reaches the host disk
+    except the files the grader makes for it there.  Only possible as root."""
+    if not _as_root():
+        return
+    fd = os.open(socket_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchmod(fd, 0o750)
+    finally:
+        os.close(fd)
+
+
+def _below(path: str, folder: str) -> bool:
+    return os.path.abspath(path).startswith(folder.rstrip("/") + "/")
+
+
+def sandbox_command(cmd: list[str], *, files: str, workdir: str, limits: SandboxLimits,
+                    sockets: str | None = None, numpy_only: bool = False) -> list[str]:
     """``cmd`` wrapped so that it runs in the sandbox described in the module docstring.
 
-    ``writable``: folders the kernel may write (its scratch and socket folders), bound at
-    the same paths; the first is its working folder unless ``cwd`` says otherwise.  They
-    must already exist; when the grader is root they are handed to ``nobody`` here.
+    ``files``: the submission's files (a host folder, bound read-only); ``workdir``: the
+    path of the kernel's working folder inside the sandbox, a fresh copy of ``files`` that
+    only this kernel sees; ``sockets``: the kernel's socket folder on the host, bound
+    writable at the same path (see :func:`open_to_sandbox`).
     """
+    size = str(limits.scratch_bytes)
     outer = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
              "--unshare-cgroup-try", "--die-with-parent", "--new-session",
              "--hostname", "grading", "--clearenv"]
-    # /proc, /dev and an empty /tmp first: a course or environment that lives below /tmp is
-    # bound on top of it below, not hidden by it
-    outer += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    # /proc, a read-only /dev and /tmp first: a course or environment that lives below /tmp
+    # is bound on top of it below, not hidden by it
+    outer += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
+              "--perms", "01777", "--size", size, "--tmpfs", "/tmp"]
     outer += ["--ro-bind", "/usr", "/usr"]
     for link in ("bin", "lib", "lib64", "sbin"):
         target = os.path.join("/", link)
@@ -181,10 +270,16 @@ def sandbox_command(cmd: list[str], *, writable: list[str], limits: SandboxLimit
                     path = os.path.join(folder, entry)
                     outer += ["--ro-bind", path, path]
             outer += ["--remount-ro", folder]
-    for path in writable:
-        outer += _dir_chain(path, made) + ["--bind", path, path]
-    outer += ["--chdir", cwd or writable[0]]
-    outer += ["--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", writable[0],
+    outer += _dir_chain(files, made) + ["--ro-bind", files, files]
+    if sockets is not None:
+        outer += _dir_chain(sockets, made) + ["--bind", sockets, sockets]
+    # the working folder shares /tmp's size limit; elsewhere it is a tmpfs of that size
+    # (0777: in the root case bubblewrap makes it as root, the kernel runs as nobody)
+    outer += _dir_chain(workdir, made)
+    outer += (["--perms", "0777", "--dir", workdir] if _below(workdir, "/tmp")
+              else ["--perms", "0777", "--size", size, "--tmpfs", workdir])
+    outer += ["--remount-ro", "/", "--chdir", workdir]
+    outer += ["--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
               "--setenv", "LANG", "C.UTF-8", "--setenv", "TMPDIR", "/tmp",
               "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONNOUSERSITE", "1",
               "--setenv", "PYDEVD_DISABLE_FILE_VALIDATION", "1",
@@ -193,13 +288,18 @@ def sandbox_command(cmd: list[str], *, writable: list[str], limits: SandboxLimit
     limits_cmd = ["prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
                   f"--fsize={limits.file_bytes}", f"--nproc={limits.processes}",
                   "--core=0", "--"]
-    if os.geteuid() == 0:
-        for path in writable:   # (the connection file in it is the grader's, 0600)
-            _give_to_sandbox_user(path)
-        drop = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}",
+    # the sandbox user copies the pristine files into its own scratch, then becomes the
+    # kernel (HOME is the empty /tmp: no handed-in IPython profile runs at start-up)
+    too_big = (f"ScratchError: the submission's files do not fit in the kernel's scratch "
+               f"of {limits.scratch_bytes / 2**20:g} MB (raise --scratch-limit, or "
+               f"GradingExecute.scratch_mb)")
+    fill = ["sh", "-c", 'cp -R -- "$0/." "$1" || { echo "$2" >&2; exit 1; }; '
+            'cd "$1" && shift 2 && exec "$@"', files, workdir, too_big]
+    if _as_root():
+        drop = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}",
                 "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
-        inner = ["bwrap", "--unshare-user", "--uid", "1000", "--gid", "1000",
-                 "--dev-bind", "/", "/", "--die-with-parent", "--"]
-        return outer + ["--"] + drop + inner + limits_cmd + cmd
-    outer[1:1] = ["--unshare-user", "--cap-drop", "ALL"]
-    return outer + ["--"] + limits_cmd + cmd
+        inner = ["bwrap", "--unshare-user", "--disable-userns", "--uid", "1000",
+                 "--gid", "1000", "--dev-bind", "/", "/", "--die-with-parent", "--"]
+        return outer + ["--"] + drop + inner + limits_cmd + fill + cmd
+    outer[1:1] = ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+    return outer + ["--"] + limits_cmd + fill + cmd
