@@ -432,7 +432,10 @@ def lifecycle(hub, browser, step):
     score.wait_for()
     score.fill("2")
     score.press("Tab")
-    ipage.wait_for_timeout(1500)
+    # the formgrader saves in the background: wait for the gradebook to hold it, not a sleep
+    deadline = time.monotonic() + 60
+    while gradebook_rows()[good]["manual"] != 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
     step.shot(ipage, "formgrader-manual-grade")
     assert gradebook_rows()[good]["manual"] == 2
 

@@ -900,18 +900,19 @@ from poolkit import bridges
 
 
 def require_small_padding(spec, most, case, hint):
-    # the test pads real arrays by the answer's ZeroPadding2D: its sizes are checked first
-    ck.require(isinstance(spec, (list, tuple)) and len(spec) <= 2,
-               f"expected at most one ZeroPadding2D, then one pooling layer; got {spec!r}",
-               case=case, hint=hint, exercise="torch_to_keras")
-    for item in spec:
-        if isinstance(item, (list, tuple)) and len(item) == 2 \
-                and item[0] == "ZeroPadding2D" and isinstance(item[1], dict):
-            padding = item[1].get("padding", 1)
-            for side in padding[:2] if isinstance(padding, (list, tuple)) else [padding]:
-                for amount in side[:2] if isinstance(side, (list, tuple)) else [side]:
-                    ck.require_int(amount, 0, most, "each ZeroPadding2D padding", case=case,
-                                   hint=hint, exercise="torch_to_keras")
+    # these checks pad arrays by every ZeroPadding2D given, so its sizes come first
+    layers_ok = isinstance(spec, (list, tuple)) and len(spec) <= 2
+    ck.require(layers_ok, f"one pooling layer, after at most one ZeroPadding2D, was "
+               f"expected; got {spec!r}", case=case, hint=hint, exercise="torch_to_keras")
+    pads = [entry[1].get("padding", 1) for entry in spec
+            if isinstance(entry, (list, tuple)) and len(entry) == 2
+            and entry[0] == "ZeroPadding2D" and isinstance(entry[1], dict)]
+    for pad in pads:
+        per_side = pad[:2] if isinstance(pad, (list, tuple)) else [pad]
+        for side in per_side:
+            for value in side[:2] if isinstance(side, (list, tuple)) else [side]:
+                ck.require_int(value, 0, most, "every ZeroPadding2D amount",
+                               case=case, hint=hint, exercise="torch_to_keras")
 
 
 def check_translation(layer, input_hw, hint, possible=True, seed=0):
