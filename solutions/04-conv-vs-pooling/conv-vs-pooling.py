@@ -539,7 +539,7 @@ print("visible tests passed")
 # %% nbgrader={"grade": true, "grade_id": "test_design_stack_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 def check_sizes(layers, in_channels, max_params, case, hint):
-    # torch allocates from these sizes: checked before anything is built
+    # every size is bounded first, since torch allocates memory from them
     ck.require(type(layers) in (list, tuple) and len(layers) <= 8,
                f"expected a list of at most 8 layers, got {layers!r}", case=case, hint=hint,
                exercise="design_stack")
