@@ -14,10 +14,10 @@ PORT ?= 8888
 .PHONY: lab test test-fast bench lint lock clean-venv notebooks release release-check \
 	hub hub-env hub-stop hub-reset student-bundle
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml poolkit/pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ./poolkit -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (pooling course)" >/dev/null
 	@touch $@
 
@@ -28,19 +28,19 @@ lab: $(STAMP)
 ## hub: a local JupyterHub demo class (root): one instructor, two students; prints the logins
 HUB_PORT ?= 8000
 hub:
-	python3 tools/hub.py start --port $(HUB_PORT)
+	python3 -m poolgrade.authoring.hub start --port $(HUB_PORT)
 
 ## hub-env: only build the hub's environment (/opt/pooling-hub: venv from the lock, proxy)
 hub-env:
-	python3 tools/hub.py env
+	python3 -m poolgrade.authoring.hub env
 
 ## hub-stop: stop the demo hub, its proxy and every user's server
 hub-stop:
-	python3 tools/hub.py stop
+	python3 -m poolgrade.authoring.hub stop
 
 ## hub-reset: stop, then delete the demo accounts, the exchange and the hub's state
 hub-reset:
-	python3 tools/hub.py reset
+	python3 -m poolgrade.authoring.hub reset
 
 ## test: run the whole test suite (library, notebooks, nbgrader, widgets, browser, grading)
 ## on two workers; each test file stays on one, so its module fixtures are built once
@@ -61,22 +61,22 @@ bench: $(STAMP)
 
 ## notebooks: build solutions/<NN-name>/<name>.ipynb from its .py source (LESSON=NN-name for one)
 notebooks: $(STAMP)
-	$(BIN)/python tools/release.py $(if $(LESSON),$(LESSON),--all) --notebooks
+	$(BIN)/poolgrade release $(if $(LESSON),$(LESSON),--all) --notebooks
 
 ## release: build the notebooks, then regenerate course/ with nbgrader (LESSON=NN-name for one)
 release: $(STAMP)
-	$(BIN)/python tools/release.py $(if $(LESSON),$(LESSON),--all)
+	$(BIN)/poolgrade release $(if $(LESSON),$(LESSON),--all)
 
 ## release-check: exit 1 if a notebook differs from its .py or course/ from solutions/
 release-check: $(STAMP)
-	$(BIN)/python tools/release.py --all --check
+	$(BIN)/poolgrade release --all --check
 
 ## student-bundle: dist/pooling-course-student.tar.gz, the course without solutions, for an LMS or a git repo
 student-bundle: $(STAMP)
-	$(BIN)/python tools/bundle.py
+	$(BIN)/poolgrade bundle
 
 lint: $(STAMP)
-	$(BIN)/ruff check poolkit tests benchmarks tools demos nbgrader_config.py
+	$(BIN)/ruff check poolkit poolgrade tests benchmarks demos nbgrader_config.py
 
 ## lock: refresh requirements.lock from the current venv after a dependency change
 lock:

@@ -1,14 +1,14 @@
 """nbgrader configuration for the pooling course (the repository root is the course directory).
 
 Instructor notebooks live in ``solutions/<NN-name>/<name>.ipynb``; ``nbgrader
-generate_assignment <NN-name>`` (or ``tools/release.py``) writes the student version to
+generate_assignment <NN-name>`` (or ``poolgrade release``) writes the student version to
 ``course/<NN-name>/``.  Grading folders (``submitted/``, ``autograded/``, ``feedback/``,
 ``gradebook.db``) are created next to this file and are git-ignored.
 """
 
 import os
 
-from poolkit.grading.preprocessors import (
+from poolgrade.execution.preprocessors import (
     AUTOGRADE_STEPS,
     FEEDBACK_STEPS,
     SANITIZE_STEPS,
@@ -53,11 +53,11 @@ c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 40
 
 # Autograding runs the student's cells in a bubblewrap sandbox and the test cells in the
-# grader's own process (poolkit.grading.executor); `poolkit grade` uses the same executor.
+# grader's own process (poolgrade.execution.notebook); `poolkit grade` uses the same executor.
 # Without bubblewrap, nbgrader autograde refuses unless --GradingExecute.unsandboxed=True.
 c.Autograde.sanitize_preprocessors = SANITIZE_STEPS
 c.Autograde.autograde_preprocessors = AUTOGRADE_STEPS
 
 # --- feedback ------------------------------------------------------------------------------
-# Feedback without the hidden tests (poolkit.grading.preprocessors).
+# Feedback without the hidden tests (poolgrade.execution.preprocessors).
 c.GenerateFeedback.preprocessors = FEEDBACK_STEPS

@@ -60,7 +60,7 @@ def in_process_call(x: np.ndarray, folder: str):
     """Both sides of one call in this process: the grader's request and reply files, the
     kernel's helpers (compiled here, as the kernel compiles them) calling ``echo``."""
     import __main__
-    from poolkit.grading import channel
+    from poolgrade.sandbox import channel
 
     helpers: dict = {}
     exec(compile(channel.KERNEL_HELPERS, "<poolkit channel>", "exec"), helpers)
@@ -80,8 +80,8 @@ def in_process_call(x: np.ndarray, folder: str):
 
 
 def start_kernel(run_dir: str):
-    from poolkit.grading.kernel import NumpyOnlyKernel, kernel_cpu_seconds
-    from poolkit.grading.sandbox import SandboxLimits
+    from poolgrade.sandbox.bwrap import SandboxLimits
+    from poolgrade.sandbox.kernels import NumpyOnlyKernel, kernel_cpu_seconds
 
     os.chmod(run_dir, 0o711)
     files = os.path.join(run_dir, "submission")     # the submission's files: none
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=600, help="the array is size x size")
     args = parser.parse_args(argv)
 
-    from poolkit.grading.sandbox import unavailable_reason
+    from poolgrade.sandbox.bwrap import unavailable_reason
 
     x = np.random.default_rng(0).standard_normal((args.size, args.size))
     run_dir = tempfile.mkdtemp(prefix="bench-channel-")

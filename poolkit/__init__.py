@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 
 # Submodules loaded on first use, so `import poolkit` stays light.
 _LAZY_SUBMODULES = {
-    "bridges", "checks", "data", "explore", "grading", "models", "reference", "widgets",
+    "bridges", "checks", "data", "explore", "models", "reference", "widgets",
 }
 
 __all__ = [

@@ -61,9 +61,9 @@ import fixture_course as fc  # noqa: E402
 from attacks import against_the_grader as on_grader  # noqa: E402
 from attacks import catalogue  # noqa: E402
 
-from poolkit.grading import Limits, grade  # noqa: E402
-from poolkit.grading.report import read_csv  # noqa: E402
-from poolkit.grading.sandbox import SANDBOX_UID, unavailable_reason  # noqa: E402
+from poolgrade import Limits, grade  # noqa: E402
+from poolgrade.batch.report import read_csv  # noqa: E402
+from poolgrade.sandbox.bwrap import SANDBOX_UID, unavailable_reason  # noqa: E402
 
 LESSONS = ("01-max-vs-average", "05-keras-and-pytorch")
 L01 = LESSONS[0]

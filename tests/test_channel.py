@@ -1,4 +1,4 @@
-"""The data-only channel between the grader and a student's kernel (poolkit.grading.channel):
+"""The data-only channel between the grader and a student's kernel (poolgrade.sandbox.channel):
 what round-trips exactly, what a reply may not claim, and what a kernel cannot make the
 grader do (run code, grow without bound, follow a link, block on a FIFO).
 
@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from poolkit.grading import channel
-from poolkit.grading.harness import StudentRaised
-from poolkit.grading.sandbox import SANDBOX_UID, SandboxLimits, unavailable_reason
+from poolgrade.execution.test_cells import StudentRaised
+from poolgrade.sandbox import channel
+from poolgrade.sandbox.bwrap import SANDBOX_UID, SandboxLimits, unavailable_reason
 
 REPO = Path(__file__).resolve().parents[1]
 needs_bwrap = pytest.mark.skipif(unavailable_reason() is not None and not os.environ.get("CI"),
@@ -340,7 +340,7 @@ def test_a_fifo_in_place_of_the_reply_is_refused_without_blocking(tmp_path):
     for a writer forever."""
     fifo = tmp_path / "call.reply"
     os.mkfifo(fifo)
-    code = ("from poolkit.grading import channel\n"
+    code = ("from poolgrade.sandbox import channel\n"
             f"try:\n    channel.read_reply_file({str(fifo)!r})\n"
             "except channel.ChannelError as err:\n    print('refused:', err)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -492,7 +492,7 @@ LIMITS = SandboxLimits(memory_bytes=2048 * 2**20, cpu_seconds=300, file_bytes=10
 
 
 def start_numpy_only_kernel(run_dir: str):
-    from poolkit.grading.kernel import NumpyOnlyKernel
+    from poolgrade.sandbox.kernels import NumpyOnlyKernel
 
     os.chmod(run_dir, 0o711)
     files = os.path.join(run_dir, "submission")     # the submission's files: none
@@ -556,7 +556,7 @@ def test_a_sandboxed_kernel_reports_raises_missing_names_and_unsendable_results(
 
 @needs_bwrap
 def test_a_call_past_its_time_limit_is_interrupted_and_leaves_no_files(kernel_caller):
-    from poolkit.grading.harness import CallTimeout
+    from poolgrade.execution.test_cells import CallTimeout
 
     with pytest.raises(CallTimeout):
         kernel_caller("spin", (), {}, 0.5)
@@ -607,8 +607,8 @@ import json, os, shutil, sys, tempfile
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import numpy as np
 from test_channel import start_numpy_only_kernel
-from poolkit.grading import channel
-from poolkit.grading.harness import StudentRaised
+from poolgrade.sandbox import channel
+from poolgrade.execution.test_cells import StudentRaised
 
 
 def peak_mib():

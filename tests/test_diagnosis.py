@@ -22,11 +22,10 @@ import pytest
 from attacks import diagnosis_spoof
 from conftest import ROOT, solution_notebook
 
-from poolkit.checks import confirm, diagnosis
-from poolkit.grading import harness
-
-sys.path.insert(0, str(ROOT / "tools"))
-import mistakes as mistakes_tool  # noqa: E402
+from poolgrade.authoring import mistake_catalogue as mistakes_tool
+from poolgrade.execution import test_cells as harness
+from poolgrade.execution import confirm
+from poolkit.checks import diagnosis
 
 LESSONS = mistakes_tool.lessons_with_specs()
 
@@ -104,12 +103,12 @@ def kernel_namespace(base):
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_shipped_json_matches_the_specs(lesson):
-    """poolkit/mistakes/<lesson>.json is what tools/mistakes.py builds from the spec."""
+    """poolkit/mistakes/<lesson>.json is what poolgrade mistakes builds from the spec."""
     path = ROOT / "poolkit" / "mistakes" / f"{lesson}.json"
-    assert path.exists(), "run python tools/mistakes.py"
+    assert path.exists(), "run poolgrade mistakes"
     assert mistakes_tool.same_content(mistakes_tool.build_lesson(lesson),
                                       json.loads(path.read_text())), \
-        f"{path.name} is out of date: run python tools/mistakes.py"
+        f"{path.name} is out of date: run poolgrade mistakes"
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
@@ -349,8 +348,8 @@ def test_spec_module_loads_standalone():
 
 
 def _class():
-    from poolkit.grading.course import Exercise
-    from poolkit.grading.model import GradeRow
+    from poolgrade.batch.course import Exercise
+    from poolgrade.model import GradeRow
 
     exercises = [Exercise("pool", ["test_pool_a"], 4.0),
                  Exercise("size", ["test_size_a"], 2.0),
@@ -366,7 +365,7 @@ def _class():
 
 
 def test_misconceptions_count_each_diagnosis_per_exercise():
-    from poolkit.grading import report
+    from poolgrade.batch import report
 
     exercises, rows = _class()
     table = {(e, d): (n, round(s, 3)) for e, d, n, s in report.misconceptions(exercises, rows)}
@@ -377,7 +376,7 @@ def test_misconceptions_count_each_diagnosis_per_exercise():
 
 
 def test_report_files_and_summary_name_the_common_mistake(tmp_path):
-    from poolkit.grading import report
+    from poolgrade.batch import report
 
     exercises, rows = _class()
     paths = report.write_misconceptions(str(tmp_path), exercises, rows, "lesson")
@@ -449,7 +448,7 @@ def test_a_timeout_is_not_probed(monkeypatch):
 # The probes and every mistake's outputs on them ship with poolkit, so a student's function
 # can answer the probes as a mistake would.  Under the grader's harness a mistake is named
 # only after the student's function also behaves like the mistake's own implementation on
-# fresh inputs drawn from a secret (poolkit.checks.confirm).
+# fresh inputs drawn from a secret (poolgrade.execution.confirm).
 
 SECRETS = (11, 12, 13, 14, 15)
 

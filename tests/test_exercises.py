@@ -130,7 +130,7 @@ def test_every_autograded_exercise_has_a_staged_rule_that_the_notebook_never_sho
 def test_visible_tests_do_not_need_the_instructors_answers(lesson):
     nb = release_notebook(lesson)
     needing = [_nbgrader(c).get("grade_id") for c in nb.cells
-               if c.cell_type == "code" and oracle_mod.INSTRUCTOR_PREFIX in c.source]
+               if c.cell_type == "code" and "poolgrade" in c.source]
     assert not needing, f"{lesson}: these release cells use instructor answers: {needing}"
 
 
@@ -289,13 +289,15 @@ def test_asking_for_an_unknown_hint_lists_the_known_ones(a_hint):
 
 
 def test_instructor_oracles_load_from_the_lesson_folder(tmp_path, monkeypatch):
+    """Hidden tests name instructor answers as poolgrade.answers:<lesson>.<fn>: poolkit
+    resolves the name by import, knowing nothing of solutions/."""
     lesson = tmp_path / "solutions" / "07-demo"
     lesson.mkdir(parents=True)
     (lesson / "answers.py").write_text("def double(x):\n    return 2 * x\n")
     monkeypatch.setenv("POOLKIT_COURSE_ROOT", str(tmp_path))
-    assert oracle_mod._resolve("solutions:07-demo.double")(4) == 8
+    assert oracle_mod._resolve("poolgrade.answers:07-demo.double")(4) == 8
     cases = ck.literal_cases([((3,), {}), ((5,), {})], names=("x",))
-    assert [v for v in oracle_mod.oracle_results("solutions:07-demo.double", cases)] == [
+    assert [v for v in oracle_mod.oracle_results("poolgrade.answers:07-demo.double", cases)] == [
         ("int", 6), ("int", 10)]
     with pytest.raises(FileNotFoundError, match="POOLKIT_COURSE_ROOT"):
-        oracle_mod._resolve("solutions:08-missing.double")
+        oracle_mod._resolve("poolgrade.answers:08-missing.double")

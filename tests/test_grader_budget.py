@@ -4,7 +4,7 @@ an honest control.
 - Test cells check the sizes a student chose before they build anything from them (lesson
   01's counterexample of kernel size 14,001 once padded 1.6 GB in the grader).
 - Every test cell runs inside a budget of the grader's own memory and CPU time
-  (:mod:`poolkit.grading.budget`): past it the cell fails, the grader keeps going and gets
+  (:mod:`poolgrade.sandbox.budget`): past it the cell fails, the grader keeps going and gets
   its memory back, and expected values computed for the first time are not charged to it.
 - Under ``nbgrader autograde`` (one process for the class) a bomb costs its author the
   bombed cells and nothing else: the next student is graded in full.
@@ -35,8 +35,12 @@ sys.path.insert(0, str(REPO / "tests" / "fixtures" / "grading"))
 
 import fixture_course as fc  # noqa: E402
 
-from poolkit.grading import Limits, budget, engine, execute, grade, harness  # noqa: E402
-from poolkit.grading.report import read_csv  # noqa: E402
+from poolgrade import Limits, grade  # noqa: E402
+from poolgrade.batch import engine  # noqa: E402
+from poolgrade.batch import grade_one as execute  # noqa: E402
+from poolgrade.batch.report import read_csv  # noqa: E402
+from poolgrade.execution import test_cells as harness  # noqa: E402
+from poolgrade.sandbox import budget  # noqa: E402
 
 LESSON_01 = REPO / "solutions" / "01-max-vs-average" / "max-vs-average.ipynb"
 
@@ -84,7 +88,7 @@ def test_a_huge_counterexample_fails_before_the_grader_builds_anything():
         import copy
         import nbformat
         import numpy as np
-        from poolkit.grading import harness
+        from poolgrade.execution import test_cells as harness
 
         nb = nbformat.read({str(LESSON_01)!r}, as_version=4)
         meta = lambda c: c.metadata.get("nbgrader", {{}})
@@ -160,10 +164,9 @@ def test_layers_built_from_an_answer_are_size_checked_first(lesson):
     exercise, bombs = FRAMEWORK_BOMBS[lesson]
     result = in_fresh_grader(f'''
         import copy, sys, warnings
-        sys.path.insert(0, "tools")
-        import mistakes
+        from poolgrade.authoring import mistake_catalogue as mistakes
         import nbformat
-        from poolkit.grading import harness
+        from poolgrade.execution import test_cells as harness
 
         lesson, exercise = {lesson!r}, {exercise!r}
         bombs = [eval(source) for source in {[source for source, _ in bombs]!r}]
@@ -206,7 +209,8 @@ def test_a_test_cell_past_its_memory_budget_fails_and_the_grader_gets_it_back():
     fails with the budget's message once it holds 200 MB; the grader's peak stays within the
     budget, its memory returns, and the next cell, honest, passes."""
     result = in_fresh_grader('''
-        from poolkit.grading import budget, harness
+        from poolgrade.sandbox import budget
+        from poolgrade.execution import test_cells as harness
 
         numbers = {"bomb": 60_000, "honest": 4}
         caller = lambda name, args, kwargs, limit: numbers[args[0]]
@@ -239,7 +243,8 @@ def test_a_test_cell_past_its_cpu_budget_fails_on_any_thread():
     worker); the budget's watchdog is gone afterwards and the next cell passes."""
     result = in_fresh_grader('''
         import threading
-        from poolkit.grading import budget, harness
+        from poolgrade.sandbox import budget
+        from poolgrade.execution import test_cells as harness
 
         caller = lambda name, args, kwargs, limit: 10**15
         bomb = ("n = steps()\\n"
@@ -272,7 +277,8 @@ def test_expected_values_are_computed_outside_the_budget():
     the test's own code fails."""
     result = in_fresh_grader('''
         import time
-        from poolkit.grading import budget, harness
+        from poolgrade.sandbox import budget
+        from poolgrade.execution import test_cells as harness
 
         work = ("def heavy():\\n"
                 "    start = time.thread_time()\\n"
@@ -281,7 +287,7 @@ def test_expected_values_are_computed_outside_the_budget():
                 "    block = bytearray(300 * 2**20)\\n"
                 "    return [len(block)]\\n")
         cached = ("import time\\n" + work +
-                  "from poolkit.grading import harness\\n"
+                  "from poolgrade.execution import test_cells as harness\\n"
                   "assert harness.cached_oracle('heavy', heavy) == [300 * 2**20]\\n")
         own = "import time\\n" + work + "heavy()\\n"
         small = budget.Budget(cpu_seconds=0.5, memory_mb=100)
@@ -302,7 +308,9 @@ def test_a_call_of_the_students_function_is_finished_before_the_budget_stops_the
     completes (the channel stays in step) and the cell fails right after it."""
     result = in_fresh_grader('''
         import time
-        from poolkit.grading import budget, harness
+        from poolgrade.sandbox import budget
+        from poolgrade.execution import test_cells as harness
+        from poolkit.checks import runtime
 
         finished = []
 
@@ -325,7 +333,7 @@ def test_a_call_of_the_students_function_is_finished_before_the_budget_stops_the
             "try:\\n    f()\\nexcept Exception:\\n    pass\\nwhile True:\\n    pass\\n",
             {"f"}, raising, small)
         report(finished=finished, enames=[outcome.ename, swallowed.ename],
-               left=[budget.current() is None, harness.ACTIVE])
+               left=[budget.current() is None, runtime.current() is not None])
     ''')
     assert result["finished"] == ["f", "f"]
     assert result["enames"] == [harness.OVER_BUDGET, harness.OVER_BUDGET]

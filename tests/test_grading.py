@@ -39,8 +39,8 @@ sys.path.insert(0, str(REPO / "tests" / "fixtures" / "grading"))
 
 import fixture_course as fc  # noqa: E402
 
-from poolkit.grading import Limits, grade  # noqa: E402
-from poolkit.grading.report import read_csv  # noqa: E402
+from poolgrade import Limits, grade  # noqa: E402
+from poolgrade.batch.report import read_csv  # noqa: E402
 
 LESSON = "01-max-vs-average"
 # Small limits keep the endless loops short; the lesson itself needs a few seconds.
@@ -148,7 +148,7 @@ def test_faults_cost_exactly_the_broken_exercise(faults):
     root, expected, result = faults
     rows = csv_rows(result)
     exercises = [e for e in fc.exercises(root, LESSON)]
-    from poolkit.grading.course import Course
+    from poolgrade.batch.course import Course
 
     full = {e.name: e.max_points for e in Course(str(root), LESSON).exercises()}
     for student, (status, broken) in expected.items():
@@ -252,9 +252,9 @@ def test_charts_and_summary(faults):
     for path in result.charts:
         data = Path(path).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
-    from poolkit.grading.report import pass_rates
+    from poolgrade.batch.report import pass_rates
 
-    course_exercises = __import__("poolkit.grading.course", fromlist=["Course"]).Course(
+    course_exercises = __import__("poolgrade.batch.course", fromlist=["Course"]).Course(
         str(root), LESSON).exercises()
     rates = pass_rates(course_exercises, result.rows)
     broken = [b for _, b in expected.values() if b not in (None, "all")]
@@ -287,7 +287,7 @@ def test_rerun_skips_unchanged_and_regrades_changed(faults):
     # shows what an instructor graded by hand in the meantime
     from nbgrader.api import Gradebook
 
-    manual = [e.name for e in __import__("poolkit.grading.course", fromlist=["Course"]).Course(
+    manual = [e.name for e in __import__("poolgrade.batch.course", fromlist=["Course"]).Course(
         str(root), LESSON).exercises() if e.manual]
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "pooling-layers") as gb:
         gb.remove_submission(LESSON, "a-correct")
@@ -936,7 +936,7 @@ def test_grading_refuses_without_a_sandbox_unless_told(tmp_path):
 def test_reading_broken_notebooks_names_the_problem(tmp_path):
     import nbformat
 
-    from poolkit.grading.submissions import read_notebooks
+    from poolgrade.batch.submissions import read_notebooks
 
     good = nbformat.writes(nbformat.v4.new_notebook())
     cases = {
@@ -961,7 +961,7 @@ def test_reading_broken_notebooks_names_the_problem(tmp_path):
 def test_repair_restores_renamed_ids_and_lists_what_nbgrader_will_restore():
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    from poolkit.grading.repair import repair
+    from poolgrade.batch.repair import repair
 
     def meta(gid, grade, solution, locked):
         return {"nbgrader": {"grade_id": gid, "grade": grade, "solution": solution,
@@ -1003,7 +1003,7 @@ def test_repair_restores_renamed_ids_and_lists_what_nbgrader_will_restore():
 def test_output_cap_never_drops_what_nbgrader_grades_on():
     """A solution that prints megabytes inside a test cell must not push the test's error,
     its stderr or its partial-credit result out of the notebook (nbgrader grades on them)."""
-    from poolkit.grading.executor import GradingExecute
+    from poolgrade.execution.notebook import GradingExecute
 
     executor = GradingExecute()
     executor.max_output_bytes = 1000
@@ -1037,19 +1037,19 @@ def test_output_cap_never_drops_what_nbgrader_grades_on():
 
 
 def test_grader_and_command_import_light_and_document_their_options():
-    code = ("import sys, poolkit.grading, poolkit.cli\n"
+    code = ("import sys, poolgrade, poolgrade.cli\n"
             "heavy = ('nbgrader', 'nbclient', 'nbconvert', 'dask', 'distributed', 'matplotlib',"
             " 'jupyter_client', 'torch', 'tensorflow')\n"
             "print(sorted(m for m in heavy if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
-    helptext = subprocess.run([sys.executable, "-m", "poolkit.cli", "grade", "--help"],
+    helptext = subprocess.run([sys.executable, "-m", "poolgrade.cli", "grade", "--help"],
                               capture_output=True, text=True, check=True).stdout
     for option in ("--submissions", "--workers", "--scheduler", "--cell-timeout",
                    "--submission-timeout", "--memory-limit", "--force", "--unsandboxed"):
         assert option in helptext
-    bad = subprocess.run([sys.executable, "-m", "poolkit.cli", "grade", "x", "--workers", "0"],
+    bad = subprocess.run([sys.executable, "-m", "poolgrade.cli", "grade", "x", "--workers", "0"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "positive whole number" in bad.stderr
 
@@ -1060,9 +1060,9 @@ def test_csv_cells_never_start_a_formula_and_read_back_unchanged(tmp_path):
     read_csv gives back exactly what was written."""
     import csv
 
-    from poolkit.grading import report
-    from poolkit.grading.course import Exercise
-    from poolkit.grading.model import GradeRow
+    from poolgrade.batch import report
+    from poolgrade.batch.course import Exercise
+    from poolgrade.model import GradeRow
 
     exercises = [Exercise("pool", ["test_pool"], 2.0), Exercise("@size", ["test_size"], 1.0)]
     names = [*FORMULA_NAMES, "\r=zz", "'quoted", "''=x", "plain"]
@@ -1094,7 +1094,7 @@ def _zip(path: Path, entries: dict) -> Path:
 
 
 def test_unpacking_skips_bad_zip_entries_and_names_them(tmp_path):
-    from poolkit.grading.submissions import find_submissions, unpack_zip
+    from poolgrade.batch.submissions import find_submissions, unpack_zip
 
     into = tmp_path / "into"
     into.mkdir()
@@ -1136,7 +1136,7 @@ def test_unpacking_skips_bad_zip_entries_and_names_them(tmp_path):
 
 
 def test_zip_bombs_are_refused_before_anything_is_written(tmp_path, monkeypatch):
-    from poolkit.grading import submissions
+    from poolgrade.batch import submissions
 
     big = b"\0" * (4 << 20)          # 4 MB of zeros, a few kB compressed
     archive = _zip(tmp_path / "bomb.zip", {f"s{i}/lesson/lesson.ipynb": big for i in range(3)})
@@ -1162,7 +1162,7 @@ def test_zip_bombs_are_refused_before_anything_is_written(tmp_path, monkeypatch)
 
 
 def test_submission_layouts_are_understood_or_refused_by_name(tmp_path):
-    from poolkit.grading.submissions import find_submissions, unpack_zip
+    from poolgrade.batch.submissions import find_submissions, unpack_zip
 
     layout = "<student>/lesson/<notebook>.ipynb"
 
@@ -1211,7 +1211,7 @@ def test_markdown_that_a_browser_would_act_on_is_shown_as_plain_text():
     from nbconvert.filters.markdown_mistune import markdown2html_mistune
     from nbformat.v4 import new_markdown_cell, new_notebook
 
-    from poolkit.grading.preprocessors import InertMarkdown
+    from poolgrade.execution.preprocessors import InertMarkdown
 
     attacks = [
         f"<script>alert('{XSS}')</script>",

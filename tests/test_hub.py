@@ -1,6 +1,6 @@
 """A whole class on a real JupyterHub, in a real browser (issue 12).
 
-``tools/hub.py`` (the same code as ``make hub``) builds a separate test class: accounts
+``poolgrade.authoring.hub`` (the same code as ``make hub``) builds a separate test class: accounts
 ``pt-instructor``, ``pt-student1``, ``pt-student2`` (PAM passwords, homes mode 700) and
 ``pt-nohome`` (no home folder), the exchange ``/srv/nbgrader/exchange-test`` and its own hub
 state; the hub runs as root with its proxy from npm and one server per user, as that user.
@@ -27,7 +27,6 @@ Node.js/npm: without them the test skips locally and fails under CI.
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import os
 import re
@@ -35,7 +34,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -57,10 +55,8 @@ WRITTEN = "written_max_vs_avg"                      # graded by hand in the form
 ARTIFACTS = ROOT / "artifacts" / "hub"
 TIMEOUT_MS = 120_000
 
-_spec = importlib.util.spec_from_file_location("pooling_hub", ROOT / "tools" / "hub.py")
-hubtool = importlib.util.module_from_spec(_spec)
-sys.modules["pooling_hub"] = hubtool   # dataclasses look their module up there
-_spec.loader.exec_module(hubtool)
+from poolgrade.authoring import hub as hubtool  # noqa: E402
+
 INST = hubtool.Instance("test")
 
 

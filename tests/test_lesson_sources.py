@@ -1,6 +1,6 @@
 """Each instructor notebook is built from a jupytext percent script beside it.
 
-``solutions/<NN-name>/<name>.py`` is the source of truth; ``tools/release.py`` builds
+``solutions/<NN-name>/<name>.py`` is the source of truth; ``poolgrade release`` builds
 ``solutions/<NN-name>/<name>.ipynb`` from it (``make notebooks``, and ``make release`` does
 it first).  These tests check that every committed notebook is what its source builds, that
 nothing is lost on the way (.ipynb -> .py -> .ipynb gives back every cell, its nbgrader
@@ -11,7 +11,6 @@ that the sources, which hold the solutions and hidden tests, never reach student
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import subprocess
@@ -22,16 +21,14 @@ import pytest
 from conftest import COURSE, ROOT, course_env, lesson_names
 
 LESSONS = lesson_names()
-FIX = "fix: make notebooks (or .venv/bin/python tools/release.py {lesson} --notebooks)"
+FIX = "fix: make notebooks (or .venv/bin/poolgrade release {lesson} --notebooks)"
 _release = None
 
 
 def release():
     global _release
     if _release is None:
-        spec = importlib.util.spec_from_file_location("release_tool", ROOT / "tools" / "release.py")
-        _release = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(_release)
+        from poolgrade.authoring import release as _release  # noqa: PLW0621
     return _release
 
 
@@ -51,7 +48,7 @@ def test_every_lesson_has_a_source(lesson):
     path = release().source_path(lesson)
     assert path.exists(), (
         f"{path.relative_to(ROOT)} is missing: the .py is the lesson's source of truth.\n"
-        f"  create it from the notebook: .venv/bin/python tools/release.py {lesson} --to-source")
+        f"  create it from the notebook: .venv/bin/poolgrade release {lesson} --to-source")
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
@@ -61,7 +58,7 @@ def test_notebook_is_what_its_source_builds(lesson):
         f"the notebook differs from what its .py builds: {'; '.join(diff)}\n"
         f"  {FIX.format(lesson=lesson)}\n"
         f"  (if you edited the .ipynb in JupyterLab, first copy your edits to the .py with "
-        f".venv/bin/python tools/release.py {lesson} --to-source)")
+        f".venv/bin/poolgrade release {lesson} --to-source)")
 
 
 # --------------------------------------------------------------------------- round trips
@@ -84,7 +81,7 @@ def test_round_trip_keeps_every_cell_and_the_kernelspec(lesson):
     assert back.metadata["kernelspec"]["name"] == "python3"
     assert back.metadata["language_info"] == {"name": "python"}
     assert rel.source_from_notebook(rel.build_notebook(_source_text(lesson)), lesson) == \
-        _source_text(lesson), "the .py is not in the form tools/release.py --to-source writes"
+        _source_text(lesson), "the .py is not in the form poolgrade release --to-source writes"
 
 
 def test_round_trip_of_every_cell_kind():
@@ -150,7 +147,7 @@ def test_test_cells_get_the_shared_header_from_one_place(lesson):
     text = _source_text(lesson)
     assert "importlib.reload(poolkit.checks)" not in text, (
         f"{rel.source_path(lesson).name} repeats the test-cell header; it is inserted by "
-        "the build (TEST_HEADERS in tools/release.py): leave it out of the .py")
+        "the build (TEST_HEADERS in poolgrade release): leave it out of the .py")
     nb = rel.build_notebook(text)
     kind = [line.split(":", 1)[1].strip() for line in text.splitlines()
             if line.startswith("#     test_header:")]

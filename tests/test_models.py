@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from poolkit import models  # noqa: E402
-from poolkit.checks.oracle import instructor_answers  # noqa: E402
+from poolgrade.answers import instructor_answers  # noqa: E402
 from poolkit.data import make_shapes  # noqa: E402
 
 pytestmark = pytest.mark.frameworks
@@ -379,7 +379,7 @@ def test_design_head_answer_is_smallest_size_agnostic_head():
 
 def test_lesson_answers_do_not_import_torch():
     code = (
-        "import sys, numpy as np; from poolkit.checks.oracle import instructor_answers as ia;"
+        "import sys, numpy as np; from poolgrade.answers import instructor_answers as ia;"
         f"a = ia({LESSON_06!r}); b = ia({LESSON_02!r});"
         "a.head_parameters(3, 2, 2, 4, 'gap'); a.adaptive_windows(5, 3);"
         "a.gap_head_logits(np.ones((1, 2, 3, 3)), np.ones((4, 2)), np.zeros(4));"

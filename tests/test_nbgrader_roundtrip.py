@@ -29,7 +29,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +37,7 @@ import nbformat
 import pytest
 from conftest import ROOT, course_env, lesson_names, solution_notebook
 
-sys.path.insert(0, str(ROOT / "tools"))
-import mistakes as mistakes_tool  # noqa: E402
-
+from poolgrade.authoring import mistake_catalogue as mistakes_tool
 from poolkit.checks import diagnosis  # noqa: E402
 
 LESSONS = lesson_names()
@@ -51,7 +48,7 @@ ATTACK_CELL_TIMEOUT = 15
 
 def load_wrong(lesson: str) -> dict:
     """exercise -> [(label, source)]: the lesson's known mistakes, then its other wrong
-    answers (tools/mistakes.py)."""
+    answers (poolgrade mistakes)."""
     return mistakes_tool.wrong_answers(lesson)
 
 
@@ -285,7 +282,7 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
 def exercise_dependencies(solution_nb, exercises) -> dict[str, set[str]]:
     """exercise -> the exercises whose answers its solution or its tests use, directly or
     through another exercise (a wrong answer there may cost it points too)."""
-    from poolkit.grading.harness import defined_names
+    from poolgrade.execution.test_cells import defined_names
 
     def used(source):
         try:

@@ -4,7 +4,6 @@ carries the settings a real course needs."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -21,9 +20,7 @@ release = None
 def _release_module():
     global release
     if release is None:
-        spec = importlib.util.spec_from_file_location("release_tool", ROOT / "tools" / "release.py")
-        release = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(release)
+        from poolgrade.authoring import release as release  # noqa: PLW0621
     return release
 
 
@@ -76,7 +73,7 @@ def test_nbgrader_config_has_what_a_course_needs():
     assert sanitize.index("RepairCellMetadata") + 1 == sanitize.index("OverwriteCells"), sanitize
     assert cfg["env"] == {"TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "3"}, (
         "the grader imports TensorFlow for lesson 05's tests: it must be quiet")
-    from poolkit.grading.kernel import KERNEL_OPTIONS
+    from poolgrade.sandbox.kernels import KERNEL_OPTIONS
 
     assert "--HistoryManager.hist_file=:memory:" in KERNEL_OPTIONS, "no history file per kernel"
 
@@ -106,7 +103,7 @@ def test_notebook_committed_clean(path):
         if extra:
             problems.append(f"cell {i} metadata {sorted(extra)}")
     assert not problems, f"{path.relative_to(ROOT)} is not clean: " + "; ".join(problems) + (
-        "\n  fix: clear outputs and metadata, then run tools/release.py <lesson>")
+        "\n  fix: clear outputs and metadata, then run poolgrade release <lesson>")
 
 
 # --------------------------------------------------------------------------- conventions
@@ -205,10 +202,10 @@ def test_numpy_lessons_do_not_import_frameworks(lesson):
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_course_release_matches_generate_assignment(lesson):
     assert (COURSE / lesson).is_dir(), (
-        f"course/{lesson} is missing: run .venv/bin/python tools/release.py {lesson}")
+        f"course/{lesson} is missing: run .venv/bin/poolgrade release {lesson}")
     diff = _release_module().check(lesson)
     assert not diff, (f"course/ differs from nbgrader generate_assignment: {diff}\n"
-                      f"  fix: .venv/bin/python tools/release.py {lesson}")
+                      f"  fix: .venv/bin/poolgrade release {lesson}")
 
 
 def test_release_tool_normalizes_noise():

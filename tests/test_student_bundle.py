@@ -1,4 +1,4 @@
-"""The student bundle (``tools/bundle.py``): the course without the instructor's material.
+"""The student bundle (``poolgrade bundle``): the course without the instructor's material.
 
 The fast tests build the bundle's folder and read it; the slow one unpacks the archive in a
 fresh folder, runs the bundle's own setup (a new venv from its pyproject and lock) and
@@ -7,7 +7,6 @@ validates a lesson there, where no ``solutions/`` exists.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -18,9 +17,7 @@ import nbformat
 import pytest
 from conftest import COURSE, ROOT, solution_notebook
 
-_spec = importlib.util.spec_from_file_location("bundle_tool", ROOT / "tools" / "bundle.py")
-bundle = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bundle)
+from poolgrade.authoring import bundle
 
 LESSON = "03-stride-and-shape-math"
 
@@ -87,7 +84,7 @@ def test_unpacked_bundle_sets_up_and_validates_a_lesson(tmp_path):
     from test_nbgrader_roundtrip import solved
 
     archive = tmp_path / "dist" / f"{bundle.NAME}.tar.gz"
-    subprocess.run([os.sys.executable, str(ROOT / "tools" / "bundle.py"), "--out", str(archive)],
+    subprocess.run([os.sys.executable, "-m", "poolgrade.authoring.bundle", "--out", str(archive)],
                    check=True, capture_output=True, text=True)
     fresh = tmp_path / "student"
     fresh.mkdir()
@@ -103,7 +100,7 @@ def test_unpacked_bundle_sets_up_and_validates_a_lesson(tmp_path):
     python = home / ".venv" / "bin" / "python"
     probe = subprocess.run(
         [str(python), "-c", "import poolkit, poolkit.checks as ck; print(poolkit.__file__); "
-         "import importlib.util as u; print(u.find_spec('poolkit.grading'))"],
+         "import importlib.util as u; print(u.find_spec('poolgrade'))"],
         capture_output=True, text=True, env=env, cwd=tmp_path)
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.splitlines() == [str(home / "poolkit" / "__init__.py"), "None"]

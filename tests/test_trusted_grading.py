@@ -20,15 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from poolkit.grading import harness
-from poolkit.grading.kernel import SandboxedBlockingKernelManager, isolated_python
-from poolkit.grading.sandbox import (
+from poolgrade.execution import test_cells as harness
+from poolgrade.sandbox.bwrap import (
     SandboxLimits,
     hidden_packages,
     make_readable,
     sandbox_command,
     unavailable_reason,
 )
+from poolgrade.sandbox.kernels import SandboxedBlockingKernelManager, isolated_python
 
 REPO = Path(__file__).resolve().parents[1]
 LIMITS = SandboxLimits(memory_bytes=2048 * 2**20, cpu_seconds=60, file_bytes=2**20)
@@ -93,7 +93,7 @@ def test_checks_under_the_harness_pass_time_limits_and_report_remote_errors():
         "ck.check_against_oracle(f, 'poolkit.pool_output_size', ck.size_cases(seed=1, n=2),"
         " numpy_only=True)", {"f"}, caller)
     assert outcome.evalue.startswith("f is not written yet: replace `raise NotImplementedError()`")
-    assert not harness.ACTIVE and checks._grading_harness() is None
+    assert checks._grading_harness() is None
 
 
 def test_speed_checks_under_the_harness_judge_the_kernels_cpu_time():
@@ -115,7 +115,7 @@ def test_speed_checks_under_the_harness_judge_the_kernels_cpu_time():
 
 
 def test_process_tree_cpu_counts_every_descendant_and_not_waiting():
-    from poolkit.grading.kernel import process_tree_cpu_seconds
+    from poolgrade.sandbox.kernels import process_tree_cpu_seconds
 
     busy = "import time\ns = time.process_time()\nwhile time.process_time() - s < 0.5: pass"
     # a child that has a grandchild work for 0.5 s, then waits
@@ -311,7 +311,7 @@ def test_each_kernel_has_its_own_scratch_and_starts_from_the_pristine_files(tmp_
     """The main kernel (torch, poolkit) and the NumPy-only kernel never share a folder: what
     one writes (a copy of poolkit, a relay's files, logged hidden inputs) the other cannot
     see, and a restarted kernel starts from the submission's files again."""
-    from poolkit.grading.kernel import NumpyOnlyKernel
+    from poolgrade.sandbox.kernels import NumpyOnlyKernel
 
     files = _pristine(tmp_path, {"data.txt": "pristine", "sub/more.txt": "x"})
     pristine = {"here": ["data.txt", "sub"], "data": "pristine"}
@@ -467,7 +467,7 @@ def test_a_kernels_cpu_time_counts_every_process_it_ever_had(tmp_path):
     """kernel_cpu_seconds (from the kernel's cgroup): a child reaped with SIGCHLD ignored
     counts, a burner killed at the start of a call cannot make the call's count negative or
     smaller than the work done in it, and a call that only sleeps counts about nothing."""
-    from poolkit.grading.kernel import kernel_cpu_seconds, process_tree_cpu_seconds
+    from poolgrade.sandbox.kernels import kernel_cpu_seconds, process_tree_cpu_seconds
 
     files = _pristine(tmp_path, {"data.txt": "p"})
     with _kernel(tmp_path, files) as (km, kc):
@@ -530,7 +530,7 @@ def test_files_larger_than_the_scratch_stop_the_kernel_with_a_message(tmp_path):
     error, rerun with a larger limit), and the event says which limit to raise."""
     import nbformat
 
-    from poolkit.grading.executor import GradingExecute
+    from poolgrade.execution.notebook import GradingExecute
 
     files = _pristine(tmp_path, {"data.txt": "x" * 3 * 2**20})
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])

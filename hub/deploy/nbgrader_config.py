@@ -11,4 +11,4 @@ c.CourseDirectory.course_id = "pooling-layers"
 # ReadWriteMany volume mounted here in every user's pod.
 c.Exchange.root = "/srv/nbgrader/exchange"
 # Submissions readable by the student and the instructor's group only.
-c.ExchangeFactory.submit = "poolkit.grading.exchange.PrivateSubmit"
+c.ExchangeFactory.submit = "poolgrade.batch.exchange.PrivateSubmit"

@@ -44,7 +44,7 @@ re-executes this ``__init__`` only, not the modules below, so it undoes
 ``ck.assert_close = ...`` but not ``ck.results._compare = ...``), or who writes over files
 on disk (this package, poolkit).  Code running in the kernel can always fake an in-kernel
 test.  That is acceptable because grading never runs test cells in the student's kernel:
-:mod:`poolkit.grading.harness` runs them in the grader's own process, where these checks
+:mod:`poolgrade.execution.test_cells` runs them in the grader's own process, where these checks
 notice the harness and call the student's functions through a data-only channel (the time
 limit is enforced by that channel, expected values are computed in the grader's process,
 and the NumPy-only rule by a kernel in which only NumPy is installed).  The in-kernel checks
@@ -77,7 +77,7 @@ and oracle names such as ``"poolkit.checks.reference_loop_seconds"`` use ``poolk
 from __future__ import annotations
 
 # This file only re-exports.  Besides __all__, the names that other code reads from
-# poolkit.checks: the oracle process (``c._oracle_main()``), poolkit.grading's harness,
+# poolkit.checks: the oracle process (``c._oracle_main()``), poolgrade's harness,
 # dotted oracle names ("poolkit.checks.reference_loop_seconds") and the tests.
 # ruff: noqa: F401
 from .cases import (

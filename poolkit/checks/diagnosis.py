@@ -19,7 +19,7 @@ mistake is named.  None or several: nothing is named, and the failure reads as b
 
 The probes ship with poolkit, so a student's function can recognise them.  In the student's
 own kernel that fools only the student; under the grader's harness, whose diagnoses make
-the class report, the one mistake left is named only after :mod:`~poolkit.checks.confirm`
+the class report, the one mistake left is named only after :mod:`~poolgrade.execution.confirm`
 has seen the student's function behave like it on fresh inputs drawn in the grader from a
 secret seed, against the mistake's own implementation (kept with the instructor).
 """
@@ -35,7 +35,6 @@ from functools import cache
 from importlib import resources
 
 from ._literals import _dict, _list, _str, _tuple
-from .confirm import confirmed
 from .hints import _quiet, expected_failure
 
 PROBE_TIME_LIMIT = 5.0      # seconds per probe call: a diagnosis must not stall a test
@@ -167,13 +166,14 @@ def diagnose(exercise: str, fn=None) -> dict | None:
         mistake = spec["mistakes"][alive[0]]
         from .kernel import _grading_harness
 
-        if _grading_harness() is None:
+        grader = _grading_harness()
+        if grader is None:
             return mistake      # the student's own kernel: it informs only them
         # In the grader, whose diagnoses make the class report: a student can read the
         # probes and every mistake's outputs on them, so the mistake must also show on
-        # fresh inputs that no student can read (poolkit.checks.confirm).
+        # fresh inputs that no student can read (poolgrade.execution.confirm).
         try:
-            if not confirmed(spec, mistake,
+            if not grader.confirm_mistake(spec, mistake,
                              lambda a, k: _outcome(fn, a, k, spec["function"])):
                 return None
         except Exception:

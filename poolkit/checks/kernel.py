@@ -1,5 +1,5 @@
 """Where the checks run: a student's kernel, which must still be able to run them (builtins
-intact, error reporting on), or the trusted grader's harness (:mod:`poolkit.grading.harness`).
+intact, error reporting on), or the trusted grader, through :mod:`poolkit.checks.runtime`.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from ._literals import _HEAPTYPE, _builtin_function, _type
 
 
 def _grading_harness():
-    """The trusted grader's harness while it runs this test cell, else None (in a student's
-    kernel).  Under the harness a student's functions are RemoteFunctions in another
-    process, so the in-kernel guards (time limits, call monitor, NumPy-only reading)
-    have nothing to guard."""
-    harness = sys.modules.get("poolkit.grading.harness")
-    return harness if harness is not None and harness.ACTIVE else None
+    """The trusted grader's runtime while it runs this test cell, else None (in a student's
+    kernel).  Under the grader a student's functions run in another process, so the
+    in-kernel guards (time limits, call monitor, NumPy-only reading) have nothing to guard."""
+    from .runtime import current
+
+    return current()
 
 
 _BUILTIN_FUNCTIONS = ("len", "getattr", "hasattr", "isinstance", "callable", "repr", "id",

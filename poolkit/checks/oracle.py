@@ -107,41 +107,14 @@ def _decode_tokens(tokens, pos):
     raise ValueError(f"bad oracle token {tag!r}")
 
 
-INSTRUCTOR_PREFIX = "solutions:"
-
-
-def instructor_answers(lesson: str):
-    """The module ``solutions/<lesson>/answers.py``: a lesson's answer functions, kept with
-    the instructor's material (not in poolkit, which students import) for hidden tests.
-
-    The course root is ``POOLKIT_COURSE_ROOT`` or the checkout poolkit is installed from.
-    """
-    import importlib.util
-    import os
-    from pathlib import Path
-
-    root = Path(os.environ.get("POOLKIT_COURSE_ROOT") or Path(__file__).resolve().parents[2])
-    path = root / "solutions" / lesson / "answers.py"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing: hidden tests need the instructor's answers (run them from "
-            f"the course repository, or set POOLKIT_COURSE_ROOT to it)")
-    name = f"_poolkit_answers_{lesson.replace('-', '_')}"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-def _resolve(dotted: str):
-    """The oracle function a name denotes: ``"poolkit.max_pool2d"`` (importable) or
-    ``"solutions:<NN-name>.<function>"`` (from :func:`instructor_answers`)."""
-    if dotted.startswith(INSTRUCTOR_PREFIX):
-        lesson, _, attr = dotted.removeprefix(INSTRUCTOR_PREFIX).rpartition(".")
-        return getattr(instructor_answers(lesson), attr)
-    module_name, _, attr = dotted.rpartition(".")
+def _resolve(name: str):
+    """The oracle function a name denotes: ``"poolkit.max_pool2d"`` (a dotted path), or
+    ``"package.module:attribute"``, read from the imported module as it is (the grader's
+    hidden tests name instructor answers that way, e.g. ``"poolgrade.answers:<NN>.<fn>"``)."""
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+    else:
+        module_name, _, attr = name.rpartition(".")
     module = importlib.import_module(module_name)
     return getattr(module, attr)
 

@@ -1,7 +1,7 @@
 """Instructor answers for lesson 02 (why pooling), for the hidden tests.
 
-Hidden test cells reach them as oracles named ``"solutions:02-why-pooling.<function>"``
-(see ``poolkit.checks.instructor_answers``).  Students never import this module: it is not
+Hidden test cells reach them as oracles named ``"poolgrade.answers:02-why-pooling.<function>"``
+(see ``poolgrade.answers.instructor_answers``).  Students never import this module: it is not
 part of poolkit, and nbgrader does not release ``*.py`` files.
 """
 

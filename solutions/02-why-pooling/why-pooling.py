@@ -696,7 +696,7 @@ for size, n, classes in [(3, 7, 2), (4, 25, 4), (2, 1, 3), (5, 12, 10)]:
     flips = rng.random((size, size, n)) < 0.3
     labels[flips] = rng.integers(0, classes, size=int(flips.sum()))
     cases.append(((ck.arr(labels.tolist(), dtype="int64"),), {}, f"random S={size}, N={n}"))
-ck.check_against_oracle(consistency_table, "solutions:02-why-pooling.consistency_table",
+ck.check_against_oracle(consistency_table, "poolgrade.answers:02-why-pooling.consistency_table",
                         ck.literal_cases(cases, names=("labels",)), numpy_only=True,
                         hint="entry [dy, dx] compares labels[dy, dx] with the unshifted labels")
 ### END HIDDEN TESTS
@@ -765,7 +765,7 @@ print("visible tests passed")
 # %% nbgrader={"grade": true, "grade_id": "test_max_blur_pool2d_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 for seed, rank in [(303, 2), (304, 3), (305, 4), (306, 4)]:
-    ck.check_against_oracle(max_blur_pool2d, "solutions:02-why-pooling.max_blur_pool2d",
+    ck.check_against_oracle(max_blur_pool2d, "poolgrade.answers:02-why-pooling.max_blur_pool2d",
                             ck.array_cases(seed=seed, n=5, rank=rank, max_size=9),
                             numpy_only=True,
                             hint="dense max (stride 1), then the blur, then every second row "

@@ -1,5 +1,5 @@
 """Instructor answers for lesson 03 (stride and shape math), reached by the hidden tests as
-``"solutions:03-stride-and-shape-math.<function>"``.  Not part of poolkit: students import
+``"poolgrade.answers:03-stride-and-shape-math.<function>"``.  Not part of poolkit: students import
 poolkit, and these are the exercises' answers."""
 
 from __future__ import annotations

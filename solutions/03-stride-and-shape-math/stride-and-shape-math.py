@@ -421,7 +421,7 @@ print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_fraction_kept_hidden", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
-ck.check_against_oracle(fraction_kept, "solutions:03-stride-and-shape-math.fraction_kept", ck.hw_cases(seed=3033, n=30, stride_none=True),
+ck.check_against_oracle(fraction_kept, "poolgrade.answers:03-stride-and-shape-math.fraction_kept", ck.hw_cases(seed=3033, n=30, stride_none=True),
                         numpy_only=True, hint="height and width are counted separately; padding widens both")
 ### END HIDDEN TESTS
 

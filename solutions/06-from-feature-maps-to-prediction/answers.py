@@ -1,8 +1,8 @@
 """Instructor answers for lesson 06 (from feature maps to a prediction), for hidden tests.
 
 Hidden test cells reach them as oracles named
-``"solutions:06-from-feature-maps-to-prediction.<function>"`` (see
-``poolkit.checks.instructor_answers``).  Not part of poolkit; nbgrader does not release
+``"poolgrade.answers:06-from-feature-maps-to-prediction.<function>"`` (see
+``poolgrade.answers.instructor_answers``).  Not part of poolkit; nbgrader does not release
 ``*.py`` files.
 """
 

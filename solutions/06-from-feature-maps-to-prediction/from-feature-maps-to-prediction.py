@@ -397,7 +397,7 @@ for i in range(8):
     c, h, w = (int(v) for v in rng.integers(1, 20, size=3))
     cases.append(((c, h, w, int(rng.integers(2, 12)), ("flatten", "gap")[i % 2]), {}, "random"))
 ck.check_against_oracle(
-    head_params, "solutions:06-from-feature-maps-to-prediction.head_parameters",
+    head_params, "poolgrade.answers:06-from-feature-maps-to-prediction.head_parameters",
     ck.literal_cases(cases, names=("channels", "height", "width", "n_classes", "head")),
     hint="non-square maps; the GAP head ignores height and width; unknown heads raise ValueError")
 ### END HIDDEN TESTS
@@ -451,7 +451,7 @@ for n, c, h, w, k in [(1, 1, 1, 1, 1), (3, 5, 2, 7, 4), (2, 4, 6, 3, 4), (4, 2, 
     feats = rng.standard_normal((n, c, h, w)) - 1.0         # mostly negative: max would differ from mean
     cases.append(((ck.arr(feats.tolist()), ck.arr(rng.standard_normal((k, c)).tolist()),
                    ck.arr(rng.standard_normal(k).tolist())), {}, f"N={n}, C={c}, {h}x{w}, K={k}"))
-ck.check_against_oracle(gap_head, "solutions:06-from-feature-maps-to-prediction.gap_head_logits",
+ck.check_against_oracle(gap_head, "poolgrade.answers:06-from-feature-maps-to-prediction.gap_head_logits",
                         ck.literal_cases(cases, names=("features", "weight", "bias")),
                         numpy_only=True,
                         hint="average over the positions only (not over channels); non-square maps")
@@ -508,7 +508,7 @@ cases = [((8, 8), {}, "one per input"), ((3, 9), {}, "three times more outputs")
          ((100, 7), {}, "long input")]
 for _ in range(12):
     cases.append(((int(rng.integers(1, 60)), int(rng.integers(1, 20))), {}, "random"))
-ck.check_against_oracle(adaptive_windows, "solutions:06-from-feature-maps-to-prediction.adaptive_windows",
+ck.check_against_oracle(adaptive_windows, "poolgrade.answers:06-from-feature-maps-to-prediction.adaptive_windows",
                         ck.literal_cases(cases, names=("length", "output_size")),
                         hint="integer arithmetic only; windows may overlap or repeat positions")
 ### END HIDDEN TESTS

@@ -98,7 +98,10 @@ def require_sandbox() -> None:
 
 
 def _poolkit_dir() -> str:
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    """The students' package, the only part of the course a kernel sees (never poolgrade)."""
+    import importlib.util
+
+    return os.path.dirname(os.path.abspath(importlib.util.find_spec("poolkit").origin))
 
 
 def _python_roots() -> list[str]:

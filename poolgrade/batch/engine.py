@@ -2,8 +2,8 @@
 and feedback.
 
 The parent process owns the gradebook (SQLite allows one writer) and does nbgrader's
-bookkeeping steps (see :mod:`poolkit.grading.course`); the workers only run notebooks
-(:mod:`poolkit.grading.execute`). Every submission ends as one CSV row with a status and a
+bookkeeping steps (see :mod:`poolgrade.batch.course`); the workers only run notebooks
+(:mod:`poolgrade.batch.grade_one`). Every submission ends as one CSV row with a status and a
 reason: a broken submission never stops the batch, and a grader failure is reported as
 ``error`` for that student (rerun to retry), never as 0 points.
 
@@ -28,7 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from .model import Event, GradeRow, Limits, worst_status
+from poolgrade.model import Event, GradeRow, Limits, worst_status
 
 STATE_VERSION = 1
 JOB_MARGIN = 120    # seconds a job may hold its worker past the submission's wall-clock limit
@@ -73,9 +73,9 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
     """
     import warnings
 
-    from . import report
-    from .course import Course
-    from .sandbox import require_sandbox
+    from poolgrade.batch import report
+    from poolgrade.batch.course import Course
+    from poolgrade.sandbox.bwrap import require_sandbox
 
     if not unsandboxed:
         require_sandbox()
@@ -87,7 +87,7 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
     unpacked, left_out = None, []
     try:
         if submissions and os.path.isfile(submissions):
-            from .submissions import unpack_zip
+            from poolgrade.batch.submissions import unpack_zip
 
             unpacked = tempfile.mkdtemp(prefix="poolkit-submissions-")
             submissions, left_out = unpack_zip(submissions, assignment, unpacked)
@@ -178,8 +178,8 @@ class _Run:
     def grade_all(self, *, workers, scheduler, force, progress, left_out=()):
         from tqdm.auto import tqdm
 
-        from .backends import DaskBackend, LocalBackend
-        from .submissions import find_submissions
+        from poolgrade.batch.backends import DaskBackend, LocalBackend
+        from poolgrade.batch.submissions import find_submissions
 
         # left_out: what was not graded and is no student's (for the CSV and the summary)
         found, self.left_out = find_submissions(self.course.submissions_root,
@@ -236,9 +236,9 @@ class _Run:
         feedback once the parent has written its scores into the gradebook. A submission is
         finished (CSV row, saved state) when its feedback is written.
         """
-        from .course import describe_error
-        from .execute import run_submission
-        from .feedback import render_feedback
+        from poolgrade.batch.course import describe_error
+        from poolgrade.batch.feedback import render_feedback
+        from poolgrade.batch.grade_one import run_submission
 
         waiting = iter(todo)
         pending: dict = {}     # future -> (kind, student, job, tries)
@@ -379,9 +379,9 @@ class _Run:
     def _prepare(self, sub):
         """Read, repair and sanitize the notebooks (parent side, uses the gradebook)."""
 
-        from .execute import SubmissionTask
-        from .repair import repair
-        from .submissions import read_notebooks
+        from poolgrade.batch.grade_one import SubmissionTask
+        from poolgrade.batch.repair import repair
+        from poolgrade.batch.submissions import read_notebooks
 
         course = self.course
         notebooks, events = read_notebooks(sub.folder, self.notebooks)
@@ -445,8 +445,8 @@ class _Run:
 
     def _feedback_in_parent(self, job, entry, err) -> None:
         """A worker failed to render feedback: try here before reporting it."""
-        from .course import describe_error
-        from .feedback import render_feedback
+        from poolgrade.batch.course import describe_error
+        from poolgrade.batch.feedback import render_feedback
 
         try:
             self.course.write_feedback(job.student, job.notebook, render_feedback(job))
@@ -456,7 +456,7 @@ class _Run:
 
     def _finish(self, sub, key, events) -> GradeRow:
         """Feedback notes for unreadable notebooks, the CSV row, the saved state."""
-        from .course import describe_error
+        from poolgrade.batch.course import describe_error
 
         events = list(events)
         try:
@@ -484,7 +484,7 @@ class _Run:
         try:
             scores = self.course.scores(student)
         except Exception as err:  # the gradebook has no submission: nothing was graded
-            from .course import describe_error
+            from poolgrade.batch.course import describe_error
 
             return self._row(student, [*events, describe_error(err)])
         self._fill_points(row, scores)

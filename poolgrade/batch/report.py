@@ -23,7 +23,7 @@ import re
 import statistics
 from collections import Counter
 
-from .model import STATUSES, GradeRow
+from poolgrade.model import STATUSES, GradeRow
 
 # Statuses whose points are not the student's work being graded: left out of averages/charts.
 NOT_GRADED = {"missing_notebook", "invalid_notebook", "error"}
@@ -61,7 +61,7 @@ def _safe(cells) -> list[str]:
 def write_csv(path: str, exercises, rows: list[GradeRow], sandbox: str = "bubblewrap",
               left_out=()) -> None:
     """One row per student; ``sandbox`` says how the kernels were isolated.  Each of
-    ``left_out`` (:class:`~poolkit.grading.submissions.LeftOut`: zip entries, files, folders
+    ``left_out`` (:class:`~poolgrade.batch.submissions.LeftOut`: zip entries, files, folders
     that were in no student's folder) gets a row of its own first, with an empty ``student``,
     status ``left_out`` and the reason."""
     names = [e.name for e in exercises]

@@ -78,7 +78,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sandbox import SANDBOX_UID
+from poolgrade.sandbox.bwrap import SANDBOX_UID
 
 MAGIC = b"PKCHAN1\n"
 PREFIX = struct.Struct("<8sQ")             # magic, header length

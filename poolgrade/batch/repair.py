@@ -11,7 +11,7 @@ submission with the gradebook's copy of the source cells so that
   test cell it replaced);
 - a deleted solution cell comes back empty, so nbgrader can place the test cells after it.
 
-``source_cells`` is :meth:`poolkit.grading.course.Course.source_cells`: grade_id ->
+``source_cells`` is :meth:`poolgrade.batch.course.Course.source_cells`: grade_id ->
 ``(cell_type, locked, checksum, is_grade, is_solution)``.
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import difflib
 
-from .model import Event
+from poolgrade.model import Event
 
 
 def repair(nb, source_cells: dict, order: list[str], notebook: str) -> list[Event]:

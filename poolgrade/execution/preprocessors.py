@@ -5,7 +5,7 @@
   to test cells only, so an answer that merely contains the marker text cannot break it;
 - :class:`InertMarkdown`: a markdown cell that would put HTML, a script link or a MathJax
   command into the formgrader's or the feedback's page is shown as plain text instead;
-- :class:`~poolkit.grading.executor.GradingExecute` (re-exported): the grading executor.
+- :class:`~poolgrade.execution.notebook.GradingExecute` (re-exported): the grading executor.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from .executor import GradingExecute, is_test_cell
+from poolgrade.execution.notebook import GradingExecute, is_test_cell
 
 __all__ = ["AUTOGRADE_STEPS", "FEEDBACK_STEPS", "SANITIZE_STEPS", "ClearHiddenTestsInTests",
            "GradingExecute", "InertMarkdown", "RepairCellMetadata", "copy_no_links",

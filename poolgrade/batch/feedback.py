@@ -48,7 +48,7 @@ def feedback_exporter():
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from traitlets.config import Config
 
-    from .preprocessors import ClearHiddenTestsInTests, InertMarkdown
+    from poolgrade.execution.preprocessors import ClearHiddenTestsInTests, InertMarkdown
 
     base = os.path.dirname(nbgrader.__file__)
     config = Config()

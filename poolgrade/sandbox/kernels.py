@@ -1,7 +1,7 @@
 """Sandboxed kernels for grading, and calling a student's function in one.
 
 - :class:`SandboxedKernelManager` (async, for nbclient) and :class:`SandboxedBlockingKernelManager`
-  start ``ipykernel`` inside :func:`poolkit.grading.sandbox.sandbox_command`.  One kernel,
+  start ``ipykernel`` inside :func:`poolgrade.sandbox.bwrap.sandbox_command`.  One kernel,
   one set of folders (:meth:`~_Sandboxed.setup_folders`): its own scratch, a fresh copy of
   the submission's pristine files that no other kernel sees (a restarted kernel starts from
   the pristine files again), and its own socket folder.  The kernel talks to the grader over
@@ -10,12 +10,12 @@
   interrupted by a control message (a signal would stop at bubblewrap), and starts with
   ``python -P`` and ``ignore_cwd`` so that a handed-in ``numpy.py`` in its working folder
   does not shadow a real module.
-- Each kernel gets its own cgroup (:mod:`poolkit.grading.cgroups`) when the grader may make
+- Each kernel gets its own cgroup (:mod:`poolgrade.sandbox.cgroups`) when the grader may make
   one (as root): :func:`kernel_cpu_seconds` reads the CPU time of every process the kernel
   ever had from it, and the cgroup ends whatever is left of the kernel when it is shut
   down.  Elsewhere it falls back to the kernel's process tree read from /proc, which a
   student can dodge (see the README's Security section).
-- :class:`KernelCaller` sends one call through :mod:`poolkit.grading.channel` and waits for
+- :class:`KernelCaller` sends one call through :mod:`poolgrade.sandbox.channel` and waits for
   the reply within the call's time limit; a kernel that ignores the interrupt is lost.
 - :class:`NumpyOnlyKernel` is the second kernel, in which only NumPy exists, for test cells
   that check the NumPy-only rule; it runs the notebook's code cells up to the test cell
@@ -35,9 +35,10 @@ from jupyter_client.manager import AsyncKernelManager, KernelManager
 from jupyter_client.utils import run_sync
 from traitlets import Any, Bool, HasTraits, Unicode
 
-from . import cgroups, channel, harness
-from .harness import CallTimeout, KernelLost, StudentRaised
-from .sandbox import (
+from poolgrade.execution import test_cells as harness
+from poolgrade.execution.test_cells import CallTimeout, KernelLost, StudentRaised
+from poolgrade.sandbox import cgroups, channel
+from poolgrade.sandbox.bwrap import (
     SandboxLimits,
     close_to_sandbox,
     open_to_sandbox,

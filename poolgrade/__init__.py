@@ -1,7 +1,7 @@
 """Grade nbgrader submissions in parallel and safely: ``poolkit grade`` on the command line.
 
 ``grade(assignment, course_dir, submissions, workers=..., scheduler=...)`` returns a
-:class:`~poolkit.grading.engine.GradingResult`. Modules:
+:class:`~poolgrade.batch.engine.GradingResult`. Modules:
 
 - ``course``: nbgrader's gradebook, autograde and feedback steps for one course folder;
 - ``submissions``: finding and reading submissions (folder or zip), bad input as events;
@@ -12,15 +12,15 @@
 - ``report``: the CSV, the charts and the summary.
 """
 
-from .model import STATUSES, Event, GradeRow, Limits
+from poolgrade.model import STATUSES, Event, GradeRow, Limits
 
 
 def grade(*args, **kwargs):
-    from .engine import grade as _grade
+    from poolgrade.batch.engine import grade as _grade
 
     return _grade(*args, **kwargs)
 
 
-grade.__doc__ = "Grade every submission of an assignment; see poolkit.grading.engine.grade."
+grade.__doc__ = "Grade every submission of an assignment; see poolgrade.batch.engine.grade."
 
 __all__ = ["grade", "Limits", "Event", "GradeRow", "STATUSES"]

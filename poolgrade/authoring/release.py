@@ -1,10 +1,10 @@
 """Build the instructor notebooks from their sources, then the student release, with nbgrader.
 
-    .venv/bin/python tools/release.py 01-max-vs-average
-    .venv/bin/python tools/release.py --all
-    .venv/bin/python tools/release.py --all --notebooks  # only solutions/*/*.ipynb from the .py
-    .venv/bin/python tools/release.py --all --check      # exit 1 if anything is out of date
-    .venv/bin/python tools/release.py 01-max-vs-average --to-source   # .ipynb -> .py
+    .venv/bin/poolgrade release 01-max-vs-average
+    .venv/bin/poolgrade release --all
+    .venv/bin/poolgrade release --all --notebooks  # only solutions/*/*.ipynb from the .py
+    .venv/bin/poolgrade release --all --check      # exit 1 if anything is out of date
+    .venv/bin/poolgrade release 01-max-vs-average --to-source   # .ipynb -> .py
 
 Each lesson's source of truth is ``solutions/<NN-name>/<name>.py``, a jupytext percent
 script (``# %%`` code cells, ``# %% [markdown]`` cells, nbgrader's cell metadata in the
@@ -41,7 +41,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]   # the course repository
 SOLUTIONS = ROOT / "solutions"
 COURSE = ROOT / "course"
 
@@ -238,7 +238,7 @@ def source_from_notebook(nb, name: str = "<notebook>") -> str:
                if not any(cell.source.startswith(h + "\n") for h in TEST_HEADERS.values())]
         raise ValueError(
             f"{name}: every test cell must start with the same header from TEST_HEADERS in "
-            f"tools/release.py, followed by a blank line; these do not: {bad or 'mixed kinds'}")
+            f"poolgrade release, followed by a blank line; these do not: {bad or 'mixed kinds'}")
     kind = kinds[0] if kinds else "default"
     for cell in tests:
         cell.source = cell.source[len(TEST_HEADERS[kind]) + 1:].removeprefix(HIDDEN_NOTE)
@@ -257,7 +257,7 @@ def notebook_differences(lesson: str) -> list[str]:
     source, target = source_path(lesson), notebook_path(lesson)
     if not source.exists():
         return [f"{rel(source)} is missing (create it from the notebook with "
-                f"tools/release.py {lesson} --to-source)"]
+                f"poolgrade release {lesson} --to-source)"]
     built = build_notebook(source.read_text(encoding="utf-8"), rel(source))
     if not target.exists():
         return [f"{rel(target)} is missing"]
@@ -289,7 +289,7 @@ def build_lesson_notebook(lesson: str) -> bool:
     if not source.exists():
         raise SystemExit(f"{rel(source)} is missing: the lesson's source is a jupytext "
                          f"script (create it from a notebook with "
-                         f"tools/release.py {lesson} --to-source)")
+                         f"poolgrade release {lesson} --to-source)")
     text = notebook_text(build_notebook(source.read_text(encoding="utf-8"), rel(source)))
     if target.exists() and target.read_text(encoding="utf-8") == text:
         return False
@@ -428,7 +428,7 @@ def _run(args, names: list[str]) -> int:
     if args.check and status:
         print("fix: make release (builds solutions/*/*.ipynb from the .py sources, then "
               "course/); if you edited a notebook in JupyterLab instead, first "
-              ".venv/bin/python tools/release.py <lesson> --to-source")
+              ".venv/bin/poolgrade release <lesson> --to-source")
     return status
 
 

@@ -24,8 +24,8 @@ itself).  This tool runs every mistake and the instructor's solution on the prob
 writes what they return (never their code) into the JSON that ships with poolkit.  It
 refuses a spec whose probes cannot tell a mistake from the solution or from another mistake.
 
-    python tools/mistakes.py            # rebuild every lesson's JSON
-    python tools/mistakes.py --check    # exit 1 when a JSON is missing or out of date
+    poolgrade mistakes            # rebuild every lesson's JSON
+    poolgrade mistakes --check    # exit 1 when a JSON is missing or out of date
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import sys
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]   # the course repository
 # lesson 05's solution cells import Keras: TensorFlow is quiet only if these come first
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -198,7 +198,7 @@ def main(argv=None) -> int:
             path.write_text(render(built))
             print(f"wrote {path.relative_to(ROOT)}")
     if stale:
-        print("out of date (run python tools/mistakes.py): " + ", ".join(stale))
+        print("out of date (run poolgrade mistakes): " + ", ".join(stale))
         return 1
     return 0
 

@@ -4,19 +4,20 @@ When a notebook is graded, each autograded test cell is run by :func:`run_test_c
 fresh namespace of the grader's own process.  The student's answers are not objects in that
 namespace: every name that the instructor's solution cells define (``max_pool2d_loops``,
 ...) is bound to a :class:`RemoteFunction`, whose call sends the arguments to the student's
-sandboxed kernel as data (:mod:`poolkit.grading.channel`) and gets the result back as data.
+sandboxed kernel as data (:mod:`poolgrade.sandbox.channel`) and gets the result back as data.
 So the test's expected values, its comparisons, its hidden cases and its source stay in
 this process, and whatever the student's code does to its own interpreter cannot reach them.
 
 A test cell that checks the NumPy-only rule (``numpy_only=True`` or ``assert_numpy_only``)
 calls the student's functions in a second kernel in which only NumPy is installed, see
-:func:`needs_numpy_only`.  ``poolkit.checks`` notices when it runs under this harness
-(:data:`ACTIVE`): it then passes time limits to the remote call instead of using a signal,
+:func:`needs_numpy_only`.  While a cell runs, the harness installs
+:data:`RUNTIME` as :func:`poolkit.checks.runtime.current`, the checks' only view of the
+grader: they then pass time limits to the remote call instead of using a signal,
 computes expected values in this process (cached, they are the same for every student),
 and leaves the NumPy-only rule to that kernel.
 
 The test's own code runs here on data the student chose, so each cell runs inside a budget
-of this process's memory and CPU time (:mod:`poolkit.grading.budget`): a cell past it
+of this process's memory and CPU time (:mod:`poolgrade.sandbox.budget`): a cell past it
 fails with :data:`OVER_BUDGET`, and the grader goes on with what it had.
 """
 
@@ -32,9 +33,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from . import budget
+from poolgrade.sandbox import budget
 
-ACTIVE = False                  # True while a test cell runs here
 DEFAULT_CALL_LIMIT = 20.0       # seconds, as poolkit.checks.DEFAULT_TIME_LIMIT
 _limit_stack: list[float] = []
 _oracle_cache: dict[str, list] = {}
@@ -97,7 +97,7 @@ def time_limit(seconds: float):
 class CpuMeter:
     """CPU seconds the student's kernel spent on the calls made inside
     :func:`cpu_accounting`.  The caller that runs a call adds its measurement: the
-    difference of :func:`poolkit.grading.kernel.kernel_cpu_seconds` around it, None when
+    difference of :func:`poolgrade.sandbox.kernels.kernel_cpu_seconds` around it, None when
     that could not be read.  ``seconds`` is None unless every call was measured and every
     measurement was possible; ``problem`` then says what went wrong, and a speed test
     fails on it (a kernel that makes its CPU time look negative must not pass)."""
@@ -157,6 +157,29 @@ def cached_oracle(key: str, compute):
         with budget.exempt():
             _oracle_cache[key] = compute()
     return list(_oracle_cache[key])
+
+
+def confirm_mistake(spec: dict, mistake: dict, behaviour) -> bool:
+    """See :func:`poolgrade.execution.confirm.confirmed`."""
+    from poolgrade.execution.confirm import confirmed
+
+    return confirmed(spec, mistake, behaviour)
+
+
+class _Runtime:
+    """The harness as :class:`poolkit.checks.runtime.GradingRuntime` (see that protocol)."""
+
+    CallTimeout = CallTimeout
+    StudentRaised = StudentRaised
+    KernelLost = KernelLost
+    time_limit = staticmethod(time_limit)
+    cpu_accounting = staticmethod(cpu_accounting)
+    current_names = staticmethod(current_names)
+    cached_oracle = staticmethod(cached_oracle)
+    confirm_mistake = staticmethod(confirm_mistake)
+
+
+RUNTIME = _Runtime()
 
 
 # --------------------------------------------------------------------------- reading the cell
@@ -252,8 +275,8 @@ def run_test_cell(source: str, names: set[str], caller,
     :func:`budget.default_budget`): past it the cell fails with :data:`OVER_BUDGET`, and
     what it allocated is freed, so the next cell and the next student get the grader whole.
     """
-    global ACTIVE, _namespace
-    from poolkit.checks import diagnosis
+    global _namespace
+    from poolkit.checks import diagnosis, runtime
 
     namespace = {"__name__": "__grader__", "__builtins__": builtins, "math": math}
     import numpy as np
@@ -270,7 +293,8 @@ def run_test_cell(source: str, names: set[str], caller,
     stdout, depths = sys.stdout, (len(_limit_stack), len(_cpu_meters))
     cell = budget.CellBudget(limits)
     _namespace = namespace
-    ACTIVE = True
+    installed = runtime.installed(RUNTIME)
+    installed.__enter__()
     try:
         try:
             code = compile(source, "<test cell>", "exec")
@@ -300,7 +324,7 @@ def run_test_cell(source: str, names: set[str], caller,
         budget.set_current(None)
         sys.stdout = stdout
         del _limit_stack[depths[0]:], _cpu_meters[depths[1]:]
-        ACTIVE = False
+        installed.__exit__(None, None, None)
         _namespace = {}
         namespace.clear()       # the cell's arrays go now, not with the next cell
     if outcome.over_budget:

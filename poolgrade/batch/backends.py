@@ -1,6 +1,6 @@
 """Where the work runs: local worker processes, or a Dask cluster.
 
-Both run the same two functions from :mod:`poolkit.grading.execute` on the same picklable
+Both run the same two functions from :mod:`poolgrade.batch.grade_one` on the same picklable
 jobs: ``run_submission`` (a submission's notebooks in sandboxed kernels) and
 ``render_feedback`` (feedback HTML), so grades cannot depend on the backend. The interface is
 the smallest the engine needs: ``submit(fn, job)`` returns a future, ``wait(futures, timeout)``
@@ -26,7 +26,8 @@ def default_workers() -> int:
 
 def _warm_up() -> None:
     """Import what every job needs once per worker process, not once per submission."""
-    from . import executor, feedback  # noqa: F401 (imported for their side effect)
+    from poolgrade.batch import feedback
+    from poolgrade.execution import notebook  # noqa: F401 (imported for its import time)
 
     feedback.feedback_exporter()
 

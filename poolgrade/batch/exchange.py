@@ -6,7 +6,7 @@ in the folder's name.  ``nbgrader release_assignment`` makes the inbound folder
 set-group-ID with the instructor's group, so a submission folder belongs to that group:
 :class:`PrivateSubmit` then closes the folder to everyone but its student and that group
 (mode 0770; the files inside keep nbgrader's modes, unreachable through the folder).
-Enable it with ``c.ExchangeFactory.submit = "poolkit.grading.exchange.PrivateSubmit"``.
+Enable it with ``c.ExchangeFactory.submit = "poolgrade.batch.exchange.PrivateSubmit"``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ their own kernel.  Under the grader's harness, :func:`~poolkit.checks.diagnosis.
 asks :func:`confirmed` before it names its candidate:
 
 1. the mistake's own implementation (its ``source`` in the instructor's
-   ``solutions/<lesson>/mistakes.py``, run as ``tools/mistakes.py`` runs it, in the
+   ``solutions/<lesson>/mistakes.py``, run as ``poolgrade mistakes`` runs it, in the
    instructor notebook's solution cells) and the instructor's solution are run here, in
    the grader, on *fresh* inputs;
 2. the student's function is called (through the sandboxed kernel, like every call) on at
@@ -46,7 +46,6 @@ import copy
 import hashlib
 import importlib.util
 import logging
-import os
 import secrets
 import threading
 import warnings
@@ -158,7 +157,7 @@ def fresh_cases(spec: dict, draw: int, secret: int) -> list:
     ``secret`` (:func:`run_secret`):
     ``[(args, kwargs, probe), ...]`` where ``probe`` is the ``(args, kwargs)`` a case was
     perturbed from, or None for a case of a recipe drawn again."""
-    from .cases import _GENERATORS
+    from poolkit.checks.cases import _GENERATORS
 
     cases = []
     for index, recipe in enumerate(spec["probes"]):
@@ -197,7 +196,9 @@ def case_key(args, kwargs):
 def _course_root() -> Path:
     """Where ``solutions/`` is: as for the hidden tests' answer functions
     (:func:`~poolkit.checks.oracle.instructor_answers`)."""
-    return Path(os.environ.get("POOLKIT_COURSE_ROOT") or Path(__file__).resolve().parents[2])
+    from poolgrade.answers import course_root
+
+    return course_root()
 
 
 def _names_used(sources) -> set[str]:
@@ -212,7 +213,7 @@ def _names_used(sources) -> set[str]:
 def _solution_namespace(notebook: Path, mistake_sources: list[str]) -> dict:
     """The instructor notebook's solution cells, run in one namespace after the imports of
     its other cells that they (or the mistakes) use: the context a mistake's source replaces
-    its exercise's cell in, as in ``tools/mistakes.py``.  Only the imports that are used:
+    its exercise's cell in, as in ``poolgrade mistakes``.  Only the imports that are used:
     Keras or torch are not loaded into the grader for nothing."""
     import nbformat
 
@@ -284,7 +285,7 @@ def _instructor(lesson: str) -> dict | None:
 def _trusted_outcome(fn, args, kwargs):
     """What the instructor's ``fn`` gives (run here, on copies): a strict value,
     ``("error", type name)``, or None for a result the checks do not read."""
-    from .results import strict_value
+    from poolkit.checks.results import strict_value
 
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -311,7 +312,7 @@ def confirmation_cases(exercise: str, mistake_id: str, secret: int) -> tuple:
     when the instructor's files are missing or no draw separates the mistake from the
     solution.  ``secret`` is :func:`run_secret` (a key of the cache: one computation per
     grader process)."""
-    from .diagnosis import _catalogue, probe_cases, same_result
+    from poolkit.checks.diagnosis import _catalogue, probe_cases, same_result
 
     spec = _catalogue()[exercise]
     instructor = _instructor(spec["lesson"])
@@ -353,8 +354,8 @@ def confirmed(spec: dict, mistake: dict, behaviour) -> bool:
     returns what :func:`~poolkit.checks.diagnosis._outcome` returns), gives the mistake's
     result on every one of its :func:`confirmation_cases`, and there are some.  Stops at
     the first difference.  Exceptions of the call (a lost kernel) propagate."""
-    from .diagnosis import same_result
-    from .kernel import _grading_harness
+    from poolkit.checks.diagnosis import same_result
+    from poolkit.checks.kernel import _grading_harness
 
     secret = run_secret()
 

@@ -1,7 +1,7 @@
 """Run one submission's notebooks (what the workers do, locally or on a Dask cluster).
 
 A worker gets notebooks the parent has already sanitized (tests restored from the
-gradebook) and returns them executed by :class:`~poolkit.grading.executor.GradingExecute`,
+gradebook) and returns them executed by :class:`~poolgrade.execution.notebook.GradingExecute`,
 with what went wrong listed as ``events``.  The kernel's working folder is a fresh scratch
 copy of the submission's own files and the assignment's data files, never a notebook.
 """
@@ -15,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from .model import Event, Limits
+from poolgrade.model import Event, Limits
 
 
 @dataclass
@@ -103,7 +103,7 @@ def write_files(scratch: str, files: dict[str, bytes]) -> None:
 def make_executor(task: SubmissionTask, notebook: str, scratch: str, deadline: float):
     from traitlets.config import Config
 
-    from .executor import GradingExecute
+    from poolgrade.execution.notebook import GradingExecute
 
     config = Config()
     for key, value in task.execute_config.items():

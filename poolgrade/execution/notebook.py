@@ -35,10 +35,15 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 
-from . import harness
-from .kernel import KernelCaller, NumpyOnlyKernel, SandboxedKernelManager, is_alive
-from .model import Event, Limits
-from .sandbox import SandboxLimits, make_readable, require_sandbox
+from poolgrade.execution import test_cells as harness
+from poolgrade.model import Event, Limits
+from poolgrade.sandbox.bwrap import SandboxLimits, make_readable, require_sandbox
+from poolgrade.sandbox.kernels import (
+    KernelCaller,
+    NumpyOnlyKernel,
+    SandboxedKernelManager,
+    is_alive,
+)
 
 TRUNCATION_NOTE = "\n[... the grader removed {dropped:,} more bytes of output from this cell ...]\n"
 # Output kinds kept in graded notebooks: the instructor opens them in the formgrader, where
@@ -140,7 +145,7 @@ class GradingExecute(Execute):
     def _scratch_copy(self, resources, run_dir) -> str:
         """The notebook's folder without notebooks: what nbgrader copied for the student,
         less what they handed in as symbolic links (nbgrader copied the links' targets)."""
-        from .execute import handed_in_links
+        from poolgrade.batch.grade_one import handed_in_links
 
         scratch = os.path.join(run_dir, "scratch")
         source = resources.get("metadata", {}).get("path") or ""

@@ -1,10 +1,12 @@
 """A local JupyterHub for a demo class of the pooling course (``make hub``).
 
-    python3 tools/hub.py env              # as root: only the environment and the proxy
-    python3 tools/hub.py setup            # as root: environment, proxy, accounts, exchange
-    python3 tools/hub.py start [--port N] # setup, then run the hub in the foreground
-    python3 tools/hub.py stop             # stop the hub, its proxy and every user's server
-    python3 tools/hub.py reset            # stop, then remove the accounts, exchange and state
+Run as root from the repository (``poolgrade hub <action>`` is the same), with any python3:
+
+    python3 -m poolgrade.authoring.hub env     # only the environment and the proxy
+    python3 -m poolgrade.authoring.hub setup   # environment, proxy, accounts, exchange
+    python3 -m poolgrade.authoring.hub start [--port N]   # setup, then run the hub
+    python3 -m poolgrade.authoring.hub stop    # stop the hub, its proxy and every server
+    python3 -m poolgrade.authoring.hub reset   # stop, then remove accounts, exchange, state
 
 What ``setup`` makes (idempotent; a second run only refreshes what changed):
 
@@ -23,7 +25,7 @@ What ``setup`` makes (idempotent; a second run only refreshes what changed):
   and kept in ``<state>/passwords.json`` (root only); ``start`` prints them.
 * The nbgrader exchange ``/srv/nbgrader/exchange`` (mode 1777, as nbgrader documents) for
   the course id ``pooling-layers``.  Submissions are made private to the student and the
-  instructor's group (``poolkit.grading.exchange.PrivateSubmit``).
+  instructor's group (``poolgrade.batch.exchange.PrivateSubmit``).
 * The instructor's course folder ``~<prefix>-instructor/pooling-layers``: a copy of
   ``nbgrader_config.py`` and ``solutions/`` (the formgrader's course directory).
 * Per-role Jupyter config in ``<state>/etc``: students get the Assignments tab without
@@ -51,7 +53,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]   # the course repository
 HUB_HOME = Path(os.environ.get("POOLKIT_HUB_HOME", "/opt/pooling-hub"))
 VENV = HUB_HOME / "venv"
 PROXY_DIR = HUB_HOME / "proxy"
@@ -312,7 +314,7 @@ c.CourseDirectory.course_id = "{COURSE_ID}"
 c.Exchange.root = "{inst.exchange}"
 # Submissions readable by the student and the instructor's group only (nbgrader's own are
 # world-readable under an unlisted, random name).
-c.ExchangeFactory.submit = "poolkit.grading.exchange.PrivateSubmit"
+c.ExchangeFactory.submit = "poolgrade.batch.exchange.PrivateSubmit"
 ''')
     (instructor / "nbgrader_config.py").write_text(f'''# written by tools/hub.py setup
 c = get_config()  # noqa: F821

@@ -1,7 +1,12 @@
-"""The ``poolkit`` command.  ``poolkit grade <assignment>`` grades a class's submissions.
+"""The ``poolgrade`` command, the instructor's one entry point:
 
-Heavy imports (nbgrader, dask, matplotlib) happen inside the command, so ``import poolkit``
-stays light.
+    poolgrade grade <assignment>     grade a class's submissions
+    poolgrade release [...]          build the lesson notebooks and the student versions
+    poolgrade mistakes [...]         rebuild the known-mistake catalogue from solutions/
+    poolgrade bundle [...]           build the student bundle
+    poolgrade hub <action>           the demo JupyterHub class (as root)
+
+``poolgrade <command> --help`` describes each.  Heavy imports happen inside the commands.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="poolkit", description="Tools for the pooling course.")
+    parser = argparse.ArgumentParser(prog="poolgrade",
+                                     description="The pooling course's instructor tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser(
         "grade", help="autograde every submission of an assignment (over nbgrader)",
@@ -57,13 +63,27 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--force", action="store_true",
                        help="regrade every submission, even unchanged ones")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    for name, _module, summary in AUTHORING:
+        tool = commands.add_parser(name, help=summary, add_help=False)
+        tool.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 
+# name, module with a main(argv), what it does
+AUTHORING = (
+    ("release", "poolgrade.authoring.release",
+     "build solutions/*/*.ipynb from their .py sources and the student versions in course/"),
+    ("mistakes", "poolgrade.authoring.mistake_catalogue",
+     "rebuild poolkit/mistakes/*.json from solutions/*/mistakes.py"),
+    ("bundle", "poolgrade.authoring.bundle", "build the student bundle"),
+    ("hub", "poolgrade.authoring.hub", "run the demo class on a local JupyterHub (root)"),
+)
+
+
 def grade_command(args) -> int:
-    from poolkit.grading import Limits, grade
-    from poolkit.grading.course import GradingSetupError
-    from poolkit.grading.sandbox import SandboxUnavailable
+    from poolgrade import Limits, grade
+    from poolgrade.batch.course import GradingSetupError
+    from poolgrade.sandbox.bwrap import SandboxUnavailable
 
     limits = Limits(cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
                     memory_mb=args.memory_limit, scratch_mb=args.scratch_limit)
@@ -73,10 +93,10 @@ def grade_command(args) -> int:
                        force=args.force, progress=not args.no_progress,
                        unsandboxed=args.unsandboxed)
     except (GradingSetupError, SandboxUnavailable, FileNotFoundError, ValueError) as err:
-        print(f"poolkit grade: {err}", file=sys.stderr)
+        print(f"poolgrade grade: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\npoolkit grade: stopped. Submissions graded so far are kept; run the same "
+        print("\npoolgrade grade: stopped. Submissions graded so far are kept; run the same "
               "command again to grade the rest.", file=sys.stderr)
         return 130
     print(result.summary)
@@ -84,6 +104,12 @@ def grade_command(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for name, module, _ in AUTHORING:
+        if argv[:1] == [name]:      # the tool parses its own arguments
+            import importlib
+
+            return importlib.import_module(module).main(argv[1:]) or 0
     args = build_parser().parse_args(argv)
     if args.command == "grade":
         return grade_command(args)

@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
-from .model import Event
+from poolgrade.model import Event
 
 
 class GradingSetupError(Exception):
@@ -273,12 +273,12 @@ class Course:
 
     def feedback_job(self, nb, student: str, notebook: str):
         """nbgrader's GetGrades (scores from the gradebook into the notebook) and what a worker
-        needs to turn it into feedback HTML (:func:`poolkit.grading.feedback.render_feedback`)."""
+        needs to turn it into feedback HTML (:func:`poolgrade.batch.feedback.render_feedback`)."""
         import json
 
         from nbgrader.preprocessors import GetGrades
 
-        from .feedback import FeedbackJob
+        from poolgrade.batch.feedback import FeedbackJob
 
         resources = self.resources(student, notebook)
         nb, resources = GetGrades(config=self.config)(nb, resources)
@@ -333,7 +333,7 @@ class Course:
 
     def answer_names(self, notebook: str) -> list[str]:
         """Names the test cells take from the student's kernel (what solutions define)."""
-        from .executor import answer_names_from_gradebook
+        from poolgrade.execution.notebook import answer_names_from_gradebook
 
         return answer_names_from_gradebook(self.db_url, notebook, self.assignment)
 
@@ -342,7 +342,7 @@ class Course:
         the student's own files, overwritten by the assignment's data files, except what
         the student handed in as a symbolic link (nbgrader copies the link's target, which
         could be any file the grader can read)."""
-        from .execute import handed_in_links
+        from poolgrade.batch.grade_one import handed_in_links
 
         links = handed_in_links(self.path("submitted", student))
         dest = self.path("autograded", student)

@@ -20,7 +20,7 @@ import stat
 import zipfile
 from dataclasses import dataclass, field
 
-from .model import Event
+from poolgrade.model import Event
 
 SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", "__MACOSX"}
 

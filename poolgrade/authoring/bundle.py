@@ -1,7 +1,7 @@
 """Build the student bundle: what an instructor hands out where there is no JupyterHub.
 
-    .venv/bin/python tools/bundle.py                 # -> dist/pooling-course-student.tar.gz
-    .venv/bin/python tools/bundle.py --dir OUT       # the unpacked folder instead
+    .venv/bin/python poolgrade bundle                 # -> dist/pooling-course-student.tar.gz
+    .venv/bin/python poolgrade bundle --dir OUT       # the unpacked folder instead
 
 The bundle holds the release notebooks (``course/``), the part of poolkit the lessons
 import, the environment files and a two-command setup (``tools/student_bundle/``: a
@@ -23,7 +23,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]   # the course repository
 TEMPLATES = ROOT / "tools" / "student_bundle"
 NAME = "pooling-course-student"
 # poolkit parts that only instructors use: the grader and its command line.
@@ -35,7 +35,7 @@ STUDENT_EXTRAS = ("torch", "tensorflow", "keras", "jupyterlab", "nbgrader")
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
            "=== BEGIN MARK SCHEME ===")
 # A test cell that names an instructor answer as its oracle is a hidden test.
-NOTEBOOK_MARKERS = ('"solutions:',)
+NOTEBOOK_MARKERS = ('"poolgrade.answers:',)
 
 
 def _ignore(directory: str, names: list[str]) -> set[str]:
@@ -58,7 +58,7 @@ def student_pyproject() -> str:
         return "[\n" + "".join(f"    {json.dumps(item)},\n" for item in items) + "]"
 
     return (
-        "# The pooling course for students (built by the instructor's tools/bundle.py).\n"
+        "# The pooling course for students (built by the instructor's poolgrade bundle).\n"
         "[build-system]\nrequires = [\"setuptools>=68\"]\n"
         "build-backend = \"setuptools.build_meta\"\n\n"
         f"[project]\nname = \"poolkit\"\nversion = \"{project['version']}\"\n"
