@@ -29,9 +29,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "fixtures" / "grading"))
+sys.path.insert(0, str(REPO))   # the test suite's course fixtures: tests.support
 
-import fixture_course as fc  # noqa: E402
+from tests.support import fixture_course as fc  # noqa: E402
 
 
 def build_course(root: Path, lesson: str, students: int) -> None:

@@ -1,43 +1,12 @@
-"""Shared helpers for the course tests (notebooks, releases, nbgrader round trips).
-
-Lessons are discovered from ``solutions/*/*.ipynb``, so a lesson is covered by every
-course test as soon as its notebook lands.
-"""
+"""Fixtures shared by every test folder (helpers are in :mod:`tests.support`)."""
 
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = ROOT / "solutions"
-COURSE = ROOT / "course"
-VENV_BIN = Path(sys.executable).parent
-
-
-def lesson_names() -> list[str]:
-    """Lesson folders (= nbgrader assignment names) that hold an instructor notebook."""
-    return sorted({p.parent.name for p in SOLUTIONS.glob("*/*.ipynb")
-                   if ".ipynb_checkpoints" not in p.parts})
-
-
-def solution_notebook(lesson: str) -> Path:
-    """``solutions/<NN-name>/<name>.ipynb`` (the name is the folder without its number)."""
-    return SOLUTIONS / lesson / f"{lesson.split('-', 1)[1]}.ipynb"
-
-
-def course_env(**extra) -> dict:
-    """Environment for nbgrader and kernels: the venv's bin first (nbgrader runs alembic),
-    TensorFlow quiet before it is imported anywhere."""
-    env = dict(os.environ)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["TF_ENABLE_ONEDNN_OPTS"] = "0"
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    env.update(extra)
-    return env
+from tests.support import course_env
 
 
 @pytest.fixture

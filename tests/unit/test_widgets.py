@@ -237,7 +237,7 @@ def test_explorers_display_as_widgets():
 
 # --------------------------------------------------------------------------- demo notebook
 
-DEMO = Path(__file__).resolve().parents[1] / "demos" / "explorer.ipynb"
+DEMO = Path(__file__).resolve().parents[2] / "demos" / "explorer.ipynb"
 
 
 def test_demo_notebook_is_committed_clean():
@@ -272,7 +272,7 @@ def test_demo_notebook_runs_without_stray_output():
 def test_benchmark_times_real_redraws():
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_widgets.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_widgets.py"
     spec = importlib.util.spec_from_file_location("bench_widgets", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)

@@ -35,10 +35,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, course_env, lesson_names, solution_notebook
 
 from poolgrade.authoring import mistake_catalogue as mistakes_tool
 from poolkit.checks import diagnosis  # noqa: E402
+from tests.support import ROOT, course_env, lesson_names, solution_notebook
 
 LESSONS = lesson_names()
 WRONG_DIR = ROOT / "tests" / "wrong_answers"

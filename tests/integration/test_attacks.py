@@ -53,17 +53,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "fixtures" / "grading"))
-sys.path.insert(0, str(REPO / "tests"))
-
-import fixture_course as fc  # noqa: E402
-from attacks import against_the_grader as on_grader  # noqa: E402
-from attacks import catalogue  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 from poolgrade import Limits, grade  # noqa: E402
 from poolgrade.batch.report import read_csv  # noqa: E402
 from poolgrade.sandbox.bwrap import SANDBOX_UID, unavailable_reason  # noqa: E402
+from tests.integration.attacks import against_the_grader as on_grader  # noqa: E402
+from tests.integration.attacks import catalogue  # noqa: E402
+from tests.support import fixture_course as fc  # noqa: E402
 
 LESSONS = ("01-max-vs-average", "05-keras-and-pytorch")
 L01 = LESSONS[0]

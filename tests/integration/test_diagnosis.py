@@ -19,13 +19,13 @@ import warnings
 
 import numpy as np
 import pytest
-from attacks import diagnosis_spoof
-from conftest import ROOT, solution_notebook
 
 from poolgrade.authoring import mistake_catalogue as mistakes_tool
-from poolgrade.execution import test_cells as harness
 from poolgrade.execution import confirm
+from poolgrade.execution import test_cells as harness
 from poolkit.checks import diagnosis
+from tests.integration.attacks import diagnosis_spoof
+from tests.support import ROOT, solution_notebook
 
 LESSONS = mistakes_tool.lessons_with_specs()
 

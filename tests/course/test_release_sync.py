@@ -11,7 +11,8 @@ import sys
 
 import nbformat
 import pytest
-from conftest import COURSE, ROOT, SOLUTIONS, course_env, lesson_names, solution_notebook
+
+from tests.support import COURSE, ROOT, SOLUTIONS, course_env, lesson_names, solution_notebook
 
 LESSONS = lesson_names()
 release = None

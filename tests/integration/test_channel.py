@@ -28,7 +28,7 @@ from poolgrade.execution.test_cells import StudentRaised
 from poolgrade.sandbox import channel
 from poolgrade.sandbox.bwrap import SANDBOX_UID, SandboxLimits, unavailable_reason
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 needs_bwrap = pytest.mark.skipif(unavailable_reason() is not None and not os.environ.get("CI"),
                                  reason=f"no sandbox here: {unavailable_reason()}")
 
@@ -604,9 +604,8 @@ def test_a_kernel_that_breaks_its_helpers_gets_them_back(kernel_caller):
 # ----------------------------------------------------------------------------- attacks
 RSS_PROBE = r'''
 import json, os, shutil, sys, tempfile
-sys.path.insert(0, os.path.join(REPO, "tests"))
 import numpy as np
-from test_channel import start_numpy_only_kernel
+from tests.integration.test_channel import start_numpy_only_kernel
 from poolgrade.sandbox import channel
 from poolgrade.execution.test_cells import StudentRaised
 

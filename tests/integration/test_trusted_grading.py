@@ -30,7 +30,7 @@ from poolgrade.sandbox.bwrap import (
 )
 from poolgrade.sandbox.kernels import SandboxedBlockingKernelManager, isolated_python
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LIMITS = SandboxLimits(memory_bytes=2048 * 2**20, cpu_seconds=60, file_bytes=2**20)
 needs_bwrap = pytest.mark.skipif(unavailable_reason() is not None and not os.environ.get("CI"),
                                  reason=f"no sandbox here: {unavailable_reason()}")

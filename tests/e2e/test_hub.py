@@ -42,9 +42,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, solution_notebook
-from test_browser import CHROMIUM, CHROMIUM_ARGS, _require, _require_browser
-from test_nbgrader_roundtrip import cell_index, load_wrong, solved, strip_markers
+from tests.integration.test_nbgrader_roundtrip import cell_index, load_wrong, solved, strip_markers
+
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _require, _require_browser
+from tests.support import ROOT, solution_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

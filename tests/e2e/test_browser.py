@@ -26,7 +26,7 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "demos" / "explorer.ipynb"
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = os.environ.get("POOLKIT_CHROMIUM", "/usr/bin/chromium")  # Debian's build

@@ -18,7 +18,8 @@ import sys
 
 import nbformat
 import pytest
-from conftest import COURSE, ROOT, course_env, lesson_names
+
+from tests.support import COURSE, ROOT, course_env, lesson_names
 
 LESSONS = lesson_names()
 FIX = "fix: make notebooks (or .venv/bin/poolgrade release {lesson} --notebooks)"

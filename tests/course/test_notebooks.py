@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from conftest import SOLUTIONS, lesson_names, solution_notebook
 from nbclient import NotebookClient
+
+from tests.support import SOLUTIONS, lesson_names, solution_notebook
 
 pytestmark = pytest.mark.slow
 

@@ -30,10 +30,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "fixtures" / "grading"))
-
-import fixture_course as fc  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 from poolgrade import Limits, grade  # noqa: E402
 from poolgrade.batch import engine  # noqa: E402
@@ -41,6 +38,7 @@ from poolgrade.batch import grade_one as execute  # noqa: E402
 from poolgrade.batch.report import read_csv  # noqa: E402
 from poolgrade.execution import test_cells as harness  # noqa: E402
 from poolgrade.sandbox import budget  # noqa: E402
+from tests.support import fixture_course as fc  # noqa: E402
 
 LESSON_01 = REPO / "solutions" / "01-max-vs-average" / "max-vs-average.ipynb"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from attacks import catalogue as c
+from tests.integration.attacks import catalogue as c
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
            "BEGIN MARK SCHEME", "END MARK SCHEME")
 
@@ -107,7 +107,7 @@ def test_expected_points_cover_every_test_cell():
 
 def test_race_decoys_carry_the_canary_names():
     """The race payload cannot see the canary: it makes decoys under the same names."""
-    from attacks import against_the_grader as g
+    from tests.integration.attacks import against_the_grader as g
 
     names = g.canary_names()
     assert len(names) == len(set(names)) == g.CANARY_FILES

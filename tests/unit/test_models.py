@@ -11,8 +11,8 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from poolkit import models  # noqa: E402
 from poolgrade.answers import instructor_answers  # noqa: E402
+from poolkit import models  # noqa: E402
 from poolkit.data import make_shapes  # noqa: E402
 
 pytestmark = pytest.mark.frameworks

@@ -19,11 +19,11 @@ import tomllib
 import nbformat
 import numpy as np
 import pytest
-from conftest import COURSE, ROOT, lesson_names, solution_notebook
 
 import poolkit.checks as ck
 from poolkit.checks import hints as hint_mod
 from poolkit.checks import oracle as oracle_mod
+from tests.support import COURSE, ROOT, lesson_names, solution_notebook
 
 LESSONS = lesson_names()
 HINTS = ROOT / "poolkit" / "hints"

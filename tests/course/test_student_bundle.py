@@ -15,9 +15,9 @@ import tomllib
 
 import nbformat
 import pytest
-from conftest import COURSE, ROOT, solution_notebook
 
 from poolgrade.authoring import bundle
+from tests.support import COURSE, ROOT, solution_notebook
 
 LESSON = "03-stride-and-shape-math"
 
@@ -81,7 +81,7 @@ def _make(bundle_dir, *args, env):
 
 @pytest.mark.slow
 def test_unpacked_bundle_sets_up_and_validates_a_lesson(tmp_path):
-    from test_nbgrader_roundtrip import solved
+    from tests.integration.test_nbgrader_roundtrip import solved
 
     archive = tmp_path / "dist" / f"{bundle.NAME}.tar.gz"
     subprocess.run([os.sys.executable, "-m", "poolgrade.authoring.bundle", "--out", str(archive)],
@@ -123,7 +123,7 @@ def test_unpacked_bundle_sets_up_and_validates_a_lesson(tmp_path):
         out[-3000:]
 
     # A known mistake is named in the student's own install, where no solutions/ exists.
-    from test_nbgrader_roundtrip import cell_index, mistakes_tool
+    from tests.integration.test_nbgrader_roundtrip import cell_index, mistakes_tool
 
     (exercise, _), mistake = next(iter(mistakes_tool.known_mistakes(LESSON).items()))
     answered.cells[cell_index(answered, exercise)].source = mistake["source"]

@@ -34,13 +34,11 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "fixtures" / "grading"))
-
-import fixture_course as fc  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 from poolgrade import Limits, grade  # noqa: E402
 from poolgrade.batch.report import read_csv  # noqa: E402
+from tests.support import fixture_course as fc  # noqa: E402
 
 LESSON = "01-max-vs-average"
 # Small limits keep the endless loops short; the lesson itself needs a few seconds.
