@@ -1,9 +1,9 @@
-"""poolkit against torch's CPU kernels, side by side in one run.
+"""The instructor's NumPy reference (poolgrade.reference) against torch's CPU kernels.
 
 Input (16, 64, 112, 112) float32, 2 threads for both, median of several runs.  Prints each
 case's time as a ratio to torch's (the target: at most 1.0x for 2x2/2 and 1.5x for 3x3/2
 with padding 1) and to a plain copy of the input (the floor: reading and writing memory
-once), and the peak extra memory poolkit allocated.
+once), and the peak extra memory the reference allocated.
 
     make bench            # or: .venv/bin/python benchmarks/bench_pooling.py [--repeat 9]
 """
@@ -53,23 +53,23 @@ def main():
     import torch
     import torch.nn.functional as F
 
-    import poolkit
+    from poolgrade import reference
 
     torch.set_num_threads(2)
     x = np.random.default_rng(0).standard_normal(args.shape).astype(np.float32)
     xt = torch.from_numpy(x)
     copy_time = median_seconds(lambda: x.copy(), args.repeat)
     cases = [
-        ("max 2x2/2", lambda: poolkit.max_pool2d(x, 2, 2), lambda: F.max_pool2d(xt, 2, 2), 1.0),
-        ("avg 2x2/2", lambda: poolkit.avg_pool2d(x, 2, 2), lambda: F.avg_pool2d(xt, 2, 2), 1.0),
-        ("max 3x3/2 pad 1", lambda: poolkit.max_pool2d(x, 3, 2, 1),
+        ("max 2x2/2", lambda: reference.max_pool2d(x, 2, 2), lambda: F.max_pool2d(xt, 2, 2), 1.0),
+        ("avg 2x2/2", lambda: reference.avg_pool2d(x, 2, 2), lambda: F.avg_pool2d(xt, 2, 2), 1.0),
+        ("max 3x3/2 pad 1", lambda: reference.max_pool2d(x, 3, 2, 1),
          lambda: F.max_pool2d(xt, 3, 2, 1), 1.5),
-        ("avg 3x3/2 pad 1", lambda: poolkit.avg_pool2d(x, 3, 2, 1),
+        ("avg 3x3/2 pad 1", lambda: reference.avg_pool2d(x, 3, 2, 1),
          lambda: F.avg_pool2d(xt, 3, 2, 1), 1.5),
     ]
     print(f"input {tuple(args.shape)} float32 ({x.nbytes / 2**20:.0f} MiB), 2 threads, "
           f"median of {args.repeat}; copy of the input: {copy_time * 1e3:.1f} ms")
-    print(f"{'case':18} {'poolkit':>9} {'torch':>9} {'vs torch':>9} {'target':>7} "
+    print(f"{'case':18} {'reference':>9} {'torch':>9} {'vs torch':>9} {'target':>7} "
           f"{'vs copy':>8} {'extra mem':>10}")
     failures = 0
     for name, ours, theirs, target in cases:

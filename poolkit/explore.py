@@ -4,8 +4,10 @@ Nothing in this module draws or needs ipywidgets; the widgets in ``poolkit.widge
 wire controls to these functions.  Tests (and lessons) call them directly.
 
 Conventions: a 2-D input grid or image is ``x: (H, W)``; images for the shift and pyramid
-helpers may carry leading axes ``(..., H, W)``.  Pooling goes through poolkit's own
-``max_pool2d``/``avg_pool2d`` (torch's semantics); sizes come from ``poolkit.shapes``.
+helpers may carry leading axes ``(..., H, W)``.  The frameworks do the computing: pooling
+goes through ``poolkit.max_pool2d``/``avg_pool2d`` (torch), torch's output sizes come from
+running the layer on a ``meta`` tensor (shapes only, no data), and Keras' sizes, windows and
+'same' padding from running Keras itself.  torch and Keras are imported when first needed.
 
 Contents
 - ``preset_grid``: the stepper's small input grids (ramp, random, ties, all-negative).
@@ -22,6 +24,7 @@ never fit in memory raises ``ValueError`` at once (``poolkit._validation.check_o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,15 +103,36 @@ def pool_image(image, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return out.reshape(lead + out.shape[-2:])
 
 
+# torch's refusals, each with the rule it states in plain words (torch's message follows).
+_TORCH_RULES = (
+    ("pad should be at most half", "padding may be at most half the kernel_size"),
+    ("output size is too small", "the output size would be below 1: the (dilated) window "
+                                 "does not fit in the padded input"),
+)
+
+
 def output_shape(input_shape, kernel_size, stride=None, padding=0, dilation=1,
                  ceil_mode=False) -> tuple[int, int]:
-    """Torch's pooled ``(OH, OW)`` for an ``(H, W)`` input; raises ValueError when torch refuses."""
-    from poolkit.shapes import pool_output_size
+    """Torch's pooled ``(OH, OW)`` for an ``(H, W)`` input, read off ``F.max_pool2d`` run on a
+    ``meta`` tensor of that shape.  Raises ValueError (rule, then torch's message) when torch
+    refuses the configuration."""
+    import torch
+    from torch.nn import functional
 
-    h, w = input_shape
+    h, w = (int(v) for v in input_shape)
     k, s, p, d = _config(kernel_size, stride, padding, dilation)
-    return (pool_output_size(int(h), k[0], s[0], p[0], d[0], ceil_mode),
-            pool_output_size(int(w), k[1], s[1], p[1], d[1], ceil_mode))
+    try:
+        out = functional.max_pool2d(torch.empty(1, 1, h, w, device="meta"), k, s, p, d,
+                                    bool(ceil_mode))
+    except RuntimeError as err:
+        message = str(err)
+        rules = [rule for marker, rule in _TORCH_RULES if marker in message.lower()]
+        raise ValueError(
+            f"torch refuses kernel_size={k}, stride={s}, padding={p}, dilation={d}, "
+            f"ceil_mode={bool(ceil_mode)} on a {h}x{w} input: "
+            f"{'; '.join(rules) or 'see torch'} (torch says: {message})"
+        ) from None
+    return int(out.shape[-2]), int(out.shape[-1])
 
 
 def _config(kernel_size, stride, padding, dilation):
@@ -238,11 +262,9 @@ def _grid_extent(shape, out_shape, k, s, p, d):
 
 def _check_window_state_fits(shape, k, s, p, d, ceil_mode):
     """Refuse a stepper whose grid or window could never fit in memory (a huge padding or
-    kernel), before pooling.  Configurations torch refuses are left to ``pool_image``."""
-    try:
-        out_shape = output_shape(shape, k, s, p, d, ceil_mode)
-    except ValueError:
-        return
+    kernel), before pooling; a configuration torch refuses raises :func:`output_shape`'s
+    ValueError, which states torch's rule."""
+    out_shape = output_shape(shape, k, s, p, d, ceil_mode)
     (r0, r1), (c0, c1) = _grid_extent(shape, out_shape, k, s, p, d)
     grid, window = (r1 - r0, c1 - c0), k
     check_output_fits(
@@ -382,33 +404,87 @@ class KerasEquivalent:
     reason: str
 
 
-def _torch_windows(size, k, s, p, d, out_len, mode, count_include_pad):
-    """Per output: (real taps as a tuple, divisor or None) along one axis, torch's rule."""
+def _windows_from_reach(reach: np.ndarray, mode: str):
+    """Per output: (real taps as a tuple, divisor or None), read off a framework's pooling of
+    one-hot signals.  ``reach[j, o]`` is output ``o`` of the signal that is 1 at input ``j``
+    and 0 elsewhere: for max pooling 1 when ``j`` is in window ``o`` (padding never wins), for
+    average pooling ``1 / divisor`` when it is."""
     windows = []
-    for o in range(out_len):
-        taps = o * s - p + d * np.arange(k)
-        real = tuple(int(t) for t in taps if 0 <= t < size)
-        if mode == "avg":
-            div = int(np.sum((taps >= -p) & (taps < size + p))) if count_include_pad else len(real)
-        else:
-            div = None
-        windows.append((real, div))
+    for o in range(reach.shape[1]):
+        taps = tuple(int(j) for j in np.flatnonzero(reach[:, o] > 0))
+        divisor = int(round(1 / reach[taps[0], o])) if mode == "avg" and taps else None
+        windows.append((taps, divisor))
     return windows
+
+
+def _torch_windows(size, k, s, p, d, ceil_mode, mode, count_include_pad):
+    """Torch's windows along one axis of length ``size``, from ``F.max_pool1d``/``avg_pool1d``
+    run on the ``size`` one-hot signals."""
+    import torch
+    from torch.nn import functional
+
+    one_hot = torch.eye(size, dtype=torch.float64)[:, None, :]           # (size, 1, size)
+    with torch.no_grad():
+        if mode == "max":
+            out = functional.max_pool1d(one_hot, k, s, p, d, ceil_mode)
+        else:
+            out = functional.avg_pool1d(one_hot, k, s, p, ceil_mode, count_include_pad)
+    return _windows_from_reach(out[:, 0, :].numpy(), mode)
+
+
+def _keras():
+    """Keras, quietly: TensorFlow's start-up chatter is not for the lesson's output."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    return keras
+
+
+def _keras_pool(x, mode, pool_size, strides, padding):
+    """Keras' ``MaxPooling{n}D``/``AveragePooling{n}D`` on channels-last ``x`` -> NumPy."""
+    keras = _keras()
+    kind = {("max", 3): "MaxPooling1D", ("avg", 3): "AveragePooling1D",
+            ("max", 4): "MaxPooling2D", ("avg", 4): "AveragePooling2D"}[mode, x.ndim]
+    layer = getattr(keras.layers, kind)(pool_size=pool_size, strides=strides, padding=padding)
+    return np.asarray(keras.ops.convert_to_numpy(layer(x.astype(np.float32))))
 
 
 def _keras_windows(size, k, s, padding, mode):
-    """Per output: (real taps, divisor or None) along one axis, Keras' 'valid'/'same' rule."""
-    from poolkit.shapes import keras_output_size, keras_same_padding
+    """Keras' windows along one axis of length ``size`` with ``padding`` ('valid'/'same'),
+    from Keras' 1-D pooling run on the ``size`` one-hot signals.  Raises ValueError when
+    Keras refuses this size."""
+    one_hot = np.eye(size)[:, :, None]                                   # (size, size, 1)
+    try:
+        out = _keras_pool(one_hot, mode, k, s, padding)
+    except Exception as err:  # noqa: BLE001  (Keras and TensorFlow raise many kinds)
+        raise ValueError(f"Keras refuses padding={padding!r} here: {err}") from None
+    return _windows_from_reach(out[:, :, 0], mode)
 
-    out_len = keras_output_size(size, k, s, padding)
-    before = keras_same_padding(size, k, s)[0] if padding == "same" else 0
-    windows = []
-    for o in range(out_len):
-        taps = o * s - before + np.arange(k)
-        real = tuple(int(t) for t in taps if 0 <= t < size)
-        # Keras 'same' average divides by the real elements only.
-        windows.append((real, len(real) if mode == "avg" else None))
-    return windows
+
+def _keras_same_padding(size, k, s) -> tuple[int, int]:
+    """``(before, after)``: the padding Keras' ``padding='same'`` adds along one axis.
+
+    Read off Keras itself with a probe: a 'same' convolution (Keras pads convolution and
+    pooling alike) of an all-ones signal with two filters, ones and the tap numbers
+    ``0..k-1``, gives per output the number of taps on the input and their sum.  Those taps
+    are consecutive, so the first window's first real tap is the number of padding positions
+    before the input, and the last window's last real tap tells the padding after it.
+    """
+    keras = _keras()
+    kernel = np.stack([np.ones(k), np.arange(k)], axis=-1)[:, None, :]   # (k, 1, 2)
+    out = keras.ops.convert_to_numpy(keras.ops.conv(
+        np.ones((1, size, 1), np.float32), kernel.astype(np.float32), strides=s,
+        padding="same"))[0]                                              # (O, 2)
+
+    def first_tap(count, tap_sum):
+        count = int(round(count))
+        return int(round((tap_sum - count * (count - 1) / 2) / count)), count
+
+    before, _ = first_tap(*out[0])
+    last_first, last_count = first_tap(*out[-1])
+    return before, k - (last_first + last_count)
 
 
 def keras_call(input_shape, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -424,8 +500,8 @@ def keras_call(input_shape, kernel_size, stride=None, padding=0, dilation=1, cei
     k, s, p, d = _config(kernel_size, stride, padding, dilation)
     out = output_shape(input_shape, k, s, p, d, ceil_mode)
     torch_axes = [
-        _torch_windows(int(input_shape[a]), k[a], s[a], p[a], d[a], out[a], mode,
-                       count_include_pad)
+        _torch_windows(int(input_shape[a]), k[a], s[a], p[a], d[a], bool(ceil_mode), mode,
+                       bool(count_include_pad))
         for a in (0, 1)
     ]
     for keras_padding in ("valid", "same"):
@@ -456,6 +532,17 @@ def keras_call(input_shape, kernel_size, stride=None, padding=0, dilation=1, cei
 
 
 # --------------------------------------------------------------------------- shape calculator
+
+
+def _first_line(err: Exception) -> str:
+    """A framework's error message without Keras' framing: TensorFlow's own reason (after its
+    ``{{function_node ...}}`` call site, without terminal colours) when there is one."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+    reason = re.search(r"\{\{function_node [^}]*\}\}\s*([^\n]*?)\s*\[Op:", text)
+    if reason:
+        return reason.group(1)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
 
 
 @dataclass(frozen=True)
@@ -490,12 +577,12 @@ def shape_report(input_size, kernel_size, stride=None, padding=0, dilation=1,
     """Torch's and Keras' output size for ``input_size`` (int for square, or ``(H, W)``).
 
     Torch uses all arguments; Keras gets ``pool_size=kernel_size, strides=stride`` with
-    'valid' and 'same'.  Refused configurations do not raise: the message lands in
-    ``torch_error``/``keras_error`` so a calculator can show it.  Arguments of the wrong
-    type still raise TypeError.
+    'valid' and 'same'.  Every size comes from the framework itself: torch's layer runs on a
+    ``meta`` tensor, Keras' ``MaxPooling2D`` on a zero image, and the 'same' padding is read
+    off Keras (see :func:`_keras_same_padding`).  Refused configurations do not raise: the
+    message lands in ``torch_error``/``keras_error`` so a calculator can show it.  Arguments
+    of the wrong type still raise TypeError.
     """
-    from poolkit.shapes import keras_output_size, keras_same_padding
-
     hw = int_tuple("input_size", input_size, 2)
     if min(hw) < 1:
         raise ValueError(f"input_size must be at least 1 in each dimension, got {hw}")
@@ -509,18 +596,19 @@ def shape_report(input_size, kernel_size, stride=None, padding=0, dilation=1,
     except ValueError as err:
         torch_error = str(err)
 
+    zeros = np.zeros((1, hw[0], hw[1], 1))
     valid = same = pads = valid_kept = same_kept = valid_error = same_error = None
     try:
-        valid = tuple(keras_output_size(hw[a], k[a], s[a], "valid") for a in (0, 1))
+        valid = tuple(_keras_pool(zeros, "max", k, s, "valid").shape[1:3])
         valid_kept = valid[0] * valid[1] / area
-    except ValueError as err:
-        valid_error = str(err)
+    except Exception as err:  # noqa: BLE001  (Keras and TensorFlow raise many kinds)
+        valid_error = _first_line(err)
     try:
-        same = tuple(keras_output_size(hw[a], k[a], s[a], "same") for a in (0, 1))
-        pads = tuple(keras_same_padding(hw[a], k[a], s[a]) for a in (0, 1))
+        same = tuple(_keras_pool(zeros, "max", k, s, "same").shape[1:3])
+        pads = tuple(_keras_same_padding(hw[a], k[a], s[a]) for a in (0, 1))
         same_kept = same[0] * same[1] / area
-    except ValueError as err:
-        same, pads, same_error = None, None, str(err)
+    except Exception as err:  # noqa: BLE001
+        same, pads, same_error = None, None, _first_line(err)
 
     notes = []
     if valid is not None and 0 in valid:
@@ -541,15 +629,18 @@ def shape_report(input_size, kernel_size, stride=None, padding=0, dilation=1,
 
 
 def max_pyramid_steps(size: int, kernel_size: int = 2, stride: int | None = None) -> int:
-    """How many times a ``size``-pixel side can be pooled (no padding) before it is too small."""
-    from poolkit.shapes import pool_output_size
-
+    """How many times a ``size``-pixel side can be pooled (no padding) before it is too small
+    (torch's sizes, see :func:`output_shape`)."""
     steps = 0
     while True:
         try:
-            size = pool_output_size(size, kernel_size, stride)
+            new_size = output_shape((size, size), kernel_size, stride)[0]
         except ValueError:
             return steps
+        if new_size == size:  # a pooling that does not shrink never stops
+            raise ValueError(f"kernel_size={kernel_size!r} with stride={stride!r} never shrinks "
+                             f"a {size}-pixel side; use a stride of at least 2")
+        size = new_size
         steps += 1
 
 
@@ -656,17 +747,18 @@ def shift_invariance(image, shifts=None, kernel_size=2, stride=None, mode="max",
         shifts = shifts if isinstance(shifts, range) else list(shifts)
         given = f"shifts={shifts!r}" if isinstance(shifts, range) else "the shifts given"
     image = np.asarray(image, dtype=np.float64)
-    prepared = blur(image, blur_passes) if blur_first else image
-    reference = pool_image(prepared, k, s, mode=mode)
     n = len(shifts)
+    pooled_shape = image.shape[:-2] + output_shape(image.shape[-2:], k, s)
     check_output_fits(
         "shift_invariance",
-        [((n,) + image.shape, np.float64), ((n,) + reference.shape, np.float64),
+        [((n,) + image.shape, np.float64), ((n,) + pooled_shape, np.float64),
          ((n,), np.int64), ((n,), np.float64), ((n,), np.float64)],
         f"{n} shifts ({given}) of an image of shape {image.shape}",
         "Pass fewer shifts, e.g. shifts=range(4): every shift keeps a shifted and a pooled "
         "copy of the image.",
     )
+    prepared = blur(image, blur_passes) if blur_first else image
+    reference = pool_image(prepared, k, s, mode=mode)
     shifts = np.asarray(shifts, dtype=int)
     norm = float(np.linalg.norm(reference)) or 1.0
     inputs, outputs, change, unchanged = [], [], [], []

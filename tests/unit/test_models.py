@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from poolgrade.answers import instructor_answers  # noqa: E402
+from poolgrade.reference import models as reference_models  # noqa: E402
 from poolkit import models  # noqa: E402
 from poolkit.data import make_shapes  # noqa: E402
 
@@ -342,9 +343,10 @@ def test_head_parameters_match_torch_layers(head):
         head_model = nn.Sequential(*layers, nn.Linear(inputs, n_classes))
         expected = models.count_parameters(head_model)
         for got in (answer(channels, height, width, n_classes, head),
-                    models.torch_head_parameters(channels, height, width, n_classes, head)):
+                    reference_models.torch_head_parameters(channels, height, width, n_classes,
+                                                           head)):
             assert type(got) is int and got == expected
-    for fn in (answer, models.torch_head_parameters):
+    for fn in (answer, reference_models.torch_head_parameters):
         with pytest.raises(ValueError, match="head"):
             fn(4, 2, 2, 3, "dense")
 
@@ -362,12 +364,12 @@ def test_gap_head_logits_match_torch():
 
 
 def test_adaptive_windows_answer_matches_torch():
-    from poolkit.adaptive import adaptive_bins
+    from poolgrade.reference import adaptive_bins
 
     answer = instructor_answers(LESSON_06).adaptive_windows
     for length in range(1, 30):
         for out in range(1, 34):
-            expected = models.torch_adaptive_windows(length, out)
+            expected = reference_models.torch_adaptive_windows(length, out)
             assert answer(length, out) == expected == adaptive_bins(length, out), (length, out)
 
 

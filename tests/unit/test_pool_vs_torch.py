@@ -1,4 +1,5 @@
-"""poolkit against torch, the oracle: random shapes and configurations (hypothesis)."""
+"""poolgrade.reference (the instructor's NumPy oracle) against torch: random configurations
+(hypothesis)."""
 
 import os
 
@@ -9,7 +10,7 @@ import torch.nn.functional as F
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import poolkit
+from poolgrade import reference as ref
 
 pytestmark = pytest.mark.frameworks
 torch.set_num_threads(1)
@@ -23,8 +24,8 @@ SETTINGS = settings(
 
 TORCH_MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 TORCH_AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
-POOLKIT_MAX = {1: poolkit.max_pool1d, 2: poolkit.max_pool2d, 3: poolkit.max_pool3d}
-POOLKIT_AVG = {1: poolkit.avg_pool1d, 2: poolkit.avg_pool2d, 3: poolkit.avg_pool3d}
+POOLKIT_MAX = {1: ref.max_pool1d, 2: ref.max_pool2d, 3: ref.max_pool3d}
+POOLKIT_AVG = {1: ref.avg_pool1d, 2: ref.avg_pool2d, 3: ref.avg_pool3d}
 
 
 @st.composite
@@ -117,7 +118,7 @@ def test_avg_pool1d_divisor_override_matches_torch_2d(cfg, count_include_pad):
         count_include_pad, divisor_override=3,
     )
     assume(refused is None)
-    out = poolkit.avg_pool1d(x, kernel, stride, padding, ceil_mode, count_include_pad, 3)
+    out = ref.avg_pool1d(x, kernel, stride, padding, ceil_mode, count_include_pad, 3)
     np.testing.assert_allclose(out, expected.numpy()[..., 0, :], rtol=1e-12)
 
 
@@ -133,11 +134,11 @@ def test_max_pool2d_backward_matches_autograd(cfg, seed):
     # A window lying wholly in the padding has no input to send its gradient to; torch's
     # backward writes out of bounds on it and can kill the process, so such configurations
     # are tested on their own in test_pool_semantics.py.
-    probe = poolkit.max_pool2d(np.zeros(x.shape[-3:]), kernel, stride, padding, dilation, ceil_mode)
+    probe = ref.max_pool2d(np.zeros(x.shape[-3:]), kernel, stride, padding, dilation, ceil_mode)
     assume(np.isfinite(probe).all())
     grad = np.random.default_rng(seed).standard_normal(tuple(out.shape))
     out.backward(torch.from_numpy(grad))
-    dx = poolkit.max_pool2d_backward(grad, x, kernel, stride, padding, dilation, ceil_mode)
+    dx = ref.max_pool2d_backward(grad, x, kernel, stride, padding, dilation, ceil_mode)
     np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
@@ -154,7 +155,7 @@ def test_avg_pool2d_backward_matches_autograd(cfg, count_include_pad, divisor_ov
     assume(refused is None)
     grad = np.random.default_rng(seed).standard_normal(tuple(out.shape))
     out.backward(torch.from_numpy(grad))
-    dx = poolkit.avg_pool2d_backward(grad, x, kernel, stride, padding, ceil_mode,
+    dx = ref.avg_pool2d_backward(grad, x, kernel, stride, padding, ceil_mode,
                                      count_include_pad, divisor_override)
     np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
 
@@ -167,8 +168,8 @@ def test_adaptive_pooling_matches_torch(cfg, out_h, out_w):
     size = out_h if n == 1 else (out_h, out_w)
     adaptive_avg = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d}[n]
     adaptive_max = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d}[n]
-    ours_avg = {1: poolkit.adaptive_avg_pool1d, 2: poolkit.adaptive_avg_pool2d}[n]
-    ours_max = {1: poolkit.adaptive_max_pool1d, 2: poolkit.adaptive_max_pool2d}[n]
+    ours_avg = {1: ref.adaptive_avg_pool1d, 2: ref.adaptive_avg_pool2d}[n]
+    ours_max = {1: ref.adaptive_max_pool1d, 2: ref.adaptive_max_pool2d}[n]
     np.testing.assert_allclose(ours_avg(x, size), adaptive_avg(t, size).numpy(), rtol=1e-12)
     out, idx = ours_max(x, size, return_indices=True)
     expected, expected_idx = adaptive_max(t, size, return_indices=True)
@@ -184,10 +185,10 @@ def test_output_size_matches_torch(size, k, s, p, d, ceil_mode):
         expected = F.max_pool1d(torch.zeros(1, 1, size), k, s, p, d, ceil_mode).shape[-1]
     except RuntimeError:
         with pytest.raises(ValueError):
-            poolkit.pool_output_size(size, k, s, p, d, ceil_mode)
+            ref.pool_output_size(size, k, s, p, d, ceil_mode)
         return
-    assert poolkit.pool_output_size(size, k, s, p, d, ceil_mode) == expected
-    assert poolkit.reference.output_size(size, k, s, p, d, ceil_mode) == expected
+    assert ref.pool_output_size(size, k, s, p, d, ceil_mode) == expected
+    assert ref.loops.output_size(size, k, s, p, d, ceil_mode) == expected
 
 
 @pytest.mark.parametrize("batch", [(), (0,), (2,)])
@@ -197,8 +198,8 @@ def test_adaptive_output_size_zero_gives_the_empty_output_like_torch(n, size, ba
     t = torch.from_numpy(x)
     adaptive_avg = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d}[n]
     adaptive_max = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d}[n]
-    ours_avg = {1: poolkit.adaptive_avg_pool1d, 2: poolkit.adaptive_avg_pool2d}[n]
-    ours_max = {1: poolkit.adaptive_max_pool1d, 2: poolkit.adaptive_max_pool2d}[n]
+    ours_avg = {1: ref.adaptive_avg_pool1d, 2: ref.adaptive_avg_pool2d}[n]
+    ours_max = {1: ref.adaptive_max_pool1d, 2: ref.adaptive_max_pool2d}[n]
     pairs = [
         (ours_avg(x, size), adaptive_avg(t, size)),
         (ours_max(x, size), adaptive_max(t, size)),
@@ -213,40 +214,40 @@ def test_adaptive_output_size_zero_gives_the_empty_output_like_torch(n, size, ba
 def test_global_pooling_matches_torch():
     x = np.random.default_rng(3).standard_normal((2, 5, 7, 3))
     t = torch.from_numpy(x)
-    np.testing.assert_allclose(poolkit.global_avg_pool2d(x), F.adaptive_avg_pool2d(t, 1).numpy())
-    np.testing.assert_array_equal(poolkit.global_max_pool2d(x), F.adaptive_max_pool2d(t, 1).numpy())
-    assert poolkit.global_avg_pool2d(x[0]).shape == (5, 1, 1)
+    np.testing.assert_allclose(ref.global_avg_pool2d(x), F.adaptive_avg_pool2d(t, 1).numpy())
+    np.testing.assert_array_equal(ref.global_max_pool2d(x), F.adaptive_max_pool2d(t, 1).numpy())
+    assert ref.global_avg_pool2d(x[0]).shape == (5, 1, 1)
 
 
 def test_float32_stays_float32_and_agrees_with_torch():
     x = np.random.default_rng(4).standard_normal((2, 3, 33, 31)).astype(np.float32)
     t = torch.from_numpy(x)
     for args in [(2, 2, 0), (3, 2, 1), ((3, 2), (1, 2), (1, 1))]:
-        out = poolkit.avg_pool2d(x, *args)
+        out = ref.avg_pool2d(x, *args)
         assert out.dtype == np.float32
         np.testing.assert_allclose(out, F.avg_pool2d(t, *args).numpy(), rtol=1e-5, atol=1e-6)
-        np.testing.assert_array_equal(poolkit.max_pool2d(x, *args), F.max_pool2d(t, *args).numpy())
+        np.testing.assert_array_equal(ref.max_pool2d(x, *args), F.max_pool2d(t, *args).numpy())
 
 
 def test_large_input_takes_the_threaded_path_and_agrees():
     """Big enough to be split across threads; the split must not change any value."""
     x = np.random.default_rng(5).standard_normal((4, 16, 130, 131)).astype(np.float32)
-    assert x.size >= poolkit._engine._PARALLEL_MIN_ELEMENTS
+    assert x.size >= ref._engine._PARALLEL_MIN_ELEMENTS
     t = torch.from_numpy(x)
-    np.testing.assert_array_equal(poolkit.max_pool2d(x, 3, 2, 1), F.max_pool2d(t, 3, 2, 1).numpy())
+    np.testing.assert_array_equal(ref.max_pool2d(x, 3, 2, 1), F.max_pool2d(t, 3, 2, 1).numpy())
     # float32 sums in a different order: a few ulps apart near zero
-    np.testing.assert_allclose(poolkit.avg_pool2d(x, 2, 2), F.avg_pool2d(t, 2, 2).numpy(),
+    np.testing.assert_allclose(ref.avg_pool2d(x, 2, 2), F.avg_pool2d(t, 2, 2).numpy(),
                                rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8])
 def test_integer_max_pooling_keeps_dtype_like_torch(dtype):
     x = np.random.default_rng(6).integers(0, 100, size=(1, 2, 6, 6)).astype(dtype)
-    out = poolkit.max_pool2d(x, 3, 2, 1)
+    out = ref.max_pool2d(x, 3, 2, 1)
     assert out.dtype == dtype
     expected = F.max_pool2d(torch.from_numpy(x.astype(np.int64)), 3, 2, 1).numpy()
     np.testing.assert_array_equal(out, expected)
-    assert poolkit.avg_pool2d(x, 2).dtype == np.float64
+    assert ref.avg_pool2d(x, 2).dtype == np.float64
 
 
 def test_reference_loops_agree_with_vectorized():
@@ -257,14 +258,14 @@ def test_reference_loops_agree_with_vectorized():
         p = int(rng.integers(0, k // 2 + 1))
         x = rng.integers(-3, 4, size=(2, 2, int(rng.integers(k, 9)), int(rng.integers(k, 9))))
         x = x.astype(np.float64)
-        np.testing.assert_array_equal(poolkit.reference.max_pool2d(x, k, s, p),
-                                      poolkit.max_pool2d(x, k, s, p))
+        np.testing.assert_array_equal(ref.loops.max_pool2d(x, k, s, p),
+                                      ref.max_pool2d(x, k, s, p))
         for cip in (True, False):
-            np.testing.assert_allclose(poolkit.reference.avg_pool2d(x, k, s, p, cip),
-                                       poolkit.avg_pool2d(x, k, s, p, count_include_pad=cip))
+            np.testing.assert_allclose(ref.loops.avg_pool2d(x, k, s, p, cip),
+                                       ref.avg_pool2d(x, k, s, p, count_include_pad=cip))
 
 
 def test_accepts_torch_tensors_that_require_grad():
     t = torch.randn(1, 2, 4, 4, requires_grad=True)
-    np.testing.assert_array_equal(poolkit.max_pool2d(t, 2), F.max_pool2d(t, 2).detach().numpy())
-    assert poolkit.bridges.to_torch(poolkit.bridges.to_numpy(t)).shape == (1, 2, 4, 4)
+    np.testing.assert_array_equal(ref.max_pool2d(t, 2), F.max_pool2d(t, 2).detach().numpy())
+    assert ref.bridges.to_torch(ref.bridges.to_numpy(t)).shape == (1, 2, 4, 4)

@@ -1,7 +1,7 @@
 """Pooling written as plain loops, for reading.
 
 These are the versions the lessons show: every window is cut out and reduced one at a
-time.  They follow the same rules as the fast functions in :mod:`poolkit.pooling` (and
+time.  They follow the same rules as the fast functions in :mod:`poolgrade.reference.pooling` (and
 the tests check that they agree), but they are slow: use them on small arrays.
 """
 

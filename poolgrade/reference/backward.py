@@ -39,7 +39,7 @@ def _check_grad(grad_output, expected_shape, fn_name):
 
 def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1,
                         ceil_mode=False):
-    """Gradient of :func:`poolkit.max_pool2d` with respect to ``x``.
+    """Gradient of :func:`poolgrade.reference.max_pool2d` with respect to ``x``.
 
     ``grad_output: (N, C, H_out, W_out)``, ``x: (N, C, H, W)`` (or both unbatched).
     Returns ``dx`` with the shape of ``x`` and the dtype of ``grad_output`` (float64 for ints).
@@ -69,7 +69,7 @@ def max_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
 
 def avg_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, ceil_mode=False,
                         count_include_pad=True, divisor_override=None):
-    """Gradient of :func:`poolkit.avg_pool2d` with respect to ``x``.
+    """Gradient of :func:`poolgrade.reference.avg_pool2d` with respect to ``x``.
 
     ``grad_output: (N, C, H_out, W_out)``, ``x: (N, C, H, W)`` (or both unbatched).
     Returns ``dx`` with the shape of ``x``; the padding receives nothing.  A ``dx`` that
