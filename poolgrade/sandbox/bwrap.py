@@ -53,10 +53,10 @@ import stat
 import sys
 from dataclasses import dataclass
 
-# Packages a NumPy-only kernel must not be able to import, by their import names.
-BANNED_IN_NUMPY_ONLY = ("torch", "torchgen", "functorch", "tensorflow", "tensorboard",
-                        "keras", "tf_keras", "jax", "jaxlib", "scipy", "skimage", "sklearn",
-                        "poolkit")
+# Packages a NumPy-only kernel must not be able to import: the same rule as the visible
+# check's, from the one place it is written.
+from poolkit.checks.policy import BANNED_IN_NUMPY_ONLY
+
 SANDBOX_UID = 65534      # nobody: the grader's kernels run as this user when it is root
 SANDBOX_GID = 65534      # and this group (nogroup)
 DEFAULT_SCRATCH_BYTES = 256 * 2**20

@@ -68,6 +68,10 @@ and oracle names such as ``"poolkit.checks.reference_loop_seconds"`` use ``poolk
 * :mod:`~poolkit.checks.numpy_only`: the NumPy-only rule (``assert_numpy_only``, the call
   monitor);
 * :mod:`~poolkit.checks.checking`: ``check_against_oracle``;
+* :mod:`~poolkit.checks.policy`: the rules the grader enforces too (the banned packages,
+  the time limits and their environment override), written once;
+* :mod:`~poolkit.checks.failures`: a failed check as data (``CheckFailure``), carried by
+  the AssertionError every check raises (``CheckFailed``);
 * :mod:`~poolkit.checks.hints`: staged hints (``hint("output_size")`` prints an
   exercise's rule; failures show it only after repeated tries) and
   ``compare_with_yours`` (a reference's source, once your version passes);
@@ -92,10 +96,11 @@ from .cases import (
     size_cases,
 )
 from .checking import check_against_oracle
-from .guards import DEFAULT_TIME_LIMIT, _effective_limit, call, check_speed
+from .failures import CheckFailed, CheckFailure
+from .guards import call, check_speed
 from .hints import compare_with_yours, hint
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
-from .numpy_only import DEFAULT_BANNED, assert_numpy_only
+from .numpy_only import assert_numpy_only
 from .oracle import (
     _decode_tokens,
     _encode,
@@ -105,6 +110,7 @@ from .oracle import (
     oracle_results,
     reference_loop_seconds,
 )
+from .policy import BANNED_IN_NUMPY_ONLY, CALL_TIME_LIMIT, effective_limit
 from .results import (
     _compare,
     assert_close,

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from ._literals import _str, _tuple, _type
+from ._literals import _tuple, _type
 from .cases import CaseSet
-from .guards import DEFAULT_TIME_LIMIT, _call_student, _effective_limit, _raised_type
+from .failures import CheckFailed
+from .guards import _call_student
 from .hints import expected_failure, record_pass, set_current
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
-from .numpy_only import DEFAULT_BANNED, _Watch, assert_numpy_only
+from .numpy_only import _Watch, assert_numpy_only
 from .oracle import oracle_results
+from .policy import BANNED_IN_NUMPY_ONLY, CALL_TIME_LIMIT, effective_limit
 from .results import _compare, _fail, _is_real_ndarray, describe, strict_value
 
 
 def check_against_oracle(fn, oracle: str, cases: CaseSet, *, hint: str = "",
                          name: str | None = None, rtol: float = 1e-6, atol: float = 1e-9,
-                         numpy_only: bool = False, banned=DEFAULT_BANNED,
-                         oracle_kwargs=None, time_limit: float = DEFAULT_TIME_LIMIT,
+                         numpy_only: bool = False, banned=BANNED_IN_NUMPY_ONLY,
+                         oracle_kwargs=None, time_limit: float = CALL_TIME_LIMIT,
                          exercise: str | None = None) -> None:
     """Call ``fn`` on every case and compare with ``oracle`` computed in a fresh process.
 
     ``oracle`` is a dotted name importable in a clean interpreter (``"poolkit.max_pool2d"``,
-    ``"poolkit.reference.output_size"``); ``oracle_kwargs`` go to the oracle only (e.g.
+    ``"poolgrade.reference.pool_output_size"``); ``oracle_kwargs`` go to the oracle only (e.g.
     ``{"count_include_pad": False}``).  A case where the oracle raises (a config torch
     refuses) passes only if ``fn`` raises the same exception type.  With
     ``numpy_only=True`` the function's code is read first (:func:`assert_numpy_only`) and
@@ -37,10 +39,11 @@ def check_against_oracle(fn, oracle: str, cases: CaseSet, *, hint: str = "",
     assert_kernel_reports_errors()
     if not callable(fn):
         _fail(f"{name} is not a function (got {_type(fn).__name__})", "",
-              "define it with def in the exercise cell and run that cell")
+              "define it with def in the exercise cell and run that cell",
+              kind="not_a_function")
     if numpy_only:
-        assert_numpy_only(fn, name=name, banned=banned)
-    limit = _effective_limit(time_limit)
+        assert_numpy_only(fn, name=name, banned=banned)   # (under the grader: the kernel's)
+    limit = effective_limit(time_limit)
     built = cases.build()
     expected = oracle_results(oracle, cases, oracle_kwargs)
     if expected.__len__() != built.__len__():
@@ -60,8 +63,8 @@ def check_against_oracle(fn, oracle: str, cases: CaseSet, *, hint: str = "",
                 with expected_failure():
                     _call_student(fn, call_args, kwargs, name=name, case=case, hint=hint,
                                   time_limit=limit, watch=watch)
-            except AssertionError as exc:
-                if _raised_type(_str(exc).partition("\n")[0], name) == want[1]:
+            except CheckFailed as exc:
+                if exc.failure.raised_type == want[1]:
                     checked += 1
                     continue
                 raise

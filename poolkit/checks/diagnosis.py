@@ -34,10 +34,9 @@ import sys
 from functools import cache
 from importlib import resources
 
-from ._literals import _dict, _list, _str, _tuple
+from ._literals import _dict, _list, _tuple
 from .hints import _quiet, expected_failure
-
-PROBE_TIME_LIMIT = 5.0      # seconds per probe call: a diagnosis must not stall a test
+from .policy import PROBE_TIME_LIMIT, effective_limit
 
 _taken: list = []           # (exercise, mistake id) found since the grader last asked
 
@@ -117,16 +116,19 @@ def _student_function(name: str):
 def _outcome(fn, args, kwargs, name):
     """What ``fn`` gives on one probe: a strict value, ``("error", type)``, or None when
     it cannot be told (too slow, or a result of a kind the checks do not read)."""
-    from .guards import _call_student, _effective_limit, _raised_type
+    from .failures import CheckFailed
+    from .guards import _call_student
     from .results import _is_real_ndarray, strict_value
 
     call_args = _tuple([a.copy() if _is_real_ndarray(a) else a for a in args])
     try:
         value = _call_student(fn, call_args, _dict(kwargs), name=name, case="", hint="",
-                              time_limit=_effective_limit(PROBE_TIME_LIMIT), watch=None)
-    except AssertionError as exc:
-        raised = _raised_type(_str(exc).partition("\n")[0], name)
+                              time_limit=effective_limit(PROBE_TIME_LIMIT), watch=None)
+    except CheckFailed as exc:
+        raised = exc.failure.raised_type
         return None if raised is None else ("error", raised)
+    except AssertionError:    # the kernel is unfit for checks: nothing can be told
+        return None
     try:
         return strict_value(value)
     except AssertionError:

@@ -5,20 +5,18 @@ data-only channel instead (:func:`_call_remote`).
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
 import time
 import warnings
 
-from ._literals import _float, _type
+from ._literals import _type
 from .hints import set_current
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .oracle import loop_time
+from .policy import CALL_TIME_LIMIT, effective_limit
 from .results import _fail
-
-DEFAULT_TIME_LIMIT = 20.0   # seconds per call of a student's function (cells time out at 60)
 
 
 class _TimeLimit(BaseException):
@@ -52,18 +50,6 @@ def _call_with_limit(fn, args, kwargs, seconds):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _effective_limit(requested) -> float:
-    """The time limit, lowered (never raised) by ``POOLKIT_CHECK_TIME_LIMIT`` seconds, so a
-    grading batch can fail endless loops faster."""
-    limit = DEFAULT_TIME_LIMIT if requested is None else _float(requested)
-    env = os.environ.get("POOLKIT_CHECK_TIME_LIMIT", "")
-    try:
-        lower = _float(env) if env else limit
-    except ValueError:
-        lower = limit
-    return lower if 0 < lower < limit else limit
-
-
 def _ready_to_call(fn, name, exercise, case) -> str:
     """What every call of a student's function checks first; returns its display name."""
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
@@ -73,12 +59,13 @@ def _ready_to_call(fn, name, exercise, case) -> str:
     assert_kernel_reports_errors()
     if not callable(fn):
         _fail(f"{name} is not a function (got {_type(fn).__name__})", case,
-              "define it with def in the exercise cell and run that cell")
+              "define it with def in the exercise cell and run that cell",
+              kind="not_a_function")
     return name
 
 
 def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
-         time_limit: float = DEFAULT_TIME_LIMIT, exercise: str | None = None, **kwargs):
+         time_limit: float = CALL_TIME_LIMIT, exercise: str | None = None, **kwargs):
     """Call a student's function for a visible test: at most ``time_limit`` seconds, and an
     exception inside it becomes an AssertionError that names the case.  Returns its result
     (read it with :func:`assert_close`/:func:`assert_equal`).  ``exercise`` names the
@@ -87,7 +74,7 @@ def call(fn, *args, case: str = "", hint: str = "", name: str | None = None,
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     name = _ready_to_call(fn, name, exercise, case)
     return _call_student(fn, args, kwargs, name=name, case=case, hint=hint,
-                         time_limit=_effective_limit(time_limit), watch=None)
+                         time_limit=effective_limit(time_limit), watch=None)
 
 
 def check_speed(fn, *args, loops: tuple, fraction: float = 0.5, tries: int = 3,
@@ -109,16 +96,17 @@ def check_speed(fn, *args, loops: tuple, fraction: float = 0.5, tries: int = 3,
         limit = fraction * yardstick
         # the wall-clock limit only stops an endless loop; the verdict is the CPU time
         used = _cpu_seconds_of_call(fn, args, kwargs, name=name, case=case, hint=hint,
-                                    wall_limit=_effective_limit(10 * yardstick + 5))
+                                    wall_limit=effective_limit(10 * yardstick + 5))
         if used is not None and not used >= 0:   # (NaN too)
             _fail(f"{name}'s speed could not be checked: its CPU time was measured as "
-                  f"{used:.3f} s, which is impossible", case, hint, diagnose_it=False)
+                  f"{used:.3f} s, which is impossible", case, hint, diagnose_it=False,
+                  kind="unmeasurable")
         if used is not None and used <= limit:
             return
     spent = "more than the wall-clock limit" if used is None else f"{used:.2f} s"
     _fail(f"{name} is too slow: it needed {spent} of CPU time, more than {fraction:g} of the "
           f"loop version's ({limit:.2f} s), in each of {tries} tries",
-          case, hint, diagnose_it=False)
+          case, hint, diagnose_it=False, kind="too_slow")
 
 
 def _cpu_seconds_of_call(fn, args, kwargs, *, name, case, hint, wall_limit) -> float | None:
@@ -136,7 +124,7 @@ def _cpu_seconds_of_call(fn, args, kwargs, *, name, case, hint, wall_limit) -> f
                 wall = time.perf_counter() - start
             if meter.problem is not None:
                 _fail(f"{name}'s speed could not be checked: {meter.problem}", case, hint,
-                      diagnose_it=False)
+                      diagnose_it=False, kind="unmeasurable")
             return wall if not meter.calls else meter.seconds
         start = time.thread_time()
         _call_student(fn, args, kwargs, name=name, case=case, hint=hint,
@@ -146,24 +134,16 @@ def _cpu_seconds_of_call(fn, args, kwargs, *, name, case, hint, wall_limit) -> f
         return None
 
 
-def _raised(name, type_name, exc) -> str:
-    """The first line of a failure where the student's function raised."""
+def _fail_raised(name, type_name, exc, case, hint):
+    """Fail because the student's function raised ``type_name`` (``exc``: its message)."""
+    __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     message = f"{exc}"
     if type_name == "NotImplementedError" and not message:
-        return (f"{name} is not written yet: replace `raise NotImplementedError()` in its "
-                f"cell with your code, then run that cell")
-    return f"{name} raised {type_name}: {message}" if message else f"{name} raised {type_name}"
-
-
-def _raised_type(first_line: str, name: str) -> str | None:
-    """The exception type a failure's first line says ``name`` raised (the inverse of
-    :func:`_raised`), or None when the failure is of another kind."""
-    if first_line.startswith(f"{name} is not written yet"):
-        return "NotImplementedError"
-    marker = f"{name} raised "
-    if not first_line.startswith(marker):
-        return None
-    return first_line[marker.__len__():].partition(":")[0].strip()
+        _fail(f"{name} is not written yet: replace `raise NotImplementedError()` in its "
+              f"cell with your code, then run that cell", case, hint, kind="not_written",
+              raised_type=type_name)
+    first = f"{name} raised {type_name}: {message}" if message else f"{name} raised {type_name}"
+    _fail(first, case, hint, kind="raised", raised_type=type_name)
 
 
 def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch, slow_raises=False):
@@ -186,11 +166,11 @@ def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch, slow
         if slow_raises:
             raise _TooSlow() from None
         _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint,
-              diagnose_it=False)
+              diagnose_it=False, kind="timeout")
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
-        _fail(_raised(name, _type(exc).__name__, exc), case, hint, raised=True)
+        _fail_raised(name, _type(exc).__name__, exc, case, hint)
     finally:
         if watch is not None:
             profiler_intact = sys.getprofile() is watch
@@ -198,11 +178,11 @@ def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch, slow
     if watch is not None:
         if not profiler_intact:
             _fail(f"{name} switched off the call monitor (sys.setprofile)", case,
-                  "write the answer with NumPy only")
+                  "write the answer with NumPy only", kind="numpy_only")
         if watch.hits:
             _fail(f"{name} calls {', '.join(watch.hits[:3])}; this exercise must be "
                   f"written with NumPy only", case,
-                  "use np.pad, slicing and reductions such as .max/.mean")
+                  "use np.pad, slicing and reductions such as .max/.mean", kind="numpy_only")
     return result
 
 
@@ -217,8 +197,8 @@ def _call_remote(harness, fn, args, kwargs, *, name, case, hint, time_limit, slo
         if slow_raises:
             raise _TooSlow() from None
         _fail(f"{name} did not finish within {time_limit:g} s (an endless loop?)", case, hint,
-              diagnose_it=False)
+              diagnose_it=False, kind="timeout")
     except harness.StudentRaised as exc:
-        _fail(_raised(name, exc.type_name, exc), case, hint, raised=True)
+        _fail_raised(name, exc.type_name, exc, case, hint)
     except harness.KernelLost:
         raise

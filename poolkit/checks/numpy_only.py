@@ -10,10 +10,8 @@ import re
 from ._literals import _str, _type
 from .guards import _call_with_limit
 from .kernel import _grading_harness
+from .policy import BANNED_IN_NUMPY_ONLY
 from .results import _fail
-
-DEFAULT_BANNED = ("torch", "tensorflow", "keras", "jax", "poolkit", "skimage", "scipy")
-
 
 # --------------------------------------------------------------------------- watching the call
 
@@ -169,18 +167,29 @@ def _numpy_only_problems(fn, banned, seen, depth=0):
     return problems
 
 
-def assert_numpy_only(fn, *, name: str | None = None, banned=DEFAULT_BANNED,
+def require_numpy_only_kernel(harness) -> None:
+    """Under the grader, the NumPy-only rule is the kernel's: refuse to check it in a cell
+    whose calls go to another kernel (the grader misread the cell), rather than pass."""
+    if not getattr(harness, "numpy_only_kernel", False):
+        raise RuntimeError("the grader runs this test cell in a kernel where packages other "
+                           "than NumPy are installed, so the NumPy-only rule cannot be "
+                           "checked here; this is a grader error, please report it")
+
+
+def assert_numpy_only(fn, *, name: str | None = None, banned=BANNED_IN_NUMPY_ONLY,
                       hint: str = "write it with NumPy (np.pad, slicing, .max/.mean)") -> None:
-    """Fail if ``fn`` (or a helper it calls) uses torch, TensorFlow, Keras, JAX, poolkit,
-    scikit-image or SciPy, imports modules dynamically, or reaches around through
+    """Fail if ``fn`` (or a helper it calls) uses a package of ``banned`` (default:
+    :data:`~poolkit.checks.policy.BANNED_IN_NUMPY_ONLY`: torch, TensorFlow, Keras, JAX,
+    poolkit, scikit-image, SciPy, ...), imports modules dynamically, or reaches around through
     ``globals()``/``sys.modules``.  Reads the code only; see ``numpy_only=True`` in
     :func:`check_against_oracle` for watching the call itself."""
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     name = name or getattr(fn, "__name__", "your function")
     if _grading_harness() is not None:
+        require_numpy_only_kernel(_grading_harness())
         return   # graded in a kernel where only NumPy is installed
     problems = _numpy_only_problems(fn, tuple(banned), set())
     if problems:
         unique = list(dict.fromkeys(problems))
         _fail(f"{name} must be written with NumPy only, but " + "; ".join(unique[:4]),
-              "", hint)
+              "", hint, kind="numpy_only")

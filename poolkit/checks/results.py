@@ -8,6 +8,7 @@ AssertionError that names the case and the hint.
 from __future__ import annotations
 
 from ._literals import _HEAPTYPE, _bool, _float, _int, _list, _none, _tuple, _type
+from .failures import CheckFailed, CheckFailure
 from .hints import record_pass, staged_lines
 from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 
@@ -237,12 +238,13 @@ def _unravel(flat_index: int, shape) -> tuple:
 
 
 def _fail(reason: str, case: str, hint: str, exercise: str | None = None, *,
-          diagnose_it: bool = True, raised: bool = False):
+          diagnose_it: bool = True, kind: str = "wrong", raised_type: str | None = None):
     """Raise the failure a student reads: what differs, the case, the known mistake it
     shows (:mod:`~poolkit.checks.diagnosis`) or else the test's hint, then the staged rule
     (:mod:`~poolkit.checks.hints`).  At most about five lines.  ``diagnose_it=False`` for
     failures that probing cannot explain (a call that timed out would only time out
-    again); ``raised=True`` when the student's function raised, so had no output."""
+    again).  ``kind`` and ``raised_type`` say what failed as data
+    (:class:`~poolkit.checks.failures.CheckFailure`), which the exception carries."""
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     from .diagnosis import diagnose, message_lines
     from .hints import _current
@@ -253,11 +255,14 @@ def _fail(reason: str, case: str, hint: str, exercise: str | None = None, *,
     # A certain diagnosis names the mistake and the section; it replaces the generic hint.
     mistake = diagnose(exercise or _current[0]) if diagnose_it else None
     if mistake is not None:
-        lines += message_lines(mistake, raised=raised)
+        # the student's function raised, so it had no output to speak of
+        lines += message_lines(mistake, raised=kind in ("raised", "not_written"))
     elif hint:
         lines.append(f"  hint: {hint}")
     lines += staged_lines(exercise, grading=_grading_harness() is not None)
-    raise AssertionError("\n".join(lines))
+    failure = CheckFailure(kind, raised_type, case, hint,
+                           None if mistake is None else mistake["id"])
+    raise CheckFailed("\n".join(lines), failure)
 
 
 def assert_close(actual, expected, *, case: str = "", hint: str = "",

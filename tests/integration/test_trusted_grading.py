@@ -2,7 +2,7 @@
 command and the bubblewrap sandbox itself (real processes).  The data-only channel between
 the grader and a kernel has its own tests, in test_channel.py.
 
-The whole path (nbgrader autograde and poolkit grade on real lessons, with the attack
+The whole path (nbgrader autograde and poolgrade grade on real lessons, with the attack
 catalogue) is in test_attacks.py; these tests pin down each part so that a failure there
 points here.
 """
@@ -29,6 +29,7 @@ from poolgrade.sandbox.bwrap import (
     unavailable_reason,
 )
 from poolgrade.sandbox.kernels import SandboxedBlockingKernelManager, isolated_python
+from poolkit.checks.policy import CALL_TIME_LIMIT, TIME_LIMIT_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 LIMITS = SandboxLimits(memory_bytes=2048 * 2**20, cpu_seconds=60, file_bytes=2**20)
@@ -44,13 +45,41 @@ def test_numpy_only_cells_are_recognised_from_the_test_source():
     assert not harness.needs_numpy_only("assert f(2) == 3  # numpy_only=True in a comment")
 
 
+@pytest.mark.parametrize("source", [
+    "ck.check_against_oracle(f, 'o', c, numpy_only=flag)",
+    "ck.check_against_oracle(f, 'o', c, numpy_only=1)",
+    "ck.check_against_oracle(f, 'o', c, numpy_only=not False)",
+    "opts = dict(numpy_only=True)\nck.check_against_oracle(f, 'o', c, **opts)",
+    "opts = {'numpy_only': True}\nck.check_against_oracle(f, 'o', c, **opts)",
+    "from course_settings import OPTS\nck.check_against_oracle(f, 'o', c, **OPTS)",
+    "check = ck.check_against_oracle\ncheck(f, 'o', c)",
+    "from functools import partial\npartial(ck.check_against_oracle, f)('o', c)",
+    "from poolkit.checks import assert_numpy_only as rule\nrule(f)",
+    "getattr(ck, 'assert_numpy_only')(f)",
+    "ck.check_against_oracle(f, 'o', c, numpy_only=True",      # does not parse
+])
+def test_a_numpy_only_flag_that_cannot_be_read_as_false_means_the_numpy_only_kernel(source):
+    assert harness.needs_numpy_only(source)
+
+
+@pytest.mark.parametrize("source", [
+    "ck.check_against_oracle(f, 'o', c)",
+    "ck.check_against_oracle(f, 'o', c, numpy_only=False, hint='pad with -inf')",
+    "kw = {'stride': 2}\nassert f(x, **kw).shape == (1, 1, 2, 2)",
+    "ck.call(f, 1, case='c')",
+])
+def test_only_a_cell_that_provably_leaves_the_rule_off_gets_the_main_kernel(source):
+    assert not harness.needs_numpy_only(source)
+
+
 def test_answer_names_come_from_solutions_without_their_imports():
     sources = ["import numpy as np\nfrom math import ceil\n\ndef a(x):\n    return x\n",
                "def b():\n    pass\nLIMIT = 3\nclass C:\n    pass\n"]
     assert harness.answer_names(sources) == {"a", "b", "LIMIT", "C"}
 
 
-def test_a_test_cell_runs_here_and_calls_remote_functions_only():
+def test_a_test_cell_runs_here_and_calls_remote_functions_only(monkeypatch):
+    monkeypatch.delenv(TIME_LIMIT_ENV, raising=False)
     calls = []
 
     def caller(name, args, kwargs, limit):
@@ -62,7 +91,7 @@ def test_a_test_cell_runs_here_and_calls_remote_functions_only():
     ok = harness.run_test_cell("assert double(21) == 42\nprint('visible tests passed')",
                                {"double"}, caller)
     assert ok.passed and ok.stdout == "visible tests passed\n"
-    assert calls == [("double", (21,), harness.DEFAULT_CALL_LIMIT)]
+    assert calls == [("double", (21,), CALL_TIME_LIMIT)]
     failed = harness.run_test_cell("assert double(1) == 3, 'one doubled is two'", {"double"},
                                    caller)
     assert (failed.ename, failed.evalue) == ("AssertionError", "one doubled is two")
@@ -90,8 +119,8 @@ def test_checks_under_the_harness_pass_time_limits_and_report_remote_errors():
     assert seen == [3.0]
     outcome = harness.run_test_cell(
         "from poolkit import checks as ck\n"
-        "ck.check_against_oracle(f, 'poolkit.pool_output_size', ck.size_cases(seed=1, n=2),"
-        " numpy_only=True)", {"f"}, caller)
+        "ck.check_against_oracle(f, 'poolgrade.reference.pool_output_size',"
+        " ck.size_cases(seed=1, n=2), numpy_only=True)", {"f"}, caller)
     assert outcome.evalue.startswith("f is not written yet: replace `raise NotImplementedError()`")
     assert checks._grading_harness() is None
 
