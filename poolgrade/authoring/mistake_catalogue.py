@@ -38,6 +38,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from poolgrade import nbmeta
+
 ROOT = Path(__file__).resolve().parents[2]   # the course repository
 # lesson 05's solution cells import Keras: TensorFlow is quiet only if these come first
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -98,11 +100,10 @@ def solution_namespace(lesson: str) -> dict:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        meta = cell.metadata.get("nbgrader", {})
         lines = cell.source.splitlines()
         imports = "\n".join(line for line in lines if line.startswith(("import ", "from "))
                             and "poolkit.checks" not in line)
-        if meta.get("solution") and not meta.get("grade"):
+        if nbmeta.is_answer_only(cell):
             exec(cell.source, namespace)
         elif imports:
             try:

@@ -41,6 +41,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from poolgrade.nbmeta import grade_id, is_test_cell
+
 ROOT = Path(__file__).resolve().parents[2]   # the course repository
 SOLUTIONS = ROOT / "solutions"
 COURSE = ROOT / "course"
@@ -161,17 +163,11 @@ def normalize_file(path: Path) -> None:
 # --------------------------------------------------------------------------- .py <-> .ipynb
 
 
-def is_test_cell(cell) -> bool:
-    """An autograded test cell: code, graded, not a solution."""
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
 def cell_id(cell, taken: set[str]) -> str:
     """A cell id that does not change when other cells are added or edited: the grade_id
     of an nbgrader cell, else 8 hex digits of the SHA-1 of the cell's type and source
     (``-2``, ``-3``, ... appended to repeats).  Adds the id to ``taken``."""
-    base = cell.metadata.get("nbgrader", {}).get("grade_id")
+    base = grade_id(cell)
     if not base:
         base = hashlib.sha1(f"{cell.cell_type}\n{cell.source}".encode()).hexdigest()[:8]
     base = re.sub(r"[^A-Za-z0-9_-]", "-", base)[:56]
@@ -234,7 +230,7 @@ def source_from_notebook(nb, name: str = "<notebook>") -> str:
     kinds = [kind for kind, header in TEST_HEADERS.items()
              if tests and all(cell.source.startswith(header + "\n") for cell in tests)]
     if tests and not kinds:
-        bad = [cell.metadata["nbgrader"].get("grade_id") for cell in tests
+        bad = [grade_id(cell) for cell in tests
                if not any(cell.source.startswith(h + "\n") for h in TEST_HEADERS.values())]
         raise ValueError(
             f"{name}: every test cell must start with the same header from TEST_HEADERS in "

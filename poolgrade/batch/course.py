@@ -6,14 +6,16 @@ Everything here is nbgrader's own machinery, called step by step instead of thro
 1. ``Course.ensure_assignment``: nbgrader's ``GenerateAssignment`` fills the gradebook when the
    assignment is not in it yet (the release goes to a temporary folder: ``course/`` is left
    as it is);
-2. ``Course.prepare``: nbgrader's ``Autograde.init_assignment`` (student and submission rows,
-   timestamp, data files copied to ``autograded/``) and the ``Autograde.sanitize_preprocessors``
-   (outputs cleared, test cells restored from the gradebook, cell types reset);
-3. the workers run the notebooks (``execute.run_submission``);
-4. ``Course.finish``: the ``Autograde.autograde_preprocessors`` after ``Execute``
-   (``SaveAutoGrades`` writes the scores into the gradebook, late penalties, ...), the
-   autograded notebook into ``autograded/`` and nbgrader's feedback HTML, with
-   ``ClearHiddenTests``, into ``feedback/``.
+2. ``Course.init_submission`` and ``Course.sanitize``: nbgrader's
+   ``Autograde.init_assignment`` (student and submission rows, timestamp, data files copied
+   to ``autograded/``) and the ``Autograde.sanitize_preprocessors`` (outputs cleared, test
+   cells restored from the gradebook, cell types reset);
+3. the workers run the notebooks (:func:`poolgrade.batch.grade_one.run_submission`);
+4. ``Course.after_execute`` and ``Course.feedback_job``: the
+   ``Autograde.autograde_preprocessors`` after ``Execute`` (``SaveAutoGrades`` writes the
+   scores into the gradebook, late penalties, ...), the autograded notebook into
+   ``autograded/``, and ``GetGrades`` for nbgrader's feedback HTML, which the workers render
+   with ``ClearHiddenTests`` into ``feedback/``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 
+from poolgrade import nbmeta
 from poolgrade.model import Event
 
 
@@ -175,7 +178,7 @@ class Course:
                 continue
             last = None
             for cell in nbformat.read(path, as_version=4).cells:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                grade_id = nbmeta.grade_id(cell)
                 if grade_id is None:
                     continue
                 order.append(grade_id)
@@ -214,8 +217,10 @@ class Course:
 
     def init_submission(self, student: str, notebook_names: list[str]) -> None:
         """nbgrader's Autograde.init_assignment: gradebook rows, timestamp, data files."""
+        from poolgrade.execution.nbgrader_adapter import begin_sanitizing
+
         converter = self.autograde_converter()
-        converter._sanitizing = True
+        begin_sanitizing(converter)
         dest = self.path("autograded", student)
         if os.path.isdir(dest):
             _make_writable(dest)

@@ -11,24 +11,31 @@ A job that holds its worker longer than :func:`job_timeout` (the wall-clock limi
 :data:`JOB_MARGIN`) is stopped: its worker is replaced, the student's row says ``error`` with
 the reason, and the batch goes on.
 
-Resuming: ``state.json`` in the report folder remembers, per student, a hash of the submitted
-files, the assignment's tests and the limits. A rerun skips students whose hash is unchanged
-and whose last result was not ``error``. The state is saved after every submission, so an
+Resuming: ``state.json`` in the report folder remembers, per student, a hash of everything
+that can change the grade (:mod:`poolgrade.batch.resume_key`: the submitted files, the
+assignment's tests, the grader's and the checks' code and data, the lesson's solutions folder,
+``nbgrader_config.py``, the limits). A rerun skips students whose hash is unchanged and whose
+last result was not ``error``. The state is saved after every submission, so an
 interrupted run loses nothing that finished.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from poolgrade import nbmeta
+from poolgrade.batch import resume_key
 from poolgrade.model import Event, GradeRow, Limits, worst_status
+
+if TYPE_CHECKING:
+    from poolgrade.batch.submissions import Submission
 
 STATE_VERSION = 1
 JOB_MARGIN = 120    # seconds a job may hold its worker past the submission's wall-clock limit
@@ -41,6 +48,38 @@ def job_timeout(limits: Limits, kind: str, job) -> float:
     stopping kernels, the one test cell that was running, within its own budget, see
     :mod:`.budget`, and rendering feedback).  Only a grader that hangs gets there."""
     return float(limits.submission_timeout + JOB_MARGIN)
+
+
+@dataclass
+class InProgress:
+    """One submission the engine is grading, from the start of its run to its CSV row."""
+
+    sub: Submission
+    key: str                                          # its resume key (see resume_key)
+    events: list[Event] = field(default_factory=list)  # what happened so far, for the CSV
+    feedback_left: int = 0                            # feedback pages still being rendered
+
+
+@dataclass
+class Job:
+    """One job in flight on a worker: running a submission (``kind`` "run", ``payload`` a
+    :class:`~poolgrade.batch.grade_one.SubmissionTask`) or rendering one feedback page
+    ("feedback", a :class:`~poolgrade.batch.feedback.FeedbackJob`)."""
+
+    kind: str
+    student: str
+    payload: object
+    tries: int = 0       # times it was started again after its worker died
+
+    def function(self):
+        """What a worker runs on ``payload``."""
+        if self.kind == "run":
+            from poolgrade.batch.grade_one import run_submission
+
+            return run_submission
+        from poolgrade.batch.feedback import render_feedback
+
+        return render_feedback
 
 
 @dataclass
@@ -99,9 +138,15 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
         rows, graded, skipped = run.grade_all(workers=workers, scheduler=scheduler, force=force,
                                               progress=progress, left_out=left_out)
         csv_path = os.path.join(report_dir, "grades.csv")
+        # near-copies among all submissions (skipped ones too); never raises
+        from poolgrade.batch import similarity
+
+        pairs, similarity_note = similarity.check_class(course, run.notebooks, run.exercises)
         report.write_csv(csv_path, run.exercises, rows,
                          sandbox="none (--unsandboxed)" if unsandboxed else "bubblewrap",
-                         left_out=run.left_out)
+                         left_out=run.left_out,
+                         similar=similarity.summaries(pairs, [e.name for e in run.exercises]))
+        report.write_similarity(report_dir, pairs)
         charts = report.draw_charts(report_dir, run.exercises, rows, assignment)
         _, misconception_chart = report.write_misconceptions(report_dir, run.exercises, rows,
                                                              assignment)
@@ -110,7 +155,8 @@ def grade(assignment: str, course_dir: str = ".", submissions: str | None = None
         text = report.summary(assignment, run.exercises, rows, graded=len(graded),
                               skipped=len(skipped), seconds=seconds, csv_path=csv_path,
                               charts=charts, feedback_dir=course.path("feedback", "<student>"),
-                              left_out=run.left_out)
+                              left_out=run.left_out, similar_pairs=pairs,
+                              similarity_note=similarity_note)
         return GradingResult(rows, graded, skipped, csv_path, charts, text, seconds)
     finally:
         if unpacked:
@@ -130,6 +176,8 @@ class _Run:
         self._max_points = {e.name: e.max_points for e in self.exercises}
         self._exercise_of = {g: e.name for e in self.exercises for g in e.grade_ids}
         self.fingerprint = course.fingerprint()
+        self.setup_digest = resume_key.inputs_digest(resume_key.grading_inputs(
+            course.root, course.path("source"), course.assignment))
         self.execute_config = _execute_config(course.config)
         if not limits.cell_timeout:
             self.limits = limits = dataclasses.replace(
@@ -158,9 +206,9 @@ class _Run:
         os.replace(tmp, self.state_path)
 
     def _key(self, submission) -> str:
-        text = json.dumps([submission.digest, self.fingerprint, dataclasses.asdict(self.limits),
-                           _grader_digest(), self.unsandboxed])
-        return hashlib.sha256(text.encode()).hexdigest()
+        return resume_key.resume_key(submission.digest, self.fingerprint, self.setup_digest,
+                                     limits=self.limits, execute_config=self.execute_config,
+                                     unsandboxed=self.unsandboxed)
 
     def _cell_order(self, notebook: str) -> list[str]:
         import nbformat
@@ -169,7 +217,7 @@ class _Run:
         order = []
         if os.path.exists(path):
             for cell in nbformat.read(path, as_version=4).cells:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                grade_id = nbmeta.grade_id(cell)
                 if grade_id:
                     order.append(grade_id)
         return order + sorted(g for g in self.source_cells[notebook] if g not in order)
@@ -202,7 +250,7 @@ class _Run:
                 rows[sub.student] = row
                 skipped.append(sub.student)
             else:
-                todo.append((sub, key))
+                todo.append(InProgress(sub, key))
         graded = []
         if not todo:
             return list(rows.values()), graded, skipped
@@ -229,7 +277,7 @@ class _Run:
             backend.close()
         return list(rows.values()), graded, skipped
 
-    def _loop(self, backend, todo, done):
+    def _loop(self, backend, todo: list[InProgress], done):
         """Prepare submissions as workers free up, store results as they come back.
 
         Two kinds of jobs go to the workers: running a submission, then rendering its
@@ -237,36 +285,40 @@ class _Run:
         finished (CSV row, saved state) when its feedback is written.
         """
         from poolgrade.batch.course import describe_error
-        from poolgrade.batch.feedback import render_feedback
-        from poolgrade.batch.grade_one import run_submission
 
         waiting = iter(todo)
-        pending: dict = {}     # future -> (kind, student, job, tries)
+        pending: dict = {}     # future -> Job
         self._in_flight = pending
-        open_subs: dict = {}   # student -> [sub, key, events, feedback jobs left]
+        open_subs: dict[str, InProgress] = {}   # student -> its state until its row is written
         window = 2 * backend.workers
         running = 0
 
+        def submit(job: Job) -> None:
+            pending[backend.submit(job.function(), job.payload)] = job
+
+        def still_out(student: str) -> bool:
+            return any(job.student == student for job in pending.values())
+
         def close(student):
-            sub, key, events, _ = open_subs.pop(student)
-            done(sub, self._finish(sub, key, events))
+            entry = open_subs.pop(student)
+            done(entry.sub, self._finish(entry))
 
         def fill():
             nonlocal running
             while running < window:
-                item = next(waiting, None)
-                if item is None:
+                entry = next(waiting, None)
+                if entry is None:
                     return
-                sub, key = item
                 try:
-                    task, events = self._prepare(sub)
+                    task = self._prepare(entry)
                 except Exception as err:
-                    task, events = None, [describe_error(err)]
-                open_subs[sub.student] = [sub, key, events, 0]
+                    task = None
+                    entry.events.append(describe_error(err))
+                open_subs[entry.sub.student] = entry
                 if task is None:
-                    close(sub.student)
+                    close(entry.sub.student)
                     continue
-                pending[backend.submit(run_submission, task)] = ("run", sub.student, task, 0)
+                submit(Job("run", entry.sub.student, task))
                 running += 1
 
         fill()
@@ -274,58 +326,56 @@ class _Run:
             finished = backend.wait(pending, timeout=self._until_overdue(backend, pending))
             lost = []
             for future in finished:
-                kind, student, job, tries = pending.pop(future)
-                entry = open_subs[student]
-                running -= kind == "run"
+                job = pending.pop(future)
+                entry = open_subs[job.student]
+                running -= job.kind == "run"
                 try:
                     result = future.result()
                 except Exception as err:
                     if backend.lost(err):
-                        lost.append((kind, student, job, tries))
+                        lost.append(job)
                         continue
-                    if kind == "run":
-                        entry[2].append(describe_error(err))
+                    if job.kind == "run":
+                        entry.events.append(describe_error(err))
                     else:
-                        self._feedback_in_parent(job, entry, err)
-                    if entry[3] == 0:
-                        close(student)
+                        self._feedback_in_parent(job.payload, entry, err)
+                    if entry.feedback_left == 0:
+                        close(job.student)
                     continue
                 try:
-                    if kind == "run":
-                        jobs = self._store(student, result, entry)
-                        for fb in jobs:
-                            pending[backend.submit(render_feedback, fb)] = (
-                                "feedback", student, fb, 0)
-                        entry[3] = len(jobs)
+                    if job.kind == "run":
+                        feedback_jobs = self._store(result, entry)
+                        for fb in feedback_jobs:
+                            submit(Job("feedback", job.student, fb))
+                        entry.feedback_left = len(feedback_jobs)
                     else:
-                        self.course.write_feedback(student, job.notebook, result)
-                        entry[3] -= 1
+                        self.course.write_feedback(job.student, job.payload.notebook, result)
+                        entry.feedback_left -= 1
                 except Exception as err:
-                    entry[2].append(describe_error(err))
-                    if kind == "feedback":
-                        entry[3] -= 1
-                if entry[3] == 0:
-                    close(student)
+                    entry.events.append(describe_error(err))
+                    if job.kind == "feedback":
+                        entry.feedback_left -= 1
+                if entry.feedback_left == 0:
+                    close(job.student)
             if lost:
                 # A worker process died (not a kernel: the worker itself), and every job in
                 # flight died with it. Start new workers; try each job once more.
                 lost += list(pending.values())
                 pending.clear()
                 backend.restart()
-                for kind, student, job, tries in lost:
-                    if tries < 1:
-                        fn = run_submission if kind == "run" else render_feedback
-                        pending[backend.submit(fn, job)] = (kind, student, job, tries + 1)
+                for job in lost:
+                    if job.tries < 1:
+                        submit(dataclasses.replace(job, tries=job.tries + 1))
                         continue
-                    entry = open_subs[student]
-                    entry[2].append(Event("error", "a grading worker process died twice "
-                                                   "during this submission; rerun to retry"))
-                    if kind == "run":
+                    entry = open_subs[job.student]
+                    entry.events.append(Event("error", "a grading worker process died twice "
+                                                       "during this submission; rerun to retry"))
+                    if job.kind == "run":
                         running -= 1
                     else:
-                        entry[3] -= 1
-                    if entry[3] <= 0 and not any(v[1] == student for v in pending.values()):
-                        close(student)
+                        entry.feedback_left -= 1
+                    if entry.feedback_left <= 0 and not still_out(job.student):
+                        close(job.student)
             overdue = self._overdue(backend, pending)
             if overdue:
                 # A job held its worker past the per-job timeout: the grader's side of it is
@@ -333,28 +383,26 @@ class _Run:
                 # replaced, and the batch goes on.
                 stuck = set()
                 for future in overdue:
-                    kind, student, job, tries = pending.pop(future)
-                    stuck.add(student)
-                    what = "running this submission" if kind == "run" else "its feedback"
-                    open_subs[student][2].append(Event(
+                    job = pending.pop(future)
+                    stuck.add(job.student)
+                    what = "running this submission" if job.kind == "run" else "its feedback"
+                    open_subs[job.student].events.append(Event(
                         "error", f"the grader stopped {what} after its per-job timeout of "
-                                 f"{job_timeout(self.limits, kind, job):g} s (the wall-clock "
-                                 f"limit plus {JOB_MARGIN} s); rerun to retry"))
-                    if kind == "run":
+                                 f"{job_timeout(self.limits, job.kind, job.payload):g} s (the "
+                                 f"wall-clock limit plus {JOB_MARGIN} s); rerun to retry"))
+                    if job.kind == "run":
                         running -= 1
                     else:
-                        open_subs[student][3] -= 1
+                        open_subs[job.student].feedback_left -= 1
                 if backend.abandon(overdue):
                     # the other jobs in flight went down with the old workers: through no
                     # fault of theirs, so they start again without using up their retry
                     again = list(pending.values())
                     pending.clear()
-                    for kind, student, job, tries in again:
-                        fn = run_submission if kind == "run" else render_feedback
-                        pending[backend.submit(fn, job)] = (kind, student, job, tries)
+                    for job in again:
+                        submit(job)
                 for student in stuck:
-                    if open_subs[student][3] <= 0 \
-                            and not any(v[1] == student for v in pending.values()):
+                    if open_subs[student].feedback_left <= 0 and not still_out(student):
                         close(student)
             fill()
 
@@ -363,7 +411,7 @@ class _Run:
         seen starting yet starts now at the earliest)."""
         now = time.monotonic()
         soonest = min((now if start is None else start)
-                      + job_timeout(self.limits, pending[future][0], pending[future][2])
+                      + job_timeout(self.limits, pending[future].kind, pending[future].payload)
                       for future, start in backend.starts(pending).items())
         return max(0.0, soonest - now)
 
@@ -372,20 +420,23 @@ class _Run:
         now = time.monotonic()
         return [future for future, start in backend.starts(pending).items()
                 if start is not None and not future.done()
-                and now - start >= job_timeout(self.limits, pending[future][0],
-                                               pending[future][2])]
+                and now - start >= job_timeout(self.limits, pending[future].kind,
+                                               pending[future].payload)]
 
     # ------------------------------------------------------------------ per submission
-    def _prepare(self, sub):
-        """Read, repair and sanitize the notebooks (parent side, uses the gradebook)."""
+    def _prepare(self, entry: InProgress):
+        """Read, repair and sanitize the notebooks (parent side, uses the gradebook); the
+        worker's task, or None when no notebook can run.  Adds to ``entry.events``."""
 
         from poolgrade.batch.grade_one import SubmissionTask
         from poolgrade.batch.repair import repair
         from poolgrade.batch.submissions import read_notebooks
 
         course = self.course
-        notebooks, events = read_notebooks(sub.folder, self.notebooks)
-        events = [*sub.events, *events]
+        sub = entry.sub
+        notebooks, found_reading = read_notebooks(sub.folder, self.notebooks)
+        events = entry.events
+        events += [*sub.events, *found_reading]
         course.init_submission(sub.student, self.notebooks)
         ready = []
         for name, nb in notebooks.items():
@@ -406,7 +457,7 @@ class _Run:
             events += found
             ready.append((name, json.dumps(nb)))
         if not ready:
-            return None, events
+            return None
         files, shadowing = _without_shadowing(course.copied_files(sub.student))
         events += [Event("blocked", f"the submitted file '{f}' would hide the installed module "
                                     "of the same name from the tests; it was left out")
@@ -415,14 +466,15 @@ class _Run:
                               files=files, limits=self.limits,
                               answer_names=self.answer_names,
                               execute_config=self.execute_config, unsandboxed=self.unsandboxed)
-        return task, events
+        return task
 
-    def _store(self, student, run, entry) -> list:
+    def _store(self, run, entry: InProgress) -> list:
         """The worker's executed notebooks through nbgrader's steps after Execute (scores into
         the gradebook) and GetGrades; returns the feedback jobs for the workers."""
         import nbformat
 
-        entry[2].extend(run.events)
+        student = entry.sub.student
+        entry.events.extend(run.events)
         jobs = []
         self.diagnoses[student] = {}
         for name, text in run.notebooks:
@@ -438,12 +490,12 @@ class _Run:
         found: dict[str, set] = {}
         for cell in nb.cells:
             mistake = cell.metadata.get("poolkit", {}).get("diagnosis")
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            grade_id = nbmeta.grade_id(cell)
             if mistake and grade_id in self._exercise_of:
                 found.setdefault(self._exercise_of[grade_id], set()).add(mistake)
         return {ex: next(iter(ids)) for ex, ids in found.items() if len(ids) == 1}
 
-    def _feedback_in_parent(self, job, entry, err) -> None:
+    def _feedback_in_parent(self, job, entry: InProgress, err) -> None:
         """A worker failed to render feedback: try here before reporting it."""
         from poolgrade.batch.course import describe_error
         from poolgrade.batch.feedback import render_feedback
@@ -451,14 +503,15 @@ class _Run:
         try:
             self.course.write_feedback(job.student, job.notebook, render_feedback(job))
         except Exception:
-            entry[2].append(describe_error(err))
-        entry[3] -= 1
+            entry.events.append(describe_error(err))
+        entry.feedback_left -= 1
 
-    def _finish(self, sub, key, events) -> GradeRow:
+    def _finish(self, entry: InProgress) -> GradeRow:
         """Feedback notes for unreadable notebooks, the CSV row, the saved state."""
         from poolgrade.batch.course import describe_error
 
-        events = list(events)
+        sub, key = entry.sub, entry.key
+        events = list(entry.events)
         try:
             for name in self.notebooks:
                 problem = next((e for e in events if e.notebook == name and e.kind in
@@ -532,17 +585,6 @@ def _without_shadowing(files: dict[str, bytes]):
         else:
             kept[rel] = content
     return kept, dropped
-
-
-def _grader_digest() -> str:
-    """Hash of this package's code: a new grader version regrades everything once."""
-    folder = os.path.dirname(os.path.abspath(__file__))
-    digest = hashlib.sha256()
-    for name in sorted(os.listdir(folder)):
-        if name.endswith(".py"):
-            with open(os.path.join(folder, name), "rb") as f:
-                digest.update(name.encode() + f.read())
-    return digest.hexdigest()
 
 
 def _venv_on_path() -> None:

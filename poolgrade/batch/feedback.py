@@ -80,6 +80,8 @@ def _lean_html_exporter_class(HTMLExporter):
     except ImportError:  # another nbconvert layout: use the exporter as it is
         return HTMLExporter
 
+    from poolgrade.execution import nbgrader_adapter
+
     img_without_alt = re.compile(r"<img(?![^>]*\balt=)")
 
     class LeanHTMLExporter(HTMLExporter):
@@ -88,9 +90,10 @@ def _lean_html_exporter_class(HTMLExporter):
             lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
             highlight_code = self.filters.get(
                 "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
-            resources = self._init_resources(resources)
+            resources = nbgrader_adapter.exporter_resources(self, resources)
             filter_data_type = WidgetsDataTypeFilter(
-                notebook_metadata=self._nb_metadata, parent=self, resources=resources)
+                notebook_metadata=nbgrader_adapter.exporter_notebook_metadata(self),
+                parent=self, resources=resources)
             self.register_filter("highlight_code", highlight_code)
             self.register_filter("filter_data_type", filter_data_type)
             html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)

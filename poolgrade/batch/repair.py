@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import difflib
 
+from poolgrade import nbmeta
 from poolgrade.model import Event
 
 
@@ -43,12 +44,11 @@ def repair(nb, source_cells: dict, order: list[str], notebook: str) -> list[Even
     for index in unknown:
         cell = nb.cells[index]
         old = _grade_id(cell)
-        meta = cell.metadata.nbgrader
-        kind = (bool(meta.get("grade")), bool(meta.get("solution")))
+        kind = (nbmeta.is_grade_cell(cell), nbmeta.is_solution_cell(cell))
         candidates = [g for g in missing if source_cells[g][3:5] == kind]
         match = candidates[0] if len(candidates) == 1 else _closest(old, candidates)
         if match is not None:
-            meta["grade_id"] = match
+            cell.metadata["nbgrader"]["grade_id"] = match
             missing.remove(match)
             present[match] = index
             events.append(Event("grade_id_restored", f"cell {index} had its grade_id changed "
@@ -80,7 +80,7 @@ def repair(nb, source_cells: dict, order: list[str], notebook: str) -> list[Even
                                 notebook=notebook, cell=index, grade_id=grade_id))
         # The release copy of a test cell lacks its hidden tests, so its checksum is the one
         # the release wrote into the cell's metadata, not the gradebook's.
-        released = cell.metadata.get("nbgrader", {}).get("checksum")
+        released = nbmeta.recorded_checksum(cell)
         if locked and _checksum_as(cell, cell_type, compute_checksum) not in (checksum, released):
             events.append(Event("test_edited", f"locked cell '{grade_id}' was edited; restored "
                                 "from the gradebook", notebook=notebook, cell=index,
@@ -89,10 +89,7 @@ def repair(nb, source_cells: dict, order: list[str], notebook: str) -> list[Even
 
 
 def _grade_id(cell):
-    meta = cell.get("metadata", {}).get("nbgrader")
-    if not isinstance(meta, dict):
-        return None
-    return meta.get("grade_id")
+    return nbmeta.grade_id(cell)
 
 
 def _closest(name, candidates):

@@ -54,6 +54,8 @@ from pathlib import Path
 
 import numpy as np
 
+from poolgrade import nbmeta
+
 SEPARATING = 3              # fresh inputs where the mistake and the solution differ, at most
 CONFIRM_CALLS = SEPARATING + 1  # calls of the student's function per confirmation, at most
 DRAWS = 6                   # fresh draws tried before a mistake counts as unconfirmable
@@ -220,16 +222,12 @@ def _solution_namespace(notebook: Path, mistake_sources: list[str]) -> dict:
     nb = nbformat.read(str(notebook), as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
 
-    def is_solution(cell):
-        meta = cell.metadata.get("nbgrader", {})
-        return meta.get("solution") and not meta.get("grade")
-
-    solutions = [c.source for c in code if is_solution(c)]
+    solutions = [c.source for c in code if nbmeta.is_answer_only(c)]
     used = _names_used(solutions + mistake_sources)
     namespace: dict = {"__name__": f"_poolkit_solutions_{notebook.parent.name}"}
     exec("import math\nimport numpy as np\n", namespace)   # noqa: S102 (instructor's files)
     for cell in code:
-        if is_solution(cell):
+        if nbmeta.is_answer_only(cell):
             continue
         for line in cell.source.splitlines():
             if not line.startswith(("import ", "from ")):

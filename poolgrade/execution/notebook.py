@@ -1,4 +1,4 @@
-"""``GradingExecute``: the one executor both ``nbgrader autograde`` and ``poolkit grade`` use.
+"""``GradingExecute``: the one executor both ``nbgrader autograde`` and ``poolgrade grade`` use.
 
 It is nbgrader's ``Execute`` preprocessor (so ``c.Execute.*`` settings apply and nbgrader's
 later steps read its output as usual), changed in what decides a grade:
@@ -35,8 +35,10 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 
+from poolgrade.execution import nbgrader_adapter
 from poolgrade.execution import test_cells as harness
 from poolgrade.model import Event, Limits
+from poolgrade.nbmeta import grade_id, is_test_cell
 from poolgrade.sandbox.bwrap import SandboxLimits, make_readable, require_sandbox
 from poolgrade.sandbox.kernels import (
     KernelCaller,
@@ -44,6 +46,7 @@ from poolgrade.sandbox.kernels import (
     SandboxedKernelManager,
     is_alive,
 )
+from poolkit.checks.policy import effective_limit
 
 TRUNCATION_NOTE = "\n[... the grader removed {dropped:,} more bytes of output from this cell ...]\n"
 # Output kinds kept in graded notebooks: the instructor opens them in the formgrader, where
@@ -58,10 +61,6 @@ class KernelLostAt(Exception):
         super().__init__(reason)
         self.index, self.reason = index, reason
 
-
-def is_test_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def answer_names_from_gradebook(db_url: str, notebook: str, assignment: str) -> list[str]:
@@ -106,13 +105,14 @@ class GradingExecute(Execute):
             self.deadline = time.monotonic() + self.wall_limit
         names = list(self.answer_names) or self._names_from(resources)
         self._names = set(names)
+        self._test_helpers: dict[str, str] = {}     # see harness.helper_definitions
         run_dir = tempfile.mkdtemp(prefix="poolkit-grade-")
         os.chmod(run_dir, 0o711)
         try:
             return self._run_with_restarts(nb, resources, run_dir)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
-            for event in self.events:   # (poolkit grade puts them in the CSV)
+            for event in self.events:   # (poolgrade grade puts them in the CSV)
                 self.log.warning("%s: %s", event.kind, event.describe())
 
     def _run_with_restarts(self, nb, resources, run_dir):
@@ -189,7 +189,7 @@ class GradingExecute(Execute):
         self.timeout_func = self.timeout_func_for
         self.shutdown_kernel = "immediate"
         self.reset_execution_trackers()
-        self._check_assign_resources(resources)
+        nbgrader_adapter.assign_resources(self, resources)
         self._out_bytes: dict[int, int] = {}
         self._dropped: dict[int, int] = {}
         self._truncated_streams: set[tuple[int, str]] = set()
@@ -266,12 +266,20 @@ class GradingExecute(Execute):
             # run the notebook again in a fresh kernel without this cell.
             raise KernelLostAt(index, "not run: this cell ran out of the memory limit")
 
+    def _submitted_definitions(self, index) -> dict[str, str]:
+        """The student's cells above test cell ``index`` that define their functions."""
+        nb = getattr(self, "nb", None) or {}
+        cells = [c.source for i, c in enumerate(nb.get("cells", []))
+                 if i < index and c.cell_type == "code" and not is_test_cell(c)]
+        return harness.defining_cells(cells, self._names)
+
     def _run_test_cell(self, cell, index):
         """The test runs here; the student's functions run in a kernel, called as data."""
         # Only this run may say which mistake a cell shows: drop what a submission brought.
         cell.metadata.pop("poolkit", None)
         numpy_only = harness.needs_numpy_only(cell.source)
         names = self._names
+        helpers = self.__dict__.setdefault("_test_helpers", {})
         if numpy_only:
             earlier = [(i, c.source) for i, c in enumerate(self.nb.cells)
                        if c.cell_type == "code" and not is_test_cell(c) and i < index]
@@ -285,8 +293,12 @@ class GradingExecute(Execute):
         else:
             caller = self._caller
         remaining = max(1.0, self.deadline - time.monotonic())
-        with harness.time_limit(min(harness.default_call_limit(), remaining)):
-            outcome = harness.run_test_cell(cell.source, names, _bounded(caller, self.deadline))
+        with harness.time_limit(min(effective_limit(), remaining)):
+            outcome = harness.run_test_cell(cell.source, names, _bounded(caller, self.deadline),
+                                            numpy_only=numpy_only,
+                                            prelude="\n\n".join(helpers.values()),
+                                            sources=self._submitted_definitions(index))
+        harness.add_helpers(helpers, cell.source, names)
         cell.outputs = []
         cell.execution_count = None
         if outcome.stdout:
@@ -307,7 +319,8 @@ class GradingExecute(Execute):
                                      "not stop after an interrupt", cell=index,
                                      grade_id=_grade_id(cell)))
             raise KernelLostAt(index, f"not run: {outcome.kernel_lost} in this test")
-        if outcome.ename == "CallTimeout" or "did not finish within" in outcome.evalue:
+        # from the failure's data: the message may quote the student's own exception
+        if outcome.failure is not None and outcome.failure.kind == "timeout":
             self.events.append(Event("timeout", f"cell {index}: a call of the student's function "
                                      "hit its time limit", cell=index, grade_id=_grade_id(cell)))
 
@@ -488,7 +501,7 @@ def _copy_nb(nb):
 def _grade_id(cell):
     if cell is None:
         return None
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return grade_id(cell)
 
 
 def _message_size(msg) -> int:

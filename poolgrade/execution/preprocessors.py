@@ -31,7 +31,9 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from poolgrade.execution.notebook import GradingExecute, is_test_cell
+from poolgrade import nbmeta
+from poolgrade.execution.notebook import GradingExecute
+from poolgrade.nbmeta import is_test_cell
 
 __all__ = ["AUTOGRADE_STEPS", "FEEDBACK_STEPS", "SANITIZE_STEPS", "ClearHiddenTestsInTests",
            "GradingExecute", "InertMarkdown", "RepairCellMetadata", "copy_no_links",
@@ -65,10 +67,10 @@ class RepairCellMetadata(NbGraderPreprocessor):
             for cell in source_nb.task_cells:
                 known[cell.name].update(task=True, points=cell.max_score)
         for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader")
-            if meta is None:
+            if "nbgrader" not in cell.metadata:
                 continue
-            grade_id = meta.get("grade_id")
+            meta = nbmeta.nbgrader_meta(cell)
+            grade_id = nbmeta.grade_id(cell)
             if grade_id in known:
                 recorded = dict(known[grade_id])
                 if recorded["checksum"] is None:
@@ -109,9 +111,7 @@ class InertMarkdown(NbGraderPreprocessor):
     """
 
     def preprocess_cell(self, cell, resources, cell_index):
-        from nbgrader.utils import is_locked
-
-        if cell.cell_type == "markdown" and not is_locked(cell) \
+        if cell.cell_type == "markdown" and not nbmeta.locked(cell) \
                 and not markdown_is_inert(cell.source):
             self.log.warning("Showing markdown cell %d as plain text: it holds HTML, a "
                              "script link or a MathJax command", cell_index)
@@ -197,10 +197,9 @@ def copy_no_links() -> None:
     wraps it (in ``nbgrader.utils`` and the converters that imported it) to leave out links
     and whatever lies below a linked folder.  Called by the course's nbgrader_config.py.
     """
-    import nbgrader.converters.base as base
-    import nbgrader.utils as utils
+    from poolgrade.execution import nbgrader_adapter
 
-    original = utils.find_all_files
+    original = nbgrader_adapter.find_all_files()
     if getattr(original, "skips_links", False):
         return
 
@@ -217,8 +216,7 @@ def copy_no_links() -> None:
         return kept
 
     find_all_files.skips_links = True
-    utils.find_all_files = find_all_files
-    base.find_all_files = find_all_files
+    nbgrader_adapter.replace_find_all_files(find_all_files)
 
 
 # The course's nbgrader steps (nbgrader_config.py sets them; so do test courses).

@@ -8,13 +8,14 @@ sandboxed kernel as data (:mod:`poolgrade.sandbox.channel`) and gets the result 
 So the test's expected values, its comparisons, its hidden cases and its source stay in
 this process, and whatever the student's code does to its own interpreter cannot reach them.
 
-A test cell that checks the NumPy-only rule (``numpy_only=True`` or ``assert_numpy_only``)
-calls the student's functions in a second kernel in which only NumPy is installed, see
-:func:`needs_numpy_only`.  While a cell runs, the harness installs
-:data:`RUNTIME` as :func:`poolkit.checks.runtime.current`, the checks' only view of the
-grader: they then pass time limits to the remote call instead of using a signal,
-computes expected values in this process (cached, they are the same for every student),
-and leaves the NumPy-only rule to that kernel.
+A test cell that checks the NumPy-only rule (``numpy_only=True`` or ``assert_numpy_only``),
+or may check it as far as its code can be read, calls the student's functions in a second
+kernel in which only NumPy is installed, see :func:`needs_numpy_only`.  While a cell
+runs, the harness installs a :class:`_Runtime` as :func:`poolkit.checks.runtime.current`, the
+checks' only view of the grader: they then pass time limits to the remote call instead of
+using a signal, compute expected values in this process (cached, they are the same for
+every student), and leave the NumPy-only rule to that kernel.  A check that fails raises
+a :class:`~poolkit.checks.failures.CheckFailed`, whose data the :class:`Outcome` keeps.
 
 The test's own code runs here on data the student chose, so each cell runs inside a budget
 of this process's memory and CPU time (:mod:`poolgrade.sandbox.budget`): a cell past it
@@ -29,13 +30,13 @@ import contextlib
 import gc
 import io
 import math
-import os
 import sys
 from dataclasses import dataclass, field
 
 from poolgrade.sandbox import budget
+from poolkit.checks.failures import CheckFailed, CheckFailure
+from poolkit.checks.policy import effective_limit
 
-DEFAULT_CALL_LIMIT = 20.0       # seconds, as poolkit.checks.DEFAULT_TIME_LIMIT
 _limit_stack: list[float] = []
 _oracle_cache: dict[str, list] = {}
 _namespace: dict = {}           # the running test cell's namespace (see current_names)
@@ -65,23 +66,13 @@ class RemoteFunction:
         self._caller = caller
 
     def __call__(self, *args, **kwargs):
-        limit = _limit_stack[-1] if _limit_stack else DEFAULT_CALL_LIMIT
+        limit = _limit_stack[-1] if _limit_stack else effective_limit()
         # the cell's budget never interrupts a call half-way (the channel stays in step)
         with budget.shielded():
             return self._caller(self.__name__, args, kwargs, limit)
 
     def __repr__(self):
         return f"<the student's function {self.__name__}>"
-
-
-def default_call_limit() -> float:
-    """DEFAULT_CALL_LIMIT, lowered (never raised) by ``POOLKIT_CHECK_TIME_LIMIT`` seconds, as
-    poolkit.checks lowers its own limits: a batch can fail endless loops faster."""
-    try:
-        lower = float(os.environ.get("POOLKIT_CHECK_TIME_LIMIT", ""))
-    except ValueError:
-        return DEFAULT_CALL_LIMIT
-    return lower if 0 < lower < DEFAULT_CALL_LIMIT else DEFAULT_CALL_LIMIT
 
 
 @contextlib.contextmanager
@@ -178,31 +169,95 @@ class _Runtime:
     cached_oracle = staticmethod(cached_oracle)
     confirm_mistake = staticmethod(confirm_mistake)
 
+    def __init__(self, numpy_only_kernel: bool = False, sources: dict[str, str] | None = None):
+        self.numpy_only_kernel = numpy_only_kernel
+        self._sources = sources or {}
 
-RUNTIME = _Runtime()
+    def function_source(self, name: str) -> str | None:
+        return self._sources.get(name)
+
+
+MAX_CELL_CHARS = 200_000    # a submitted cell longer than this is not read for its defs
+
+
+def defining_cells(sources: list[str], names: set[str]) -> dict[str, str]:
+    """``name`` -> the last of ``sources`` (a submission's code cells, in order) that
+    defines it by a top-level ``def``, for each of ``names`` some cell defines.  The cells
+    are the student's: one too long, or one that does not parse, defines nothing."""
+    found: dict[str, str] = {}
+    for source in sources:
+        if len(source) > MAX_CELL_CHARS:
+            continue
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names:
+                found[node.name] = source
+    return found
+
+
+RUNTIME = _Runtime()    # (each cell gets its own: its kernel, the submission's sources)
 
 
 # --------------------------------------------------------------------------- reading the cell
 
 
+_RULE = "numpy_only"                    # in numpy_only=..., assert_numpy_only
+_CHECK_WITH_FLAG = "check_against_oracle"   # takes numpy_only as a keyword
+
+
 def needs_numpy_only(source: str) -> bool:
-    """True when the test cell checks the NumPy-only rule anywhere."""
+    """Whether the test cell's calls must go to the NumPy-only kernel.  Fails closed: only
+    a cell that provably leaves the rule off gets the main kernel.
+
+    The rule is on when ``numpy_only`` appears anywhere in the cell's code (a name, an
+    attribute, an import, a string, a keyword: ``assert_numpy_only``, ``numpy_only=flag``,
+    ``{"numpy_only": True}``) other than as the keyword ``numpy_only=False`` written
+    literally, or when ``check_against_oracle`` is called with ``**`` keywords or used
+    other than by a direct call (an alias, a ``partial``): its flag cannot be read then.
+    A cell that does not parse is read as text (it fails when run anyway)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return False
+        return _RULE in source
+    called_directly = set()
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-        if name == "assert_numpy_only":
-            return True
-        for kw in node.keywords:
-            if kw.arg == "numpy_only" and isinstance(kw.value, ast.Constant) \
-                    and kw.value.value is True:
+        if isinstance(node, ast.keyword) and node.arg == _RULE:
+            if not (isinstance(node.value, ast.Constant) and node.value.value is False):
                 return True
-    return False
+        elif _mentions(node, _RULE):
+            return True
+        if isinstance(node, ast.Call) and _mentions(node.func, _CHECK_WITH_FLAG):
+            called_directly.add(id(node.func))
+            if any(kw.arg is None for kw in node.keywords):
+                return True
+    return any(_mentions(node, _CHECK_WITH_FLAG) and id(node) not in called_directly
+               for node in ast.walk(tree))
+
+
+def _mentions(node: ast.AST, word: str) -> bool:
+    """Whether ``node`` itself (not its children) names ``word`` or has it in a string."""
+    if isinstance(node, ast.Name):
+        names = [node.id]
+    elif isinstance(node, ast.Attribute):
+        names = [node.attr]
+    elif isinstance(node, ast.alias):
+        names = [node.name, node.asname or ""]
+    elif isinstance(node, ast.ImportFrom):
+        names = [node.module or ""]
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        names = [node.name]
+    elif isinstance(node, ast.arg):
+        names = [node.arg]
+    elif isinstance(node, ast.keyword):
+        names = [node.arg or ""]
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        names = [node.value]
+    else:
+        return False
+    return any(word in name for name in names)
 
 
 def defined_names(source: str) -> set[str]:
@@ -249,11 +304,18 @@ def answer_names(solution_sources: list[str]) -> set[str]:
 
 @dataclass
 class Outcome:
-    """What a test cell produced: its printed text and, when it failed, the error."""
+    """What a test cell produced: its printed text and, when it failed, the error.
+
+    ``ename``/``evalue`` are what the student reads in the graded notebook; ``failure`` is
+    what the grader reads (a timeout is a ``timeout`` status): the check's own
+    :class:`~poolkit.checks.failures.CheckFailure`, or one the harness made from the
+    channel's exceptions, never parsed from the text.  None for any other failure (a
+    test's own ``assert``, a broken test), and when the cell passed."""
 
     stdout: str = ""
     ename: str | None = None
     evalue: str = ""
+    failure: CheckFailure | None = None
     kernel_lost: str | None = None      # set when the kernel must be replaced
     diagnoses: list = field(default_factory=list)   # (exercise, mistake id) it named
     over_budget: str | None = None      # what the cell spent past the grader's budget
@@ -266,10 +328,71 @@ class Outcome:
 OVER_BUDGET = "GraderBudgetExceeded"   # the ename of a cell stopped by its budget
 
 
+def helper_definitions(source: str) -> list[tuple[str, str]]:
+    """The top-level ``def`` and ``class`` statements of a test cell's source, as
+    ``(name, source)`` pairs.
+
+    A lesson's test cells share their helpers the way the cells of a notebook do in a
+    kernel: the grader runs the helpers that earlier test cells of the same notebook defined
+    before each cell (``prelude`` of :func:`run_test_cell`), so a hidden test uses its
+    visible twin's ``check_head`` without a copy.  Only definitions carry over, never
+    values: each cell still starts from a fresh namespace.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    found = []
+    for node in tree.body:
+        if isinstance(node, kinds):
+            segment = ast.get_source_segment(source, node, padded=True)
+            decorators = "".join(f"@{ast.get_source_segment(source, d)}\n"
+                                 for d in node.decorator_list)
+            if segment:
+                found.append((node.name, decorators + segment.lstrip()))
+    return found
+
+
+def add_helpers(helpers: dict[str, str], source: str, names) -> None:
+    """Add the helpers test cell ``source`` defines to ``helpers`` (name -> source), except
+    any named like a student's function (``names``): a helper never hides one."""
+    helpers.update((name, text) for name, text in helper_definitions(source)
+                   if name not in names)
+
+
+def helper_preludes(test_sources: list[str], names) -> list[str]:
+    """For each of a notebook's test cells (``test_sources``, in order), the ``prelude``
+    :func:`run_test_cell` gets: the helpers the cells before it defined."""
+    helpers: dict[str, str] = {}
+    preludes = []
+    for source in test_sources:
+        preludes.append("\n\n".join(helpers.values()))
+        add_helpers(helpers, source, names)
+    return preludes
+
+
+def notebook_test_cells(nb, names) -> list[tuple[str, str, str]]:
+    """``(grade_id, source, prelude)`` of each autograded test cell of ``nb``, in order, as
+    the grader runs them (``prelude``: see :func:`helper_preludes`)."""
+    from poolgrade import nbmeta
+
+    cells = [c for c in nb.cells if c.cell_type == "code" and nbmeta.is_test_cell(c)]
+    preludes = helper_preludes([c.source for c in cells], names)
+    return [(nbmeta.grade_id(c), c.source, prelude) for c, prelude in zip(cells, preludes)]
+
+
 def run_test_cell(source: str, names: set[str], caller,
-                  limits: budget.Budget | None = None) -> Outcome:
+                  limits: budget.Budget | None = None, numpy_only: bool | None = None,
+                  prelude: str = "", sources: dict[str, str] | None = None) -> Outcome:
     """Run a test cell's (trusted) ``source`` with ``names`` bound to RemoteFunctions that
     use ``caller(name, args, kwargs, time_limit)``.  Never raises for a failing test.
+    ``numpy_only`` says whether ``caller`` reaches the NumPy-only kernel (default:
+    :func:`needs_numpy_only` of the source); a check of the NumPy-only rule in a cell
+    whose calls do not fails as a grader error instead of passing.  ``prelude`` (helpers
+    that earlier test cells defined, see :func:`helper_definitions`) runs first, in the
+    same namespace.  ``sources`` (:func:`defining_cells`) is what the runtime's
+    ``function_source`` answers.
 
     The cell may cost this process at most ``limits`` (default
     :func:`budget.default_budget`): past it the cell fails with :data:`OVER_BUDGET`, and
@@ -293,16 +416,21 @@ def run_test_cell(source: str, names: set[str], caller,
     stdout, depths = sys.stdout, (len(_limit_stack), len(_cpu_meters))
     cell = budget.CellBudget(limits)
     _namespace = namespace
-    installed = runtime.installed(RUNTIME)
+    if numpy_only is None:
+        numpy_only = needs_numpy_only(source)
+    installed = runtime.installed(_Runtime(numpy_only, sources))
     installed.__enter__()
     try:
         try:
+            helpers = compile(prelude, "<test helpers>", "exec")
             code = compile(source, "<test cell>", "exec")
             budget.set_current(cell)
             cell.start()
             try:
                 with contextlib.redirect_stdout(out):
-                    exec(code, namespace)  # noqa: S102 (the instructor's test, from the gradebook)
+                    # the instructor's tests and their helpers, from the gradebook
+                    exec(helpers, namespace)  # noqa: S102
+                    exec(code, namespace)  # noqa: S102
             finally:
                 cell.stop()
         except budget.BudgetExceeded:
@@ -313,8 +441,15 @@ def run_test_cell(source: str, names: set[str], caller,
     except KernelLost as lost:
         outcome.ename, outcome.evalue = "KernelLost", str(lost)
         outcome.kernel_lost = str(lost)
-    except StudentRaised as err:
+    except StudentRaised as err:    # called outside a check: the test fails with its error
         outcome.ename, outcome.evalue = err.type_name, str(err)
+        outcome.failure = CheckFailure("raised", err.type_name)
+    except CallTimeout as err:
+        outcome.ename, outcome.evalue = "CallTimeout", str(err)
+        outcome.failure = CheckFailure("timeout")
+    except CheckFailed as err:
+        outcome.ename, outcome.evalue = "AssertionError", str(err)
+        outcome.failure = err.failure
     except Exception as err:  # a failing test: AssertionError, mostly
         if _out_of_memory(err):
             outcome.over_budget = f"more than {limits.memory_mb:,} MB of the grader's memory"

@@ -26,6 +26,9 @@ class GradingRuntime(Protocol):
     StudentRaised: type[BaseException]
     #: raised when the student's kernel died; the check lets it propagate
     KernelLost: type[BaseException]
+    #: whether this cell's calls go to a kernel in which only NumPy is installed (a check
+    #: of the NumPy-only rule refuses to run when they do not)
+    numpy_only_kernel: bool
 
     def time_limit(self, seconds: float) -> contextlib.AbstractContextManager:
         """Calls of the student's functions inside the block may take ``seconds`` each."""
@@ -40,6 +43,10 @@ class GradingRuntime(Protocol):
     def cached_oracle(self, key: str, compute: Callable[[], Any]) -> Any:
         """``compute()``, computed once per grader for the same ``key``: expected values are
         the same for every student and stay outside a student's budget."""
+
+    def function_source(self, name: str) -> str | None:
+        """The text of the student's last submitted code cell that defines ``name`` at
+        its top level (None: there is none), read from the notebook, not the kernel."""
 
     def confirm_mistake(self, spec: dict, mistake: dict,
                         behaviour: Callable[[tuple, dict], Any]) -> bool:

@@ -66,13 +66,14 @@ def with_source(base: dict, source: str) -> dict:
 
 
 def grading_cells(lesson, exercise):
-    """(grade_id, source) of the exercise's test cells in the instructor notebook."""
+    """(grade_id, source, prelude) of the exercise's test cells in the instructor notebook;
+    ``prelude`` holds the helpers earlier test cells defined, as the grader shares them."""
     import nbformat
 
     nb = nbformat.read(solution_notebook(lesson), as_version=4)
-    return [(c.metadata["nbgrader"]["grade_id"], c.source) for c in nb.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
-            and c.metadata["nbgrader"]["grade_id"].startswith(f"test_{exercise}_")]
+    names = harness.answer_names(solution_sources(lesson))
+    return [cell for cell in harness.notebook_test_cells(nb, names)
+            if cell[0].startswith(f"test_{exercise}_")]
 
 
 def solution_sources(lesson) -> list[str]:
@@ -141,10 +142,12 @@ def test_mistake_is_diagnosed_in_the_kernel(lesson, exercise, mistake, namespace
     # A mistake the visible tests do not catch (``"visible": False`` in the spec) is
     # checked with the hidden tests run in the same kernel-like namespace.
     wanted = "_visible" if mistake.get("visible", True) else "_hidden"
-    cells = [src for gid, src in grading_cells(lesson, exercise) if gid.endswith(wanted)]
+    cells = [(src, prelude) for gid, src, prelude in grading_cells(lesson, exercise)
+             if gid.endswith(wanted)]
     assert cells, f"{exercise} has no {wanted[1:]} test cell"
     with pytest.raises(AssertionError) as failed:
-        for source in cells:
+        for source, prelude in cells:
+            exec(prelude, namespace)
             exec(source, namespace)
     message = str(failed.value)
     assert names_mistake(message, mistake), message
@@ -160,7 +163,7 @@ def test_a_mistake_that_raises_is_not_called_an_output(namespaces, monkeypatch):
                    if ex == exercise and m["id"] == "weight_not_transposed")
     namespace = kernel_namespace(with_source(namespaces(lesson), mistake["source"]))
     monkeypatch.setattr(sys.modules["__main__"], exercise, namespace[exercise], raising=False)
-    cells = [src for gid, src in grading_cells(lesson, exercise) if gid.endswith("_visible")]
+    cells = [src for gid, src, _ in grading_cells(lesson, exercise) if gid.endswith("_visible")]
     with pytest.raises(AssertionError) as failed:
         for source in cells:
             exec(source, namespace)
@@ -190,8 +193,8 @@ def test_mistake_is_diagnosed_by_the_grader(lesson, exercise, mistake, namespace
     namespace = with_source(namespaces(lesson), mistake["source"])
     # as the grader does: every name the solution cells define comes from the student
     names = harness.answer_names(solution_sources(lesson))
-    outcomes = [harness.run_test_cell(src, names, remote_caller(namespace))
-                for gid, src in grading_cells(lesson, exercise)]
+    outcomes = [harness.run_test_cell(src, names, remote_caller(namespace), prelude=prelude)
+                for gid, src, prelude in grading_cells(lesson, exercise)]
     failed = [o for o in outcomes if not o.passed]
     assert failed, "the mistake passed every test cell"
     for outcome in failed:
@@ -646,7 +649,7 @@ def test_the_catalogue_spoof_fools_only_the_students_own_kernel(namespaces, monk
 
     exec(diagnosis_spoof.SPOOF_GLOBAL_AVG_POOL, kernel)
     assert diagnosis.diagnose("global_avg_pool", kernel["global_avg_pool"])["id"] == "wrong_axes"
-    visible = [src for gid, src in grading_cells(lesson, "global_avg_pool")
+    visible = [src for gid, src, _ in grading_cells(lesson, "global_avg_pool")
                if gid.endswith("_visible")]
     names = harness.answer_names(solution_sources(lesson))
     outcome = harness.run_test_cell(visible[0], names, remote_caller(kernel))

@@ -8,7 +8,7 @@ an honest control.
   its memory back, and expected values computed for the first time are not charged to it.
 - Under ``nbgrader autograde`` (one process for the class) a bomb costs its author the
   bombed cells and nothing else: the next student is graded in full.
-- ``poolkit grade`` stops a job that holds its worker past the per-job timeout.
+- ``poolgrade grade`` stops a job that holds its worker past the per-job timeout.
 
 Memory is measured as the grader's peak (``VmHWM``) in a fresh process, never by timing;
 each such process has safety nets (address space, CPU seconds) so that a regression fails
@@ -172,10 +172,10 @@ def test_layers_built_from_an_answer_are_size_checked_first(lesson):
         nb = nbformat.read(next(mistakes.ROOT.joinpath("solutions", lesson).glob("*.ipynb")),
                            as_version=4)
         meta = lambda c: c.metadata.get("nbgrader", {{}})
-        cells = [c.source for c in nb.cells
-                 if meta(c).get("grade_id", "").startswith(f"test_{{exercise}}_")]
         names = harness.answer_names([c.source for c in nb.cells if c.cell_type == "code"
                                       and meta(c).get("solution") and not meta(c).get("grade")])
+        cells = [(src, prelude) for gid, src, prelude in harness.notebook_test_cells(nb, names)
+                 if gid.startswith(f"test_{{exercise}}_")]
 
         def honest(name, args, kwargs, limit):
             with warnings.catch_warnings():
@@ -185,13 +185,14 @@ def test_layers_built_from_an_answer_are_size_checked_first(lesson):
                 except Exception as exc:
                     raise harness.StudentRaised(type(exc).__name__, str(exc)) from None
 
-        passed = [harness.run_test_cell(src, names, honest).passed for src in cells]
+        passed = [harness.run_test_cell(src, names, honest, prelude=prelude).passed
+                  for src, prelude in cells]
         before = peak_mb()
         found = []
         for answer in bombs:
             caller = lambda name, args, kwargs, limit: copy.deepcopy(answer)
-            found.append([harness.run_test_cell(src, names, caller).evalue.splitlines()[0]
-                          for src in cells])
+            found.append([harness.run_test_cell(src, names, caller, prelude=prelude)
+                          .evalue.splitlines()[0] for src, prelude in cells])
         report(passed=passed, found=found, growth=peak_mb() - before)
     ''', TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
     assert result["passed"] == [True, True]
