@@ -1,7 +1,10 @@
 """What the instructor reads: the CSV, two charts and a summary.
 
 - ``grades.csv``: one row per student: points per exercise, total, status, reason and the
-  known mistakes diagnosed in failed exercises (``exercise: mistake; ...``);
+  known mistakes diagnosed in failed exercises (``exercise: mistake; ...``) and the answers
+  that are near-copies of another's or of the course's or package's code
+  (``similar_answers``, see :mod:`poolgrade.batch.similarity`);
+- ``similarity.csv``: each such pair, with its similarity, for the instructor to judge;
 - ``misconceptions.csv`` and ``misconceptions.png``: per autograded exercise, how many
   students got it right, held each known mistake, or failed it in a way no known mistake
   explains (``undiagnosed``), as counts and as a stacked bar per exercise;
@@ -59,27 +62,48 @@ def _safe(cells) -> list[str]:
 
 
 def write_csv(path: str, exercises, rows: list[GradeRow], sandbox: str = "bubblewrap",
-              left_out=()) -> None:
+              left_out=(), similar: dict[str, str] | None = None) -> None:
     """One row per student; ``sandbox`` says how the kernels were isolated.  Each of
     ``left_out`` (:class:`~poolgrade.batch.submissions.LeftOut`: zip entries, files, folders
     that were in no student's folder) gets a row of its own first, with an empty ``student``,
-    status ``left_out`` and the reason."""
+    status ``left_out`` and the reason.  ``similar``: student -> their ``similar_answers``
+    cell (:func:`poolgrade.batch.similarity.summaries`)."""
+    similar = similar or {}
     names = [e.name for e in exercises]
     tmp = path + ".tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(_safe(["student", *names, "total", "max_total", "status", "reason",
-                               "diagnosis", "sandbox"]))
+                               "diagnosis", "similar_answers", "sandbox"]))
         for item in left_out:
             writer.writerow(_safe(["", *([""] * len(names)), "", "", "left_out",
-                                   item.describe(), "", sandbox]))
+                                   item.describe(), "", "", sandbox]))
         for row in sorted(rows, key=lambda r: r.student):
             diagnosis = "; ".join(f"{ex}: {row.diagnoses[ex]}" for ex in names
                                   if ex in row.diagnoses)
             writer.writerow(_safe([row.student, *(_fmt(row.points.get(n)) for n in names),
                                    _fmt(row.total), _fmt(row.max_total), row.status,
-                                   row.reason, diagnosis, sandbox]))
+                                   row.reason, diagnosis, similar.get(row.student, ""),
+                                   sandbox]))
     os.replace(tmp, path)
+
+
+def write_similarity(folder: str, pairs) -> str:
+    """``similarity.csv``: one row per near-copy
+    (:class:`~poolgrade.batch.similarity.SimilarPair`), most similar first within each
+    exercise: ``exercise, student, other, other_is, similarity`` where ``other_is`` is
+    ``student`` or ``source`` (a course notebook or a package file).  Returns its path."""
+    path = os.path.join(folder, "similarity.csv")
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(_safe(["exercise", "student", "other", "other_is", "similarity"]))
+        for pair in pairs:
+            writer.writerow(_safe([pair.exercise, pair.student, pair.other,
+                                   "source" if pair.source else "student",
+                                   f"{pair.similarity:.3f}"]))
+    os.replace(tmp, path)
+    return path
 
 
 def read_csv(path: str) -> list[dict]:
@@ -158,7 +182,9 @@ def draw_charts(folder: str, exercises, rows: list[GradeRow], title: str) -> lis
 
 def summary(assignment: str, exercises, rows: list[GradeRow], *, graded: int, skipped: int,
             seconds: float, csv_path: str, charts: list[str], feedback_dir: str,
-            left_out=()) -> str:
+            left_out=(), similar_pairs=None, similarity_note: str = "") -> str:
+    """The text printed after grading.  ``similar_pairs``: the near-copies found (None: the
+    check was not run); ``similarity_note``: why it could not run, if it failed."""
     counts = Counter(r.status for r in rows)
     totals = [r.total for r in rows if r.status not in NOT_GRADED and r.total is not None]
     max_total = max((r.max_total for r in rows), default=0)
@@ -193,6 +219,14 @@ def summary(assignment: str, exercises, rows: list[GradeRow], *, graded: int, sk
         lines += [f"  {_printable(item.describe())}" for item in left_out[:30]]
         if len(left_out) > 30:
             lines.append(f"  ... and {len(left_out) - 30} more (see the CSV)")
+    if similarity_note:
+        lines.append(f"Copied answers: not checked: {_printable(similarity_note)}")
+    elif similar_pairs is not None:
+        students = {p.student for p in similar_pairs} \
+            | {p.other for p in similar_pairs if not p.source}
+        lines.append(f"Copied answers: {len(similar_pairs)} near-copy pair(s) involving "
+                     f"{len(students)} student(s); see the similar_answers column and "
+                     + os.path.join(os.path.dirname(csv_path), "similarity.csv"))
     lines.append(f"CSV: {csv_path}")
     lines.append("Misconceptions: "
                  + os.path.join(os.path.dirname(csv_path), "misconceptions.csv"))
