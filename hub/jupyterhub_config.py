@@ -1,5 +1,5 @@
-"""JupyterHub configuration of the demo class (``make hub``; ``tools/hub.py`` writes the
-settings this reads and starts the hub with it, as root).
+"""JupyterHub configuration of the demo class (``make hub``; ``poolgrade.authoring.hub`` writes
+the settings this reads and starts the hub with it, as root).
 
 Real local users log in with their passwords (PAM); each user's server runs as that user
 (``LocalProcessSpawner``) from the shared environment ``/opt/pooling-hub/venv``.  The
@@ -72,12 +72,20 @@ def pre_spawn_hook(spawner):
                      "Ask your instructor to create it (on the demo hub: make hub-reset, "
                      "then make hub).")
     role = "instructor" if name == instructor else "student"
-    spawner.environment["JUPYTER_CONFIG_PATH"] = f"{etc}/{role}:{etc}/common"
+    # a new dict per spawn: the configured one may be shared by every user's spawner, and
+    # what the instructor gets must never reach a student's server
+    env = dict(spawner.environment, JUPYTER_CONFIG_PATH=f"{etc}/{role}:{etc}/common")
     if role == "instructor":
-        spawner.environment["POOLKIT_COURSE_ROOT"] = settings["course_dir"]
+        # the grader (poolgrade) is on the instructor's paths only: students' servers and
+        # kernels run from the shared venv, which holds poolkit and no grader
+        extra = settings["instructor_env"]
+        env["PYTHONPATH"] = extra["PYTHONPATH"]
+        env["PATH"] = f"{extra['PATH']}:{env['PATH']}"
+        env["POOLKIT_COURSE_ROOT"] = settings["course_dir"]
         spawner.notebook_dir = settings["course_dir"]
     else:
         spawner.notebook_dir = home
+    spawner.environment = env
 
 
 c.Spawner.pre_spawn_hook = pre_spawn_hook

@@ -1,14 +1,15 @@
 """Build the student bundle: what an instructor hands out where there is no JupyterHub.
 
-    .venv/bin/python poolgrade bundle                 # -> dist/pooling-course-student.tar.gz
-    .venv/bin/python poolgrade bundle --dir OUT       # the unpacked folder instead
+    .venv/bin/poolgrade bundle                 # -> dist/pooling-course-student.tar.gz
+    .venv/bin/poolgrade bundle --dir OUT       # the unpacked folder instead
 
-The bundle holds the release notebooks (``course/``), the part of poolkit the lessons
-import, the environment files and a two-command setup (``tools/student_bundle/``: a
-Makefile and a README).  It holds no solutions, no hidden tests, no instructor answers
-(``solutions/*/answers.py``), no grader (``poolkit/grading``, ``poolkit grade``), no tests
-and no git history.  :func:`leaks` lists anything that breaks that rule; the build refuses
-to write a bundle with a leak.
+The bundle holds the release notebooks (``course/``), the students' package ``poolkit/``
+exactly as it is in the repository (with its own ``pyproject.toml``), the lock and a
+two-command setup (``student_bundle/`` next to this module: a Makefile and a README) that
+installs ``./poolkit[course]`` and nothing else.  It holds no solutions, no hidden tests,
+no instructor answers (``solutions/*/answers.py``), no grader (``poolgrade``), no tests and
+no git history.  :func:`leaks` lists anything that breaks that rule; the build refuses to
+write a bundle with a leak.
 """
 
 from __future__ import annotations
@@ -24,53 +25,21 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]   # the course repository
-TEMPLATES = ROOT / "tools" / "student_bundle"
+TEMPLATES = Path(__file__).resolve().parent / "student_bundle"
 NAME = "pooling-course-student"
-# poolkit parts that only instructors use: the grader and its command line.
-INSTRUCTOR_ONLY = ("grading", "cli.py")
-# What students install: the course's stack without the instructor's tools (grading on
-# Dask, Voila pages, the jupytext sources).
-STUDENT_EXTRAS = ("torch", "tensorflow", "keras", "jupyterlab", "nbgrader")
 # Text that only the instructor's material contains.
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
            "=== BEGIN MARK SCHEME ===")
 # A test cell that names an instructor answer as its oracle is a hidden test.
 NOTEBOOK_MARKERS = ('"poolgrade.answers:',)
+# The instructor's package: nothing students install may import it or name it in code.
+GRADER = "poolgrade"
 
 
 def _ignore(directory: str, names: list[str]) -> set[str]:
-    here = Path(directory)
-    skipped = {n for n in names if n in ("__pycache__", ".ipynb_checkpoints")
-               or n.endswith(".pyc")}
-    if here.name == "poolkit":
-        skipped |= {n for n in names if n in INSTRUCTOR_ONLY}
-    return skipped
-
-
-def student_pyproject() -> str:
-    """The course's pyproject.toml reduced to what a student installs (``.[course]``)."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    course = [req for req in project["optional-dependencies"]["course"]
-              if req.split(";")[0].strip().lower().startswith(STUDENT_EXTRAS)]
-    course.append("ipykernel")
-
-    def strings(items):
-        return "[\n" + "".join(f"    {json.dumps(item)},\n" for item in items) + "]"
-
-    return (
-        "# The pooling course for students (built by the instructor's poolgrade bundle).\n"
-        "[build-system]\nrequires = [\"setuptools>=68\"]\n"
-        "build-backend = \"setuptools.build_meta\"\n\n"
-        f"[project]\nname = \"poolkit\"\nversion = \"{project['version']}\"\n"
-        f"description = {json.dumps(project['description'])}\n"
-        f"requires-python = {json.dumps(project['requires-python'])}\n"
-        f"dependencies = {strings(project['dependencies'])}\n\n"
-        "[project.optional-dependencies]\n"
-        "# torch is pinned to the CPU build the course was tested with.\n"
-        f"course = {strings(course)}\n\n"
-        "[tool.setuptools.packages.find]\ninclude = [\"poolkit*\"]\n\n"
-        "[tool.setuptools.package-data]\npoolkit = [\"hints/*.toml\", \"mistakes/*.json\"]\n"
-    )
+    """Build leftovers, never part of a checkout's meaning."""
+    return {n for n in names if n in ("__pycache__", ".ipynb_checkpoints", "build")
+            or n.endswith((".pyc", ".egg-info"))}
 
 
 def build_tree(dest: Path) -> Path:
@@ -80,7 +49,6 @@ def build_tree(dest: Path) -> Path:
     shutil.copy2(ROOT / "requirements.lock", dest / "requirements.lock")
     for template in ("Makefile", "README.md"):
         shutil.copy2(TEMPLATES / template, dest / template)
-    (dest / "pyproject.toml").write_text(student_pyproject(), encoding="utf-8")
     problems = leaks(dest)
     if problems:
         shutil.rmtree(dest)
@@ -102,6 +70,76 @@ def _function_bodies(source: str) -> dict[str, str]:
     return bodies
 
 
+def _docstrings(tree: ast.AST) -> set[int]:
+    """``id()`` of every docstring node (prose may explain how poolgrade uses a module)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def grader_references(source: str) -> list[str]:
+    """What Python ``source`` uses of the grader: imports of ``poolgrade`` and strings that
+    name it (``importlib.import_module("poolgrade...")``, ``"poolgrade.answers:..."``).
+    Comments and docstrings do not count.  Source that does not parse is judged by its
+    text."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return [f"names {GRADER}"] if GRADER in source else []
+    found = []
+    prose = _docstrings(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [f"imports {a.name}" for a in node.names
+                      if a.name.split(".")[0] == GRADER]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module \
+                and node.module.split(".")[0] == GRADER:
+            found.append(f"imports {node.module}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and GRADER in node.value and id(node) not in prose:
+            found.append(f"names {GRADER} in {node.value[:60]!r}")
+    return found
+
+
+def _strings(value) -> list[str]:
+    """Every string in parsed JSON or TOML data (keys and values)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [*_strings(k), *_strings(v)]]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _data_references(path: Path, text: str) -> list[str]:
+    """Strings in a JSON or TOML file that name the grader (comments do not count)."""
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except ValueError:
+        return [f"names {GRADER}"] if GRADER in text else []
+    return [f"names {GRADER} in {s[:60]!r}" for s in _strings(data) if GRADER in s]
+
+
+def _notebook_code(text: str) -> str:
+    """The code cells of a notebook's JSON, one after another (IPython magics dropped)."""
+    try:
+        cells = json.loads(text).get("cells", [])
+    except ValueError:
+        return text
+    lines = []
+    for cell in cells:
+        if cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            lines += [ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    return "\n".join(lines)
+
+
 def leaks(tree: Path) -> list[str]:
     """Everything in ``tree`` a student must not get."""
     problems = []
@@ -115,11 +153,23 @@ def leaks(tree: Path) -> list[str]:
             continue
         if path.name == "answers.py" or path.name == "nbgrader_config.py":
             problems.append(f"{rel}: instructor-only file")
-        if not path.is_file() or path.suffix not in (".py", ".ipynb", ".md", ".toml"):
+        if path.name.startswith(GRADER) or path.name.endswith(".egg-info"):
+            problems.append(f"{rel}: part of the instructor's package or a build of it")
+        if not path.is_file() or path.suffix not in (".py", ".ipynb", ".md", ".toml", ".json"):
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         markers = MARKERS + (NOTEBOOK_MARKERS if path.suffix == ".ipynb" else ())
         problems += [f"{rel}: contains {m!r}" for m in markers if m in text]
+        # what students install or run must work without the grader, and must not reach it
+        if path.suffix == ".py":
+            references = grader_references(text)
+        elif path.suffix == ".ipynb":
+            references = grader_references(_notebook_code(text))
+        elif path.suffix in (".json", ".toml"):
+            references = _data_references(path, text)
+        else:
+            references = []
+        problems += [f"{rel}: {ref}" for ref in references]
         if path.suffix == ".py":
             copied = set(_function_bodies(text)) & set(answers)
             problems += [f"{rel}: holds the instructor answer {answers[body]}()"

@@ -11,13 +11,19 @@ Run as root from the repository (``poolgrade hub <action>`` is the same), with a
 What ``setup`` makes (idempotent; a second run only refreshes what changed):
 
 * ``/opt/pooling-hub/venv``: the user environment every server and kernel runs in, built
-  from exactly ``requirements.lock`` (no resolver) plus poolkit.  The repository's own
+  from exactly ``requirements.lock`` (no resolver) plus poolkit and the exchange
+  (``hub/exchange``), never poolgrade: students' servers and kernels cannot import the
+  grader.  The repository's own
   ``.venv`` cannot serve other users: its interpreter is a link into ``/root/.pyenv`` and
   ``/root`` is mode 700.  So the venv's base is the Python running this script when every
   user can reach it, else a copy of it in ``/opt/pooling-hub/python`` (see
   ``base_python``).
   poolkit is installed as a copy (not editable), so students need no access to the
   repository and its ``solutions/``.
+* ``<state>/poolgrade``: poolgrade alone (``pip install --target``), readable by root and
+  the instructor's group only, and put on the instructor's ``PYTHONPATH`` and ``PATH`` by
+  the hub (``instructor_env``): the formgrader's ``nbgrader autograde`` and
+  ``poolgrade grade`` need it; nothing else does.
 * ``/opt/pooling-hub/proxy``: configurable-http-proxy from npm (``hub/proxy``, ``npm ci``).
 * Accounts (real local users, PAM passwords, homes mode 700): ``<prefix>-instructor``,
   ``<prefix>-student1``, ``<prefix>-student2``, and ``<prefix>-nohome``, an account whose
@@ -25,14 +31,14 @@ What ``setup`` makes (idempotent; a second run only refreshes what changed):
   and kept in ``<state>/passwords.json`` (root only); ``start`` prints them.
 * The nbgrader exchange ``/srv/nbgrader/exchange`` (mode 1777, as nbgrader documents) for
   the course id ``pooling-layers``.  Submissions are made private to the student and the
-  instructor's group (``poolgrade.batch.exchange.PrivateSubmit``).
+  instructor's group (``pooling_exchange.PrivateSubmit``, ``hub/exchange``).
 * The instructor's course folder ``~<prefix>-instructor/pooling-layers``: a copy of
   ``nbgrader_config.py`` and ``solutions/`` (the formgrader's course directory).
 * Per-role Jupyter config in ``<state>/etc``: students get the Assignments tab without
   the formgrader and the assignment-creation tools; the instructor gets the formgrader on
   the course folder.
 
-``--instance test`` (used by ``tests/test_hub.py``) makes a separate class (accounts
+``--instance test`` (used by ``tests/e2e/test_hub.py``) makes a separate class (accounts
 ``pt-*``, exchange ``/srv/nbgrader/exchange-test``, its own state) so the test never
 touches a demo class.  Only the standard library is used: run it with any ``python3``.
 """
@@ -104,6 +110,11 @@ class Instance:
         return self.state / "etc"
 
     @property
+    def instructor_lib(self) -> Path:
+        """poolgrade for the instructor only (on their PYTHONPATH)."""
+        return self.state / "poolgrade"
+
+    @property
     def course_dir(self) -> Path:
         return Path("/home") / self.instructor / COURSE_FOLDER
 
@@ -118,6 +129,27 @@ def log(msg: str) -> None:
 
 def run(cmd, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def _pristine(folder: Path, *parts: str) -> Path:
+    """A copy of ``parts`` of ``folder`` in a new temporary folder, without build leftovers.
+    pip builds a non-editable install in the source folder, and setuptools puts whatever an
+    earlier build left in ``build/lib`` into the wheel: files since removed would come back.
+    """
+    import tempfile
+
+    copy = Path(tempfile.mkdtemp(prefix="pooling-hub-src-")) / folder.name
+    copy.mkdir()
+    skip = shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "*.pyc")
+    for part in parts:
+        if skip(str(folder), [part]):
+            continue
+        source = folder / part
+        if source.is_dir():
+            shutil.copytree(source, copy / part, ignore=skip)
+        else:
+            shutil.copy2(source, copy / part)
+    return copy
 
 
 def _digest(*paths: Path) -> str:
@@ -214,7 +246,7 @@ def setup_venv() -> None:
     HUB_HOME.chmod(0o755)
     py = VENV / "bin" / "python"
     base = base_python()
-    deps = _digest(ROOT / "pyproject.toml", ROOT / "requirements.lock") + str(base)
+    deps = _digest(ROOT / "poolkit" / "pyproject.toml", ROOT / "requirements.lock") + str(base)
     if not _stamped(VENV / ".deps", deps):
         log(f"building {VENV} from requirements.lock (first time: a few minutes)")
         shutil.rmtree(VENV, ignore_errors=True)
@@ -225,17 +257,49 @@ def setup_venv() -> None:
         # is a freeze of the course's environment, so it is complete.
         run([py, "-m", "pip", "install", "--quiet", "--no-deps", "-r",
              ROOT / "requirements.lock"])
-        run([py, "-m", "pip", "install", "--quiet", "--no-deps", ROOT])
         run([py, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
              "--display-name", "Python 3 (pooling course)"], stdout=subprocess.DEVNULL)
         (VENV / ".deps").write_text(deps)
-        (VENV / ".poolkit").write_text(_digest(ROOT / "poolkit"))
-    code = _digest(ROOT / "poolkit")
+    # Only what students use: poolkit and the exchange's submit step.  The lock (a freeze
+    # of the instructor's environment) holds no poolgrade, so none comes with it.
+    user_packages = (ROOT / "poolkit", ROOT / "hub" / "exchange")
+    code = _digest(*user_packages)
     if not _stamped(VENV / ".poolkit", code):
-        log("installing the current poolkit into the hub environment")
-        run([py, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall",
-             ROOT])
+        log("installing the current poolkit and exchange into the hub environment")
+        copies = [_pristine(p, *(c.name for c in p.iterdir())) for p in user_packages]
+        try:
+            run([py, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall",
+                 *copies])
+        finally:
+            for copy in copies:
+                shutil.rmtree(copy.parent, ignore_errors=True)
         (VENV / ".poolkit").write_text(code)
+
+
+def setup_instructor_lib(inst: Instance) -> None:
+    """poolgrade (the grader) in its own folder that only the instructor's group can read;
+    the hub puts it on the instructor's paths (:func:`instructor_env`)."""
+    lib = inst.instructor_lib
+    code = _digest(ROOT / "pyproject.toml", ROOT / "poolgrade")
+    if not _stamped(inst.state / ".poolgrade", code):
+        log(f"installing poolgrade for {inst.instructor} into {lib}")
+        shutil.rmtree(lib, ignore_errors=True)
+        copy = _pristine(ROOT, "pyproject.toml", "README.md", "poolgrade")
+        try:
+            run([VENV / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-deps",
+                 "--target", lib, copy])
+        finally:
+            shutil.rmtree(copy.parent, ignore_errors=True)
+        (inst.state / ".poolgrade").write_text(code)
+    group = pwd.getpwnam(inst.instructor).pw_gid
+    run(["chown", "-R", f"root:{group}", lib])
+    run(["chmod", "-R", "u=rwX,g=rX,o=", lib])
+
+
+def instructor_env(inst: Instance) -> dict:
+    """What the instructor's server, kernels and shell add to reach poolgrade."""
+    lib = inst.instructor_lib
+    return {"PYTHONPATH": str(lib), "PATH": f"{lib / 'bin'}{os.pathsep}{VENV / 'bin'}"}
 
 
 def setup_proxy() -> None:
@@ -308,15 +372,15 @@ def setup_config(inst: Instance) -> None:
     common, student, instructor = (inst.etc / r for r in ("common", "student", "instructor"))
     for d in (common, student / "labconfig", instructor):
         d.mkdir(parents=True, exist_ok=True)
-    (common / "nbgrader_config.py").write_text(f'''# written by tools/hub.py setup
+    (common / "nbgrader_config.py").write_text(f'''# written by poolgrade.authoring.hub setup
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "{COURSE_ID}"
 c.Exchange.root = "{inst.exchange}"
 # Submissions readable by the student and the instructor's group only (nbgrader's own are
 # world-readable under an unlisted, random name).
-c.ExchangeFactory.submit = "poolgrade.batch.exchange.PrivateSubmit"
+c.ExchangeFactory.submit = "pooling_exchange.PrivateSubmit"
 ''')
-    (instructor / "nbgrader_config.py").write_text(f'''# written by tools/hub.py setup
+    (instructor / "nbgrader_config.py").write_text(f'''# written by poolgrade.authoring.hub setup
 c = get_config()  # noqa: F821
 c.CourseDirectory.root = "{inst.course_dir}"
 ''')
@@ -334,7 +398,8 @@ c.CourseDirectory.root = "{inst.course_dir}"
                 "proxy": str(PROXY_DIR / "node_modules" / ".bin" / "configurable-http-proxy"),
                 "state": str(inst.state), "etc": str(inst.etc), "exchange": str(inst.exchange),
                 "instructor": inst.instructor, "students": inst.students,
-                "broken": inst.broken, "course_dir": str(inst.course_dir)}
+                "broken": inst.broken, "course_dir": str(inst.course_dir),
+                "instructor_env": instructor_env(inst)}
     (inst.state / "settings.json").write_text(json.dumps(settings, indent=1))
 
 
@@ -348,6 +413,7 @@ def setup_env(inst: Instance | None = None) -> None:
 def setup(inst: Instance) -> None:
     setup_env()
     setup_users(inst)
+    setup_instructor_lib(inst)
     setup_exchange(inst)
     setup_course(inst)
     setup_config(inst)

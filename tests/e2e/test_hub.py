@@ -11,7 +11,7 @@ Playwright drives Debian's Chromium:
    solution, one with a common mistake from ``tests/wrong_answers/``; the notebook file is
    written as the student), validates and submits; student 2 submits twice, the second time
    after the due date;
-3. the instructor collects in the formgrader, grades with ``poolkit grade`` (as the
+3. the instructor collects in the formgrader, grades with ``poolgrade grade`` (as the
    instructor, in the course folder), sees the scores in the formgrader, grades a written
    answer by hand there, and generates and releases the feedback; the hub is restarted in
    between and nothing is lost;
@@ -29,6 +29,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -42,9 +43,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from tests.integration.test_nbgrader_roundtrip import cell_index, load_wrong, solved, strip_markers
 
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _require, _require_browser
+from tests.integration.test_nbgrader_roundtrip import cell_index, load_wrong, solved, strip_markers
 from tests.support import ROOT, solution_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -143,7 +144,7 @@ def hub(tmp_path_factory):
              "the hub test needs root: it creates local accounts and runs their servers")
     _require_browser()
     _require(shutil.which("bwrap") is not None,
-             "bubblewrap is not installed (poolkit grade sandboxes every kernel)")
+             "bubblewrap is not installed (poolgrade grade sandboxes every kernel)")
     _require(shutil.which("npm") is not None and shutil.which("node") is not None,
              "Node.js and npm are not installed (JupyterHub's proxy)")
     hubtool.reset(INST)
@@ -244,6 +245,27 @@ def write_as(user: str, path: Path, nb) -> None:
 def inbound(user: str) -> list[Path]:
     folder = INST.exchange / "pooling-layers" / "inbound"
     return sorted(p for p in folder.iterdir() if p.name.startswith(f"{user}+{LESSON}+"))
+
+
+def server_env(user: str) -> dict:
+    """The environment of ``user``'s running Jupyter server (what its kernels inherit)."""
+    uid = pwd.getpwnam(user).pw_uid
+    for proc in Path("/proc").iterdir():
+        with suppress(OSError):
+            if proc.name.isdigit() and proc.stat().st_uid == uid and \
+                    b"jupyterhub-singleuser" in (proc / "cmdline").read_bytes():
+                pairs = (proc / "environ").read_bytes().split(b"\0")
+                return dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
+    raise AssertionError(f"{user} has no running server")
+
+
+def imports_in_server_env(user: str, module: str) -> subprocess.CompletedProcess:
+    """``import module`` as ``user``, with the paths their server (and kernels) run with."""
+    env = server_env(user)
+    paths = {k: env[k] for k in ("PATH", "PYTHONPATH") if k in env}
+    # from the user's home, as their kernels start (the working folder is on sys.path)
+    return as_user(user, str(hubtool.VENV / "bin" / "python"), "-c", f"import {module}",
+                   env=paths, cwd=pwd.getpwnam(user).pw_dir)
 
 
 def gradebook_rows():
@@ -363,18 +385,27 @@ def lifecycle(hub, browser, step):
         "the instructor's solutions/": ["ls", str(INST.course_dir / "solutions")],
         "the instructor's solution notebook": [
             "cat", str(INST.course_dir / "solutions" / LESSON / NB_NAME)],
+        "the grader's installation": ["ls", str(INST.instructor_lib)],
     }
     leaks = {what: proc.stdout[:200] for what, cmd in denied.items()
              if (proc := as_user(good, *cmd)).returncode == 0 or proc.stdout}
     assert not leaks, f"{good} could read: {leaks}"
     assert as_user(good, "cat", str(inbound(good)[-1] / NB_NAME)).returncode == 0, \
         "a student can read their own submission"
+    # the grader is the instructor's alone: a student's server and kernels cannot import it
+    # (their environment holds poolkit and the exchange), the instructor's can
+    for student in (good, mistaken):
+        grader = imports_in_server_env(student, "poolgrade")
+        assert "No module named 'poolgrade'" in grader.stderr, (student, grader.stderr[-500:])
+        assert imports_in_server_env(student, "poolkit.checks").returncode == 0, student
+    grader = imports_in_server_env(instructor, "poolgrade.execution.preprocessors")
+    assert grader.returncode == 0, grader.stderr[-2000:]
     # ... and through the student's own server (its contents API) the same
     relative = os.path.relpath(other, f"/home/{good}")
     reply = pages[good].request.get(f"{hub.url}/user/{good}/api/contents/{relative}")
     assert reply.status in (403, 404), reply.status
 
-    # --- 3. collect in the formgrader, poolkit grade, scores, manual grade ---------------
+    # --- 3. collect in the formgrader, poolgrade grade, scores, manual grade -------------
     ipage.goto(f"{fg}/manage_assignments")
     row = ipage.locator("tr", has_text=LESSON).first
     row.locator("td.collect a").first.click()
@@ -383,10 +414,14 @@ def lifecycle(hub, browser, step):
         assert (INST.course_dir / "submitted" / st / LESSON / NB_NAME).exists()
 
     started = time.monotonic()
-    grade = as_user(instructor, "poolkit", "grade", LESSON, "--workers", "2",
-                    cwd=str(INST.course_dir), env={"POOLKIT_COURSE_ROOT": str(INST.course_dir)})
+    grader_paths = hubtool.instructor_env(INST)
+    grade = as_user(instructor, "poolgrade", "grade", LESSON, "--workers", "2",
+                    cwd=str(INST.course_dir),
+                    env={"POOLKIT_COURSE_ROOT": str(INST.course_dir),
+                         "PYTHONPATH": grader_paths["PYTHONPATH"],
+                         "PATH": f"{grader_paths['PATH']}:/usr/bin:/bin"})
     grade_s = time.monotonic() - started
-    (ARTIFACTS / "poolkit-grade.log").write_text(grade.stdout + grade.stderr)
+    (ARTIFACTS / "poolgrade-grade.log").write_text(grade.stdout + grade.stderr)
     assert grade.returncode == 0, (grade.stdout + grade.stderr)[-3000:]
     csv = (INST.course_dir / "grade-reports" / LESSON / "grades.csv").read_text()
     assert good in csv and mistaken in csv, csv
@@ -424,7 +459,10 @@ def lifecycle(hub, browser, step):
     # a written answer graded by hand (student 1, 2 of its 3 points)
     ipage.goto(gradebook_page)
     _, href = formgrader_row(good)
-    ipage.goto(f"{hub.url}{href}")
+    # the page fills its score fields from the grades API once loaded: a score typed before
+    # that reply is overwritten, so wait for it
+    with ipage.expect_response(lambda r: "/formgrader/api/grades?" in r.url and r.ok):
+        ipage.goto(f"{hub.url}{href}")
     score = ipage.locator(f"input.score#{WRITTEN}")
     score.wait_for()
     score.fill("2")

@@ -6,7 +6,9 @@ in the folder's name.  ``nbgrader release_assignment`` makes the inbound folder
 set-group-ID with the instructor's group, so a submission folder belongs to that group:
 :class:`PrivateSubmit` then closes the folder to everyone but its student and that group
 (mode 0770; the files inside keep nbgrader's modes, unreachable through the folder).
-Enable it with ``c.ExchangeFactory.submit = "poolgrade.batch.exchange.PrivateSubmit"``.
+Enable it with ``c.ExchangeFactory.submit = "pooling_exchange.PrivateSubmit"``.
+It is its own tiny package (this folder), not part of poolgrade: every student's server
+imports it when the student submits, and students get poolkit, never the grader.
 """
 
 from __future__ import annotations
