@@ -53,7 +53,7 @@ c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 40
 
 # Autograding runs the student's cells in a bubblewrap sandbox and the test cells in the
-# grader's own process (poolgrade.execution.notebook); `poolkit grade` uses the same executor.
+# grader's own process (poolgrade.execution.notebook); `poolgrade grade` uses the same executor.
 # Without bubblewrap, nbgrader autograde refuses unless --GradingExecute.unsandboxed=True.
 c.Autograde.sanitize_preprocessors = SANITIZE_STEPS
 c.Autograde.autograde_preprocessors = AUTOGRADE_STEPS

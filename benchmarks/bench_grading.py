@@ -1,4 +1,4 @@
-"""Time ``poolkit grade`` (trusted harness, sandboxed kernels, in parallel) against plain
+"""Time ``poolgrade grade`` (trusted harness, sandboxed kernels, in parallel) against plain
 sequential ``nbgrader autograde`` with nbgrader's stock executor (tests in the kernel, no
 sandbox), side by side.
 
@@ -106,7 +106,7 @@ def bench_lesson(lesson: str, args, work: Path) -> tuple[float, list[str]]:
     print(f"building {args.students} submissions of {lesson} in {work} ...", flush=True)
     build_course(pristine, lesson, args.students)
     bin_dir = Path(sys.executable).parent
-    ours_cmd = [str(bin_dir / "poolkit"), "grade", lesson, "--no-progress"]
+    ours_cmd = [str(bin_dir / "poolgrade"), "grade", lesson, "--no-progress"]
     if args.workers:
         ours_cmd += ["--workers", str(args.workers)]
     plain_cmd = [str(bin_dir / "nbgrader"), "autograde", lesson]
@@ -142,10 +142,10 @@ def bench_lesson(lesson: str, args, work: Path) -> tuple[float, list[str]]:
     for r in range(args.rounds):
         plain_s, ours_s = times["nbgrader"][r], times["poolkit"][r]
         print(f"round {r + 1}: nbgrader autograde {plain_s:6.1f} s "
-              f"({cpu['nbgrader'][r]:.0f} CPU s), poolkit grade {ours_s:6.1f} s "
+              f"({cpu['nbgrader'][r]:.0f} CPU s), poolgrade grade {ours_s:6.1f} s "
               f"({cpu['poolkit'][r]:.0f} CPU s): {plain_s / ours_s:.2f}x")
     print(f"nbgrader autograde, stock, sequential: {t_plain / args.rounds:7.1f} s per round")
-    print(f"poolkit grade, sandboxed, parallel:    {t_ours / args.rounds:7.1f} s per round "
+    print(f"poolgrade grade, sandboxed, parallel:    {t_ours / args.rounds:7.1f} s per round "
           "(also writes feedback, CSV and charts)")
     print(f"speed-up: {t_plain / t_ours:.2f}x (target 2x)")
     if not differ:
@@ -159,7 +159,7 @@ def main() -> int:
                         default=["01-max-vs-average", "05-keras-and-pytorch"])
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--workers", type=int, default=None,
-                        help="poolkit grade --workers (default: its own, CPU cores + 2)")
+                        help="poolgrade grade --workers (default: its own, CPU cores + 2)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="repeat, alternating which side goes first (2 = A B B A)")
     parser.add_argument("--keep", action="store_true", help="keep the course folders")

@@ -1,4 +1,4 @@
-"""Grade nbgrader submissions in parallel and safely: ``poolkit grade`` on the command line.
+"""Grade nbgrader submissions in parallel and safely: ``poolgrade grade`` on the command line.
 
 ``grade(assignment, course_dir, submissions, workers=..., scheduler=...)`` returns a
 :class:`~poolgrade.batch.engine.GradingResult`. Modules:

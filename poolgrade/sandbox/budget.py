@@ -27,7 +27,7 @@ are the same for every student and must not be starved by one.
 
 What this cannot do: an exception lands between two Python instructions, so one long call
 into C (a single huge NumPy or torch operation) finishes first.  The memory cap bounds how
-big such a call can be; the tests' own size checks keep it small; and ``poolkit grade``'s
+big such a call can be; the tests' own size checks keep it small; and ``poolgrade grade``'s
 per-job timeout (:mod:`.engine`) ends a worker that is stuck anyway.
 """
 

@@ -9,9 +9,18 @@ the algorithm) lives in ``poolkit/hints/<NN-name>.toml``, one table per exercise
     rule = "..."
 
 and reaches the student only when they ask for it with ``ck.hint("output_size")``, or
-after :data:`RULE_AFTER` failed tries of that exercise in the same kernel (a try is a new
-version of the function: running an unchanged cell again is not one).  Under the
+after :data:`RULE_AFTER` failed tries of that exercise in the same kernel.  Under the
 grader's harness (feedback after the deadline) the rule is shown with the first failure.
+
+What counts as a try (:func:`_fingerprint`): a failing version of the function whose
+*shape* is new, i.e. whose sequence of operations (with every load of a constant or a
+local variable counted as the same "load", and every operator as the same operator)
+or whose global and attribute names differ from every version tried before.  So running
+an unchanged cell again is no try, and neither is changing only numbers, variables or
+operators (``return 1``, ``return 2``, ``return 3`` are one try; ``size + 1`` and
+``size - 2`` too).  A version that reads none of its parameters (``return 1`` in a
+function of ``size``) is no try at all: it does not attempt the exercise.  A function
+without parameters (lesson 01's ``bug_counterexample``) is judged by its shape only.
 
 The failure counts live in this module, which ``importlib.reload(poolkit.checks)`` does not
 re-execute, so they survive the reload at the top of every test cell.
@@ -19,6 +28,7 @@ re-execute, so they survive the reload at the top of every test cell.
 
 from __future__ import annotations
 
+import inspect
 import tomllib
 from functools import cache
 from importlib import resources
@@ -33,6 +43,7 @@ _quiet: list[int] = [0]        # > 0 while a failure is expected (an invalid con
 _last_outcome: dict[str, str] = _dict()    # exercise -> "pass" or "fail", its latest check
 _tried: dict[str, set] = _dict()           # exercise -> versions of the function that failed
 _version: list = [None]                    # the running check's version of the function
+_trivial: list[bool] = [False]             # that version reads none of its parameters
 
 
 @cache
@@ -82,22 +93,84 @@ def set_current(exercise: str, fn=None) -> None:
     and which version of the student's function ``fn`` it calls."""
     _current[0] = exercise.partition("(")[0].strip()
     _version[0] = _fingerprint(fn)
+    _trivial[0] = _is_trivial(fn)
+
+
+# Loads whose operand (a constant, a local or a closure variable) does not change what a
+# version computes, only with which numbers: they all read as one operation.
+_LOADS = {"LOAD_CONST": 1, "LOAD_FAST": 1, "LOAD_FAST_CHECK": 1, "LOAD_FAST_AND_CLEAR": 1,
+          "LOAD_DEREF": 1, "LOAD_CLOSURE": 1, "LOAD_SMALL_INT": 1, "LOAD_FAST_LOAD_FAST": 2,
+          "LOAD_FAST_BORROW": 1, "LOAD_FAST_BORROW_LOAD_FAST_BORROW": 2}
+
+
+def _code_shape(code) -> tuple:
+    """The operations of ``code`` without their operands (see the module docstring), its
+    global and attribute names, and the same for the code objects it holds."""
+    import dis
+
+    ops = []
+    for instruction in dis.get_instructions(code):
+        name = instruction.opname
+        if name in _LOADS:
+            ops += ["load"] * _LOADS[name]
+        elif name.startswith("STORE_FAST") or name == "STORE_DEREF":
+            ops.append("store")
+        else:
+            ops.append(name)
+    inner = tuple(_code_shape(c) for c in code.co_consts if hasattr(c, "co_code"))
+    return tuple(ops), code.co_names, inner
+
+
+def _own_code(f):
+    code = getattr(f, "__code__", None)
+    return code if hasattr(code, "co_code") else None
+
+
+def _called(fn) -> list:
+    """The functions ``fn`` calls by a global name (one level: a test's wrapper around the
+    student's function brings the student's function along)."""
+    space = getattr(fn, "__globals__", {})
+    code = _own_code(fn)
+    return [space.get(name) for name in code.co_names
+            if callable(space.get(name)) and _own_code(space.get(name)) is not None]
 
 
 def _fingerprint(fn):
-    """A key that changes when the student edits ``fn`` or a function it calls by a global
-    name (one level deep: a test's wrapper around the student's function changes with it)."""
-    def own(f):
-        code = getattr(f, "__code__", None)
-        return None if code is None else (code.co_code, repr(code.co_consts), code.co_names)
-
-    key = own(fn)
-    if key is None:
+    """A key that changes when the student changes the shape of ``fn`` or of a function it
+    calls by a global name; None when ``fn`` has no code to read (the grader's stand-in)."""
+    code = _own_code(fn)
+    if code is None:
         return None
-    space = getattr(fn, "__globals__", {})
-    called = tuple(own(space.get(name)) for name in fn.__code__.co_names
-                   if callable(space.get(name)) and hasattr(space.get(name), "__code__"))
-    return key, called
+    return _code_shape(code), tuple(_code_shape(_own_code(f)) for f in _called(fn))
+
+
+def _reads_a_parameter(code) -> bool:
+    """Whether ``code`` reads one of its parameters (True when it has none)."""
+    import dis
+
+    count = code.co_argcount + code.co_kwonlyargcount
+    count += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    params = set(code.co_varnames[:count])
+    if not params:
+        return True
+    if params & set(code.co_cellvars):       # a parameter a nested function reads
+        return True
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in _LOADS and instruction.opname != "LOAD_CONST":
+            value = instruction.argval
+            names = value if isinstance(value, tuple) else (value,)
+            if params & set(names):
+                return True
+    return False
+
+
+def _is_trivial(fn) -> bool:
+    """A version that does not attempt the exercise: ``fn``, or a function it calls by a
+    global name, reads none of its parameters (``return 1``)."""
+    code = _own_code(fn)
+    if code is None:
+        return False
+    return not all(_reads_a_parameter(_own_code(f)) for f in [fn, *_called(fn)])
 
 
 def staged_lines(exercise: str | None, *, grading: bool) -> list[str]:
@@ -107,13 +180,15 @@ def staged_lines(exercise: str | None, *, grading: bool) -> list[str]:
     if _quiet[0] or not exercise or exercise not in _table():
         return []
     _last_outcome[exercise] = "fail"
-    # A try is a new version of the function: running an unchanged cell again is not one.
+    # A try is a version of a new shape that attempts the exercise (module docstring).
     tried = _tried.setdefault(exercise, set())
-    if _version[0] is None or _version[0] not in tried:
+    if _trivial[0]:
+        pass
+    elif _version[0] is None or _version[0] not in tried:
         if _version[0] is not None:
             tried.add(_version[0])
         _failures[exercise] = _failures.get(exercise, 0) + 1
-    count = _failures[exercise]
+    count = _failures.get(exercise, 0)
     rule = rule_text(exercise)
     if rule and (grading or count >= RULE_AFTER):
         return [f"  rule: {rule}"]
@@ -143,8 +218,6 @@ def compare_with_yours(exercise: str, reference) -> None:
     """Print ``reference``'s source to compare with your ``exercise``, once your function
     has passed its visible tests in this kernel (so a "Run All" does not show the answer
     before you have written yours)."""
-    import inspect
-
     if _last_outcome.get(exercise) != "pass":
         print(f"Pass the visible tests of {exercise} first, then run this cell again to "
               f"compare your function with the reference.")

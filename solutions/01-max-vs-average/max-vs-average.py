@@ -45,7 +45,7 @@ import numpy as np
 
 import poolkit
 import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
-from poolkit import data, reference
+from poolkit import data
 
 np.set_printoptions(precision=3, suppress=True)
 
@@ -229,74 +229,39 @@ plt.show()
 #   included.
 #
 # A worked example on a 4x4 input with negative values, a 3x3 window, stride 2 and padding 1.
-# The output is `floor((4 + 2 - 3) / 2) + 1 = 2` by 2. (`poolkit.reference` holds loop
-# versions written for reading; you will write your own in Exercises 1 and 2, and compare
-# afterwards.)
+# The output is `floor((4 + 2 - 3) / 2) + 1 = 2` by 2. (You write the loops yourself in
+# Exercises 1 and 2; here poolkit, which runs PyTorch's pooling, gives the numbers to check
+# by hand.)
 
 # %%
 small = np.array([[-1., -2., -3., -4.],
                   [-5., -6., -7., -8.],
                   [-9., 10., -1., -2.],
                   [-3., -4., -5., -6.]])[None, None]
-print("max, padding never wins:\n", reference.max_pool2d(small, 3, 2, 1)[0, 0])
+print("max, padding never wins:\n", poolkit.max_pool2d(small, 3, 2, 1)[0, 0])
 wrong = np.pad(small, ((0, 0), (0, 0), (1, 1), (1, 1)))     # zeros: the classic bug
-print("max, padding with 0 (wrong):\n", reference.max_pool2d(wrong, 3, 2, 0)[0, 0])
-print("average (padding counted):\n", reference.avg_pool2d(small, 3, 2, 1)[0, 0])
-print("loops agree with poolkit:", np.array_equal(reference.max_pool2d(small, 3, 2, 1), poolkit.max_pool2d(small, 3, 2, 1)))
+print("max, padding with 0 (wrong):\n", poolkit.max_pool2d(wrong, 3, 2, 0)[0, 0])
+print("average (padding counted):\n", poolkit.avg_pool2d(small, 3, 2, 1)[0, 0])
 
 
 # %% [markdown]
 # ## 4. Vectorized: loop over the window, not over the output
 #
 # The loop version visits every output position: `H_out * W_out` Python iterations, each
-# cutting out a tiny window. A window has only `k * k` positions, and for a fixed offset
-# `(di, dj)` inside the window, the values at that offset in *all* windows form a strided
-# slice of the padded input:
+# cutting out a tiny window. A window has only `k * k` positions. Turn the loops around:
+# fix one offset `(di, dj)` inside the window and ask where that offset lands in *every*
+# window at once. Those positions form a regular grid of the padded input, one row every
+# `stride` rows, so one strided slice (`start:stop:step`) reaches all of them, and it has
+# exactly the output's shape. Combining the `k * k` slices elementwise gives the whole
+# output: for a 64x64 input and a 2x2 window with stride 2 that is 4 array operations
+# instead of `32 * 32 = 1024` loop iterations, one per output position.
+# (`numpy.lib.stride_tricks.sliding_window_view` is another route to the same result.)
 #
-# ```
-# padded[:, :, di : di + stride * H_out : stride,  dj : dj + stride * W_out : stride]   # (N, C, H_out, W_out)
-# ```
-#
-# (`stride * H_out` is just a stop past the last window start; the slice then holds exactly
-# `H_out` rows.) Taking the elementwise maximum (or sum) of those `k * k` slices gives the
-# whole output at once. For a 64x64 input and a 2x2 window with stride 2 that is 4 array
-# operations instead of `32 * 32 = 1024` loop iterations, one per output position. (`numpy.lib.stride_tricks.sliding_window_view` is another route to the same
-# result.) Let us time the loop version against poolkit's vectorized one on a batch of
-# `8 x 16` channels of 64x64. The absolute numbers depend on the machine; the *ratio* is
-# the point.
-
-# %%
-def best_time(fn, *args, repeat=3):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-batch = np.random.default_rng(1).standard_normal((8, 16, 64, 64))
-ratios = {}
-for k, s in [(2, 2), (3, 1)]:
-    t_loop = best_time(reference.max_pool2d, batch, k, s)
-    t_vec = best_time(poolkit.max_pool2d, batch, k, s)
-    n_out = poolkit.pool_output_size(64, k, s) ** 2
-    ratios[k, s] = t_loop / t_vec
-    print(f"{k}x{k} stride {s}: {n_out:5d} output positions, loops/vectorized time ratio = {ratios[k, s]:5.1f}")
-
-# %%
-# the claim in the text below: the loops are at least 3 times slower in both configurations
-assert min(ratios.values()) > 3, ratios
-
-
-# %% [markdown]
-# The loop version pays a fixed Python cost for every output position; the vectorized
-# version's cost grows with the work per window (`k*k` slices), so the ratio depends on the
-# configuration and on the machine: the cell above prints it. On the machines that built
-# this notebook the loops were several times slower for 3x3 windows with stride 1, and
-# often ten to fifty times slower for 2x2 with stride 2; a busy machine moves these ratios a
-# lot, in either direction. The assert guards only the safe part of the claim: the loops are
-# at least 3 times slower in both configurations. In Exercise 4 you write the offset-slicing
-# version yourself.
+# Working out the slice's start, stop and step is Exercise 4. After it, a cell times your
+# loops (Exercise 1) against your offsets (Exercise 4): the loop version pays a fixed
+# Python cost for every output position, the offset version a cost that grows with the
+# work per window (`k*k` slices), so the ratio depends on the configuration and on the
+# machine.
 #
 # ## 5. Global average pooling in the final layers
 #
@@ -351,8 +316,9 @@ widgets.max_vs_average(image="scene", size=64, kernel_size=2, steps=3)
 # A failing test names the case and gives a pointer; when your result matches a mistake the
 # course knows, it says so ("your output equals ...") and which section to reread. If you are
 # stuck, `ck.hint("max_pool2d_loops")` (with the exercise's function name) prints the rule;
-# after three failed tries of one exercise (three different versions of your function; running
-# the same cell again does not count) it is shown anyway. Try without it first.
+# after three failed tries of one exercise it is shown anyway. A try is a version that works
+# differently: running the same cell again, or changing only a number, does not count. Try
+# without it first. Exercises 1 and 2 must loop (the tests read your code).
 #
 # ### Exercise 1: max pooling with loops (4 points)
 #
@@ -398,6 +364,8 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_max_pool2d_loops_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+from poolkit.checks.loops import assert_loops
+
 hand = np.array([[[[1., 3., 2., 0.], [4., 6., 1., 1.], [0., 2., 5., 7.], [1., 1., 8., 3.]]]])
 ck.assert_close(ck.call(max_pool2d_loops, hand, 2, case="Section 1's 4x4 map, kernel_size=2"), np.array([[[[6., 2.], [2., 8.]]]]),
                 case="Section 1's 4x4 map, kernel_size=2", hint="stride=None: the windows do not overlap; check the top-left one by hand")
@@ -408,10 +376,15 @@ ck.assert_close(ck.call(max_pool2d_loops, negative, 3, 2, 1, case="all negative 
 ck.check_against_oracle(max_pool2d_loops, "poolkit.max_pool2d",
                         ck.pool_cases(seed=21, n=6, max_size=6, min_kernel=2, square=False, stride_none=True),
                         numpy_only=True, hint="with an (h, w) pair, the first entry is for the rows and the second for the columns: does every row count, slice and output size use the row values?")
+assert_loops(max_pool2d_loops, exercise="max_pool2d_loops")   # the values are right: now the rule, loops
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_max_pool2d_loops_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
+from poolkit.checks.loops import assert_loops
+
+assert_loops(max_pool2d_loops, exercise="max_pool2d_loops",
+             hint="two loops, over the output rows and columns, each cutting out one window")
 ck.check_against_oracle(max_pool2d_loops, "poolkit.max_pool2d",
                         ck.pool_cases(seed=2021, n=12, square=False, stride_none=True),
                         numpy_only=True,
@@ -454,6 +427,8 @@ def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_loops_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+from poolkit.checks.loops import assert_loops
+
 hand = np.array([[[[1., 3., 2., 0.], [4., 6., 1., 1.], [0., 2., 5., 7.], [1., 1., 8., 3.]]]])
 ck.assert_close(ck.call(avg_pool2d_loops, hand, 2, case="Section 1's 4x4 map, kernel_size=2"), np.array([[[[3.5, 1.0], [1.0, 5.75]]]]),
                 case="Section 1's 4x4 map, kernel_size=2", hint="each 2x2 block gives its mean; check the top-left one by hand")
@@ -465,10 +440,15 @@ ck.assert_close(ck.call(avg_pool2d_loops, ones, 2, 1, 1, case="2x2 ones, kernel_
 ck.check_against_oracle(avg_pool2d_loops, "poolkit.avg_pool2d",
                         ck.pool_cases(seed=22, n=6, max_size=6, min_kernel=2, square=False, stride_none=True),
                         numpy_only=True, hint="with an (h, w) pair, the first entry is for the rows and the second for the columns, in the divisor too")
+assert_loops(avg_pool2d_loops, exercise="avg_pool2d_loops")   # the values are right: now the rule, loops
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_loops_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
+from poolkit.checks.loops import assert_loops
+
+assert_loops(avg_pool2d_loops, exercise="avg_pool2d_loops",
+             hint="the same two loops as in Exercise 1, with the mean in place of the max")
 ck.check_against_oracle(avg_pool2d_loops, "poolkit.avg_pool2d",
                         ck.pool_cases(seed=2022, n=12, square=False, stride_none=True),
                         numpy_only=True,
@@ -623,19 +603,6 @@ ck.require(not np.array_equal(_stride_wide(xh, kh, sh, ph), poolkit.max_pool2d(x
 # (`stride > kernel_size`) windows.
 
 # %% [markdown]
-# Now compare your loops of Exercises 1 and 2 with the versions poolkit ships for reading
-# (each cell prints its reference once your function has passed its visible tests):
-
-# %%
-# compare with yours: max_pool2d_loops
-ck.compare_with_yours("max_pool2d_loops", reference.max_pool2d)
-
-# %%
-# compare with yours: avg_pool2d_loops
-ck.compare_with_yours("avg_pool2d_loops", reference.avg_pool2d)
-
-
-# %% [markdown]
 # ### Exercise 4: vectorized pooling (4 points)
 #
 # Write `pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max")` with square
@@ -700,6 +667,29 @@ ck.check_speed(pool2d_vectorized, big, 2, 1, 0, mode="max", loops=(600, 600, 2, 
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **Time your two versions.** The cell below runs your Exercise 1 (loops over the output)
+# and your Exercise 4 (loops over the window) on a batch of `8 x 16` channels of 64x64 and
+# prints how many times slower the loops are. The absolute numbers depend on the machine;
+# the *ratio* is the point. Try to predict it for both configurations before you run it.
+
+# %%
+def best_time(fn, *args, repeat=3):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+batch = np.random.default_rng(1).standard_normal((8, 16, 64, 64))
+for k, s in [(2, 2), (3, 1)]:
+    t_loop = best_time(max_pool2d_loops, batch, k, s)
+    t_offsets = best_time(pool2d_vectorized, batch, k, s)
+    print(f"{k}x{k} stride {s}: loops/offsets time ratio = {t_loop / t_offsets:5.1f}")
+
+
+# %% [markdown]
 # ### Exercise 5: global average pooling (2 points)
 #
 # Write `global_avg_pool(x)` for `x: (N, C, H, W)`: the mean of each channel over its whole
@@ -716,6 +706,7 @@ def global_avg_pool(x):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_global_avg_pool_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+ck.assert_numpy_only(global_avg_pool)
 demo = np.arange(24, dtype=float).reshape(1, 2, 3, 4)
 ck.assert_close(ck.call(global_avg_pool, demo, case="x = arange(24).reshape(1, 2, 3, 4)"), np.array([[[[5.5]], [[17.5]]]]),
                 case="x = arange(24).reshape(1, 2, 3, 4)", hint="one number per (sample, channel), and the output keeps four axes")

@@ -249,8 +249,8 @@ assert 0.91 < shape_windows["max"][1] < 0.94 and 0.34 < shape_windows["avg"][1] 
 # Convolutional Networks Shift-Invariant Again*, 2019) splits max pooling into its two
 # steps and puts the blur between them: a **dense max** (2x2 windows, stride 1, so nothing
 # is subsampled yet), **then the blur, then the subsampling** (keep every second row and
-# column). `poolkit.models.max_blur_pool2d` computes it with torch (wrap-around borders); you
-# will write it in NumPy in exercise 3. The three rows below compare them:
+# column). You will write it in NumPy in exercise 3 and measure it on these stripes there.
+# The two rows below compare no blur with the simple order:
 
 # %%
 pattern = stripes(16, period=4)                       # (16, 16): columns 0,1 black, 2,3 white, ...
@@ -259,11 +259,9 @@ rows = {"max 2x2/2": shift_invariance(pattern, shifts=[0, 1], kernel_size=2, mod
         "blur, then max 2x2/2": shift_invariance(pattern, shifts=[0, 1], kernel_size=2, mode="max",
                                                  blur_first=True)}
 stripe_change = {name: result.change[1] for name, result in rows.items()}
-zhang = [models.max_blur_pool2d(pattern), models.max_blur_pool2d(moved)]
-stripe_change["MaxBlurPool (Zhang)"] = np.linalg.norm(zhang[1] - zhang[0]) / np.linalg.norm(zhang[0])
 
-fig, axes = plt.subplots(3, 3, figsize=(8, 8))
-outputs = {**{name: result.outputs for name, result in rows.items()}, "MaxBlurPool (Zhang)": zhang}
+fig, axes = plt.subplots(2, 3, figsize=(8, 5.5))
+outputs = {name: result.outputs for name, result in rows.items()}
 for row, (name, pooled) in enumerate(outputs.items()):
     axes[row, 0].imshow(pattern, cmap="gray", vmin=0, vmax=1)
     axes[row, 0].set_title("input")
@@ -279,17 +277,15 @@ plt.show()
 # the numbers the text quotes
 assert abs(stripe_change["max 2x2/2"] - 1.0) < 1e-9
 assert 0.62 < stripe_change["blur, then max 2x2/2"] < 0.64
-assert 0.31 < stripe_change["MaxBlurPool (Zhang)"] < 0.33
 
 # %% [markdown]
 # Without blurring, a one-pixel shift turns the pooled output from stripes into a uniform
 # white image: the relative change is 1, the feature map is unrecognizable. Max pooling did
 # not make this pattern invariant; it made it *worse* than the input, which merely moved.
 #
-# Blurring first helps: the relative change falls to 0.63. Zhang's order does better still,
-# 0.32, half of that, with the same 3x3 filter: the dense max keeps the information that
-# a 2x2/2 max would throw away, and the blur then removes the fast oscillations right before
-# the only subsampling step. Neither removes the aliasing completely. With the simple order,
+# Blurring first helps: the relative change falls to 0.63. Does Zhang's order, with the same
+# 3x3 filter, do better? Exercise 3 lets you measure it with your own layer. Blurring first
+# does not remove the aliasing completely. With the simple order,
 # every further pass of the blur (a wider low-pass filter) shrinks the jump more, at the
 # price of a blurrier map:
 
@@ -491,8 +487,9 @@ print(f"lecture part ran in {time.perf_counter() - lesson_start:.1f} s")
 # Graded (autograded cells follow each exercise; run them to check your work). A failing
 # check names the case and what differs, and a mistake the course knows by name ("your
 # output equals ..."); if you are stuck, `ck.hint("cnn_costs")` (or the name of any other
-# exercise) prints the rule, and it is also shown after three failed tries (three different
-# versions of your function: running the same cell again does not count).
+# exercise) prints the rule, and it is also shown after three failed tries (a try is a
+# version that works differently: running the same cell again, or changing only a number,
+# does not count).
 #
 # 1. `cnn_costs`: predict the parameters, multiply-adds and activations of a small CNN with
 #    and without pooling, checked against the network torch builds.
@@ -573,6 +570,9 @@ def cnn_costs(size, channels, hidden, pooled):
 # %% nbgrader={"grade": true, "grade_id": "test_cnn_costs_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 from poolkit import models
 
+# torch_costs below lets torch count; your cnn_costs must predict with plain Python/NumPy.
+ck.assert_numpy_only(cnn_costs, hint="count with integers: no torch or poolkit inside cnn_costs")
+
 
 def torch_costs(size, channels, hidden, pooled):
     # The reference: torch builds the network, forward hooks count every layer.
@@ -611,30 +611,9 @@ print("visible tests passed")
 from poolkit import models
 
 
-def torch_costs(size, channels, hidden, pooled):
-    # The reference: torch builds the network, forward hooks count every layer.
-    model = models.small_cnn(pool="max" if pooled else None, in_size=size, channels=channels,
-                             hidden=hidden)
-    rows = models.layer_summary(model, (1, size, size))
-    return tuple(int(sum(row[key] for row in rows))
-                 for key in ("parameters", "multiply_adds", "activations"))
-
-
-def check_costs(args, hint):
-    case = f"cnn_costs{args}"
-    got = ck.call(cnn_costs, *args, case=case, hint=hint)
-    ck.require(type(got) is tuple and len(got) == 3,
-               "the result is not a tuple (parameters, multiply_adds, activations)",
-               case=case, hint=hint, exercise="cnn_costs")
-    for quantity, value, expected in zip(("parameters", "multiply-adds", "activations"),
-                                         got, torch_costs(*args)):
-        ck.require(type(value) is int, f"{quantity} is a {type(value).__name__}, not a Python int",
-                   case=case, hint="three Python ints (int(...)), not NumPy integers",
-                   exercise="cnn_costs")
-        ck.assert_equal(value, expected, case=f"{case}, {quantity}", hint=hint, exercise="cnn_costs")
-
-
+# torch_costs and check_costs: the visible test's, above (the grader shares a lesson's test helpers)
 ### BEGIN HIDDEN TESTS
+ck.assert_numpy_only(cnn_costs, hint="count with integers: no torch or poolkit inside cnn_costs")
 case_rng = np.random.default_rng(102)
 cases = [(7, (2, 3), 5, True), (31, (6, 4, 9), 11, True), (5, (1,), 1, False), (16, (3, 3, 3, 3), 2, True)]
 for _ in range(8):
@@ -668,6 +647,7 @@ def consistency_table(labels):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_consistency_table_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+ck.assert_numpy_only(consistency_table)
 two_shifts = np.array([[[0, 1, 2, 3], [0, 1, 2, 0]],
                        [[1, 1, 2, 3], [3, 2, 1, 0]]])
 ck.assert_close(ck.call(consistency_table, two_shifts, case="S=2, N=4"),
@@ -725,8 +705,7 @@ print("shift-consistency score:", consistency_table(shifted_predictions).mean().
 #
 # Wherever a window reaches past a border, **wrap around** (circular, as `np.roll` does), so
 # that the layer commutes with the circular shifts of section 3. Return a float array of
-# shape `(..., ceil(H / 2), ceil(W / 2))`. NumPy only. The tests compare with
-# `poolkit.models.max_blur_pool2d`, which torch computes.
+# shape `(..., ceil(H / 2), ceil(W / 2))`. NumPy only.
 #
 # Example: a single 16 at row 1, column 2 of a 4x4 grid of zeros becomes `[[3, 9], [1, 3]]`.
 
@@ -755,11 +734,13 @@ ck.assert_close(ck.call(max_blur_pool2d, bars, case="bars"),
                 np.array([[0.25, 1.0, 0.25], [0.25, 1.0, 0.25]]),
                 case="4x6, columns 2 and 3 set to 1",
                 hint="the order matters: max first, then blur, then subsample (section 3)")
-ck.check_against_oracle(max_blur_pool2d, "poolkit.models.max_blur_pool2d",
-                        ck.array_cases(seed=5, n=6, rank=4, max_size=7),
-                        numpy_only=True,
-                        hint="any leading axes; odd sides keep ceil(H / 2) rows; wrap around at "
-                             "every border")
+ck.assert_numpy_only(max_blur_pool2d)
+stack = np.zeros((2, 3, 3))
+stack[0, 0, 0], stack[1, 1, 1], stack[1, 2, 1] = 8.0, 4.0, -4.0
+ck.assert_close(ck.call(max_blur_pool2d, stack, case="two 3x3 maps"),
+                np.array([[[4.5, 4.5], [4.5, 4.5]], [[2.25, 1.5], [1.5, 1.0]]]),
+                case="a (2, 3, 3) stack: an 8 in a corner of the first map, a 4 above a -4 in the second",
+                hint="any leading axes; odd sides keep ceil(H / 2) rows; wrap around at every border")
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_max_blur_pool2d_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -771,6 +752,16 @@ for seed, rank in [(303, 2), (304, 3), (305, 4), (306, 4)]:
                             hint="dense max (stride 1), then the blur, then every second row "
                                  "and column from 0; wrap around everywhere; any leading axes")
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# Now measure Zhang's order on the stripes of section 3 with your layer: how much does the
+# pooled map change after a one-pixel shift, compared with 1.0 (no blur) and 0.63 (blur,
+# then max 2x2/2)?
+
+# %%
+zhang = [max_blur_pool2d(pattern), max_blur_pool2d(moved)]
+zhang_change = np.linalg.norm(zhang[1] - zhang[0]) / np.linalg.norm(zhang[0])
+print(f"MaxBlurPool (your layer): relative change after a 1 px shift {zhang_change:.2f}")
 
 # %%
 print(f"whole notebook ran in {time.perf_counter() - lesson_start:.1f} s")

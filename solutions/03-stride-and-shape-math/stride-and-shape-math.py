@@ -40,7 +40,7 @@ from matplotlib.patches import Rectangle
 
 import poolkit
 import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
-from poolkit import reference
+
 
 # %% [markdown]
 # ## 1. The output-size formula
@@ -55,10 +55,18 @@ from poolkit import reference
 # With `ceil_mode=True` PyTorch rounds up instead, which allows one extra, partial window at
 # the end. But it drops that window again when it would *start* in the right padding (or
 # beyond), i.e. when `(L_out - 1) * s >= L + p`: such a window would see no real input.
-# `poolkit.pool_output_size` applies these rules; a few configurations (you write your own
-# version in Exercise 1):
+# PyTorch applies these rules. Rather than trusting a formula, we read the sizes off a real
+# pooling: `poolkit.max_pool2d` runs PyTorch's max pooling, so we pool a column of zeros and
+# look at the output's length (you write the formula yourself in Exercise 1):
 
 # %%
+def torch_length(L, k, s=None, p=0, d=1, ceil_mode=False):
+    """The output length PyTorch's max pooling gives an L x 1 input of zeros."""
+    column = np.zeros((1, 1, L, 1))
+    stride = None if s is None else (s, 1)
+    return poolkit.max_pool2d(column, (k, 1), stride, (p, 0), (d, 1), ceil_mode).shape[2]
+
+
 configs = [  # (L, k, s, p, d, ceil_mode)
     (24, 2, 2, 0, 1, False), (25, 2, 2, 0, 1, False), (25, 2, 2, 0, 1, True),
     (6, 3, 2, 0, 1, False), (6, 3, 2, 0, 1, True), (5, 2, 2, 1, 1, False),
@@ -66,7 +74,7 @@ configs = [  # (L, k, s, p, d, ceil_mode)
 ]
 print(f"{'L':>3} {'k':>2} {'s':>2} {'p':>2} {'d':>2} {'ceil':>5} | {'out':>3}")
 for L, k, s, p, d, ceil in configs:
-    out = poolkit.pool_output_size(L, k, s, p, d, ceil)
+    out = torch_length(L, k, s, p, d, ceil)
     print(f"{L:>3} {k:>2} {s:>2} {p:>2} {d:>2} {str(ceil):>5} | {out:>3}")
 
 
@@ -85,7 +93,7 @@ for L, k, s, p, d, ceil in configs:
 
 # %%
 def draw_windows(ax, L, k, s, p, ceil_mode):
-    n_out = poolkit.pool_output_size(L, k, s, p, 1, ceil_mode)
+    n_out = torch_length(L, k, s, p, 1, ceil_mode)
     room = L + 2 * p - k
     n_rounded = (-(-room // s) if ceil_mode else room // s) + 1    # before the drop rule
     first, last = -p, max(L + p, (n_rounded - 1) * s - p + k)
@@ -121,16 +129,20 @@ plt.show()
 # settings differ:
 
 # %%
-row = np.arange(1.0, 7.0)[None, None]      # (N=1, C=1, L=6)
-print("p=0, floor mode:", poolkit.avg_pool1d(row, 3, 2)[0, 0])
-print("p=0, ceil mode: ", poolkit.avg_pool1d(row, 3, 2, ceil_mode=True)[0, 0],
-      " (last window: (5 + 6) / 2, not / 3)")
-print("p=1, ceil mode, count_include_pad=True: ",
-      poolkit.avg_pool1d(row, 3, 2, 1, ceil_mode=True)[0, 0],
+row = np.arange(1.0, 7.0)[None, None, None]      # (N=1, C=1, 1, 6): one row of six
+
+
+def avg_row(kernel, stride, padding=0, **options):
+    """Average pooling along the row only (a 1 x kernel window), by poolkit (PyTorch)."""
+    return poolkit.avg_pool2d(row, (1, kernel), (1, stride), (0, padding), **options)[0, 0, 0]
+
+
+print("p=0, floor mode:", avg_row(3, 2))
+print("p=0, ceil mode: ", avg_row(3, 2, ceil_mode=True), " (last window: (5 + 6) / 2, not / 3)")
+print("p=1, ceil mode, count_include_pad=True: ", avg_row(3, 2, 1, ceil_mode=True),
       " (first: (0 + 1 + 2) / 3; last: (6 + 0) / 2)")
 print("p=1, ceil mode, count_include_pad=False:",
-      poolkit.avg_pool1d(row, 3, 2, 1, ceil_mode=True, count_include_pad=False)[0, 0],
-      " (first: (1 + 2) / 2; last: 6 / 1)")
+      avg_row(3, 2, 1, ceil_mode=True, count_include_pad=False), " (first: (1 + 2) / 2; last: 6 / 1)")
 
 # %% [markdown]
 #
@@ -138,11 +150,11 @@ print("p=1, ceil mode, count_include_pad=False:",
 # half the window (`p > k/2`) and an output smaller than 1:
 
 # %%
-for args in [(5, 2, 2, 2), (2, 3, 1, 0)]:
+for L, k, s, p in [(5, 2, 2, 2), (2, 3, 1, 0)]:
     try:
-        poolkit.pool_output_size(*args)
-    except ValueError as err:
-        print(f"pool_output_size{args}: ValueError: {err}")
+        torch_length(L, k, s, p)
+    except (ValueError, RuntimeError) as err:
+        print(f"L={L}, kernel {k}, stride {s}, padding {p}: {type(err).__name__}: {str(err).splitlines()[0]}")
 
 # %% [markdown]
 # **Step through it.** Each output position of a 2-D pool is one window; the stepper below draws the padded input, the window of the chosen output and how its value comes about. Turn on ceil mode with an input that does not divide evenly to see the window that hangs past the padding.
@@ -203,15 +215,10 @@ print(f"24x24, 2x2/2: {kept(24, 24, 2, 2):.2%} kept;  25x25, 2x2/2: {kept(25, 25
 #
 # In both policies a missing stride (`strides=None`) means `strides = pool_size`, as in
 # PyTorch. Note that `'valid'` rounds down: `L=25, k=2, s=2` gives 12, and the last input row never reaches a window.
-
-# %%
-print(f"{'L':>3} {'k':>2} {'s':>2} | {'valid':>5} {'same':>4} {'(before, after)':>16}")
-for L, k, s in [(24, 2, 2), (5, 2, 2), (7, 3, 2), (6, 3, 1), (5, 4, 1), (4, 1, 2)]:
-    valid = poolkit.keras_output_size(L, k, s, "valid")
-    same = poolkit.keras_output_size(L, k, s, "same")
-    print(f"{L:>3} {k:>2} {s:>2} | {valid:>5} {same:>4} {str(poolkit.keras_same_padding(L, k, s)):>16}")
-
-# %% [markdown]
+#
+# For example `L=5, k=2, s=2` gives 2 in `'valid'` and 3 in `'same'`, and `L=6, k=3, s=1`
+# gives 4 and 6. (The calculator below shows Keras' sizes for any setting.)
+#
 # For `L=5, k=2, s=2` Keras 'same' pads `(0, 1)`: one position at the end. For max pooling the
 # padding never wins (as with `-inf`); for average pooling Keras divides by the real elements
 # only. Lesson 05 reproduces this in PyTorch.
@@ -231,19 +238,17 @@ widgets.shape_calculator(height=5, width=7, kernel_size=2, stride=2, padding=0)
 # by code, with the number of activations per image:
 
 # %%
-def trace(input_shape, layers):
-    c, h, w = input_shape
-    rows = [("input", (c, h, w))]
-    for name, kind, *args in layers:
-        if kind == "conv":
-            out_channels, k, s, p = args
-            c = out_channels
-        else:
-            k, s, p = args
-        h = poolkit.pool_output_size(h, k, s, p)
-        w = poolkit.pool_output_size(w, k, s, p)
-        rows.append((name, (c, h, w)))
-    return rows
+def next_shape(shape, kind, *args):
+    """(C, H, W) after one layer, read off a real pooling of zeros: a convolution with
+    window k, stride s and padding p gives the same H and W as max pooling with them."""
+    c, h, w = shape
+    if kind == "conv":
+        c, k, s, p = args
+    else:
+        k, s, p = args
+    _, _, h, w = poolkit.max_pool2d(np.zeros((1, 1, h, w)), k, s, p).shape
+    return c, h, w
+
 
 lenet = [("conv1 5x5", "conv", 6, 5, 1, 0), ("pool1 2x2/2", "pool", 2, 2, 0),
          ("conv2 5x5", "conv", 16, 5, 1, 0), ("pool2 2x2/2", "pool", 2, 2, 0)]
@@ -254,7 +259,10 @@ for block, (n_convs, channels) in enumerate([(2, 64), (2, 128), (3, 256), (3, 51
 
 for title, shape, layers in [("LeNet-5", (1, 32, 32), lenet), ("VGG-16 features", (3, 224, 224), vgg16)]:
     print(title)
-    for name, (c, h, w) in trace(shape, layers):
+    for name, kind, *args in [("input", None)] + layers:
+        if kind is not None:
+            shape = next_shape(shape, kind, *args)
+        c, h, w = shape
         print(f"  {name:>14}: {c:4d} x {h:3d} x {w:3d} = {c * h * w:>9,d} activations")
 
 
@@ -279,8 +287,9 @@ for title, shape, layers in [("LeNet-5", (1, 32, 32), lenet), ("VGG-16 features"
 # failing test names the case and gives a pointer, or the known mistake your result matches
 # ("your output equals ...") and what to reread; if you are stuck on an exercise,
 # `ck.hint("output_size")` (with that exercise's function name) prints the rule, and after
-# three failed tries of the same exercise (three different versions of your function;
-# running the same cell again does not count) the rule is shown anyway. Try without it first.
+# three failed tries of the same exercise the rule is shown anyway (a try is a version that
+# works differently: running the same cell again, or changing only a number, does not
+# count). Try without it first.
 #
 # ### Exercise 1: PyTorch's output size (4 points)
 #
@@ -310,27 +319,44 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_output_size_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import poolkit
+
+ck.assert_numpy_only(output_size, hint="integer arithmetic in plain Python; no pooling inside")
+
+
+def torch_length(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    # The reference: PyTorch (through poolkit) pools a column of zeros; the test reads its length.
+    stride = None if stride is None else (stride, 1)
+    column = np.zeros((1, 1, size, 1))
+    return poolkit.max_pool2d(column, (kernel_size, 1), stride, (padding, 0), (dilation, 1),
+                              ceil_mode).shape[2]
+
+
 result = ck.call(output_size, 24, 2, 2, case="L=24, k=2, s=2")
 ck.require(type(result) is int, f"output_size returned a {type(result).__name__}, expected a plain int",
            case="L=24, k=2, s=2", hint="a size counts windows: which operators keep ints as ints?",
            exercise="output_size")
-ck.check_against_oracle(output_size, "poolkit.pool_output_size", ck.literal_cases([
-    ((24, 2, 2, 0, 1, False), {}, "24 -> 12, as in Section 2"),
-    ((25, 2, 2, 0, 1, False), {}, "floor: the last row is dropped"),
-    ((25, 3, None, 0, 1, False), {}, "stride=None"),
-    ((10, 3, 1, 1, 2, False), {}, "padding 1 and dilation 2"),
-    ((6, 3, 2, 0, 1, True), {}, "ceil mode adds a window"),
-    ((5, 2, 2, 1, 1, True), {}, "ceil mode: the extra window would start in the padding"),
-    ((7, 2, 2, 1, 1, True), {}, "ceil mode: the extra window would start in the padding"),
-], names=("size", "kernel_size", "stride", "padding", "dilation", "ceil_mode")),
-    numpy_only=True, hint="reread Section 1 and the drawing: where does each window start, and how far does it reach?")
-ck.check_against_oracle(output_size, "poolkit.pool_output_size", ck.size_cases(seed=31, n=12), numpy_only=True,
-                        hint="count the windows that fit, one window per stride; compare with the table in Section 1")
+named = [((24, 2, 2, 0, 1, False), "24 -> 12, as in Section 2"),
+         ((25, 2, 2, 0, 1, False), "floor: the last row is dropped"),
+         ((25, 3, None, 0, 1, False), "stride=None"),
+         ((10, 3, 1, 1, 2, False), "padding 1 and dilation 2"),
+         ((6, 3, 2, 0, 1, True), "ceil mode adds a window"),
+         ((5, 2, 2, 1, 1, True), "ceil mode: the extra window would start in the padding"),
+         ((7, 2, 2, 1, 1, True), "ceil mode: the extra window would start in the padding")]
+named_hint = "reread Section 1 and the drawing: where does each window start, and how far does it reach?"
+random_hint = "count the windows that fit, one window per stride; compare with the table in Section 1"
+cases = [(args, note, named_hint) for args, note in named]
+cases += [(args, note, random_hint) for args, _, note in ck.size_cases(seed=31, n=12).build()]
+for args, note, hint in cases:
+    case = f"output_size{args} [{note}]"
+    ck.assert_equal(ck.call(output_size, *args, case=case), torch_length(*args), case=case, hint=hint,
+                    exercise="output_size")
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_output_size_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
-ck.check_against_oracle(output_size, "poolkit.pool_output_size", ck.size_cases(seed=3031, n=60, stride_none=True), numpy_only=True,
+ck.check_against_oracle(output_size, "poolgrade.answers:03-stride-and-shape-math.output_size",
+                        ck.size_cases(seed=3031, n=60, stride_none=True), numpy_only=True,
                         hint="dilation spreads the taps apart; in ceil mode a window must start inside input or left padding")
 for args in [(24, 2, 2), (9, 3, None, 1, 2, True)]:
     result = ck.call(output_size, *args, case=f"output_size{args}")
@@ -338,16 +364,6 @@ for args in [(24, 2, 2), (9, 3, None, 1, 2, True)]:
                case=f"output_size{args}", hint="a size counts windows: which operators keep ints as ints?",
                exercise="output_size")
 ### END HIDDEN TESTS
-
-# %% [markdown]
-# Compare your function with poolkit's reading version (the cell prints it once your
-# function has passed the visible tests). It rounds with `math.floor` and `math.ceil`, which
-# return Python ints too; `//` on ints does the same without the import.
-
-# %%
-# compare with yours: output_size
-ck.compare_with_yours("output_size", reference.output_size)
-
 
 # %% [markdown]
 # ### Exercise 2: Keras output size (2 points)
@@ -372,20 +388,23 @@ result = ck.call(keras_output_size, 5, 2, 2, "same", case="L=5, pool 2, strides 
 ck.require(type(result) is int, f"keras_output_size returned a {type(result).__name__}, expected a plain int",
            case="L=5, pool 2, strides 2, 'same'", hint="can you round up without leaving the integers?",
            exercise="keras_output_size")
-ck.check_against_oracle(keras_output_size, "poolkit.keras_output_size", ck.literal_cases([
-    ((24, 2, 2, "valid"), {}, "24 -> 12, as in Section 2"),
-    ((25, 2, 2, "valid"), {}, "'valid' rounds down"),
-    ((25, 2, 2, "same"), {}, "'same' keeps the last, partial window"),
-    ((5, 2, None, "same"), {}, "strides=None"),
-    ((7, 3, None, "valid"), {}, "strides=None"),
-    ((6, 3, 1, "same"), {}, "'same' with stride 1 keeps the size"),
-], names=("size", "pool_size", "strides", "padding")),
-    numpy_only=True, hint="Section 3: which policy depends on the window, and which only on the stride?")
+ck.assert_numpy_only(keras_output_size, hint="integer arithmetic in plain Python; no Keras inside")
+for args, want, note in [((24, 2, 2, "valid"), 12, "24 -> 12, as in Section 2"),
+                         ((25, 2, 2, "valid"), 12, "'valid' rounds down"),
+                         ((25, 2, 2, "same"), 13, "'same' keeps the last, partial window"),
+                         ((5, 2, None, "same"), 3, "strides=None"),
+                         ((7, 3, None, "valid"), 2, "strides=None"),
+                         ((6, 3, 1, "same"), 6, "'same' with stride 1 keeps the size")]:
+    case = f"keras_output_size{args} [{note}]"
+    ck.assert_equal(ck.call(keras_output_size, *args, case=case), want, case=case,
+                    hint="Section 3: which policy depends on the window, and which only on the stride?",
+                    exercise="keras_output_size")
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_keras_output_size_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
-ck.check_against_oracle(keras_output_size, "poolkit.keras_output_size", ck.keras_size_cases(seed=3034, n=40, with_padding=True, strides_none=True),
+ck.check_against_oracle(keras_output_size, "poolgrade.answers:03-stride-and-shape-math.keras_output_size",
+                        ck.keras_size_cases(seed=3034, n=40, with_padding=True, strides_none=True),
                         numpy_only=True, hint="'same' does not depend on the window; 'valid' counts the windows that fit")
 ### END HIDDEN TESTS
 
@@ -410,6 +429,7 @@ def fraction_kept(height, width, kernel_size, stride=None, padding=0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_fraction_kept_visible", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
+ck.assert_numpy_only(fraction_kept, hint="count with integers in plain Python; no pooling inside")
 for args, want, note in [((24, 24, 2, 2), 0.25, "12*12 of 24*24"),
                          ((25, 25, 2, 2), 144 / 625, "floor: the last row and column are dropped"),
                          ((6, 4, 2), 6 / 24, "stride=None"),

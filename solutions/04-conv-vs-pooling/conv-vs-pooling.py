@@ -167,76 +167,68 @@ assert table["nn.Conv2d(16, 32, 3)"]["channels"] == (16, 32)
 assert table["nn.Conv2d(16, 16, 2, stride=2)"]["shape"] == table["nn.MaxPool2d(2, 2)"]["shape"]
 print("table checks passed")
 
-
 # %% [markdown]
 # ## 3. Average pooling is a depthwise convolution with fixed weights
 #
 # Average pooling with a $k\times k$ window computes, for every channel and window,
-# $\frac{1}{k^2}\sum_{i,j} x_{c,\,i,\,j}$. That is exactly a convolution whose filter is the
-# constant $\frac{1}{k^2}$, with two conditions:
+# $\frac{1}{k^2}\sum_{i,j} x_{c,\,i,\,j}$: a weighted sum whose weights nobody learns. So it is a
+# convolution with a *fixed* filter (which one is Exercise 3's question), under three conditions:
 #
 # - it must be **depthwise**: output channel $c$ only sees input channel $c$. In torch that is
 #   `groups=C`, and the weight has shape `(C, 1, k, k)`;
-# - its stride must be the pooling stride and it must have no bias.
+# - its stride must be the pooling stride, and it must have no bias;
+# - it pads with zeros, and zeros count like any other value.
 #
-# Below we build that convolution as an `nn.Conv2d` module, fill its weight with the constant,
-# and compare it with `F.avg_pool2d` and with
-# `poolkit.avg_pool2d` (which takes NumPy arrays). The printed numbers are the largest absolute
-# difference over the whole output.
+# Another fixed filter shows the idea: a 2×2 filter that is $1$ at the top-left and $0$
+# elsewhere, applied depthwise with stride 2, copies each window's top-left pixel. That is plain
+# subsampling, `x[:, :, ::2, ::2]`, written as a convolution. The printed number is the largest
+# absolute difference over the whole output.
 
 # %%
-def avg_pool_as_torch_conv(x, kernel_size, stride, padding=0):
-    # x: (N, C, H, W) tensor. Depthwise (groups=C), no bias; torch shapes the weight, we fill it.
-    channels = x.shape[1]
-    conv = nn.Conv2d(channels, channels, kernel_size, stride=stride, padding=padding,
-                     groups=channels, bias=False, dtype=x.dtype)
-    nn.init.constant_(conv.weight, 1.0 / kernel_size**2)
-    with torch.no_grad():
-        return conv(x)
-
-
 x64 = torch.randn(2, 16, 13, 11, dtype=torch.float64)
-print(f"{'k':>2} {'stride':>6} {'pad':>4} {'vs torch':>10} {'vs poolkit':>11}")
-for k, s, p in [(2, 2, 0), (3, 2, 0), (3, 1, 1), (4, 3, 2)]:
-    by_conv = avg_pool_as_torch_conv(x64, k, s, p)
-    by_torch = F.avg_pool2d(x64, k, s, p)
-    by_poolkit = poolkit.avg_pool2d(x64.numpy(), k, s, p)
-    d_torch = (by_conv - by_torch).abs().max().item()
-    d_poolkit = np.abs(by_conv.numpy() - by_poolkit).max()
-    print(f"{k:>2} {s:>6} {p:>4} {d_torch:>10.1e} {d_poolkit:>11.1e}")
+top_left = torch.zeros(16, 1, 2, 2, dtype=torch.float64)   # (C, 1, k, k): one filter per channel
+top_left[:, 0, 0, 0] = 1.0
+subsampled = F.conv2d(x64, top_left, stride=2, groups=16)
+print("depthwise conv with a top-left filter vs x[:, :, ::2, ::2]:",
+      (subsampled - x64[:, :, :-1:2, :-1:2]).abs().max().item())
 
 # %% [markdown]
-# The differences are at the level of float64 rounding (about $10^{-16}$), so the two are the
-# same computation. Two fine points show up once padding is involved:
+# (The slice stops one row and column short: with 13 rows, a 2×2 window fits 6 times, and the
+# last row is never reached.)
 #
-# - A convolution pads with zeros and always divides by $k^2$. That is average pooling with
-#   `count_include_pad=True` (torch's default). With `count_include_pad=False`, a border window
-#   is divided by the number of *real* pixels it covers, and the fixed-weight convolution no longer
-#   matches there.
-# - Without `groups=C`, a convolution with constant weights sums over the input channels: every
-#   output channel becomes the *sum* of the 16 channel averages. Depthwise is what keeps the
-#   channels apart.
+# Two fine points decide whether a fixed-weight convolution can stand in for average pooling:
+#
+# - A convolution pads with zeros and always applies the same filter, so it can only match
+#   average pooling that counts the padded zeros in its divisor: `count_include_pad=True`
+#   (torch's default). With `count_include_pad=False`, a border window is divided by the number
+#   of *real* pixels it covers, a divisor that changes from window to window, and no fixed filter
+#   gives that. The cell compares the two settings of `F.avg_pool2d`.
+# - Without `groups=C`, a convolution sums over the input channels: every output channel then
+#   depends on all 16 input channels. Depthwise is what keeps the channels apart; the cell changes
+#   input channel 1 only and looks at output channel 0.
 
 # %%
-by_conv = avg_pool_as_torch_conv(x64, 3, 1, 1)
-h, w = x64.shape[-2:]
+include_pad = F.avg_pool2d(x64, 3, 1, 1)
 exclude_pad = F.avg_pool2d(x64, 3, 1, 1, count_include_pad=False)
-differs = ~torch.isclose(by_conv, exclude_pad)
-print("count_include_pad=False: largest difference",
-      f"{(by_conv - exclude_pad).abs().max().item():.3f},",
-      f"{differs[0, 0].sum().item()} of {differs[0, 0].numel()} positions differ;",
-      f"the border of a {h}x{w} map has {2 * (h + w) - 4} positions")
+differs = ~torch.isclose(include_pad, exclude_pad)
+h, w = x64.shape[-2:]
+print("count_include_pad=True vs False:", f"{differs[0, 0].sum().item()} of "
+      f"{differs[0, 0].numel()} positions differ; the border of a {h}x{w} map has "
+      f"{2 * (h + w) - 4} positions")
 
-full_weight = torch.full((16, 16, 2, 2), 1 / 4, dtype=torch.float64)  # no groups: mixes channels
-mixed = F.conv2d(x64, full_weight, stride=2)
-channel_sum = F.avg_pool2d(x64, 2).sum(dim=1, keepdim=True)
-print("full conv == sum of the 16 channel averages:",
-      torch.allclose(mixed, channel_sum.expand_as(mixed)))
+bumped = x64.clone()
+bumped[:, 1] += 1.0                                   # change input channel 1 only
+full_weight = torch.randn(16, 16, 2, 2, dtype=torch.float64)   # no groups: mixes channels
+depthwise_weight = torch.randn(16, 1, 2, 2, dtype=torch.float64)
+for name, weight, groups in [("full", full_weight, 1), ("depthwise", depthwise_weight, 16)]:
+    change = (F.conv2d(bumped, weight, stride=2, groups=groups)
+              - F.conv2d(x64, weight, stride=2, groups=groups))[:, 0].abs().max().item()
+    print(f"{name:>9} conv: output channel 0 moves by up to {change:.3f}")
 
 # %% [markdown]
 # Seen on an image: `poolkit.data.sample_image` has a smooth shaded left half and, on the right,
-# a checkerboard of 4×4 squares, thin vertical lines and a bright disk. Average pooling and the
-# fixed-weight convolution give the same picture. The last panel is a convolution with *other*
+# a checkerboard of 4×4 squares, thin vertical lines and a bright disk. Average pooling, max
+# pooling and the top-left filter (subsampling) each keep something different. The last panel is a convolution with *other*
 # fixed weights, the same 2×2 window and stride 2: the filter $\begin{bmatrix}1&-1\\1&-1\end{bmatrix}$
 # computes *left column minus right column* of each window, a left-to-right derivative, so it
 # responds to **vertical edges** (brightness changing from left to right) and gives 0 (grey) on
@@ -248,7 +240,7 @@ edge_filter = torch.tensor([[[[1.0, -1.0], [1.0, -1.0]]]], dtype=torch.float64)
 panels = {
     "input": image,
     "F.avg_pool2d(2)": F.avg_pool2d(image, 2),
-    "depthwise conv,\nweights 1/4": avg_pool_as_torch_conv(image, 2, 2),
+    "depthwise conv,\nweights [[1,0],[0,0]]": F.conv2d(image, top_left[:1], stride=2),
     "F.max_pool2d(2)": F.max_pool2d(image, 2),
     "strided conv,\nweights [[1,-1],[1,-1]]": F.conv2d(image, edge_filter, stride=2),
 }
@@ -409,8 +401,8 @@ for module, shape in shapes:
 #    without running them.
 # 5. **`avg_pool2d_backward`**: the gradient that average pooling passes back, derived by you.
 #
-# Exercises 2, 3 and 5 must be written in NumPy: the tests reject answers that call torch,
-# TensorFlow or poolkit. The tests compare your answers with torch and poolkit on random inputs
+# Every exercise must be written in NumPy (or plain Python): the tests reject answers that
+# call torch, TensorFlow or poolkit. The tests compare your answers with torch and poolkit on random inputs
 # (negative values, ties, odd sizes), and a failing test names the case that failed and gives a
 # hint, or names the known mistake your result matches ("your output equals ..."). Stuck after
 # that? `ck.hint("depthwise_conv2d")` (any exercise's function name) prints where to reread and
@@ -524,6 +516,7 @@ def check_design(in_shape, out_shape, max_params, hint, possible=True):
                f"of {max_params}", case=case, hint=hint, exercise="design_stack")
 
 
+ck.assert_numpy_only(design_stack, hint="plain Python decides the layers; the tests build them")
 check_design((1, 16, 24, 24), (1, 16, 12, 12), 0,
              "same channels, smaller maps: which layers cost nothing?")
 check_design((2, 8, 10, 7), (2, 8, 4, 3), 0, "a window does not have to be square, "
@@ -537,73 +530,9 @@ print("visible tests passed")
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_design_stack_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# check_sizes and check_design: the visible test's, above (the grader shares a lesson's test helpers)
 ### BEGIN HIDDEN TESTS
-def check_sizes(layers, in_channels, max_params, case, hint):
-    # every size is bounded first, since torch allocates memory from them
-    ck.require(type(layers) in (list, tuple) and len(layers) <= 8,
-               f"expected a list of at most 8 layers, got {layers!r}", case=case, hint=hint,
-               exercise="design_stack")
-    params, channels = 0, in_channels
-    for layer in layers:
-        args = list(layer[1:]) if type(layer) in (list, tuple) else []
-        for size in [v for a in args for v in (a if type(a) in (list, tuple) else [a])]:
-            if size is not None:
-                ck.require_int(size, 0, 32, f"each size in the layer {layer!r}", case=case,
-                               hint=hint, exercise="design_stack")
-        if args and layer[0] == "conv" and len(args) == 4:
-            kernel = list(args[1]) if type(args[1]) in (list, tuple) else [args[1]] * 2
-            if None not in [args[0], *kernel] and kernel:   # else torch says what is wrong
-                params += channels * args[0] * kernel[0] * kernel[-1] + args[0]
-                channels = args[0]
-    ck.require(params <= max_params,
-               f"your stack {layers} has {params} learnable parameters, over the budget "
-               f"of {max_params}", case=case, hint=hint, exercise="design_stack")
-
-
-def check_design(in_shape, out_shape, max_params, hint, possible=True):
-    case = f"in_shape={in_shape}, out_shape={out_shape}, max_params={max_params}"
-    try:
-        layers = ck.call(design_stack, in_shape, out_shape, max_params, case=case, hint=hint)
-    except AssertionError as exc:
-        if not possible and " raised ValueError" in str(exc).partition("\n")[0]:
-            return
-        raise
-    ck.require(possible, f"design_stack returned {layers!r}, but no stack fits the budget: "
-               f"it should raise ValueError", case=case, hint=hint, exercise="design_stack")
-    check_sizes(layers, in_shape[1], max_params, case, hint)
-    modules, channels, convs = [], in_shape[1], 0
-    try:
-        for layer in layers:
-            args = [tuple(a) if isinstance(a, list) else a for a in layer[1:]]
-            if layer[0] == "conv":
-                out_channels, k, s, p = args
-                modules.append(nn.Conv2d(channels, out_channels, k, stride=s, padding=p))
-                channels, convs = out_channels, convs + 1
-            elif layer[0] == "pool":
-                k, s, p = args
-                modules.append(nn.MaxPool2d(k, stride=s, padding=p))
-            else:
-                raise ValueError(f"unknown layer kind {layer[0]!r}")
-        with torch.no_grad():
-            out = nn.Sequential(*modules)(torch.randn(in_shape))
-    except Exception as err:
-        problem = f"{type(err).__name__}: {err}"
-    else:
-        problem = ""
-    ck.require(not problem, f"torch cannot build or run your stack {layers!r}: {problem}",
-               case=case, hint=hint, exercise="design_stack")
-    params = sum(p.numel() for p in nn.Sequential(*modules).parameters())
-    ck.require(tuple(out.shape) == tuple(out_shape),
-               f"your stack {layers} turns {tuple(in_shape)} into {tuple(out.shape)}, not "
-               f"{tuple(out_shape)}", case=case, hint=hint, exercise="design_stack")
-    ck.require(convs <= 1, f"your stack {layers} has {convs} convolutions; at most one is allowed",
-               case=case, hint="one convolution is enough to set the channel count",
-               exercise="design_stack")
-    ck.require(params <= max_params,
-               f"your stack {layers} has {params} learnable parameters, over the budget "
-               f"of {max_params}", case=case, hint=hint, exercise="design_stack")
-
-
+ck.assert_numpy_only(design_stack)
 case_rng = np.random.default_rng(4040)
 for i in range(12):
     n, c = int(case_rng.integers(1, 3)), int(case_rng.integers(1, 17))
@@ -750,6 +679,7 @@ def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
 
 # %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_via_conv_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # The filters alone, applied with torch's depthwise convolution:
+ck.assert_numpy_only(avg_pool_weights)
 x = np.random.default_rng(3).standard_normal((1, 3, 6, 6))
 weights = ck.call(avg_pool_weights, 3, 2, case="avg_pool_weights(3, 2)")
 ck.assert_equal(np.shape(weights), (3, 1, 2, 2), case="avg_pool_weights(3, 2)",
@@ -768,6 +698,7 @@ print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_via_conv_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
+ck.assert_numpy_only(avg_pool_weights)
 for channels, k in [(1, 1), (2, 3), (4, 2), (3, 5)]:
     x = np.random.default_rng(channels * 10 + k).standard_normal((2, channels, 2 * k + 1, 3 * k))
     weights = ck.call(avg_pool_weights, channels, k, case=f"avg_pool_weights({channels}, {k})")
@@ -833,6 +764,7 @@ def torch_stack_shape(input_shape, layers):
         return tuple(nn.Sequential(*modules)(torch.zeros(input_shape)).shape)
 
 
+ck.assert_numpy_only(stack_output_shape, hint="integer arithmetic; build nothing")
 for input_shape, layers, hint in [
     ((1, 1, 28, 28), [("conv", 8, 3, 1, 1), ("pool", 2, None, 0)],
      "a convolution sets the channel count; pooling with stride=None uses stride=kernel_size"),
@@ -849,22 +781,9 @@ print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_stack_output_shape_hidden", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
 
-def torch_stack_shape(input_shape, layers):
-    # The reference: build the stack in torch and run zeros through it.
-    modules, channels = [], input_shape[1]
-    for layer in layers:
-        if layer[0] == "conv":
-            _, out_channels, k, s, p = layer
-            modules.append(nn.Conv2d(channels, out_channels, k, stride=s, padding=p))
-            channels = out_channels
-        else:
-            _, k, s, p = layer
-            modules.append(nn.MaxPool2d(k, stride=s, padding=p))
-    with torch.no_grad():
-        return tuple(nn.Sequential(*modules)(torch.zeros(input_shape)).shape)
-
-
+# torch_stack_shape: the visible test's, above (the grader shares a lesson's test helpers)
 ### BEGIN HIDDEN TESTS
+ck.assert_numpy_only(stack_output_shape)
 case_rng = np.random.default_rng(5)
 for _ in range(12):
     n, c = int(case_rng.integers(1, 3)), int(case_rng.integers(1, 4))
@@ -960,13 +879,8 @@ print("visible tests passed")
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_backward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# autograd_avg_dx: the visible test's, above (the grader shares a lesson's test helpers)
 ### BEGIN HIDDEN TESTS
-def autograd_avg_dx(grad_output, x_shape, kernel_size, stride, padding):
-    x = torch.zeros(x_shape, dtype=torch.float64, requires_grad=True)
-    F.avg_pool2d(x, kernel_size, stride, padding).backward(torch.from_numpy(grad_output))
-    return x.grad.numpy()
-
-
 case_rng = np.random.default_rng(4050)
 for i in range(12):
     k = int(case_rng.integers(1, 5))
@@ -989,13 +903,14 @@ ck.assert_numpy_only(avg_pool2d_backward)
 # - A pooling layer has **0** learnable parameters; `nn.Conv2d(16, 32, 3)` has **4640**
 #   ($C_\text{out} C_\text{in} k^2 + C_\text{out}$).
 # - Pooling keeps the channel count; a convolution sets it.
-# - Average pooling *is* a depthwise convolution with constant weights $1/k^2$ (zero padding
-#   matches `count_include_pad=True`). Max pooling is not affine, so no convolution computes it.
+# - Average pooling *is* a depthwise convolution with fixed weights (zero padding matches
+#   `count_include_pad=True`). Max pooling is not affine, so no convolution computes it.
 # - A strided convolution downsamples to the same shape as pooling, at the cost of parameters
 #   and multiply-adds, and can learn what to keep.
 # - A parameter count depends on channels and kernel size, never on the feature map's height
-#   and width; the backward pass of average pooling spreads each gradient evenly over its
-#   window (divided by $k^2$), and overlapping windows add up.
+#   and width.
+# - Even a layer without parameters passes gradients back to the layers before it; Exercise 5
+#   derived how average pooling does it.
 #
 # Next lesson: the same layers in Keras and PyTorch, channels-last vs channels-first, and the
 # backward pass of max pooling.

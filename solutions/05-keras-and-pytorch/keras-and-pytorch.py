@@ -131,19 +131,23 @@ x_torch = torch.randn(1, 16, 24, 24)                  # (N, C, H, W)
 y_torch = nn.MaxPool2d(kernel_size=2, stride=2)(x_torch)
 print("torch:", tuple(x_torch.shape), "->", tuple(y_torch.shape))
 
-x_keras = poolkit.bridges.to_channels_last(x_torch.numpy())   # (N, H, W, C)
+x_keras = rng.standard_normal((1, 24, 24, 16)).astype(np.float32)   # (N, H, W, C)
 y_keras = keras.layers.MaxPooling2D(pool_size=(2, 2), strides=2)(x_keras)
 print("keras:", tuple(x_keras.shape), "->", tuple(y_keras.shape))
 
-y_keras_nchw = poolkit.bridges.to_channels_first(keras.ops.convert_to_numpy(y_keras))
-print("largest difference after moving the axes back:",
-      np.abs(y_keras_nchw - y_torch.numpy()).max())
+# Keras can also read torch's layout as it is: data_format="channels_first".
+y_keras_nchw = keras.layers.MaxPooling2D(pool_size=(2, 2), strides=2,
+                                         data_format="channels_first")(x_torch.numpy())
+print("Keras on the torch input, channels_first:", tuple(y_keras_nchw.shape),
+      "| largest difference to torch:",
+      np.abs(keras.ops.convert_to_numpy(y_keras_nchw) - y_torch.numpy()).max())
 
 # %% [markdown]
-# Both keep the 16 channels and halve height and width; after moving the channel axis back the
-# two results are identical (difference exactly 0: max pooling only copies numbers).
+# Both keep the 16 channels and halve height and width. Told that the channels come first,
+# Keras gives exactly torch's numbers (difference 0: max pooling only copies numbers). This
+# lesson's Keras cells use `data_format="channels_first"` for that reason, so that no array
+# has to change its layout before Exercise 1, where you write that move yourself.
 #
-# (`poolkit.bridges` moves the axes here; Exercise 1 asks you to write that move yourself.)
 # Moving an axis is a *transpose*, a new order of the axes, never a `reshape`. A reshape keeps
 # the memory order and re-cuts it, so it produces the right shape filled with scrambled values.
 # Channel 0 of a small `(N, C, H, W)` array, read straight from the array and after a reshape to
@@ -199,7 +203,7 @@ print("return_indices on a 4x4 ramp (flat positions of the winners):", idx[0, 0]
 #
 # To rebuild Keras 'same' max pooling in torch, the recipe is:
 #
-# 1. compute the padding (before, after) per axis (`poolkit.keras_same_padding` does it);
+# 1. work out the padding (before, after) per axis (Exercise 2);
 # 2. pad explicitly with `F.pad(x, (left, right, top, bottom), value=-inf)`;
 # 3. max-pool with no padding.
 #
@@ -217,53 +221,48 @@ print("nn.MaxPool2d(2, 2, padding=1) on an all-negative input, largest output:",
 assert nn.MaxPool2d(2, 2, padding=1)(all_negative).max() < 0
 
 
-def torch_same_max_pool2d(x, pool_size, strides=None, pad_value=-float("inf")):
-    # x: (N, C, H, W) tensor. Keras 'same' max pooling rebuilt from F.pad + F.max_pool2d.
-    strides = strides or pool_size
-    top, bottom = poolkit.keras_same_padding(x.shape[2], pool_size, strides)
-    left, right = poolkit.keras_same_padding(x.shape[3], pool_size, strides)
-    padded = F.pad(x, (left, right, top, bottom), value=pad_value)  # last axis first
+def torch_same_max_pool2d(x, pool_size, strides, pads, pad_value=-float("inf")):
+    # x: (N, C, H, W) tensor; pads = (left, right, top, bottom), F.pad's order (last axis
+    # first). Keras 'same' max pooling rebuilt from F.pad + F.max_pool2d.
+    padded = F.pad(x, pads, value=pad_value)
     return F.max_pool2d(padded, pool_size, strides)
 
 
-print(f"{'H x W':>7} {'k':>2} {'s':>2} {'pad (t, b, l, r)':>18} {'output':>16} {'vs Keras':>9}")
-for (h, w), k, s in [((7, 6), 3, 2), ((5, 5), 2, 2), ((8, 9), 3, 3), ((6, 6), 4, 1)]:
-    x = rng.standard_normal((2, 3, h, w)).astype(np.float32)
-    ours = torch_same_max_pool2d(torch.from_numpy(x), k, s).numpy()
-    theirs = keras.layers.MaxPooling2D(k, s, padding="same")(poolkit.bridges.to_channels_last(x))
-    theirs = poolkit.bridges.to_channels_first(keras.ops.convert_to_numpy(theirs))
-    pads = poolkit.keras_same_padding(h, k, s) + poolkit.keras_same_padding(w, k, s)
-    print(f"{h:>3} x {w:<3} {k:>2} {s:>2} {str(pads):>18} {str(ours.shape):>16}"
-          f" {np.abs(ours - theirs).max():>9.1e}")
+def keras_channels_first(layer_cls, x, pool_size, strides, padding):
+    # A Keras pooling layer run on a torch-layout (N, C, H, W) array: NumPy out.
+    layer = layer_cls(pool_size, strides, padding=padding, data_format="channels_first")
+    return keras.ops.convert_to_numpy(layer(x))
+
 
 # %% [markdown]
-# Every case matches Keras exactly, including the asymmetric ones such as `(1, 2, 1, 2)`.
-#
 # ### Why zero padding is wrong for max pooling
 #
-# This is why the recipe pads with $-\infty$, as torch itself does. Padding with zeros is harmless
-# as long as the feature map is non-negative (right after a ReLU).
-# On a feature map that is *all negative*, every border window that touches the padding returns
-# the padding's $0$ instead of the largest real value:
+# Take a 7×7 feature map, a 2×2 window and stride 2. Keras 'same' promises $\lceil 7/2 \rceil = 4$
+# outputs per axis; the four windows reach 8 pixels, so the total padding is 1, and it goes at
+# the end (bottom and right): `pads = (0, 1, 0, 1)`.
+#
+# Padding with zeros is harmless as long as the feature map is non-negative (right after a
+# ReLU). On a feature map that is *all negative*, every border window that touches the padding
+# returns the padding's $0$ instead of the largest real value. That is why the recipe pads with
+# $-\infty$, as torch itself does:
 
 # %%
-negative = -1.0 - rng.random((1, 1, 5, 5))                     # every value in [-2, -1)
-keras_out = keras.layers.MaxPooling2D(2, 2, padding="same")(
-    poolkit.bridges.to_channels_last(negative))
-keras_out = keras.ops.convert_to_numpy(keras_out)[0, :, :, 0]
-inf_pad = torch_same_max_pool2d(torch.from_numpy(negative), 2, 2)[0, 0].numpy()
-zero_pad = torch_same_max_pool2d(torch.from_numpy(negative), 2, 2, pad_value=0.0)[0, 0].numpy()
+negative = -1.0 - rng.random((1, 1, 7, 7))                     # every value in [-2, -1)
+keras_out = keras_channels_first(keras.layers.MaxPooling2D, negative, 2, 2, "same")[0, 0]
+inf_pad = torch_same_max_pool2d(torch.from_numpy(negative), 2, 2, (0, 1, 0, 1))[0, 0].numpy()
+zero_pad = torch_same_max_pool2d(torch.from_numpy(negative), 2, 2, (0, 1, 0, 1),
+                                 pad_value=0.0)[0, 0].numpy()
 np.set_printoptions(precision=2, suppress=True)
 print("Keras 'same':\n", keras_out)
 print("F.pad with -inf:\n", inf_pad)
 print("F.pad with 0:\n", zero_pad)
 wrong = ~np.isclose(zero_pad, keras_out)
-print(f"zero padding gets {wrong.sum()} of {wrong.size} outputs wrong (the last row and column)")
+print(f"-inf padding matches Keras: {np.allclose(inf_pad, keras_out)}; zero padding gets "
+      f"{wrong.sum()} of {wrong.size} outputs wrong (the last row and column)")
 
 # %% [markdown]
-# With a 5×5 input, a 2×2 window and stride 2, the output is 3×3 and the total padding is 1,
-# all of it at the end: the last row and column of windows hang over the border, and with zeros
-# all 5 of them report $0$, a value that is not in the input at all.
+# The last row and column of windows hang over the border, and with zeros all 7 of them report
+# $0$, a value that is not in the input at all. With $-\infty$ the recipe gives Keras's numbers.
 #
 
 # %% [markdown]
@@ -280,20 +279,16 @@ widgets.window_stepper(preset="all-negative", size=5, kernel_size=2, stride=2, p
 # Pad with zeros (they add nothing to the sum) and divide by the pooled count of real pixels:
 
 # %%
-def torch_same_avg_pool2d(x, pool_size, strides=None):
-    strides = strides or pool_size
-    pads = (*poolkit.keras_same_padding(x.shape[3], pool_size, strides),
-            *poolkit.keras_same_padding(x.shape[2], pool_size, strides))
+def torch_same_avg_pool2d(x, pool_size, strides, pads):
+    # pads = (left, right, top, bottom) as for F.pad
     summed = F.avg_pool2d(F.pad(x, pads), pool_size, strides)
     real = F.avg_pool2d(F.pad(torch.ones_like(x[:, :1]), pads), pool_size, strides)
     return summed / real  # both divided by k*k, so the ratio is sum / number of real pixels
 
 
-x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
-ours = torch_same_avg_pool2d(torch.from_numpy(x), 3, 2).numpy()
-theirs = keras.layers.AveragePooling2D(3, 2, padding="same")(poolkit.bridges.to_channels_last(x))
-theirs = poolkit.bridges.to_channels_first(keras.ops.convert_to_numpy(theirs))
-print("'same' average, largest difference to Keras:", np.abs(ours - theirs).max())
+ours = torch_same_avg_pool2d(torch.from_numpy(negative), 2, 2, (0, 1, 0, 1)).numpy()
+theirs = keras_channels_first(keras.layers.AveragePooling2D, negative, 2, 2, "same")
+print("'same' average on the 7x7 map, largest difference to Keras:", np.abs(ours - theirs).max())
 
 # %% [markdown]
 # ## 5. The backward pass, checked against autograd
@@ -351,30 +346,35 @@ assert np.allclose(split, [1 / 3, 1 / 3, 0, 1 / 3]) and first.tolist() == [1, 0,
 # %% [markdown]
 # The exercise below asks for torch's convention, because its tests compare with torch.
 #
-# Now in 2-D, with poolkit's `max_pool2d_backward` and `avg_pool2d_backward` (NumPy) against
-# autograd, on inputs drawn from a few integers so that ties are everywhere, and with
-# overlapping windows:
+# Now in 2-D: autograd's gradient with respect to the input, for max and average pooling, on
+# inputs drawn from a few integers so that ties are everywhere, with overlapping windows. Two
+# sums check the rules above without any loop: every output hands on its whole gradient to
+# max pooling's input (the shares add up to 1), and with `padding=0` average pooling does too.
 
 # %%
 def autograd_backward(pool, x, grad_output, **settings):
-    # The oracle: let torch differentiate <pool(x), grad_output> with respect to x.
+    # Let torch differentiate <pool(x), grad_output> with respect to x.
     xt = torch.from_numpy(x).requires_grad_()
     pool(xt, **settings).backward(torch.from_numpy(grad_output))
     return xt.grad.numpy()
 
 
-print(f"{'pool':>4} {'k':>2} {'s':>2} {'p':>2} {'overlap':>7} {'vs autograd':>12}")
+print(f"{'pool':>4} {'k':>2} {'s':>2} {'p':>2} {'overlap':>7} {'sum of dy':>10} {'sum of dx':>10}"
+      f" {'nonzero dx':>10}")
 for k, s, p in [(2, 2, 0), (3, 1, 0), (3, 2, 1), (2, 1, 1)]:
     x = rng.integers(-2, 3, size=(2, 3, 7, 8)).astype(np.float64)  # 336 entries, 5 values
-    g = rng.standard_normal(poolkit.max_pool2d(x, k, s, p).shape)
-    settings = dict(kernel_size=k, stride=s, padding=p)
-    for name, ours, pool in [("max", poolkit.max_pool2d_backward, F.max_pool2d),
-                             ("avg", poolkit.avg_pool2d_backward, F.avg_pool2d)]:
-        diff = np.abs(ours(g, x, k, s, p) - autograd_backward(pool, x, g, **settings)).max()
-        print(f"{name:>4} {k:>2} {s:>2} {p:>2} {str(s < k):>7} {diff:>12.1e}")
+    g = rng.standard_normal(F.max_pool2d(torch.from_numpy(x), k, s, p).shape)
+    for name, pool in [("max", F.max_pool2d), ("avg", F.avg_pool2d)]:
+        dx = autograd_backward(pool, x, g, kernel_size=k, stride=s, padding=p)
+        print(f"{name:>4} {k:>2} {s:>2} {p:>2} {str(s < k):>7} {g.sum():>10.4f} {dx.sum():>10.4f}"
+              f" {np.count_nonzero(dx):>10}")
 
 # %% [markdown]
-# poolkit's backward passes agree with autograd to rounding, ties and overlaps included.
+# Max pooling passes every output's gradient on whole (its two sums agree in every row).
+# Average pooling does so too without padding; with padding, the share of each border window
+# that falls on the padding is lost. Max pooling's gradient reaches few inputs (the winners),
+# average pooling's nearly all of them. Exercise 4 asks you to compute max pooling's gradient
+# yourself, exactly as autograd does.
 #
 # A gradient can also be checked without any framework, CS231n style: nudge each input by $\pm h$
 # and compare the change of the loss with the analytic gradient. Max pooling is only
@@ -384,6 +384,7 @@ for k, s, p in [(2, 2, 0), (3, 1, 0), (3, 2, 1), (2, 1, 1)]:
 # %%
 x = rng.standard_normal((1, 2, 5, 5))
 g = rng.standard_normal(poolkit.max_pool2d(x, 3, 1).shape)
+analytic = autograd_backward(F.max_pool2d, x, g, kernel_size=3, stride=1)
 
 
 def loss(t):
@@ -397,9 +398,8 @@ for pos in np.ndindex(x.shape):
     bump = np.zeros_like(x)
     bump[pos] = h
     numeric[pos] = (loss(x + bump) - loss(x - bump)) / (2 * h)
-analytic = poolkit.max_pool2d_backward(g, x, 3, 1)
 rel = np.abs(numeric - analytic).max() / max(np.abs(numeric).max(), np.abs(analytic).max())
-print(f"relative error, finite differences vs max_pool2d_backward: {rel:.1e}")
+print(f"relative error, finite differences vs autograd: {rel:.1e}")
 
 # %% [markdown]
 # Where does the gradient land on a real image? Counting how many windows each pixel wins
@@ -415,7 +415,8 @@ axes[0].imshow(image[0, 0], cmap="gray")
 axes[0].set_title("input")
 for ax, (k, s) in zip(axes[1:], [(2, 2), (3, 1)]):
     ones = np.ones(poolkit.max_pool2d(image, k, s).shape)
-    wins = poolkit.max_pool2d_backward(ones, image, k, s)[0, 0]
+    wins = autograd_backward(F.max_pool2d, image.astype(np.float64), ones,
+                             kernel_size=k, stride=s)[0, 0]
     shown = ax.imshow(wins, cmap="magma")
     ax.set_title(f"windows won, {k}x{k} stride {s}\n(max {wins.max():.0f}, "
                  f"{np.mean(wins == 0):.0%} of pixels get 0)", fontsize=9)
@@ -437,9 +438,9 @@ plt.show()
 #    layers, or explain (with a `ValueError`) why no translation exists. Graded by building both
 #    frameworks' layers and running them.
 #
-# Exercises 1 to 4 must be written in NumPy: the tests reject answers that call torch,
-# TensorFlow or poolkit. The tests compare your answers with Keras, torch's autograd and poolkit
-# on random inputs with negative values, ties and odd sizes; a failing test names the case and
+# Every exercise must be written in NumPy (or plain Python): the tests reject answers that call
+# torch, TensorFlow, Keras or poolkit. The tests compare your answers with Keras and torch's
+# autograd on random inputs with negative values, ties and odd sizes; a failing test names the case and
 # gives a hint, or names the known mistake your result matches ("your output equals ...").
 # Stuck after that? `ck.hint("same_padding")` (any exercise's function name) prints where to
 # reread and the rule; it also appears by itself after three failed tries (three different
@@ -472,20 +473,21 @@ def nhwc_to_nchw(x):
 numpy_hint = "NumPy arrays can reorder their axes themselves; no framework is needed"
 ck.assert_numpy_only(nchw_to_nhwc, hint=numpy_hint)
 ck.assert_numpy_only(nhwc_to_nchw, hint=numpy_hint)
-seed_example = np.arange(16 * 24 * 24, dtype=np.float64).reshape(1, 16, 24, 24)
+# Worked by hand: a (1, 3, 2, 2) array holding 0..11, channel by channel.
+nchw = np.arange(12.0).reshape(1, 3, 2, 2)
+nhwc = np.array([[[[0.0, 4.0, 8.0], [1.0, 5.0, 9.0]], [[2.0, 6.0, 10.0], [3.0, 7.0, 11.0]]]])
+case = "x = np.arange(12.0).reshape(1, 3, 2, 2): channel c holds 4c .. 4c + 3"
+ck.assert_equal(ck.call(nchw_to_nhwc, nchw.copy(), case=case, hint=numpy_hint), nhwc, case=case,
+                hint="the channel axis goes last and the others keep their order; "
+                     "a reshape keeps the shape right and scrambles the values")
+case = "the same numbers, channels last, back to (1, 3, 2, 2)"
+ck.assert_equal(ck.call(nhwc_to_nchw, nhwc.copy(), case=case, hint=numpy_hint), nchw, case=case,
+                hint="this is the inverse move: which axis of (N, H, W, C) is C?")
+seed_example = np.zeros((1, 16, 24, 24))
+case = "the (1, 16, 24, 24) example"
+ck.assert_equal(np.shape(ck.call(nchw_to_nhwc, seed_example, case=case)), (1, 24, 24, 16),
+                case=case, hint="Keras keeps the 16 channels last")
 small = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
-ck.check_against_oracle(
-    nchw_to_nhwc, "poolkit.bridges.to_channels_last",
-    ck.literal_cases([((ck.arr(seed_example.tolist()),), {}, "the (1, 16, 24, 24) example"),
-                      ((ck.arr(small.tolist()),), {}, "N, C, H, W all different")],
-                     names=("x",)),
-    numpy_only=True, hint="the channel axis goes last and the others keep their order; "
-                          "a reshape keeps the shape right and scrambles the values")
-ck.check_against_oracle(
-    nhwc_to_nchw, "poolkit.bridges.to_channels_first",
-    ck.literal_cases([((ck.arr(small.tolist()),), {}, "N, H, W, C all different")],
-                     names=("x",)),
-    numpy_only=True, hint="this is the inverse move: which axis of (N, H, W, C) is C?")
 round_trip = ck.call(nhwc_to_nchw, ck.call(nchw_to_nhwc, small.copy(), case="round trip"),
                     case="round trip")
 ck.assert_equal(round_trip, small, case="round trip",
@@ -500,8 +502,8 @@ for _ in range(6):
     shape = tuple(int(v) for v in case_rng.permutation(np.arange(1, 6))[:4])
     cases.append(((ck.arr(case_rng.normal(-1.0, 2.0, size=shape).tolist()),), {},
                   f"shape {shape}"))
-for fn, oracle in [(nchw_to_nhwc, "poolkit.bridges.to_channels_last"),
-                   (nhwc_to_nchw, "poolkit.bridges.to_channels_first")]:
+for fn, oracle in [(nchw_to_nhwc, "poolgrade.answers:05-keras-and-pytorch.to_channels_last"),
+                   (nhwc_to_nchw, "poolgrade.answers:05-keras-and-pytorch.to_channels_first")]:
     for case_set in [ck.literal_cases(cases, names=("x",)), ck.array_cases(seed=56, n=9)]:
         ck.check_against_oracle(fn, oracle, case_set, numpy_only=True,
                                 hint="a new order of the axes, not a reshape")
@@ -527,29 +529,31 @@ def same_padding(size, pool_size, strides=None):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_same_padding_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-ck.check_against_oracle(
-    same_padding, "poolkit.keras_same_padding",
-    ck.literal_cases([((5, 2, 2), {}, "odd total: the extra pixel goes at the end"),
-                      ((24, 2, 2), {}, "the (24, 24) example: no padding needed"),
-                      ((6, 4, 1), {}, "stride 1: total k - 1"),
-                      ((7, 3, None), {}, "strides=None means pool_size"),
-                      ((6, 1, 3), {}, "window smaller than the stride: the windows already fit")],
-                     names=("size", "pool_size", "strides")),
-    hint="first decide how many outputs 'same' promises, then how much padding they need; "
-         "can padding ever be negative?")
+# Each expected pair was worked out by hand from the rule above.
+ck.assert_numpy_only(same_padding, hint="two ints from integer arithmetic; no framework needed")
+for args, want, note in [((5, 2, 2), (0, 1), "odd total: the extra pixel goes at the end"),
+                         ((24, 2, 2), (0, 0), "the (24, 24) example: no padding needed"),
+                         ((6, 4, 1), (1, 2), "stride 1: total k - 1"),
+                         ((7, 3, None), (1, 1), "strides=None means pool_size"),
+                         ((6, 1, 3), (0, 0), "window smaller than the stride: the windows already fit")]:
+    case = f"size={args[0]}, pool_size={args[1]}, strides={args[2]}: {note}"
+    hint = ("first decide how many outputs 'same' promises, then how much padding they need; "
+            "can padding ever be negative?")
+    ck.assert_equal(ck.call(same_padding, *args, case=case, hint=hint), want, case=case, hint=hint)
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_same_padding_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 ck.check_against_oracle(
-    same_padding, "poolkit.keras_same_padding", ck.keras_size_cases(seed=505, n=30),
+    same_padding, "poolgrade.answers:05-keras-and-pytorch.same_padding", ck.keras_size_cases(seed=505, n=30),
+    numpy_only=True,
     hint="the padding is never negative, and an odd total is not split evenly (section 4)")
 ck.check_against_oracle(
-    same_padding, "poolkit.keras_same_padding",
+    same_padding, "poolgrade.answers:05-keras-and-pytorch.same_padding",
     ck.literal_cases([((size, k, None), {}, "strides=None")
                       for size, k in [(1, 3), (9, 4), (10, 3), (2, 5)]],
                      names=("size", "pool_size", "strides")),
-    hint="strides=None means strides = pool_size")
+    numpy_only=True, hint="strides=None means strides = pool_size")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -598,17 +602,17 @@ hint = "pad with -inf, so that padding never wins the maximum"
 ck.assert_close(ck.call(keras_same_max_pool2d, x.copy(), 2, 2, case=case, hint=hint),
                 want.astype(np.float64), case=case, hint=hint)
 
-# poolkit's Keras-compatible pooling, computed in a separate process:
+# Keras on two more inputs, and the rule that this exercise is NumPy only:
+ck.assert_numpy_only(keras_same_max_pool2d)
 rng_v = np.random.default_rng(9)
-ck.check_against_oracle(
-    keras_same_max_pool2d, "poolkit.keras_pool2d",
-    ck.literal_cases([((ck.arr(rng_v.normal(size=(2, 7, 6, 3)).tolist()), 3, 2), {},
+for x, k, s, note in [(rng_v.normal(size=(2, 7, 6, 3)), 3, 2,
                        "odd total padding: the extra row/column goes at the end"),
-                      ((ck.arr(rng_v.normal(size=(1, 4, 9, 2)).tolist()), 2, None), {},
-                       "strides=None")],
-                     names=("x", "pool_size", "strides")),
-    oracle_kwargs={"padding": "same"}, numpy_only=True,
-    hint="which axes are H and W in channels last? pad both with your same_padding")
+                      (rng_v.normal(size=(1, 4, 9, 2)), 2, None, "strides=None")]:
+    want = keras.ops.convert_to_numpy(keras.layers.MaxPooling2D(k, s, padding="same")(x))
+    case = f"x: shape {x.shape}, pool_size={k}, strides={s} ({note})"
+    hint = "which axes are H and W in channels last? pad both with your same_padding"
+    ck.assert_close(ck.call(keras_same_max_pool2d, x.copy(), k, s, case=case, hint=hint),
+                    want.astype(np.float64), rtol=1e-6, atol=1e-6, case=case, hint=hint)
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_keras_same_max_pool_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -629,9 +633,8 @@ for i in range(12):
         x = case_rng.normal(0.0, 2.0, size=shape)
     cases.append(((ck.arr(x.tolist()), k, s), {}, f"values: {style}"))
 ck.check_against_oracle(
-    keras_same_max_pool2d, "poolkit.keras_pool2d",
-    ck.literal_cases(cases, names=("x", "pool_size", "strides")),
-    oracle_kwargs={"padding": "same"}, numpy_only=True,
+    keras_same_max_pool2d, "poolgrade.answers:05-keras-and-pytorch.keras_same_max_pool2d",
+    ck.literal_cases(cases, names=("x", "pool_size", "strides")), numpy_only=True,
     hint="padded positions must never win a max: what value never wins?")
 ### END HIDDEN TESTS
 
@@ -699,12 +702,12 @@ case = ck.describe((g, x, 3, 1), names=names) + " [ties, overlapping windows]"
 hint = "route each output's gradient to its window's first argmax and add"
 ck.assert_close(ck.call(max_pool2d_backward, g.copy(), x.copy(), 3, 1, case=case, hint=hint),
                 autograd_dx(g, x, 3, 1), case=case, hint=hint)
-ck.check_against_oracle(
-    max_pool2d_backward, "poolkit.max_pool2d_backward",
-    ck.literal_cases([((ck.arr(rng_v.normal(size=(1, 2, 3, 3)).tolist()),
-                        ck.arr(rng_v.normal(size=(1, 2, 6, 6)).tolist()), 2, None), {},
-                       "stride=None")], names=names),
-    numpy_only=True, hint="stride=None means stride = kernel_size")
+ck.assert_numpy_only(max_pool2d_backward)
+g, x = rng_v.normal(size=(1, 2, 3, 3)), rng_v.normal(size=(1, 2, 6, 6))
+case = ck.describe((g, x, 2, None), names=names) + " [stride=None]"
+hint = "stride=None means stride = kernel_size"
+ck.assert_close(ck.call(max_pool2d_backward, g.copy(), x.copy(), 2, None, case=case, hint=hint),
+                autograd_dx(g, x, 2, None), case=case, hint=hint)
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_max_pool_backward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -729,7 +732,7 @@ for i in range(12):
 cases.append(((ck.arr(np.ones((1, 1, 3, 3)).tolist()), ck.arr(np.zeros((1, 1, 5, 5)).tolist()),
                3, 1), {}, "all equal: every window's gradient goes to its top-left pixel"))
 ck.check_against_oracle(
-    max_pool2d_backward, "poolkit.max_pool2d_backward",
+    max_pool2d_backward, "poolgrade.answers:05-keras-and-pytorch.max_pool2d_backward",
     ck.literal_cases(cases, names=("grad_output", "x", "kernel_size", "stride")),
     numpy_only=True,
     hint="one winner per window, chosen as torch does on ties; gradients of shared winners add")
@@ -756,15 +759,16 @@ ck.check_against_oracle(
 # - When no such list computes the same numbers as the torch layer on every input, raise
 #   `ValueError` (with a message saying why).
 #
-# The tests build the real torch layer and your real Keras layers from this data
-# (`poolkit.bridges.run_torch_pool`, `poolkit.bridges.run_keras_layers`; try them), run both on
+# The tests build the real torch layer and your real Keras layers from this data (their
+# `run_torch_pool` and `run_keras_layers`, in the test cell below), run both on
 # random inputs with negative values, move the axes, and compare every number. For the brief's
 # example, `nn.MaxPool2d(2, 2)` takes `(1, 16, 24, 24)` to `(1, 16, 12, 12)`, and your Keras
 # layers must take `(1, 24, 24, 16)` to `(1, 12, 12, 16)` with the same values.
 #
 # Think about what each framework does with padding (section 4, and the table in section 1):
 # torch pads max pooling with $-\infty$ and, by default, counts average pooling's padding
-# in the divisor; Keras 'same' ignores its padding in both. Pure Python is enough here.
+# in the divisor; Keras 'same' ignores its padding in both. Plain Python (and NumPy) only: the
+# tests refuse an answer that calls torch, Keras or poolkit.
 
 # %% nbgrader={"grade": false, "grade_id": "torch_to_keras", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def torch_to_keras(layer, input_hw):
@@ -799,7 +803,29 @@ def torch_to_keras(layer, input_hw):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_torch_to_keras_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-from poolkit import bridges
+import keras
+import torch
+import torch.nn as nn
+
+
+def run_torch_pool(layer, x):
+    # the torch layer described by the dict, on x: (N, C, H, W)
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in layer.items() if k != "type"}
+    with torch.no_grad():
+        return getattr(nn, layer["type"])(**kwargs)(torch.from_numpy(x)).numpy()
+
+
+def run_keras_layers(spec, x):
+    # the answer's Keras layers, in order, on x: (N, H, W, C); ValueError if one cannot be built
+    out = np.ascontiguousarray(x, dtype=np.float32)
+    tuples = (lambda v: tuple(tuples(t) for t in v) if isinstance(v, (list, tuple)) else v)
+    for name, kwargs in spec:
+        try:
+            layer = getattr(keras.layers, name)(**{k: tuples(v) for k, v in kwargs.items()})
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"keras.layers.{name}(**{kwargs!r}) failed: {err}") from None
+        out = keras.ops.convert_to_numpy(layer(out))
+    return out
 
 
 def require_small_padding(spec, most, case, hint):
@@ -830,6 +856,8 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
                    f"torch layer: it should raise ValueError", case=case, hint=hint,
                    exercise="torch_to_keras")
     spec = ck.call(torch_to_keras, dict(layer), tuple(input_hw), case=case, hint=hint)
+    ck.assert_numpy_only(torch_to_keras, hint="plain Python and NumPy decide this; the tests "
+                         "build the layers")
     rule = ("a list: at most one ZeroPadding2D, then one MaxPooling2D/AveragePooling2D "
             "with pool_size, strides, padding")
     names = [item[0] if isinstance(item, (tuple, list)) and len(item) == 2 else None
@@ -850,9 +878,9 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
                     case=case + " [strides]", hint="keep torch's step: strides describes stride")
     require_small_padding(spec, max(k), case, hint)
     x = np.random.default_rng(seed).standard_normal((2, 3, *input_hw)).astype(np.float32)
-    want = bridges.run_torch_pool(layer, x)
+    want = run_torch_pool(layer, x)
     try:
-        got = bridges.run_keras_layers(spec, x.transpose(0, 2, 3, 1))
+        got = run_keras_layers(spec, x.transpose(0, 2, 3, 1))
     except ValueError as err:
         problem = str(err)
     else:
@@ -867,7 +895,7 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
 spec = ck.call(torch_to_keras, {"type": "MaxPool2d", "kernel_size": 2, "stride": 2,
                                 "padding": 0}, (24, 24), case="nn.MaxPool2d(2, 2) on 24 x 24")
 require_small_padding(spec, 2, "nn.MaxPool2d(2, 2) on 24 x 24", "no padding in torch here")
-seed_out = bridges.run_keras_layers(spec, np.zeros((1, 24, 24, 16), np.float32))
+seed_out = run_keras_layers(spec, np.zeros((1, 24, 24, 16), np.float32))
 ck.assert_equal(seed_out.shape, (1, 12, 12, 16), case="nn.MaxPool2d(2, 2) on (1, 24, 24, 16)",
                 hint="Keras keeps channels last")
 check_translation({"type": "MaxPool2d", "kernel_size": 2, "stride": 2, "padding": 0}, (24, 24),
@@ -896,7 +924,10 @@ print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_torch_to_keras_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
-from poolkit import bridges
+import poolgrade.answers
+
+bridges = poolgrade.answers.instructor_answers("05-keras-and-pytorch")
+ck.assert_numpy_only(torch_to_keras)
 
 
 def require_small_padding(spec, most, case, hint):

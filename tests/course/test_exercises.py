@@ -199,13 +199,18 @@ def test_the_rule_comes_with_the_third_failed_try(a_hint):
     same = [_failure(triple) for _ in range(hint_mod.RULE_AFTER + 1)]
     assert all("3 * x" not in m for m in same), "running an unchanged cell again is no try"
 
-    def triple(x):  # noqa: F811 (the student's second and third versions)
+    def triple(x):  # noqa: F811 (only a number changed: the same try)
         return x + 2
 
     assert "3 * x" not in _failure(triple)
 
+    def triple(x):  # noqa: F811 (the student's second and third versions)
+        return x * x - 1
+
+    assert "3 * x" not in _failure(triple)
+
     def triple(x):  # noqa: F811
-        return x * x
+        return abs(x) * x
 
     third = _failure(triple)
     assert third.endswith("  rule: return 3 * x")
@@ -214,8 +219,8 @@ def test_the_rule_comes_with_the_third_failed_try(a_hint):
 
 def test_a_wrappers_try_is_an_edit_of_the_function_it_wraps(a_hint):
     space = {}
-    versions = ["def triple(x):\n    return x + 1\n", "def triple(x):\n    return x + 2\n",
-                "def triple(x):\n    return x * x\n"]
+    versions = ["def triple(x):\n    return x + 1\n", "def triple(x):\n    return x * x - 1\n",
+                "def triple(x):\n    return abs(x) * x\n"]
     messages = []
     for version in versions:
         exec(version + "def run(x):\n    return triple(x)\n", space)

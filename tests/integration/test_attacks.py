@@ -3,7 +3,7 @@
 One course folder holds lessons 01 (NumPy) and 05 (torch and Keras).  Every attack of the
 catalogue is handed in, plus two controls per lesson (the instructor's solution, and the
 release as handed out, graded after every attack so that a poisoned grader would show).
-Every submission is graded by ``poolkit grade``; a copy of the course with a sample of the
+Every submission is graded by ``poolgrade grade``; a copy of the course with a sample of the
 attacks (every kind on both lessons, see :func:`both_paths_sample`) and the controls is graded
 by plain ``nbgrader autograde`` too (sequential, so the whole catalogue there would cost the
 suite ten more minutes), both with real bubblewrap.  The tests check that
@@ -401,9 +401,9 @@ def test_nbgrader_autograde_ran_through(graded):
         assert run["returncode"] == 0, f"{student}: {run['stderr']}"
 
 
-@pytest.mark.parametrize("path", ["poolkit grade", "nbgrader autograde"])
+@pytest.mark.parametrize("path", ["poolgrade grade", "nbgrader autograde"])
 def test_every_submission_gets_its_honest_grade(graded, path):
-    root = graded["root"] if path == "poolkit grade" else graded["twin"]
+    root = graded["root"] if path == "poolgrade grade" else graded["twin"]
     scores = _scores(root)
     problems = []
     for student, (lesson, honest) in graded["expected"].items():
@@ -518,7 +518,7 @@ def _feedback_pages(root: Path, student: str) -> list[str]:
 
 
 def _paths():
-    return [pytest.param("root", id="poolkit grade"), pytest.param("twin", id="nbgrader")]
+    return [pytest.param("root", id="poolgrade grade"), pytest.param("twin", id="nbgrader")]
 
 
 @pytest.mark.parametrize("path", _paths())
@@ -708,7 +708,7 @@ def _runs_as_formula(cell: str) -> bool:
 
 def _poolkit_grade(root: Path, archive: Path, report_dir: Path):
     return subprocess.run(
-        [str(Path(sys.executable).parent / "poolkit"), "grade", L01, "--course-dir", str(root),
+        [str(Path(sys.executable).parent / "poolgrade"), "grade", L01, "--course-dir", str(root),
          "--submissions", str(archive), "--report-dir", str(report_dir), "--workers", "2",
          "--no-progress", "--cell-timeout", str(LIMITS.cell_timeout),
          "--submission-timeout", str(LIMITS.submission_timeout)],
@@ -717,7 +717,7 @@ def _poolkit_grade(root: Path, archive: Path, report_dir: Path):
 
 @pytest.fixture(scope="module")
 def zip_graded(tmp_path_factory):
-    """Lesson 01 graded from two zips by the ``poolkit grade`` command: ``class.zip`` holds
+    """Lesson 01 graded from two zips by the ``poolgrade grade`` command: ``class.zip`` holds
     the formula-named students in submitted/ and an entry ``../<escape>/...``;
     ``stray.zip`` holds one student in submitted/ and, next to submitted/, a folder laid out
     like a student's.  Every notebook is the blank release (quick to grade)."""

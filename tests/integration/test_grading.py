@@ -1,4 +1,4 @@
-"""``poolkit grade``: real nbgrader, real kernels, the course's first NumPy lesson.
+"""``poolgrade grade``: real nbgrader, real kernels, the course's first NumPy lesson.
 
 The slow tests build a course folder from ``solutions/01-max-vs-average`` with nbgrader's own
 ``generate_assignment``, hand in submissions made from the student release (correct answers,
@@ -415,7 +415,7 @@ def test_zip_of_submissions_and_the_command_line(tmp_path):
             zf.write(path, Path("submitted") / path.relative_to(root / "submitted"))
     shutil.rmtree(root / "submitted")
 
-    cmd = [str(fc.VENV_BIN / "poolkit"), "grade", fc.FIXTURE_ASSIGNMENT, "--submissions",
+    cmd = [str(fc.VENV_BIN / "poolgrade"), "grade", fc.FIXTURE_ASSIGNMENT, "--submissions",
            str(archive), "--workers", "2"]
     run = subprocess.run(cmd, cwd=root, env=fc.nbgrader_env(), capture_output=True, text=True,
                          timeout=600)
@@ -433,7 +433,7 @@ def test_zip_of_submissions_and_the_command_line(tmp_path):
                            text=True, timeout=600)
     assert again.returncode == 0 and "5 unchanged since the last run were skipped" in again.stdout
 
-    bad = subprocess.run([str(fc.VENV_BIN / "poolkit"), "grade", "no-such-lesson"], cwd=root,
+    bad = subprocess.run([str(fc.VENV_BIN / "poolgrade"), "grade", "no-such-lesson"], cwd=root,
                          env=fc.nbgrader_env(), capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1
     assert "no-such-lesson" in bad.stderr and "Traceback" not in bad.stderr
@@ -465,7 +465,7 @@ def notebook_bytes(root: Path, answers: dict) -> bytes:
 
 
 def poolkit_grade(root: Path, *args: str, timeout: int = 600):
-    return subprocess.run([str(fc.VENV_BIN / "poolkit"), "grade", fc.FIXTURE_ASSIGNMENT,
+    return subprocess.run([str(fc.VENV_BIN / "poolgrade"), "grade", fc.FIXTURE_ASSIGNMENT,
                            "--no-progress", "--workers", "2", *args], cwd=root,
                           env=fc.nbgrader_env(), capture_output=True, text=True,
                           timeout=timeout)
@@ -737,7 +737,7 @@ def formgrader_page(root: Path, student: str) -> str:
 def test_student_markdown_is_inert_in_the_formgrader_and_the_feedback(tmp_path):
     """A written answer with <script>, <img onerror>, an iframe and a javascript: link, and a
     cell the student added, run nowhere: not in the formgrader's page of the autograded
-    notebook, not in the feedback, by `poolkit grade` or by plain nbgrader autograde +
+    notebook, not in the feedback, by `poolgrade grade` or by plain nbgrader autograde +
     generate_feedback; ordinary markdown renders as before and the answer stays readable."""
     ours = new_course(tmp_path / "ours", fc.FIXTURE_ASSIGNMENT)
     xss_submission(ours)
@@ -786,7 +786,7 @@ def test_interrupted_run_keeps_what_it_graded(tmp_path):
         fc.submit(root, fc.FIXTURE_ASSIGNMENT, student,
                   fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, blocking))
     state = root / "grade-reports" / fc.FIXTURE_ASSIGNMENT / "state.json"
-    cmd = [str(fc.VENV_BIN / "poolkit"), "grade", fc.FIXTURE_ASSIGNMENT, "--workers", "1",
+    cmd = [str(fc.VENV_BIN / "poolgrade"), "grade", fc.FIXTURE_ASSIGNMENT, "--workers", "1",
            "--no-progress", "--cell-timeout", "1000000", "--submission-timeout", "1000000"]
     proc = subprocess.Popen(cmd, cwd=root, env=fc.nbgrader_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -873,7 +873,7 @@ def test_grader_killed_with_sigkill_leaves_no_process_and_a_rerun_resumes(tmp_pa
     for i in range(6):
         fc.submit(root, fc.FIXTURE_ASSIGNMENT, f"s{i}",
                   fc.student_notebook(root, fc.FIXTURE_ASSIGNMENT, blocking))
-    cmd = [str(fc.VENV_BIN / "poolkit"), "grade", fc.FIXTURE_ASSIGNMENT, "--workers", "2",
+    cmd = [str(fc.VENV_BIN / "poolgrade"), "grade", fc.FIXTURE_ASSIGNMENT, "--workers", "2",
            "--no-progress", "--cell-timeout", "1000000", "--submission-timeout", "1000000"]
     proc = subprocess.Popen(cmd, cwd=root, env=fc.nbgrader_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -911,7 +911,7 @@ def test_grading_refuses_without_a_sandbox_unless_told(tmp_path):
     normal_submissions(root, fc.FIXTURE_ASSIGNMENT, fc.WRONG_FIXTURE)
     env = fc.nbgrader_env()
     env["PATH"] = str(fc.VENV_BIN)          # no bwrap, prlimit or setpriv on it
-    cmd = [str(fc.VENV_BIN / "poolkit"), "grade", fc.FIXTURE_ASSIGNMENT, "--no-progress"]
+    cmd = [str(fc.VENV_BIN / "poolgrade"), "grade", fc.FIXTURE_ASSIGNMENT, "--no-progress"]
     refused = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True,
                              timeout=300)
     assert refused.returncode == 1, refused.stderr[-2000:]

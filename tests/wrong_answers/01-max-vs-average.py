@@ -16,6 +16,35 @@ import poolkit
 def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
     return poolkit.max_pool2d(x, kernel_size, stride, padding)
 '''),
+        ('right values, but vectorized with sliding_window_view instead of loops', '''
+from numpy.lib.stride_tricks import sliding_window_view
+
+def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
+    def pair(v):
+        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+    kh, kw = pair(kernel_size)
+    sh, sw = pair(kernel_size if stride is None else stride)
+    ph, pw = pair(padding)
+    padded = np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)),
+                    constant_values=-np.inf)
+    return sliding_window_view(padded, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw].max(axis=(-2, -1))
+'''),
+    ],
+    "avg_pool2d_loops": [
+        ('right values, but no loops: a window view and one mean', '''
+from numpy.lib.stride_tricks import sliding_window_view
+
+def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
+    def pair(v):
+        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+    kh, kw = pair(kernel_size)
+    sh, sw = pair(kernel_size if stride is None else stride)
+    ph, pw = pair(padding)
+    padded = np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    return sliding_window_view(padded, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw].mean(axis=(-2, -1))
+'''),
     ],
     "pool2d_vectorized": [
         ('correct values but loops over every output position', '''

@@ -33,6 +33,16 @@ WRONG = {
     acts += flat + 2 * hidden + 4
     return np.int64(params), np.int64(madds), np.int64(acts)
 '''),
+        ('pastes the visible test: torch builds and counts the network', '''
+from poolkit import models
+
+def cnn_costs(size, channels, hidden, pooled):
+    model = models.small_cnn(pool="max" if pooled else None, in_size=size, channels=channels,
+                             hidden=hidden)
+    rows = models.layer_summary(model, (1, size, size))
+    return tuple(int(sum(row[key] for row in rows))
+                 for key in ("parameters", "multiply_adds", "activations"))
+'''),
     ],
     "max_blur_pool2d": [
         ('calls the poolkit blur helper (not NumPy only)', '''

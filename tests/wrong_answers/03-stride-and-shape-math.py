@@ -21,5 +21,29 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         out -= 1
     return out
 '''),
+        ('asks PyTorch, as the visible test does', '''
+import torch
+
+def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    pool = torch.nn.MaxPool1d(kernel_size, stride, padding, dilation, ceil_mode=ceil_mode)
+    return int(pool(torch.zeros(1, 1, size)).shape[-1])
+'''),
+    ],
+    "keras_output_size": [
+        ('asks Keras', '''
+def keras_output_size(size, pool_size, strides=None, padding="valid"):
+    import keras
+    layer = keras.layers.MaxPooling1D(pool_size, strides, padding)
+    return layer.compute_output_shape((1, size, 1))[1]
+'''),
+    ],
+    "fraction_kept": [
+        ('runs poolkit\'s pooling', '''
+import poolkit
+
+def fraction_kept(height, width, kernel_size, stride=None, padding=0):
+    out = poolkit.max_pool2d(np.zeros((1, 1, height, width)), kernel_size, stride, padding)
+    return out.size / (height * width)
+'''),
     ],
 }

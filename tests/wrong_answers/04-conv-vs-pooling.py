@@ -33,6 +33,33 @@ def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
     return poolkit.avg_pool2d(np.asarray(x, dtype=np.float64), kernel_size, stride, padding)
 '''),
     ],
+    "avg_pool2d_backward": [
+        ('delegates to torch autograd (correct values, not NumPy)', '''
+def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
+    import torch
+    import torch.nn.functional as F
+    x = torch.zeros(tuple(x_shape), dtype=torch.float64, requires_grad=True)
+    g = torch.from_numpy(np.array(grad_output, dtype=np.float64))
+    F.avg_pool2d(x, kernel_size, stride, padding).backward(g)
+    return x.grad.numpy()
+'''),
+    ],
+    "stack_output_shape": [
+        ('runs the stack in torch (correct values, not NumPy)', '''
+def stack_output_shape(input_shape, layers):
+    import torch
+    from torch import nn
+    modules, c = [], input_shape[1]
+    for layer in layers:
+        if layer[0] == "conv":
+            modules.append(nn.Conv2d(c, layer[1], layer[2], stride=layer[3], padding=layer[4]))
+            c = layer[1]
+        else:
+            modules.append(nn.MaxPool2d(layer[1], stride=layer[2], padding=layer[3]))
+    with torch.no_grad():
+        return tuple(int(v) for v in nn.Sequential(*modules)(torch.zeros(input_shape)).shape)
+'''),
+    ],
     "design_stack": [
         ('a 3x3 convolution for the channel change (over the budget)', '''
 def design_stack(in_shape, out_shape, max_params):

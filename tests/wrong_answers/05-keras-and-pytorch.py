@@ -10,16 +10,16 @@ breaks (other libraries, speed, types) and answers no probe can pin down.
 
 WRONG = {
     "channels_layout": [
-        ('delegates to poolkit (correct values, not NumPy)', '''
-from poolkit import bridges
+        ('delegates to torch (correct values, not NumPy)', '''
+import torch
 
 
 def nchw_to_nhwc(x):
-    return bridges.to_channels_last(np.asarray(x))
+    return torch.from_numpy(np.asarray(x)).permute(0, 2, 3, 1).numpy()
 
 
 def nhwc_to_nchw(x):
-    return bridges.to_channels_first(np.asarray(x))
+    return torch.from_numpy(np.asarray(x)).permute(0, 3, 1, 2).numpy()
 '''),
     ],
     "keras_same_max_pool": [
@@ -30,11 +30,23 @@ def same_padding(size, pool_size, strides=None):
     total = max((out - 1) * strides + pool_size - size, 0)
     return int(total // 2), int(total - total // 2)
 
-import poolkit
+import keras
 
 
 def keras_same_max_pool2d(x, pool_size, strides=None):
-    return poolkit.keras_pool2d(np.asarray(x, dtype=np.float64), pool_size, strides, "same")
+    layer = keras.layers.MaxPooling2D(pool_size, strides, padding="same")
+    return keras.ops.convert_to_numpy(layer(np.asarray(x, dtype=np.float32))).astype(np.float64)
+'''),
+    ],
+    "max_pool_backward": [
+        ('delegates to torch autograd (correct values, not NumPy)', '''
+def max_pool2d_backward(grad_output, x, kernel_size, stride=None):
+    import torch
+    import torch.nn.functional as F
+    xt = torch.from_numpy(np.array(x, dtype=np.float64)).requires_grad_()
+    g = torch.from_numpy(np.array(grad_output, dtype=np.float64))
+    F.max_pool2d(xt, kernel_size, stride).backward(g)
+    return xt.grad.numpy()
 '''),
     ],
     "torch_to_keras": [

@@ -1,0 +1,89 @@
+"""Instructor answers for lesson 05 (Keras and PyTorch), for the hidden tests.
+
+Hidden test cells reach them as oracles named
+``"poolgrade.answers:05-keras-and-pytorch.<function>"`` (see
+``poolgrade.answers.instructor_answers``).  Where a framework computes the answer, the oracle
+asks the framework (Keras for 'same' pooling, torch's autograd for the backward pass), so a
+hidden test compares the student's NumPy with the real thing.  Students never import this
+module: it is not part of poolkit, and nbgrader does not release ``*.py`` files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def to_channels_last(x) -> np.ndarray:
+    """``(N, C, H, W) -> (N, H, W, C)``, the same values."""
+    return np.ascontiguousarray(np.moveaxis(np.asarray(x), 1, -1))
+
+
+def to_channels_first(x) -> np.ndarray:
+    """``(N, H, W, C) -> (N, C, H, W)``, the same values."""
+    return np.ascontiguousarray(np.moveaxis(np.asarray(x), -1, 1))
+
+
+def same_padding(size: int, pool_size: int, strides: int | None = None) -> tuple[int, int]:
+    """``(before, after)`` padding of Keras ``padding='same'`` along one axis."""
+    strides = pool_size if strides is None else strides
+    total = max((-(-size // strides) - 1) * strides + pool_size - size, 0)
+    return int(total // 2), int(total - total // 2)
+
+
+def keras_same_max_pool2d(x, pool_size: int, strides: int | None = None) -> np.ndarray:
+    """``keras.layers.MaxPooling2D(pool_size, strides, padding='same')`` on ``x: (N, H, W, C)``,
+    computed by Keras (float64 out)."""
+    import keras
+
+    layer = keras.layers.MaxPooling2D(pool_size, strides, padding="same")
+    out = layer(np.asarray(x, dtype=np.float32))
+    return keras.ops.convert_to_numpy(out).astype(np.float64)
+
+
+def max_pool2d_backward(grad_output, x, kernel_size: int, stride: int | None = None):
+    """The gradient of ``F.max_pool2d(x, kernel_size, stride)`` with respect to ``x``, from
+    torch's autograd (``grad_output`` is the gradient with respect to the output)."""
+    import torch
+    import torch.nn.functional as F
+
+    xt = torch.from_numpy(np.array(x, dtype=np.float64)).requires_grad_()
+    F.max_pool2d(xt, kernel_size, stride).backward(
+        torch.from_numpy(np.array(grad_output, dtype=np.float64)))
+    return xt.grad.numpy()
+
+
+def run_torch_pool(layer: dict, x) -> np.ndarray:
+    """The torch layer ``{"type": "MaxPool2d"/"AvgPool2d", "kernel_size", "stride",
+    "padding"[, "count_include_pad"]}`` applied to ``x: (N, C, H, W)`` (float32)."""
+    import torch
+    import torch.nn as nn
+
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in layer.items() if k != "type"}
+    with torch.no_grad():
+        return getattr(nn, layer["type"])(**kwargs)(torch.from_numpy(x)).numpy()
+
+
+def _tuples(value):
+    """Lists (as data from the student's kernel may hold) back to tuples, recursively."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+def run_keras_layers(spec, x) -> np.ndarray:
+    """Keras layers ``[(class_name, kwargs), ...]`` (``ZeroPadding2D``, ``MaxPooling2D``,
+    ``AveragePooling2D``) applied in order to ``x: (N, H, W, C)``; ``ValueError`` names a
+    layer Keras refuses to build."""
+    import keras
+
+    allowed = {"ZeroPadding2D", "MaxPooling2D", "AveragePooling2D"}
+    out = np.ascontiguousarray(x, dtype=np.float32)
+    for name, kwargs in spec:
+        if name not in allowed:
+            raise ValueError(f"{name!r} is not one of {', '.join(sorted(allowed))}")
+        try:
+            layer = getattr(keras.layers, name)(**{k: _tuples(v) for k, v in kwargs.items()})
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"keras.layers.{name}(**{kwargs!r}) failed: {err}") from None
+        out = keras.ops.convert_to_numpy(layer(out))
+    return out
