@@ -353,7 +353,7 @@ def confirmed(spec: dict, mistake: dict, behaviour) -> bool:
     result on every one of its :func:`confirmation_cases`, and there are some.  Stops at
     the first difference.  Exceptions of the call (a lost kernel) propagate."""
     from poolkit.checks.diagnosis import same_result
-    from poolkit.checks.kernel import _grading_harness
+    from poolkit.checks.environment import _grading_harness
 
     secret = run_secret()
 

@@ -61,7 +61,7 @@ and oracle names such as ``"poolkit.checks.reference_loop_seconds"`` use ``poolk
 * :mod:`~poolkit.checks.cases`: case sets (``pool_cases``, ``literal_cases``, ``arr``, ...);
 * :mod:`~poolkit.checks.oracle`: the oracle process and the oracle adapters
   (``loop_time``, ...);
-* :mod:`~poolkit.checks.kernel`: the kernel's fitness (``assert_builtins_intact``,
+* :mod:`~poolkit.checks.environment`: the kernel's fitness (``assert_builtins_intact``,
   ``assert_kernel_reports_errors``) and whether the grader's harness is running;
 * :mod:`~poolkit.checks.guards`: calling a student's function (``call``, time limits,
   ``check_speed``);
@@ -96,10 +96,10 @@ from .cases import (
     size_cases,
 )
 from .checking import check_against_oracle
+from .environment import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .failures import CheckFailed, CheckFailure
 from .guards import call, check_speed
 from .hints import compare_with_yours, hint
-from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .numpy_only import assert_numpy_only
 from .oracle import (
     _decode_tokens,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ._literals import _tuple, _type
 from .cases import CaseSet
+from .environment import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .failures import CheckFailed
 from .guards import _call_student
 from .hints import expected_failure, record_pass, set_current
-from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .numpy_only import _Watch, assert_numpy_only
 from .oracle import oracle_results
 from .policy import BANNED_IN_NUMPY_ONLY, CALL_TIME_LIMIT, effective_limit

@@ -30,7 +30,7 @@ import inspect
 import textwrap
 
 from ._literals import _type
-from .kernel import _grading_harness
+from .environment import _grading_harness
 from .results import _fail
 
 #: names that build every window at once: using one is vectorizing, not looping

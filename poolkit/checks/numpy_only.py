@@ -8,8 +8,8 @@ import importlib.util
 import re
 
 from ._literals import _str, _type
+from .environment import _grading_harness
 from .guards import _call_with_limit
-from .kernel import _grading_harness
 from .policy import BANNED_IN_NUMPY_ONLY
 from .results import _fail
 

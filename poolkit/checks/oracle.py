@@ -19,7 +19,7 @@ import numpy as np
 
 from ._literals import _float, _int, _tuple
 from .cases import _GENERATORS, CaseSet, literal_cases
-from .kernel import _grading_harness
+from .environment import _grading_harness
 
 # --------------------------------------------------------------------------- oracle adapters
 # Small compositions of poolkit for exercises whose answer is not a poolkit function.  The

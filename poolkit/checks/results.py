@@ -8,9 +8,9 @@ AssertionError that names the case and the hint.
 from __future__ import annotations
 
 from ._literals import _HEAPTYPE, _bool, _float, _int, _list, _none, _tuple, _type
+from .environment import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 from .failures import CheckFailed, CheckFailure
 from .hints import record_pass, staged_lines
-from .kernel import _grading_harness, assert_builtins_intact, assert_kernel_reports_errors
 
 # --------------------------------------------------------------------------- describing
 
