@@ -10,7 +10,7 @@ logits ``(N, n_classes)``.
   :func:`count_parameters`, :func:`multiply_adds` and :func:`activation_memory` are its totals.
 - :func:`train` fits a model on NumPy arrays in seconds, deterministically for a given seed.
 - :func:`predict`, :func:`accuracy` and :func:`prediction_consistency` evaluate a model.
-- Framework oracles (:func:`max_blur_pool2d`, :func:`torch_gap_head`): what torch computes,
+- Framework oracles (:func:`torch_gap_head`): what torch computes,
   for the lessons' demos and visible tests.  Exercise answers live in
   ``solutions/<lesson>/answers.py``, the instructor's exact oracles in ``poolgrade.reference``.
 """
@@ -358,31 +358,6 @@ def prediction_consistency(model, images, max_shift: int, mode: str = "circular"
 # What torch itself computes, for the lessons' visible tests and demos: the framework does the
 # work (no formula here).  Answers to lesson exercises live with the instructor's material,
 # in solutions/<NN-name>/answers.py, not in this package.
-
-
-def max_blur_pool2d(x) -> np.ndarray:
-    """Zhang's MaxBlurPool (2019) computed by torch, with wrap-around borders.
-
-    ``x: (..., H, W)`` -> ``(..., ceil(H / 2), ceil(W / 2))`` float64: ``F.max_pool2d`` with
-    a 2x2 window and stride 1 on the circularly padded input, then ``F.conv2d`` with the
-    fixed 3x3 binomial filter of :func:`blur_pool` and stride 2 on the circularly padded map.
-    """
-    import torch
-    from torch.nn import functional as F
-
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim < 2 or min(x.shape[-2:]) < 1:
-        raise ValueError(f"x must be (..., H, W) with H, W >= 1, got shape {x.shape}")
-    lead, (h, w) = x.shape[:-2], x.shape[-2:]
-    t = torch.from_numpy(x.reshape(-1, 1, h, w))
-    t = F.max_pool2d(torch.cat([t, t[..., :1, :]], dim=-2), (2, 1), stride=1)
-    t = F.max_pool2d(torch.cat([t, t[..., :, :1]], dim=-1), (1, 2), stride=1)
-    taps = torch.tensor([1.0, 2.0, 1.0], dtype=t.dtype)
-    kernel = (taps[:, None] * taps[None, :] / 16).view(1, 1, 3, 3)
-    t = torch.cat([t[..., -1:, :], t, t[..., :1, :]], dim=-2)
-    t = torch.cat([t[..., :, -1:], t, t[..., :, :1]], dim=-1)
-    t = F.conv2d(t, kernel, stride=2)
-    return t.numpy().reshape(*lead, *t.shape[-2:])
 
 
 def torch_gap_head(features, weight, bias) -> np.ndarray:

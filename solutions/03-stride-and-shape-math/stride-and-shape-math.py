@@ -92,30 +92,31 @@ for L, k, s, p, d, ceil in configs:
 # rounding up would add but PyTorch drops):
 
 # %%
-def draw_windows(ax, L, k, s, p, ceil_mode):
+def draw_windows(ax, L, k, s, p, ceil_mode, dropped=()):
+    # torch says how many windows there are; `dropped` lists the starts of windows that
+    # rounding up would add but torch drops (worked out by hand from the rule above)
     n_out = torch_length(L, k, s, p, 1, ceil_mode)
-    room = L + 2 * p - k
-    n_rounded = (-(-room // s) if ceil_mode else room // s) + 1    # before the drop rule
-    first, last = -p, max(L + p, (n_rounded - 1) * s - p + k)
+    starts = [i * s - p for i in range(n_out)] + list(dropped)
+    first, last = -p, max([L + p] + [start + k for start in starts])
     for pos in range(first, last):
         real = 0 <= pos < L
         ax.add_patch(Rectangle((pos, 0), 1, 1, facecolor="white" if real else "0.8", edgecolor="black"))
-    for i in range(n_rounded):
-        start, y = i * s - p, 1.2 + 0.35 * i
+    for i, start in enumerate(starts):
+        y = 1.2 + 0.35 * i
         if i < n_out:
             ax.add_patch(Rectangle((start + 0.05, y), k - 0.1, 0.25, color=f"C{i}"))
         else:   # rounded up, then dropped: it would start in the padding
             ax.add_patch(Rectangle((start + 0.05, y), k - 0.1, 0.25, fill=False, linestyle="--"))
             ax.text(start + k + 0.1, y, "dropped", va="bottom")
     ax.set_xlim(first - 0.5, last + 2)
-    ax.set_ylim(-0.2, 1.4 + 0.35 * n_rounded)
+    ax.set_ylim(-0.2, 1.4 + 0.35 * len(starts))
     ax.set_title(f"L={L}, k={k}, s={s}, p={p}, ceil_mode={ceil_mode}: {n_out} windows")
     ax.axis("off")
 
 fig, axes = plt.subplots(3, 1, figsize=(7, 6))
 draw_windows(axes[0], 6, 3, 2, 0, False)
 draw_windows(axes[1], 6, 3, 2, 0, True)
-draw_windows(axes[2], 7, 2, 2, 1, True)
+draw_windows(axes[2], 7, 2, 2, 1, True, dropped=[7])
 plt.tight_layout()
 plt.show()
 
