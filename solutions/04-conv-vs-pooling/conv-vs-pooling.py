@@ -528,7 +528,6 @@ check_design((1, 16, 24, 24), (1, 32, 12, 12), 540,
              "into 32", possible=False)
 print("visible tests passed")
 
-
 # %% nbgrader={"grade": true, "grade_id": "test_design_stack_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # check_sizes and check_design: the visible test's, above (the grader shares a lesson's test helpers)
 ### BEGIN HIDDEN TESTS
@@ -778,7 +777,6 @@ for input_shape, layers, hint in [
                     torch_stack_shape(input_shape, layers), case=case, hint=hint)
 print("visible tests passed")
 
-
 # %% nbgrader={"grade": true, "grade_id": "test_stack_output_shape_hidden", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
 
 # torch_stack_shape: the visible test's, above (the grader shares a lesson's test helpers)
@@ -876,7 +874,6 @@ check_avg_backward((2, 3, 6, 7), 3, 2, 1, 2,
 check_avg_backward((1, 2, 7, 5), 2, 2, 0, 3,
                    "rows and columns no window reaches get no gradient")
 print("visible tests passed")
-
 
 # %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_backward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # autograd_avg_dx: the visible test's, above (the grader shares a lesson's test helpers)

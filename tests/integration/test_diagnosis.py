@@ -193,7 +193,10 @@ def test_mistake_is_diagnosed_by_the_grader(lesson, exercise, mistake, namespace
     namespace = with_source(namespaces(lesson), mistake["source"])
     # as the grader does: every name the solution cells define comes from the student
     names = harness.answer_names(solution_sources(lesson))
-    outcomes = [harness.run_test_cell(src, names, remote_caller(namespace), prelude=prelude)
+    # the submitted cells the grader reads (the loops rule): the solution's, then the mistake
+    sources = harness.defining_cells(solution_sources(lesson) + [mistake["source"]], names)
+    outcomes = [harness.run_test_cell(src, names, remote_caller(namespace), prelude=prelude,
+                                      sources=sources)
                 for gid, src, prelude in grading_cells(lesson, exercise)]
     failed = [o for o in outcomes if not o.passed]
     assert failed, "the mistake passed every test cell"

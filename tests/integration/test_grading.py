@@ -314,7 +314,9 @@ def test_wall_clock_limit_stops_a_slow_submission(tmp_path):
     result = grade(LESSON, root, workers=1, limits=limits, progress=False)
     row = csv_rows(result)["slow"]
     assert row["status"] == "wall_clock", row
-    assert "wall-clock limit of 5 s" in row["reason"]
+    # where the limit falls (inside the sleeping cell, or before a later one) depends on how
+    # fast the kernel started: either way the reason names the limit
+    assert "wall-clock limit" in row["reason"] and "5 s" in row["reason"], row
     # cells after the limit are not run: the last exercise scores 0 (not blank)
     last = list(fc.exercises(root, LESSON))[-1]
     assert row[last] == "0", row
