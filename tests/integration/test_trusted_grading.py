@@ -396,6 +396,34 @@ def test_each_kernel_has_its_own_scratch_and_starts_from_the_pristine_files(tmp_
     assert (files / "data.txt").read_text() == "pristine"
 
 
+@needs_bwrap
+def test_a_students_kernel_gets_poolkit_and_never_the_grader(tmp_path):
+    """Only the students' package is mounted into a sandboxed kernel: poolgrade (the grader,
+    the reference library, the instructor's answers) and the course's solutions/ are not
+    there, by import or by path."""
+    import poolgrade
+
+    files = _pristine(tmp_path, {"data.txt": "x"})
+    grader_dir = os.path.dirname(poolgrade.__file__)
+    solutions = str(REPO / "solutions")
+    probe = ("import importlib, json, os\n"
+             "found = {}\n"
+             "for name in ('poolkit', 'poolkit.checks', 'poolgrade', 'poolgrade.reference',"
+             " 'poolgrade.answers'):\n"
+             "    try:\n"
+             "        importlib.import_module(name)\n"
+             "        found[name] = True\n"
+             "    except ImportError:\n"
+             "        found[name] = False\n"
+             f"found['paths'] = [os.path.exists(p) for p in ({grader_dir!r}, {solutions!r})]\n"
+             "print(json.dumps(found))")
+    with _kernel(tmp_path, files) as (_, main):
+        seen = _run(main, probe)
+    assert seen == {"poolkit": True, "poolkit.checks": True, "poolgrade": False,
+                    "poolgrade.reference": False, "poolgrade.answers": False,
+                    "paths": [False, False]}, seen
+
+
 SWAPPER = r'''
 import json, subprocess, sys
 # a process of this kernel that keeps exchanging the folder "d" with a symbolic link to the
