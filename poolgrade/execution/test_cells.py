@@ -198,8 +198,6 @@ def defining_cells(sources: list[str], names: set[str]) -> dict[str, str]:
     return found
 
 
-RUNTIME = _Runtime()    # (each cell gets its own: its kernel, the submission's sources)
-
 
 # --------------------------------------------------------------------------- reading the cell
 
