@@ -227,23 +227,48 @@ def _below(path: str, folder: str) -> bool:
     return os.path.abspath(path).startswith(folder.rstrip("/") + "/")
 
 
-def sandbox_command(cmd: list[str], *, files: str, workdir: str, limits: SandboxLimits,
-                    sockets: str | None = None, numpy_only: bool = False) -> list[str]:
-    """``cmd`` wrapped so that it runs in the sandbox described in the module docstring.
+# what every kernel's environment holds (bubblewrap starts from an empty one)
+_ENVIRONMENT = [
+    "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+    "--setenv", "LANG", "C.UTF-8", "--setenv", "TMPDIR", "/tmp",
+    "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONNOUSERSITE", "1",
+    "--setenv", "PYDEVD_DISABLE_FILE_VALIDATION", "1",
+    "--setenv", "TF_ENABLE_ONEDNN_OPTS", "0", "--setenv", "TF_CPP_MIN_LOG_LEVEL", "3",
+    "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "KERAS_BACKEND", "tensorflow"]
 
-    ``files``: the submission's files (a host folder, bound read-only); ``workdir``: the
-    path of the kernel's working folder inside the sandbox, a fresh copy of ``files`` that
-    only this kernel sees; ``sockets``: the kernel's socket folder on the host, bound
-    writable at the same path (see :func:`open_to_sandbox`).
-    """
-    size = str(limits.scratch_bytes)
+
+# (as root) become the unprivileged sandbox user for good, before the user namespace
+_DROP_TO_SANDBOX_USER = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}",
+                         "--clear-groups", "--no-new-privs", "--inh-caps=-all",
+                         "--bounding-set=-all"]
+
+
+def _user_namespace(disable_more: bool) -> list[str]:
+    """The inner bubblewrap: a user namespace in which the sandbox user is uid 1000."""
+    return ["bwrap", "--unshare-user", *(["--disable-userns"] if disable_more else []),
+            "--uid", "1000", "--gid", "1000", "--dev-bind", "/", "/", "--die-with-parent",
+            "--"]
+
+
+def _limits_command(limits: SandboxLimits) -> list[str]:
+    return ["prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
+            f"--fsize={limits.file_bytes}", f"--nproc={limits.processes}",
+            "--core=0", "--"]
+
+
+def _system_view(limits: SandboxLimits, numpy_only: bool, proc: bool = True
+                 ) -> tuple[list[str], set]:
+    """The outer bubblewrap's namespaces and the read-only system every kernel sees (see
+    the module docstring), and the folders made so far; ``proc=False`` leaves ``/proc``
+    an empty folder (a kernel template's root mounts it, see :func:`template_command`)."""
     outer = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
              "--unshare-cgroup-try", "--die-with-parent", "--new-session",
              "--hostname", "grading", "--clearenv"]
     # /proc, a read-only /dev and /tmp first: a course or environment that lives below /tmp
     # is bound on top of it below, not hidden by it
-    outer += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
-              "--perms", "01777", "--size", size, "--tmpfs", "/tmp"]
+    outer += (["--proc", "/proc"] if proc else ["--perms", "0555", "--dir", "/proc"])
+    outer += ["--dev", "/dev", "--remount-ro", "/dev",
+              "--perms", "01777", "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp"]
     outer += ["--ro-bind", "/usr", "/usr"]
     for link in ("bin", "lib", "lib64", "sbin"):
         target = os.path.join("/", link)
@@ -273,6 +298,20 @@ def sandbox_command(cmd: list[str], *, files: str, workdir: str, limits: Sandbox
                     path = os.path.join(folder, entry)
                     outer += ["--ro-bind", path, path]
             outer += ["--remount-ro", folder]
+    return outer, made
+
+
+def sandbox_command(cmd: list[str], *, files: str, workdir: str, limits: SandboxLimits,
+                    sockets: str | None = None, numpy_only: bool = False) -> list[str]:
+    """``cmd`` wrapped so that it runs in the sandbox described in the module docstring.
+
+    ``files``: the submission's files (a host folder, bound read-only); ``workdir``: the
+    path of the kernel's working folder inside the sandbox, a fresh copy of ``files`` that
+    only this kernel sees; ``sockets``: the kernel's socket folder on the host, bound
+    writable at the same path (see :func:`open_to_sandbox`).
+    """
+    size = str(limits.scratch_bytes)
+    outer, made = _system_view(limits, numpy_only)
     outer += _dir_chain(files, made) + ["--ro-bind", files, files]
     if sockets is not None:
         outer += _dir_chain(sockets, made) + ["--bind", sockets, sockets]
@@ -282,15 +321,8 @@ def sandbox_command(cmd: list[str], *, files: str, workdir: str, limits: Sandbox
     outer += (["--perms", "0777", "--dir", workdir] if _below(workdir, "/tmp")
               else ["--perms", "0777", "--size", size, "--tmpfs", workdir])
     outer += ["--remount-ro", "/", "--chdir", workdir]
-    outer += ["--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
-              "--setenv", "LANG", "C.UTF-8", "--setenv", "TMPDIR", "/tmp",
-              "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONNOUSERSITE", "1",
-              "--setenv", "PYDEVD_DISABLE_FILE_VALIDATION", "1",
-              "--setenv", "TF_ENABLE_ONEDNN_OPTS", "0", "--setenv", "TF_CPP_MIN_LOG_LEVEL", "3",
-              "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "KERAS_BACKEND", "tensorflow"]
-    limits_cmd = ["prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}",
-                  f"--fsize={limits.file_bytes}", f"--nproc={limits.processes}",
-                  "--core=0", "--"]
+    outer += _ENVIRONMENT
+    limits_cmd = _limits_command(limits)
     # the sandbox user copies the pristine files into its own scratch, then becomes the
     # kernel (HOME is the empty /tmp: no handed-in IPython profile runs at start-up)
     too_big = (f"ScratchError: the submission's files do not fit in the kernel's scratch "
@@ -299,10 +331,42 @@ def sandbox_command(cmd: list[str], *, files: str, workdir: str, limits: Sandbox
     fill = ["sh", "-c", 'cp -R -- "$0/." "$1" || { echo "$2" >&2; exit 1; }; '
             'cd "$1" && shift 2 && exec "$@"', files, workdir, too_big]
     if _as_root():
-        drop = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}",
-                "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"]
-        inner = ["bwrap", "--unshare-user", "--disable-userns", "--uid", "1000",
-                 "--gid", "1000", "--dev-bind", "/", "/", "--die-with-parent", "--"]
-        return outer + ["--"] + drop + inner + limits_cmd + fill + cmd
+        return outer + ["--"] + _DROP_TO_SANDBOX_USER + _user_namespace(disable_more=True) \
+            + limits_cmd + fill + cmd
     outer[1:1] = ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
     return outer + ["--"] + limits_cmd + fill + cmd
+
+
+TEMPLATE_SERVER_PATH = "/run/kernel-template/server.py"   # where a template sees its script
+
+
+def template_command(cmd: list[str], *, server: str, socket_root: str,
+                     limits: SandboxLimits, numpy_only: bool) -> list[str]:
+    """``cmd`` (``python -P <server> ...``) wrapped to run as a kernel template
+    (:mod:`poolgrade.sandbox.templates`): the system view, environment and limits of a
+    kernel (:func:`sandbox_command`), no submission, and ``socket_root`` (a folder only
+    root can list) bound writable, where each forked kernel finds its socket folder.
+    ``server`` is bound read-only at :data:`TEMPLATE_SERVER_PATH`; ``cmd`` may name
+    either path.
+
+    Two differences let each fork make namespaces of its own (which needs root: raises
+    :class:`SandboxUnavailable` otherwise).  Its user namespace may make one more level
+    of user namespaces, which each fork then closes for itself before any student code
+    runs.  And ``/proc`` is mounted by root inside the outer sandbox, without the
+    read-only covers bubblewrap's ``--proc`` adds: the OS lets a user namespace mount a
+    ``/proc`` of its own only where one is fully visible.  The covers guard against
+    writes that need privileges no kernel has (``/proc/sys`` is root's; kernels run as
+    ``nobody`` with no capabilities)."""
+    if not _as_root():
+        raise SandboxUnavailable("kernel templates need root")
+    outer, made = _system_view(limits, numpy_only, proc=False)
+    outer += _dir_chain(TEMPLATE_SERVER_PATH, made) + ["--ro-bind", server,
+                                                       TEMPLATE_SERVER_PATH]
+    outer += _dir_chain(socket_root, made) + ["--bind", socket_root, socket_root]
+    outer += ["--remount-ro", "/", "--chdir", "/tmp", "--cap-add", "CAP_SYS_ADMIN"]
+    outer += _ENVIRONMENT
+    mount_proc = ["sh", "-c", 'mount -t proc -o nosuid,nodev,noexec proc /proc && exec "$@"',
+                  "mount-proc"]
+    cmd = [TEMPLATE_SERVER_PATH if part == server else part for part in cmd]
+    return outer + ["--"] + mount_proc + _DROP_TO_SANDBOX_USER \
+        + _user_namespace(disable_more=False) + _limits_command(limits) + cmd

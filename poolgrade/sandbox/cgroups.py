@@ -117,6 +117,13 @@ class KernelCgroup:
         return [shell, "-c", 'echo $$ > "$0" && exec "$@"',
                 os.path.join(self.path, "cgroup.procs"), *cmd]
 
+    def add(self, pid: int) -> None:
+        """Move process ``pid`` (stopped before it runs anything of its own: a warm
+        kernel's launcher, see :mod:`poolgrade.sandbox.templates`) into this cgroup; what
+        it starts from then on is born here.  Raises OSError if it cannot."""
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+
     def cpu_seconds(self) -> float | None:
         """CPU seconds (user and system) every process that was ever in this cgroup has
         used; None when it cannot be read (the cgroup is gone)."""

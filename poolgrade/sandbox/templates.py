@@ -1,0 +1,286 @@
+"""Warm kernels: each grading kernel forked from a template that has already imported NumPy,
+torch, TensorFlow and ipykernel, instead of a cold Python that imports them again.
+
+A :class:`KernelTemplate` is a long-lived process in a sandbox of the same shape as a cold
+kernel's (:func:`poolgrade.sandbox.bwrap.template_command`), running
+``template_server.py`` (see its docstring for what happens inside).  It never runs student
+code: it only imports modules and forks.  Every kernel is a fork of it with its own user,
+mount, PID, network, IPC, UTS and cgroup namespaces, its own scratch tmpfs and its own
+socket folder, under the same resource limits, and in its own cgroup, which the grader
+puts it in before it runs anything (:meth:`KernelTemplate.spawn`).
+
+One template per kind of kernel (the main kernel, or the NumPy-only kernel, in which
+torch and the rest do not exist) and per set of limits, per grading process: a worker
+keeps its templates for all the submissions it grades.  Warm kernels need root and a
+cgroup (the kernel's CPU time and its end are the cgroup's); elsewhere :func:`template_for`
+returns None and kernels start cold, as before.  ``POOLGRADE_COLD_KERNELS=1`` forces cold
+kernels (to compare, or to rule the templates out).
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from poolgrade.sandbox import cgroups
+from poolgrade.sandbox.bwrap import SandboxLimits, template_command
+
+SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "template_server.py")
+FULL_MODULES = ("numpy", "torch", "tensorflow", "keras", "matplotlib", "matplotlib.pyplot",
+                "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "poolkit",
+                "poolkit.checks")
+NUMPY_ONLY_MODULES = ("numpy", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel")
+START_TIMEOUT = 180.0      # seconds for a template's imports, on a busy machine
+REPLY_TIMEOUT = 30.0       # seconds for a template or launcher to answer a request
+MAX_MESSAGE = 4096
+
+
+class TemplateError(RuntimeError):
+    """The template could not start or answer (the caller falls back to a cold kernel)."""
+
+
+def _recv(sock: socket.socket, timeout: float, ancillary: int = 0):
+    """One message (and its ancillary data) within ``timeout`` seconds."""
+    ready, _, _ = select.select([sock], [], [], timeout)
+    if not ready:
+        raise TemplateError(f"no answer within {timeout:g} s")
+    data, anc, _, _ = sock.recvmsg(MAX_MESSAGE, ancillary)
+    if not data:
+        raise TemplateError("the template ended")
+    return data, anc
+
+
+class WarmKernelProcess:
+    """The grader's handle on one forked kernel, shaped like the ``subprocess.Popen`` that
+    jupyter_client's provisioner expects: ``pid``, ``poll``, ``wait``, ``send_signal``,
+    ``kill``, ``terminate``.  It holds a pidfd of the kernel's launcher (whose end ends the
+    kernel's PID namespace) and the launcher's socket, on which its exit status arrives."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, pidfd: int, handle: socket.socket):
+        self.pid, self._pidfd, self._handle = pid, pidfd, handle
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._pidfd], [], [], 0)[0]:
+            self._finish()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if not select.select([self._pidfd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired("kernel", timeout)
+            self._finish()
+        return self.returncode
+
+    def _finish(self) -> None:
+        code = -signal.SIGKILL
+        try:
+            if select.select([self._handle], [], [], 0)[0]:
+                message = json.loads(self._handle.recv(MAX_MESSAGE) or b"{}")
+                if isinstance(message.get("exit"), int):
+                    code = message["exit"]
+        except (OSError, ValueError):
+            pass
+        self.returncode = code
+        self.close()
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None and self._pidfd >= 0:
+            try:
+                signal.pidfd_send_signal(self._pidfd, signum)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def close(self) -> None:
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
+        self._handle.close()
+
+
+def _sender_pid(ancillary) -> int | None:
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and len(payload) >= 12:
+            return struct.unpack("3i", payload[:12])[0]
+    return None
+
+
+class KernelTemplate:
+    """One running template (see the module docstring)."""
+
+    def __init__(self, limits: SandboxLimits, numpy_only: bool):
+        self.limits, self.numpy_only = limits, numpy_only
+        self.modules = NUMPY_ONLY_MODULES if numpy_only else FULL_MODULES
+        # every kernel's socket folder is made in here; nobody but root can list it, and
+        # each kernel sees only its own folder (the template's init covers the rest)
+        self.socket_root = tempfile.mkdtemp(prefix="poolgrade-sockets-")
+        os.chmod(self.socket_root, 0o711)
+        self._lock = threading.Lock()
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.stderr_path = os.path.join(self.socket_root, "template.stderr")
+        cmd = template_command([sys.executable, "-P", SERVER, str(theirs.fileno()),
+                                *self.modules], server=SERVER, socket_root=self.socket_root,
+                               limits=limits, numpy_only=numpy_only)
+        with open(self.stderr_path, "ab") as err:
+            self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=err,
+                                            pass_fds=[theirs.fileno()])
+        theirs.close()
+        try:
+            data, _ = _recv(self.control, START_TIMEOUT)
+            hello = json.loads(data)
+        except (TemplateError, ValueError) as err:
+            self.close()
+            raise TemplateError(f"the kernel template did not start: {err}"
+                                f"{self._stderr_tail()}") from None
+        if not hello.get("ready") or hello.get("threads") != 1:
+            self.close()
+            raise TemplateError(f"the kernel template is not single-threaded after its "
+                                f"imports ({hello.get('threads')} threads): it cannot fork")
+
+    def _stderr_tail(self) -> str:
+        try:
+            with open(self.stderr_path, "rb") as f:
+                tail = f.read()[-600:].decode(errors="replace").strip()
+        except OSError:
+            return ""
+        return f" ({tail})" if tail else ""
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def spawn(self, *, connection_file: str, socket_dir: str, files: str, workdir: str,
+              stderr_path: str | None, kernel_options: list[str],
+              cgroup: cgroups.KernelCgroup) -> WarmKernelProcess:
+        """Fork one kernel: ``files`` (the pristine copy) filled into ``workdir`` (a path
+        below ``/tmp`` in its sandbox), ``socket_dir`` (made by :func:`new_socket_dir` in
+        :attr:`socket_root`) its only host folder, in ``cgroup`` before it runs anything."""
+        if os.path.dirname(socket_dir) != self.socket_root:
+            raise ValueError(f"{socket_dir} is not in the template's socket root")
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        mine.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        files_fd = os.open(files, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        stderr_fd = os.open(stderr_path or os.devnull,
+                            os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        spec = {"connection_file": connection_file, "socket_root": self.socket_root,
+                "socket_name": os.path.basename(socket_dir), "workdir": workdir,
+                "scratch_bytes": self.limits.scratch_bytes, "kernel_options": kernel_options,
+                "too_big": (f"ScratchError: the submission's files do not fit in the "
+                            f"kernel's scratch of {self.limits.scratch_bytes / 2**20:g} MB "
+                            f"(raise --scratch-limit, or GradingExecute.scratch_mb)")}
+        try:
+            with self._lock:
+                fds = array.array("i", [theirs.fileno(), files_fd, stderr_fd])
+                self.control.sendmsg([json.dumps(spec).encode()],
+                                     [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+                data, _ = _recv(self.control, REPLY_TIMEOUT)
+            reply = json.loads(data)
+            if "spawned" not in reply:
+                raise TemplateError(f"the template refused: {reply.get('error')}")
+        except (OSError, ValueError) as err:
+            mine.close()
+            raise TemplateError(f"the template did not answer: {err}") from None
+        finally:
+            theirs.close()
+            os.close(files_fd)
+            os.close(stderr_fd)
+        try:
+            _, ancillary = _recv(mine, REPLY_TIMEOUT, socket.CMSG_SPACE(12))
+            pid = _sender_pid(ancillary)
+            if pid is None:
+                raise TemplateError("the kernel's launcher did not say who it is")
+            pidfd = os.pidfd_open(pid)
+            cgroup.add(pid)
+            mine.send(b"go")
+        except (OSError, TemplateError) as err:
+            mine.close()
+            raise TemplateError(f"the kernel could not be started: {err}") from None
+        return WarmKernelProcess(pid, pidfd, mine)
+
+    def close(self) -> None:
+        try:
+            self.control.close()
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                try:
+                    self.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+            shutil.rmtree(self.socket_root, ignore_errors=True)
+
+
+_templates: dict[tuple, KernelTemplate] = {}
+_templates_lock = threading.Lock()
+_broken: dict[tuple, float] = {}     # key -> when its template last failed to start
+RETRY_AFTER = 60.0
+
+
+def warm_possible() -> bool:
+    """Whether kernels can be forked from a template here: Linux, root (the template's
+    ``/proc`` is mounted by root, see bwrap.template_command), cgroups, not switched off."""
+    if os.environ.get("POOLGRADE_COLD_KERNELS", "") not in ("", "0"):
+        return False
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return False
+    group = cgroups.new_kernel_cgroup()
+    if group is None:
+        return False
+    group.remove()
+    return True
+
+
+def template_for(limits: SandboxLimits, numpy_only: bool) -> KernelTemplate | None:
+    """This process's template for kernels of this kind and these limits, started on first
+    use (restarted if it died); None when kernels must start cold (:func:`warm_possible`,
+    or a template that failed to start in the last minute)."""
+    if os.environ.get("POOLGRADE_COLD_KERNELS", "") not in ("", "0"):
+        return None
+    key = (limits, numpy_only)
+    with _templates_lock:
+        template = _templates.get(key)
+        if template is not None and template.alive():
+            return template
+        if template is not None:
+            template.close()
+            del _templates[key]
+        if time.monotonic() - _broken.get(key, -RETRY_AFTER) < RETRY_AFTER or not warm_possible():
+            return None
+        try:
+            template = KernelTemplate(limits, numpy_only)
+        except (TemplateError, OSError):
+            _broken[key] = time.monotonic()
+            return None
+        _templates[key] = template
+        return template
+
+
+def close_all() -> None:
+    with _templates_lock:
+        for template in _templates.values():
+            template.close()
+        _templates.clear()
+
+
+import atexit  # noqa: E402
+
+atexit.register(close_all)
