@@ -35,7 +35,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, List, Unicode
 
-from poolgrade.execution import nbgrader_adapter
+from poolgrade.execution import cell_deps, nbgrader_adapter
 from poolgrade.execution import test_cells as harness
 from poolgrade.model import Event, Limits
 from poolgrade.nbmeta import grade_id, is_test_cell
@@ -178,9 +178,10 @@ class GradingExecute(Execute):
         from nbclient import NotebookClient
 
         km = SandboxedKernelManager(kernel_name=self.kernel_name or "python3")
-        km.setup_folders(scratch, run_dir)
         km.limits = self._limits()
         km.unsandboxed = self.unsandboxed
+        km.use_template(km.limits)
+        km.setup_folders(scratch, run_dir)
         km.stderr_path = os.path.join(run_dir, "kernel.stderr")
         self.stderr_path = km.stderr_path
         resources.setdefault("metadata", {})["path"] = km.workdir
@@ -283,9 +284,11 @@ class GradingExecute(Execute):
         if numpy_only:
             earlier = [(i, c.source) for i, c in enumerate(self.nb.cells)
                        if c.cell_type == "code" and not is_test_cell(c) and i < index]
+            # only the cells defining what this test calls: lecture cells cost time there
+            called = cell_deps.called_names(cell.source, names, "\n\n".join(helpers.values()))
             self._numpy.skip |= set(self.failed_cells)   # what broke the main kernel
             try:
-                caller = self._numpy.ready_for(earlier, index)
+                caller = self._numpy.ready_for(cell_deps.cells_to_run(earlier, called), index)
             except (harness.KernelLost, RuntimeError) as lost:  # RuntimeError: no start
                 self.log.warning("NumPy-only kernel for cell %d: %s", index, lost)
                 cell.outputs = [_error_output("KernelLost", f"not graded: {lost}")]

@@ -37,7 +37,7 @@ from traitlets import Any, Bool, HasTraits, Unicode
 
 from poolgrade.execution import test_cells as harness
 from poolgrade.execution.test_cells import CallTimeout, KernelLost, StudentRaised
-from poolgrade.sandbox import cgroups, channel
+from poolgrade.sandbox import cgroups, channel, templates
 from poolgrade.sandbox.bwrap import (
     SandboxLimits,
     close_to_sandbox,
@@ -69,11 +69,13 @@ class _Sandboxed(HasTraits):
     unsandboxed = Bool(False)
     stderr_path = Unicode("")
     cgroup = Any(None)                    # cgroups.KernelCgroup, or None
+    template = Any(None)                  # templates.KernelTemplate: a warm kernel, or None
 
     def setup_folders(self, files: str, run_dir: str) -> None:
         """This kernel's own socket folder and scratch, in ``run_dir``; its scratch starts
-        as a copy of ``files``, made when the kernel starts."""
-        socket_dir = new_socket_dir(run_dir)
+        as a copy of ``files``, made when the kernel starts.  Call :meth:`use_template`
+        first for a warm kernel (its socket folder is then in the template's root)."""
+        socket_dir = new_socket_dir(self.template.socket_root if self.template else run_dir)
         self.transport = "ipc"
         self.connection_file = os.path.join(socket_dir, "kernel.json")
         self.ip = os.path.join(socket_dir, "k")
@@ -86,9 +88,22 @@ class _Sandboxed(HasTraits):
     def socket_dir(self) -> str:
         return os.path.dirname(self.connection_file)
 
+    def use_template(self, limits: SandboxLimits) -> None:
+        """Fork this kernel from a warm template when this machine allows it (see
+        :mod:`poolgrade.sandbox.templates`); else it starts cold."""
+        if not self.unsandboxed:
+            self.template = templates.template_for(limits, self.numpy_only)
+
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = isolated_python(super().format_kernel_cmd(extra_arguments))
         cmd += [opt for opt in KERNEL_OPTIONS if opt not in cmd]
+        if self.template is not None:
+            # nothing is executed: _launch_warm forks the kernel from the template
+            open_to_sandbox(self.socket_dir)
+            share_with_sandbox(self.connection_file)
+            self.release_cgroup()
+            self.cgroup = cgroups.new_kernel_cgroup()
+            return cmd
         if self.unsandboxed:
             shutil.copytree(self.files, self.workdir, symlinks=True, dirs_exist_ok=True)
         else:
@@ -100,6 +115,23 @@ class _Sandboxed(HasTraits):
         self.release_cgroup()   # (a restart: the old kernel is gone)
         self.cgroup = cgroups.new_kernel_cgroup()
         return cmd if self.cgroup is None else self.cgroup.launch(cmd)
+
+    def _launch_warm(self) -> None:
+        """Fork the kernel from :attr:`template` and give jupyter_client its handle."""
+        if self.cgroup is None:
+            raise RuntimeError("a warm kernel needs a cgroup of its own, and none could be made")
+        # its scratch is the tmpfs on its /tmp: the host path when that is below /tmp
+        workdir = self.workdir if self.workdir.startswith("/tmp/") else "/tmp/work"
+        try:
+            process = self.template.spawn(
+                connection_file=self.connection_file, socket_dir=self.socket_dir,
+                files=self.files, workdir=workdir, stderr_path=self.stderr_path or None,
+                kernel_options=KERNEL_OPTIONS, cgroup=self.cgroup)
+        except templates.TemplateError as err:
+            raise RuntimeError(str(err)) from None
+        provisioner = self.provisioner
+        provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, None
+        self._reconcile_connection_info(provisioner.connection_info)
 
     def lock_socket_dir(self) -> None:
         """Call once the kernel is ready (its sockets are bound): from then on it can create
@@ -116,6 +148,8 @@ class _Sandboxed(HasTraits):
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         self.release_cgroup()
+        if self.template is not None and not restart:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)   # (in the template's root)
 
     def _message_interrupts(self):
         spec = self.kernel_spec
@@ -133,6 +167,8 @@ class SandboxedKernelManager(_Sandboxed, AsyncKernelManager):
         return cmd, kw
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if self.template is not None:
+            return self._launch_warm()
         # the kernel's own stderr ("Fatal Python error", a killed process) goes to a file
         # the grader reads when the kernel dies
         if self.stderr_path:
@@ -151,6 +187,11 @@ class SandboxedBlockingKernelManager(_Sandboxed, KernelManager):
     def pre_start_kernel(self, **kw):
         self._message_interrupts()
         return super().pre_start_kernel(**kw)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if self.template is not None:
+            return self._launch_warm()
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
 def process_tree_cpu_seconds(root: int | None) -> float | None:
@@ -291,8 +332,10 @@ class KernelCaller:
 
 class NumpyOnlyKernel:
     """The NumPy-only kernel of one notebook: started on first use, it runs ``import numpy as
-    np`` and then the notebook's code cells (not the tests) up to the test cell that needs it.
-    Errors in those cells are ignored (a lecture cell that imports torch fails here)."""
+    np`` and then the code cells each test cell that needs it asks for (those that define
+    what it calls, :func:`poolgrade.execution.cell_deps.cells_to_run`), each once, in
+    notebook order.  Errors in those cells are ignored (a cell that imports torch fails
+    here)."""
 
     PREAMBLE = "import numpy as np"
 
@@ -307,23 +350,26 @@ class NumpyOnlyKernel:
         self.kernel_name, self.max_starts = kernel_name, max_starts
         self.km = None
         self.caller = None
-        self.done = 0          # cells [0, done) have been run
+        self.ran: dict[int, str] = {}   # index -> source of the cells this start has run
+        self.running: int | None = None
         self.starts = 0
+        self.restarts = 0      # starts made to keep notebook order, not after a death
         self.skip: set[int] = set()   # cells that killed or hung this kernel
 
     def _start(self) -> None:
         self.starts += 1
         km = SandboxedBlockingKernelManager(kernel_name=self.kernel_name)
-        km.setup_folders(self.files, self.run_dir)
         km.limits = self.limits
         km.numpy_only = True
         km.unsandboxed = self.unsandboxed
+        km.use_template(self.limits)
+        km.setup_folders(self.files, self.run_dir)
         self.km = km
         km.start_kernel(cwd=km.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.caller = KernelCaller(km)
         self.caller.kc.wait_for_ready(timeout=60)
         km.lock_socket_dir()
-        self.done = 0
+        self.ran = {}
         try:
             self.caller.execute(self.PREAMBLE, self.cell_timeout)
         except CallTimeout:
@@ -342,29 +388,42 @@ class NumpyOnlyKernel:
         self.km = self.caller = None
 
     def ready_for(self, cells: list[tuple[int, str]], index: int) -> KernelCaller:
-        """The caller, after running the code cells ``cells`` (index, source) before ``index``.
-        Raises KernelLost when the kernel cannot be (re)started."""
+        """The caller, after running the code cells ``cells`` ((index, source), in notebook
+        order) that come before ``index`` and this kernel has not run yet.  A cell that
+        comes before one already run is run late only when that gives the same names
+        (:func:`~poolgrade.execution.cell_deps.can_run_late`); else the kernel starts again
+        and runs both in order.  Raises KernelLost when the kernel cannot be (re)started."""
+        from poolgrade.execution.cell_deps import can_run_late
+
+        wanted = dict((i, source) for i, source in cells if i < index)
         while True:
             if self.caller is None or not is_alive(self.km):
-                if self.starts >= self.max_starts:
+                if self.starts - self.restarts >= self.max_starts:
                     raise KernelLost("the NumPy-only kernel died too often")
                 self.close()
                 self._start()
+            todo = sorted((i, s) for i, s in wanted.items()
+                          if i not in self.ran and i not in self.skip)
+            if any(not can_run_late(s, [later for j, later in self.ran.items() if j > i])
+                   for i, s in todo if any(j > i for j in self.ran)):
+                wanted.update(self.ran)
+                self.restarts += 1
+                self.close()
+                continue
             try:
-                for i, source in cells:
-                    if i < self.done or i >= index:
-                        continue
-                    self.done = i + 1
-                    if i in self.skip:
-                        continue
+                for i, source in todo:
+                    self.ran[i] = source
+                    self.running = i
                     try:
                         reply = self.caller.execute(source, self.cell_timeout)
                     except CallTimeout:
-                        continue   # interrupted: a lecture cell too slow to matter here
+                        continue   # interrupted: a cell too slow to matter here
                     if reply.get("ename") == "MemoryError":
                         # whatever filled the memory may still hold it: start again without
                         raise KernelLost("a cell ran out of memory")
+                self.running = None
                 return self.caller
             except KernelLost:
-                self.skip.add(self.done - 1)
+                self.skip.add(self.running)
+                self.running = None
                 self.close()

@@ -598,3 +598,64 @@ def test_files_larger_than_the_scratch_stop_the_kernel_with_a_message(tmp_path):
     assert len(errors) == 1 and "could not start" in errors[0], executor.events
     assert "do not fit in the kernel's scratch of 1 MB" in errors[0], errors[0]
     assert "--scratch-limit" in errors[0]
+
+
+# ------------------------------------------------------------- what the NumPy-only kernel runs
+
+
+def _numpy_only_notebook():
+    """A submission whose NumPy-only test needs an import, a student's helper and two
+    answers, with a lecture cell between them that fails there (torch is hidden) after
+    leaving a mark in that kernel's scratch."""
+    import nbformat
+
+    def cell(source, grade_id=None, points=0, solution=False):
+        made = nbformat.v4.new_code_cell(source)
+        if grade_id:
+            made.metadata["nbgrader"] = {"grade_id": grade_id, "grade": points > 0,
+                                         "solution": solution, "locked": not solution,
+                                         "points": points, "schema_version": 3}
+        return made
+
+    return nbformat.v4.new_notebook(cells=[
+        cell("import numpy as np"),
+        cell("def _largest(x):\n    return np.max(x)", "helper", solution=True),
+        cell("open('lecture_ran.txt', 'w').write('yes')\nimport torch\nprint(torch.zeros(1))"),
+        cell("def peak(x):\n    return float(_largest(x))", "peak", solution=True),
+        cell("def lecture_ran():\n    import os\n    return os.path.exists('lecture_ran.txt')",
+             "probe", solution=True),
+        cell("from poolkit import checks as ck\nck.assert_numpy_only(peak)\n"
+             "assert peak(np.array([1.0, 3.0])) == 3.0", "test_peak", points=2),
+        cell("from poolkit import checks as ck\nck.assert_numpy_only(lecture_ran)\n"
+             "assert lecture_ran() is False, 'the lecture cell ran in the NumPy-only kernel'",
+             "test_lecture", points=1),
+    ])
+
+
+@pytest.fixture(scope="module")
+def numpy_only_graded(tmp_path_factory):
+    from poolgrade.execution.notebook import GradingExecute
+
+    files = _pristine(tmp_path_factory.mktemp("numpy-only"), {})
+    executor = GradingExecute(scratch=str(files), answer_names=["_largest", "peak", "lecture_ran"],
+                              max_restarts=0)
+    nb, _ = executor.preprocess(_numpy_only_notebook(), {})
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith("test_")}
+
+
+def _errors(cell):
+    return [f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error"]
+
+
+@needs_bwrap
+def test_the_numpy_only_kernel_runs_the_students_helper_cell(numpy_only_graded):
+    """``peak`` works only with ``_largest`` from an earlier cell: that cell ran there."""
+    assert _errors(numpy_only_graded["test_peak"]) == []
+
+
+@needs_bwrap
+def test_the_numpy_only_kernel_skips_lecture_cells_the_test_does_not_need(numpy_only_graded):
+    """The lecture cell between the answers left no mark in the NumPy-only kernel's scratch,
+    and the answer defined after it still gets its points."""
+    assert _errors(numpy_only_graded["test_lecture"]) == []
