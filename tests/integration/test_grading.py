@@ -406,6 +406,63 @@ def test_dask_cluster_gives_the_same_grades(normal_course, graded_locally, tmp_p
     assert (remote / "feedback" / "correct" / LESSON / "max-vs-average.html").exists()
 
 
+@pytest.mark.slow
+def test_command_line_scheduler_grades_on_a_dask_cluster(tmp_path):
+    """``poolgrade grade --scheduler ADDRESS`` against a LocalCluster of worker processes
+    started here: the cluster runs every submission (its scheduler sees each job finish) and
+    the grades are those of the same command with local workers."""
+    from dask.utils import key_split
+    from distributed import LocalCluster
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    class FinishedJobs(SchedulerPlugin):
+        """Counts, per job function, the jobs whose result reached the scheduler."""
+
+        def __init__(self):
+            self.count: dict[str, int] = {}
+
+        def transition(self, key, start, finish, *args, **kwargs):
+            if finish == "memory":
+                name = key_split(key)     # "run_submission-<uuid>" -> "run_submission"
+                self.count[name] = self.count.get(name, 0) + 1
+
+    local = new_course(tmp_path / "local", fc.FIXTURE_ASSIGNMENT)
+    answers = fc.solution_answers(local, fc.FIXTURE_ASSIGNMENT)
+    (label, wrong_max_pool), = fc.WRONG_FIXTURE["max_pool"]
+    for student, held in (("correct", answers), ("untouched", {}),
+                          ("wrong-max_pool", {**answers, "max_pool": wrong_max_pool})):
+        fc.submit(local, fc.FIXTURE_ASSIGNMENT, student,
+                  fc.student_notebook(local, fc.FIXTURE_ASSIGNMENT, held))
+    remote = tmp_path / "dask"
+    shutil.copytree(local, remote)
+    command = [str(fc.VENV_BIN / "poolgrade"), "grade", fc.FIXTURE_ASSIGNMENT, "--no-progress"]
+
+    def run(root: Path, *options: str) -> None:
+        done = subprocess.run([*command, *options], cwd=root, env=fc.nbgrader_env(),
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+        assert "Graded 3 submission(s)" in done.stdout
+
+    run(local, "--workers", "2")
+    finished = FinishedJobs()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        cluster.scheduler.add_plugin(finished)
+        run(remote, "--scheduler", cluster.scheduler_address)
+    assert finished.count.get("run_submission") == 3, finished.count
+    by_dask = {r["student"]: r for r in read_csv(remote / "grade-reports"
+                                                 / fc.FIXTURE_ASSIGNMENT / "grades.csv")}
+    by_local = {r["student"]: r for r in read_csv(local / "grade-reports"
+                                                  / fc.FIXTURE_ASSIGNMENT / "grades.csv")}
+    assert by_dask == by_local
+    assert gradebook_scores(remote, fc.FIXTURE_ASSIGNMENT) == \
+        gradebook_scores(local, fc.FIXTURE_ASSIGNMENT)
+    assert float(by_dask["correct"]["total"]) == 9 and float(by_dask["untouched"]["total"]) == 0
+    assert float(by_dask["wrong-max_pool"]["max_pool"]) == 0, label
+    assert float(by_dask["wrong-max_pool"]["avg_pool"]) == 3
+    assert (remote / "feedback" / "correct" / fc.FIXTURE_ASSIGNMENT / "pool-basics.html").exists()
+
+
 # ----------------------------------------------------------------------------- input, CLI
 @pytest.mark.slow
 def test_zip_of_submissions_and_the_command_line(tmp_path):
