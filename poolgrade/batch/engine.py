@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from poolgrade import nbmeta
 from poolgrade.batch import resume_key
 from poolgrade.model import Event, GradeRow, Limits, worst_status
+from poolgrade.sandbox import templates
 
 if TYPE_CHECKING:
     from poolgrade.batch.submissions import Submission
@@ -255,6 +256,9 @@ class _Run:
         if not todo:
             return list(rows.values()), graded, skipped
 
+        if not scheduler and not self.unsandboxed:
+            # started before the workers are forked: they all share the two templates
+            templates.start_templates()
         backend = DaskBackend(scheduler) if scheduler else LocalBackend(workers)
         bar = tqdm(total=len(todo), unit="submission", desc=f"grading {self.course.assignment}",
                    disable=not progress, dynamic_ncols=True)

@@ -180,7 +180,7 @@ class GradingExecute(Execute):
         km = SandboxedKernelManager(kernel_name=self.kernel_name or "python3")
         km.limits = self._limits()
         km.unsandboxed = self.unsandboxed
-        km.use_template(km.limits)
+        km.use_template()
         km.setup_folders(scratch, run_dir)
         km.stderr_path = os.path.join(run_dir, "kernel.stderr")
         self.stderr_path = km.stderr_path

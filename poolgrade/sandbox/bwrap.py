@@ -256,7 +256,7 @@ def _limits_command(limits: SandboxLimits) -> list[str]:
             "--core=0", "--"]
 
 
-def _system_view(limits: SandboxLimits, numpy_only: bool, proc: bool = True
+def _system_view(tmp_bytes: int, numpy_only: bool, proc: bool = True
                  ) -> tuple[list[str], set]:
     """The outer bubblewrap's namespaces and the read-only system every kernel sees (see
     the module docstring), and the folders made so far; ``proc=False`` leaves ``/proc``
@@ -268,7 +268,7 @@ def _system_view(limits: SandboxLimits, numpy_only: bool, proc: bool = True
     # is bound on top of it below, not hidden by it
     outer += (["--proc", "/proc"] if proc else ["--perms", "0555", "--dir", "/proc"])
     outer += ["--dev", "/dev", "--remount-ro", "/dev",
-              "--perms", "01777", "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp"]
+              "--perms", "01777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     outer += ["--ro-bind", "/usr", "/usr"]
     for link in ("bin", "lib", "lib64", "sbin"):
         target = os.path.join("/", link)
@@ -311,7 +311,7 @@ def sandbox_command(cmd: list[str], *, files: str, workdir: str, limits: Sandbox
     writable at the same path (see :func:`open_to_sandbox`).
     """
     size = str(limits.scratch_bytes)
-    outer, made = _system_view(limits, numpy_only)
+    outer, made = _system_view(limits.scratch_bytes, numpy_only)
     outer += _dir_chain(files, made) + ["--ro-bind", files, files]
     if sockets is not None:
         outer += _dir_chain(sockets, made) + ["--bind", sockets, sockets]
@@ -338,16 +338,17 @@ def sandbox_command(cmd: list[str], *, files: str, workdir: str, limits: Sandbox
 
 
 TEMPLATE_SERVER_PATH = "/run/kernel-template/server.py"   # where a template sees its script
+TEMPLATE_TMP_BYTES = 64 * 2**20    # the template's own /tmp (matplotlib's font cache)
 
 
 def template_command(cmd: list[str], *, server: str, socket_root: str,
-                     limits: SandboxLimits, numpy_only: bool) -> list[str]:
+                     numpy_only: bool) -> list[str]:
     """``cmd`` (``python -P <server> ...``) wrapped to run as a kernel template
-    (:mod:`poolgrade.sandbox.templates`): the system view, environment and limits of a
-    kernel (:func:`sandbox_command`), no submission, and ``socket_root`` (a folder only
-    root can list) bound writable, where each forked kernel finds its socket folder.
-    ``server`` is bound read-only at :data:`TEMPLATE_SERVER_PATH`; ``cmd`` may name
-    either path.
+    (:mod:`poolgrade.sandbox.templates`): the system view and environment of a kernel
+    (:func:`sandbox_command`), no submission, and ``socket_root`` (a folder only root can
+    list) bound writable, where each forked kernel finds its socket folder.  ``server`` is
+    bound read-only at :data:`TEMPLATE_SERVER_PATH`; ``cmd`` may name either path.  The
+    template has no resource limits: each fork sets its kernel's before anything else.
 
     Two differences let each fork make namespaces of its own (which needs root: raises
     :class:`SandboxUnavailable` otherwise).  Its user namespace may make one more level
@@ -359,7 +360,7 @@ def template_command(cmd: list[str], *, server: str, socket_root: str,
     ``nobody`` with no capabilities)."""
     if not _as_root():
         raise SandboxUnavailable("kernel templates need root")
-    outer, made = _system_view(limits, numpy_only, proc=False)
+    outer, made = _system_view(TEMPLATE_TMP_BYTES, numpy_only, proc=False)
     outer += _dir_chain(TEMPLATE_SERVER_PATH, made) + ["--ro-bind", server,
                                                        TEMPLATE_SERVER_PATH]
     outer += _dir_chain(socket_root, made) + ["--bind", socket_root, socket_root]
@@ -369,4 +370,4 @@ def template_command(cmd: list[str], *, server: str, socket_root: str,
                   "mount-proc"]
     cmd = [TEMPLATE_SERVER_PATH if part == server else part for part in cmd]
     return outer + ["--"] + mount_proc + _DROP_TO_SANDBOX_USER \
-        + _user_namespace(disable_more=False) + _limits_command(limits) + cmd
+        + _user_namespace(disable_more=False) + cmd

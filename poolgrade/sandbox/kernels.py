@@ -88,11 +88,12 @@ class _Sandboxed(HasTraits):
     def socket_dir(self) -> str:
         return os.path.dirname(self.connection_file)
 
-    def use_template(self, limits: SandboxLimits) -> None:
+    def use_template(self) -> None:
         """Fork this kernel from a warm template when this machine allows it (see
-        :mod:`poolgrade.sandbox.templates`); else it starts cold."""
+        :mod:`poolgrade.sandbox.templates`); else it starts cold.  Set :attr:`numpy_only`
+        and :attr:`unsandboxed` first."""
         if not self.unsandboxed:
-            self.template = templates.template_for(limits, self.numpy_only)
+            self.template = templates.template_for(self.numpy_only)
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = isolated_python(super().format_kernel_cmd(extra_arguments))
@@ -116,8 +117,10 @@ class _Sandboxed(HasTraits):
         self.cgroup = cgroups.new_kernel_cgroup()
         return cmd if self.cgroup is None else self.cgroup.launch(cmd)
 
-    def _launch_warm(self) -> None:
-        """Fork the kernel from :attr:`template` and give jupyter_client its handle."""
+    def _launch_warm(self, kernel_cmd: list[str]) -> list[str] | None:
+        """Fork the kernel from :attr:`template` and give jupyter_client its handle: None.
+        If the template cannot, it is set aside (:func:`templates.failed`) and this kernel
+        starts cold: the sandboxed command to run instead."""
         if self.cgroup is None:
             raise RuntimeError("a warm kernel needs a cgroup of its own, and none could be made")
         # its scratch is the tmpfs on its /tmp: the host path when that is below /tmp
@@ -126,12 +129,16 @@ class _Sandboxed(HasTraits):
             process = self.template.spawn(
                 connection_file=self.connection_file, socket_dir=self.socket_dir,
                 files=self.files, workdir=workdir, stderr_path=self.stderr_path or None,
-                kernel_options=KERNEL_OPTIONS, cgroup=self.cgroup)
+                kernel_options=KERNEL_OPTIONS, limits=self.limits, cgroup=self.cgroup)
         except templates.TemplateError as err:
-            raise RuntimeError(str(err)) from None
+            self.log.warning("starting the kernel cold: %s", err)
+            templates.failed(self.template)
+            self.template = None
+            return self.format_kernel_cmd()
         provisioner = self.provisioner
         provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, None
         self._reconcile_connection_info(provisioner.connection_info)
+        return None
 
     def lock_socket_dir(self) -> None:
         """Call once the kernel is ready (its sockets are bound): from then on it can create
@@ -168,7 +175,9 @@ class SandboxedKernelManager(_Sandboxed, AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.template is not None:
-            return self._launch_warm()
+            kernel_cmd = self._launch_warm(kernel_cmd)
+            if kernel_cmd is None:
+                return
         # the kernel's own stderr ("Fatal Python error", a killed process) goes to a file
         # the grader reads when the kernel dies
         if self.stderr_path:
@@ -190,7 +199,9 @@ class SandboxedBlockingKernelManager(_Sandboxed, KernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         if self.template is not None:
-            return self._launch_warm()
+            kernel_cmd = self._launch_warm(kernel_cmd)
+            if kernel_cmd is None:
+                return
         return await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
@@ -362,7 +373,7 @@ class NumpyOnlyKernel:
         km.limits = self.limits
         km.numpy_only = True
         km.unsandboxed = self.unsandboxed
-        km.use_template(self.limits)
+        km.use_template()
         km.setup_folders(self.files, self.run_dir)
         self.km = km
         km.start_kernel(cwd=km.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -27,8 +27,10 @@ One kernel is three processes, each made before any student code runs:
   grader sent) into its working folder as the unprivileged user, closes every descriptor it
   does not need, and runs ``ipykernel`` in the same interpreter.
 
-The resource limits (``prlimit``) and the environment are the template's, inherited; a
-forked process starts with no CPU time used.
+The environment is the template's, inherited.  The template runs without resource limits
+(it never runs student code); each launcher sets the kernel's limits (address space, CPU
+time, file size, processes, no core files) before anything else, soft and hard, so they
+hold for everything the kernel starts.  A forked process starts with no CPU time used.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import ctypes
 import importlib
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -201,6 +204,10 @@ def _launcher(spec: dict, handle: socket.socket, files_fd: int, stderr_fd: int) 
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         _close_all_but({handle.fileno(), files_fd, stderr_fd})
+        # the kernel's limits, set once and for good (soft and hard): the template has none
+        for name, value in spec["limits"].items():
+            limit = getattr(resource, name)
+            resource.setrlimit(limit, (value, value))
         creds = struct.pack("3i", os.getpid(), os.getuid(), os.getgid())
         handle.sendmsg([b"hello"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, creds)])
         if handle.recv(16) != b"go":
@@ -263,13 +270,19 @@ def _reap(*_) -> None:
 
 
 def serve(control_fd: int, modules: list[str]) -> None:
+    """Import ``modules``, then fork one launcher per request until the grader's end of the
+    control socket is closed.  Requests are never answered on the control socket (several
+    grading processes may share it): the launcher answers on the request's own socket."""
     for name in modules:
         importlib.import_module(name)
     control = socket.socket(fileno=control_fd)
     threads = len(os.listdir("/proc/self/task"))
-    control.send(json.dumps({"ready": True, "threads": threads}).encode())
     if threads != 1:
-        return      # forking a process with other threads is not safe: refuse to serve
+        # forking a process with other threads is not safe: refuse to serve (every request's
+        # socket then reads end-of-file, and the grader starts kernels cold)
+        print(f"kernel template: {threads} threads after the imports; not serving",
+              file=sys.stderr)
+        return
     signal.signal(signal.SIGCHLD, _reap)
     while True:
         try:
@@ -282,17 +295,14 @@ def serve(control_fd: int, modules: list[str]) -> None:
         if len(fds) != 3:
             for fd in fds:
                 os.close(fd)
-            control.send(json.dumps({"error": "a request needs three descriptors"}).encode())
             continue
         handle_fd, files_fd, stderr_fd = fds
-        pid = os.fork()
-        if pid == 0:
+        if os.fork() == 0:
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             control.close()
             _launcher(spec, socket.socket(fileno=handle_fd), files_fd, stderr_fd)
         for fd in fds:
             os.close(fd)
-        control.send(json.dumps({"spawned": pid}).encode())
 
 
 if __name__ == "__main__":

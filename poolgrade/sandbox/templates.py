@@ -10,8 +10,10 @@ socket folder, under the same resource limits, and in its own cgroup, which the 
 puts it in before it runs anything (:meth:`KernelTemplate.spawn`).
 
 One template per kind of kernel (the main kernel, or the NumPy-only kernel, in which
-torch and the rest do not exist) and per set of limits, per grading process: a worker
-keeps its templates for all the submissions it grades.  Warm kernels need root and a
+torch and the rest do not exist), whatever the limits (each kernel gets its own).  The
+grader starts both before it forks its local workers (:func:`start_templates`), and they
+share them for the whole class; a process that finds none (a Dask worker, ``nbgrader
+autograde``) starts its own on first use and keeps it.  Warm kernels need root and a
 cgroup (the kernel's CPU time and its end are the cgroup's); elsewhere :func:`template_for`
 returns None and kernels start cold, as before.  ``POOLGRADE_COLD_KERNELS=1`` forces cold
 kernels (to compare, or to rule the templates out).
@@ -20,6 +22,7 @@ kernels (to compare, or to rule the templates out).
 from __future__ import annotations
 
 import array
+import atexit
 import json
 import os
 import select
@@ -42,12 +45,11 @@ FULL_MODULES = ("numpy", "torch", "tensorflow", "keras", "matplotlib", "matplotl
                 "poolkit.checks")
 NUMPY_ONLY_MODULES = ("numpy", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel")
 START_TIMEOUT = 180.0      # seconds for a template's imports, on a busy machine
-REPLY_TIMEOUT = 30.0       # seconds for a template or launcher to answer a request
 MAX_MESSAGE = 4096
 
 
 class TemplateError(RuntimeError):
-    """The template could not start or answer (the caller falls back to a cold kernel)."""
+    """The template could not start a kernel (the caller falls back to a cold kernel)."""
 
 
 def _recv(sock: socket.socket, timeout: float, ancillary: int = 0):
@@ -125,113 +127,120 @@ def _sender_pid(ancillary) -> int | None:
 
 
 class KernelTemplate:
-    """One running template (see the module docstring)."""
+    """One running template (see the module docstring).  Starting it returns at once: the
+    first request waits for its imports.  Processes forked from the one that started it
+    (the grader's local workers) share it: requests are sent on the shared control socket,
+    and every answer comes on the request's own socket."""
 
-    def __init__(self, limits: SandboxLimits, numpy_only: bool):
-        self.limits, self.numpy_only = limits, numpy_only
+    def __init__(self, numpy_only: bool):
+        self.numpy_only = numpy_only
         self.modules = NUMPY_ONLY_MODULES if numpy_only else FULL_MODULES
+        self.owner = os.getpid()
+        self._lock = threading.Lock()
         # every kernel's socket folder is made in here; nobody but root can list it, and
-        # each kernel sees only its own folder (the template's init covers the rest)
+        # each kernel sees only its own folder (the kernel's init covers the rest)
         self.socket_root = tempfile.mkdtemp(prefix="poolgrade-sockets-")
         os.chmod(self.socket_root, 0o711)
-        self._lock = threading.Lock()
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.stderr_path = os.path.join(self.socket_root, "template.stderr")
         cmd = template_command([sys.executable, "-P", SERVER, str(theirs.fileno()),
                                 *self.modules], server=SERVER, socket_root=self.socket_root,
-                               limits=limits, numpy_only=numpy_only)
+                               numpy_only=numpy_only)
         with open(self.stderr_path, "ab") as err:
             self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                             stdout=subprocess.DEVNULL, stderr=err,
                                             pass_fds=[theirs.fileno()])
         theirs.close()
-        try:
-            data, _ = _recv(self.control, START_TIMEOUT)
-            hello = json.loads(data)
-        except (TemplateError, ValueError) as err:
-            self.close()
-            raise TemplateError(f"the kernel template did not start: {err}"
-                                f"{self._stderr_tail()}") from None
-        if not hello.get("ready") or hello.get("threads") != 1:
-            self.close()
-            raise TemplateError(f"the kernel template is not single-threaded after its "
-                                f"imports ({hello.get('threads')} threads): it cannot fork")
+        # (a pidfd, not Popen.poll: it tells a forked worker too whether the template runs)
+        self._pidfd = os.pidfd_open(self.process.pid)
 
-    def _stderr_tail(self) -> str:
+    def stderr_tail(self) -> str:
         try:
             with open(self.stderr_path, "rb") as f:
-                tail = f.read()[-600:].decode(errors="replace").strip()
+                return f.read()[-600:].decode(errors="replace").strip()
         except OSError:
             return ""
-        return f" ({tail})" if tail else ""
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self._pidfd >= 0 and not select.select([self._pidfd], [], [], 0)[0]
 
     def spawn(self, *, connection_file: str, socket_dir: str, files: str, workdir: str,
-              stderr_path: str | None, kernel_options: list[str],
+              stderr_path: str | None, kernel_options: list[str], limits: SandboxLimits,
               cgroup: cgroups.KernelCgroup) -> WarmKernelProcess:
         """Fork one kernel: ``files`` (the pristine copy) filled into ``workdir`` (a path
         below ``/tmp`` in its sandbox), ``socket_dir`` (made by :func:`new_socket_dir` in
-        :attr:`socket_root`) its only host folder, in ``cgroup`` before it runs anything."""
+        :attr:`socket_root`) its only host folder, under ``limits``, in ``cgroup`` before
+        it runs anything.  Raises TemplateError when the template cannot."""
         if os.path.dirname(socket_dir) != self.socket_root:
             raise ValueError(f"{socket_dir} is not in the template's socket root")
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        mine.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-        files_fd = os.open(files, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-        stderr_fd = os.open(stderr_path or os.devnull,
-                            os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         spec = {"connection_file": connection_file, "socket_root": self.socket_root,
                 "socket_name": os.path.basename(socket_dir), "workdir": workdir,
-                "scratch_bytes": self.limits.scratch_bytes, "kernel_options": kernel_options,
+                "scratch_bytes": limits.scratch_bytes, "kernel_options": kernel_options,
+                "limits": {"RLIMIT_AS": limits.memory_bytes, "RLIMIT_CPU": limits.cpu_seconds,
+                           "RLIMIT_FSIZE": limits.file_bytes,
+                           "RLIMIT_NPROC": limits.processes, "RLIMIT_CORE": 0},
                 "too_big": (f"ScratchError: the submission's files do not fit in the "
-                            f"kernel's scratch of {self.limits.scratch_bytes / 2**20:g} MB "
+                            f"kernel's scratch of {limits.scratch_bytes / 2**20:g} MB "
                             f"(raise --scratch-limit, or GradingExecute.scratch_mb)")}
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        mine.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         try:
-            with self._lock:
-                fds = array.array("i", [theirs.fileno(), files_fd, stderr_fd])
-                self.control.sendmsg([json.dumps(spec).encode()],
-                                     [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-                data, _ = _recv(self.control, REPLY_TIMEOUT)
-            reply = json.loads(data)
-            if "spawned" not in reply:
-                raise TemplateError(f"the template refused: {reply.get('error')}")
-        except (OSError, ValueError) as err:
-            mine.close()
-            raise TemplateError(f"the template did not answer: {err}") from None
-        finally:
+            files_fd = os.open(files, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            try:
+                stderr_fd = os.open(stderr_path or os.devnull,
+                                    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW,
+                                    0o600)
+                try:
+                    fds = array.array("i", [theirs.fileno(), files_fd, stderr_fd])
+                    with self._lock:
+                        self.control.sendmsg([json.dumps(spec).encode()],
+                                             [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+                finally:
+                    os.close(stderr_fd)
+            finally:
+                os.close(files_fd)
             theirs.close()
-            os.close(files_fd)
-            os.close(stderr_fd)
-        try:
-            _, ancillary = _recv(mine, REPLY_TIMEOUT, socket.CMSG_SPACE(12))
+            # the first request also waits for the template's imports
+            _, ancillary = _recv(mine, START_TIMEOUT, socket.CMSG_SPACE(12))
             pid = _sender_pid(ancillary)
             if pid is None:
                 raise TemplateError("the kernel's launcher did not say who it is")
             pidfd = os.pidfd_open(pid)
-            cgroup.add(pid)
-            mine.send(b"go")
+            try:
+                cgroup.add(pid)
+                mine.send(b"go")
+            except OSError:
+                os.close(pidfd)
+                raise
         except (OSError, TemplateError) as err:
+            theirs.close()
             mine.close()
-            raise TemplateError(f"the kernel could not be started: {err}") from None
+            tail = self.stderr_tail()
+            raise TemplateError(f"the kernel template could not start a kernel: {err}"
+                                + (f" ({tail})" if tail else "")) from None
         return WarmKernelProcess(pid, pidfd, mine)
 
     def close(self) -> None:
-        try:
-            self.control.close()
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                try:
-                    self.process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    pass
-            shutil.rmtree(self.socket_root, ignore_errors=True)
+        """Close this process's end; the process that started the template also ends it."""
+        self.control.close()
+        if self._pidfd >= 0:
+            os.close(self._pidfd)
+            self._pidfd = -1
+        if os.getpid() != self.owner:
+            return
+        if self.process.poll() is None:
+            self.process.kill()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        shutil.rmtree(self.socket_root, ignore_errors=True)
 
 
-_templates: dict[tuple, KernelTemplate] = {}
+_templates: dict[bool, KernelTemplate] = {}     # numpy_only -> this process's template
 _templates_lock = threading.Lock()
-_broken: dict[tuple, float] = {}     # key -> when its template last failed to start
+_broken_at: dict[bool, float] = {}               # numpy_only -> when a template last failed
+_retired: list[KernelTemplate] = []              # set aside; ended when this process exits
 RETRY_AFTER = 60.0
 
 
@@ -249,38 +258,51 @@ def warm_possible() -> bool:
     return True
 
 
-def template_for(limits: SandboxLimits, numpy_only: bool) -> KernelTemplate | None:
-    """This process's template for kernels of this kind and these limits, started on first
-    use (restarted if it died); None when kernels must start cold (:func:`warm_possible`,
-    or a template that failed to start in the last minute)."""
+def template_for(numpy_only: bool) -> KernelTemplate | None:
+    """The template for kernels of this kind (the NumPy-only kind, or the main one), started
+    on first use and again if it died; None when kernels must start cold
+    (:func:`warm_possible`, or a template that failed in the last minute)."""
     if os.environ.get("POOLGRADE_COLD_KERNELS", "") not in ("", "0"):
         return None
-    key = (limits, numpy_only)
     with _templates_lock:
-        template = _templates.get(key)
+        template = _templates.get(numpy_only)
         if template is not None and template.alive():
             return template
         if template is not None:
-            template.close()
-            del _templates[key]
-        if time.monotonic() - _broken.get(key, -RETRY_AFTER) < RETRY_AFTER or not warm_possible():
+            _templates.pop(numpy_only).close()
+        if time.monotonic() - _broken_at.get(numpy_only, -RETRY_AFTER) < RETRY_AFTER \
+                or not warm_possible():
             return None
         try:
-            template = KernelTemplate(limits, numpy_only)
-        except (TemplateError, OSError):
-            _broken[key] = time.monotonic()
+            template = KernelTemplate(numpy_only)
+        except OSError:
+            _broken_at[numpy_only] = time.monotonic()
             return None
-        _templates[key] = template
+        _templates[numpy_only] = template
         return template
+
+
+def failed(template: KernelTemplate) -> None:
+    """``template`` could not start a kernel: stop using it for a while (kernels start cold)."""
+    with _templates_lock:
+        _broken_at[template.numpy_only] = time.monotonic()
+        if _templates.get(template.numpy_only) is template:
+            # (not ended yet: the kernel that found it broken keeps its socket folder)
+            _retired.append(_templates.pop(template.numpy_only))
+
+
+def start_templates() -> None:
+    """Start both templates now (a grader about to fork its workers: they share them)."""
+    for numpy_only in (False, True):
+        template_for(numpy_only)
 
 
 def close_all() -> None:
     with _templates_lock:
-        for template in _templates.values():
+        for template in [*_templates.values(), *_retired]:
             template.close()
         _templates.clear()
+        _retired.clear()
 
-
-import atexit  # noqa: E402
 
 atexit.register(close_all)

@@ -43,7 +43,7 @@ def _warm_kernel(tmp_path, name: str, numpy_only: bool = False, limits=LIMITS):
     km = SandboxedBlockingKernelManager(kernel_name="python3")
     km.limits = limits
     km.numpy_only = numpy_only
-    km.use_template(limits)
+    km.use_template()
     assert km.template is not None, "this machine should fork kernels from a template"
     km.setup_folders(_files(tmp_path, f"files-{name}"), str(run_dir))
     km.stderr_path = str(run_dir / "kernel.stderr")
@@ -167,7 +167,7 @@ def _descendants(pid: int) -> list[int]:
 def test_the_template_never_runs_student_code(tmp_path):
     """The student's code runs in a fork in a PID namespace of its own; the template's
     processes are the same before and after, and what the code wrote is not in their /tmp."""
-    template = templates.template_for(LIMITS, numpy_only=False)
+    template = templates.template_for(numpy_only=False)
     own = set(_descendants(template.process.pid))
     with _warm_kernel(tmp_path, "a") as (km_a, a):
         assert km_a.template is template
@@ -176,6 +176,12 @@ def test_the_template_never_runs_student_code(tmp_path):
         with open(os.path.join(km_a.cgroup.path, "cgroup.procs")) as f:
             kernel = {int(p) for p in f.read().split()}
         assert ran == 2 and not kernel & own
+        # the template's script, the one file of it a kernel can see, is read-only
+        write = _run(a, "import json\ntry:\n"
+                        "    open('/run/kernel-template/server.py', 'a').write('#')\n"
+                        "    print(json.dumps('written'))\n"
+                        "except OSError as err:\n    print(json.dumps(err.strerror))")
+        assert write != "written"
         assert set(_descendants(template.process.pid)) - kernel == own
         for pid in own:
             assert not os.path.exists(f"/proc/{pid}/root/tmp/mark")
@@ -218,12 +224,12 @@ def test_a_numpy_only_kernel_comes_from_its_own_template_without_torch(tmp_path)
 
 def test_cold_kernels_when_switched_off(monkeypatch):
     monkeypatch.setenv("POOLGRADE_COLD_KERNELS", "1")
-    assert templates.template_for(LIMITS, numpy_only=False) is None
+    assert templates.template_for(numpy_only=False) is None
 
 
 def test_a_dead_template_is_replaced(tmp_path):
-    first = templates.template_for(LIMITS, numpy_only=True)
+    first = templates.template_for(numpy_only=True)
     first.process.kill()
     first.process.wait(timeout=30)
-    second = templates.template_for(LIMITS, numpy_only=True)
+    second = templates.template_for(numpy_only=True)
     assert second is not None and second is not first and second.alive()
