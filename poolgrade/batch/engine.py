@@ -279,6 +279,8 @@ class _Run:
         finally:
             bar.close()
             backend.close()
+            # nothing the grading started outlives it (a next batch starts them again)
+            templates.close_all()
         return list(rows.values()), graded, skipped
 
     def _loop(self, backend, todo: list[InProgress], done):

@@ -11,7 +11,8 @@ state can reach the next kernel, which starts from the same pristine copy-on-wri
 
 One kernel is three processes, each made before any student code runs:
 
-- the *launcher* (the template's child) reports itself to the grader through the
+- the *launcher* (the template's child) starts a session of its own, reports itself to
+  the grader through the
   request's own socket (its pid travels as ``SCM_CREDENTIALS``, which the OS translates
   into the grader's pid namespace and a process cannot forge), then waits for ``go``: in
   the meantime the grader moves it into the kernel's cgroup, so everything it later starts
@@ -203,6 +204,10 @@ def _launcher(spec: dict, handle: socket.socket, files_fd: int, stderr_fd: int) 
     """The template's child for one kernel (see the module docstring).  Never returns."""
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        # a session and process group of its own: a signal to the kernel's process group
+        # (killpg(0, ...)) must not reach the template or a sibling kernel, whatever the
+        # PID namespace (a process group is not confined to one)
+        os.setsid()
         _close_all_but({handle.fileno(), files_fd, stderr_fd})
         # the kernel's limits, set once and for good (soft and hard): the template has none
         for name, value in spec["limits"].items():

@@ -135,6 +135,21 @@ def test_a_kernel_cannot_reach_another_kernels_scratch_sockets_or_processes(tmp_
             == "classmate"
 
 
+def test_a_kernel_killing_its_process_group_or_everything_leaves_the_rest_running(tmp_path):
+    """A process group is not confined to a PID namespace: without a session of its own, a
+    forked kernel's ``killpg(0, SIGKILL)`` would reach the template and every sibling."""
+    template = templates.template_for(numpy_only=False)
+    with _warm_kernel(tmp_path, "a") as (km_a, a), _warm_kernel(tmp_path, "b") as (km_b, b):
+        a.execute("import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\n"
+                  "except OSError:\n    pass\nos.killpg(0, signal.SIGKILL)")
+        km_a.provisioner.process.wait(timeout=60)
+        assert _run(b, "import json\nprint(json.dumps('alive'))") == "alive"
+        assert template.alive()
+    with _warm_kernel(tmp_path, "c") as (km_c, c):
+        assert km_c.template is template
+        assert _run(c, "import json\nprint(json.dumps('alive'))") == "alive"
+
+
 def test_what_one_kernel_changes_in_a_module_is_pristine_in_the_next(tmp_path):
     change = ("import json, sys, numpy, torch\nnumpy.sum = lambda *a, **k: 42\n"
               "torch.STUDENT_WAS_HERE = True\nsys.modules['collections'].STUDENT = 1\n"
