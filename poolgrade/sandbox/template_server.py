@@ -30,8 +30,9 @@ One kernel is three processes, each made before any student code runs:
 
 The environment is the template's, inherited.  The template runs without resource limits
 (it never runs student code); each launcher sets the kernel's limits (address space, CPU
-time, file size, processes, no core files) before anything else, soft and hard, so they
-hold for everything the kernel starts.  A forked process starts with no CPU time used.
+time, file size, processes, no core files), soft and hard, right after it makes its user
+namespace, so they hold for everything the kernel starts, and each kernel's process limit
+is its own (as for a cold kernel).  A forked process starts with no CPU time used.
 """
 
 from __future__ import annotations
@@ -209,10 +210,6 @@ def _launcher(spec: dict, handle: socket.socket, files_fd: int, stderr_fd: int) 
         # PID namespace (a process group is not confined to one)
         os.setsid()
         _close_all_but({handle.fileno(), files_fd, stderr_fd})
-        # the kernel's limits, set once and for good (soft and hard): the template has none
-        for name, value in spec["limits"].items():
-            limit = getattr(resource, name)
-            resource.setrlimit(limit, (value, value))
         creds = struct.pack("3i", os.getpid(), os.getuid(), os.getgid())
         handle.sendmsg([b"hello"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, creds)])
         if handle.recv(16) != b"go":
@@ -222,6 +219,13 @@ def _launcher(spec: dict, handle: socket.socket, files_fd: int, stderr_fd: int) 
         _write("/proc/self/setgroups", "deny")
         _write("/proc/self/uid_map", f"{uid} {uid} 1")
         _write("/proc/self/gid_map", f"{gid} {gid} 1")
+        # the kernel's limits, for good (soft and hard), set only now: a user namespace
+        # remembers its creator's process limit as the cap on all the processes of its
+        # parent's user, so set before, it would make every kernel of the template share
+        # one budget of processes (one student's fork bomb would starve the others)
+        for name, value in spec["limits"].items():
+            limit = getattr(resource, name)
+            resource.setrlimit(limit, (value, value))
         _unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
                  | CLONE_NEWCGROUP)
         _mount(None, "/", None, MS_REC | MS_PRIVATE)

@@ -8,6 +8,7 @@ attacks, "b" the classmate (or the next student) it attacks.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import resource
@@ -150,6 +151,26 @@ def test_a_kernel_killing_its_process_group_or_everything_leaves_the_rest_runnin
         assert _run(c, "import json\nprint(json.dumps('alive'))") == "alive"
 
 
+def test_each_kernel_has_a_process_budget_of_its_own(tmp_path):
+    """One student's processes never count against a classmate's limit (a fork bomb capped
+    by the limit must not starve every other kernel of the template)."""
+    small = dataclasses.replace(LIMITS, processes=64)
+    spawn = ("import json, subprocess\n"
+             "kept = []\nfor _ in range(36):\n"
+             "    kept.append(subprocess.Popen(['sleep', '120']))\n"
+             "print(json.dumps(len(kept)))")
+    with _warm_kernel(tmp_path, "a", limits=small) as (_, a), \
+            _warm_kernel(tmp_path, "b", limits=small) as (_, b):
+        assert _run(a, spawn) == 36
+        assert _run(b, spawn) == 36
+        # and the limit holds within one kernel
+        more = _run(a, "import json, subprocess\ntry:\n    for _ in range(64):\n"
+                       "        kept.append(subprocess.Popen(['sleep', '120']))\n"
+                       "    print(json.dumps('no limit'))\n"
+                       "except OSError as err:\n    print(json.dumps(err.errno))")
+        assert more != "no limit"
+
+
 def test_what_one_kernel_changes_in_a_module_is_pristine_in_the_next(tmp_path):
     change = ("import json, sys, numpy, torch\nnumpy.sum = lambda *a, **k: 42\n"
               "torch.STUDENT_WAS_HERE = True\nsys.modules['collections'].STUDENT = 1\n"
@@ -248,3 +269,19 @@ def test_a_dead_template_is_replaced(tmp_path):
     first.process.wait(timeout=30)
     second = templates.template_for(numpy_only=True)
     assert second is not None and second is not first and second.alive()
+
+
+def test_the_template_shares_no_writable_memory_with_its_kernels(tmp_path):
+    """Fork copies memory; only a shared writable mapping would be a channel between kernels
+    (or from a kernel to the template).  The template holds none."""
+    with _warm_kernel(tmp_path, "a") as (km_a, _):    # (the template is serving by now)
+        with open(os.path.join(km_a.cgroup.path, "cgroup.procs")) as f:
+            kernel = {int(p) for p in f.read().split()}
+        servers = []
+        for pid in set(_descendants(km_a.template.process.pid)) - kernel:
+            if os.path.basename(os.readlink(f"/proc/{pid}/exe")).startswith("python"):
+                servers.append(pid)
+        assert len(servers) == 1, servers
+        with open(f"/proc/{servers[0]}/maps") as f:
+            modes = [line.split()[1] for line in f]
+    assert modes and not [m for m in modes if m[1] == "w" and m[3] == "s"]
