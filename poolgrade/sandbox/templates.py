@@ -143,8 +143,13 @@ class KernelTemplate:
         os.chmod(self.socket_root, 0o711)
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.stderr_path = os.path.join(self.socket_root, "template.stderr")
-        cmd = template_command([sys.executable, "-P", SERVER, str(theirs.fileno()),
-                                *self.modules], server=SERVER, socket_root=self.socket_root,
+        # a copy the sandbox user can read wherever poolgrade is installed (on a hub, in a
+        # folder only the instructors can read); the socket root lets nobody list it
+        server = os.path.join(self.socket_root, "template_server.py")
+        shutil.copyfile(SERVER, server)
+        os.chmod(server, 0o644)
+        cmd = template_command([sys.executable, "-P", server, str(theirs.fileno()),
+                                *self.modules], server=server, socket_root=self.socket_root,
                                numpy_only=numpy_only)
         with open(self.stderr_path, "ab") as err:
             self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
