@@ -131,8 +131,9 @@ class _Sandboxed(HasTraits):
                 files=self.files, workdir=workdir, stderr_path=self.stderr_path or None,
                 kernel_options=KERNEL_OPTIONS, limits=self.limits, cgroup=self.cgroup)
         except templates.TemplateError as err:
-            self.log.warning("starting the kernel cold: %s", err)
-            templates.failed(self.template)
+            if not isinstance(err, templates.TemplateRefused):
+                self.log.warning("starting the kernel cold: %s", err)
+                templates.failed(self.template)
             self.template = None
             return self.format_kernel_cmd()
         provisioner = self.provisioner

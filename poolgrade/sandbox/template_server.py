@@ -114,6 +114,15 @@ def _drop_capabilities() -> None:
     _check(_libc.syscall(SYS_CAPSET, header, data), "capset")
 
 
+def _address_space() -> int:
+    """This process's address space in bytes (what RLIMIT_AS limits)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _close_all_but(keep: set[int]) -> None:
     for fd in sorted(int(name) for name in os.listdir("/proc/self/fd")):
         if fd not in keep:
@@ -210,6 +219,14 @@ def _launcher(spec: dict, handle: socket.socket, files_fd: int, stderr_fd: int) 
         # PID namespace (a process group is not confined to one)
         os.setsid()
         _close_all_but({handle.fileno(), files_fd, stderr_fd})
+        # the fork's address space counts against the kernel's limit: a limit too small
+        # to leave the kernel its headroom above the template's imports means a cold kernel
+        have = _address_space()
+        if have + spec["headroom"] > spec["limits"]["RLIMIT_AS"]:
+            handle.send(json.dumps({"refused": f"the memory limit leaves less than "
+                                    f"{spec['headroom'] >> 20} MB above the template's "
+                                    f"{have >> 20} MB of address space"}).encode())
+            os._exit(0)
         creds = struct.pack("3i", os.getpid(), os.getuid(), os.getgid())
         handle.sendmsg([b"hello"], [(socket.SOL_SOCKET, socket.SCM_CREDENTIALS, creds)])
         if handle.recv(16) != b"go":

@@ -52,6 +52,15 @@ class TemplateError(RuntimeError):
     """The template could not start a kernel (the caller falls back to a cold kernel)."""
 
 
+class TemplateRefused(TemplateError):
+    """The template works, but this kernel's memory limit is too small for a fork of it."""
+
+
+# address space a warm kernel must have left above the template's own (ipykernel's threads,
+# the student's work); a memory limit that leaves less starts the kernel cold
+HEADROOM_BYTES = 1024 * 2**20
+
+
 def _recv(sock: socket.socket, timeout: float, ancillary: int = 0):
     """One message (and its ancillary data) within ``timeout`` seconds."""
     ready, _, _ = select.select([sock], [], [], timeout)
@@ -181,6 +190,7 @@ class KernelTemplate:
         spec = {"connection_file": connection_file, "socket_root": self.socket_root,
                 "socket_name": os.path.basename(socket_dir), "workdir": workdir,
                 "scratch_bytes": limits.scratch_bytes, "kernel_options": kernel_options,
+                "headroom": HEADROOM_BYTES,
                 "limits": {"RLIMIT_AS": limits.memory_bytes, "RLIMIT_CPU": limits.cpu_seconds,
                            "RLIMIT_FSIZE": limits.file_bytes,
                            "RLIMIT_NPROC": limits.processes, "RLIMIT_CORE": 0},
@@ -206,7 +216,9 @@ class KernelTemplate:
                 os.close(files_fd)
             theirs.close()
             # the first request also waits for the template's imports
-            _, ancillary = _recv(mine, START_TIMEOUT, socket.CMSG_SPACE(12))
+            data, ancillary = _recv(mine, START_TIMEOUT, socket.CMSG_SPACE(12))
+            if data != b"hello":
+                raise TemplateRefused(json.loads(data).get("refused", "refused"))
             pid = _sender_pid(ancillary)
             if pid is None:
                 raise TemplateError("the kernel's launcher did not say who it is")
@@ -217,7 +229,11 @@ class KernelTemplate:
             except OSError:
                 os.close(pidfd)
                 raise
-        except (OSError, TemplateError) as err:
+        except TemplateRefused:
+            theirs.close()
+            mine.close()
+            raise
+        except (OSError, ValueError, TemplateError) as err:
             theirs.close()
             mine.close()
             tail = self.stderr_tail()

@@ -258,6 +258,35 @@ def test_a_numpy_only_kernel_comes_from_its_own_template_without_torch(tmp_path)
         assert seen == [None, False, False]
 
 
+def test_a_memory_limit_too_small_for_a_fork_starts_the_kernel_cold(tmp_path):
+    """A fork carries the template's address space: under a limit that leaves too little
+    above it the kernel starts cold (and works), and the template stays in use."""
+    small = dataclasses.replace(LIMITS, memory_bytes=2048 * 2**20)
+    template = templates.template_for(numpy_only=False)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    km = SandboxedBlockingKernelManager(kernel_name="python3")
+    km.limits = small
+    km.use_template()
+    assert km.template is template
+    km.setup_folders(_files(tmp_path, "files"), str(run_dir))
+    km.start_kernel(cwd=km.workdir)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        km.lock_socket_dir()
+        assert km.template is None       # started cold
+        assert _run(kc, "import json, resource\n"
+                        "print(json.dumps(resource.getrlimit(resource.RLIMIT_AS)[0]))") \
+            == small.memory_bytes
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        km.cleanup_resources()
+    assert templates.template_for(numpy_only=False) is template
+
+
 def test_cold_kernels_when_switched_off(monkeypatch):
     monkeypatch.setenv("POOLGRADE_COLD_KERNELS", "1")
     assert templates.template_for(numpy_only=False) is None
