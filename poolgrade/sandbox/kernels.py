@@ -117,7 +117,7 @@ class _Sandboxed(HasTraits):
         self.cgroup = cgroups.new_kernel_cgroup()
         return cmd if self.cgroup is None else self.cgroup.launch(cmd)
 
-    def _launch_warm(self, kernel_cmd: list[str]) -> list[str] | None:
+    def _launch_warm(self) -> list[str] | None:
         """Fork the kernel from :attr:`template` and give jupyter_client its handle: None.
         If the template cannot, it is set aside (:func:`templates.failed`) and this kernel
         starts cold: the sandboxed command to run instead."""
@@ -159,6 +159,13 @@ class _Sandboxed(HasTraits):
         if self.template is not None and not restart:
             shutil.rmtree(self.socket_dir, ignore_errors=True)   # (in the template's root)
 
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        if self.template is not None:
+            kernel_cmd = self._launch_warm()
+            if kernel_cmd is None:
+                return
+        return await super()._async_launch_kernel(kernel_cmd, **kw)
+
     def _message_interrupts(self):
         spec = self.kernel_spec
         if spec is not None:
@@ -175,10 +182,6 @@ class SandboxedKernelManager(_Sandboxed, AsyncKernelManager):
         return cmd, kw
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        if self.template is not None:
-            kernel_cmd = self._launch_warm(kernel_cmd)
-            if kernel_cmd is None:
-                return
         # the kernel's own stderr ("Fatal Python error", a killed process) goes to a file
         # the grader reads when the kernel dies
         if self.stderr_path:
@@ -198,12 +201,6 @@ class SandboxedBlockingKernelManager(_Sandboxed, KernelManager):
         self._message_interrupts()
         return super().pre_start_kernel(**kw)
 
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
-        if self.template is not None:
-            kernel_cmd = self._launch_warm(kernel_cmd)
-            if kernel_cmd is None:
-                return
-        return await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
 def process_tree_cpu_seconds(root: int | None) -> float | None:
