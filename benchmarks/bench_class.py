@@ -76,7 +76,7 @@ def run_class(work: Path, lesson: str, submissions: int, workers: int) -> dict:
     root = work / f"class-{workers}w"
     root.mkdir()
     print(f"{workers} worker(s): building {submissions} submissions of {lesson} ...", flush=True)
-    build_course(root, lesson, submissions)
+    build_course(root, lesson, "mixed", submissions)
     print(f"{workers} worker(s): grading, load average {load_average()} ...", flush=True)
     timing = grade_on_cluster(root, lesson, workers)
     per_second = submissions / timing["seconds"]
