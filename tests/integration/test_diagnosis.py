@@ -15,7 +15,6 @@ import importlib.util
 import json
 import signal
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -26,6 +25,7 @@ from poolgrade.execution import test_cells as harness
 from poolkit.checks import diagnosis
 from tests.integration.attacks import diagnosis_spoof
 from tests.support import ROOT, solution_notebook
+from tests.support.grading_cells import grading_cells, remote_caller, solution_sources, with_source
 
 LESSONS = mistakes_tool.lessons_with_specs()
 
@@ -57,32 +57,6 @@ def all_exercises():
 
 def function_name(lesson, exercise):
     return mistakes_tool.load_spec(lesson)[exercise].get("function", exercise)
-
-
-def with_source(base: dict, source: str) -> dict:
-    namespace = dict(base)
-    exec(source, namespace)
-    return namespace
-
-
-def grading_cells(lesson, exercise):
-    """(grade_id, source, prelude) of the exercise's test cells in the instructor notebook;
-    ``prelude`` holds the helpers earlier test cells defined, as the grader shares them."""
-    import nbformat
-
-    nb = nbformat.read(solution_notebook(lesson), as_version=4)
-    names = harness.answer_names(solution_sources(lesson))
-    return [cell for cell in harness.notebook_test_cells(nb, names)
-            if cell[0].startswith(f"test_{exercise}_")]
-
-
-def solution_sources(lesson) -> list[str]:
-    import nbformat
-
-    nb = nbformat.read(solution_notebook(lesson), as_version=4)
-    return [c.source for c in nb.cells if c.cell_type == "code"
-            and c.metadata.get("nbgrader", {}).get("solution")
-            and not c.metadata.get("nbgrader", {}).get("grade")]
 
 
 def solution_source(lesson, exercise) -> str:
@@ -171,19 +145,6 @@ def test_a_mistake_that_raises_is_not_called_an_output(namespaces, monkeypatch):
     assert "gap_head raised ValueError" in message, message
     assert f"your function behaves exactly like {mistake['matches']}" in message, message
     assert "your output equals" not in message, message
-
-
-def remote_caller(namespace):
-    """What the grader's channel does, in-process: call the student's function, and turn
-    its exceptions into StudentRaised (results are plain data either way)."""
-    def caller(name, args, kwargs, limit):
-        try:
-            with warnings.catch_warnings():     # the kernel keeps a student's warnings too
-                warnings.simplefilter("ignore")
-                return copy.deepcopy(namespace[name](*copy.deepcopy(args), **kwargs))
-        except Exception as exc:
-            raise harness.StudentRaised(type(exc).__name__, str(exc)) from None
-    return caller
 
 
 @pytest.mark.parametrize("lesson, exercise, mistake", list(all_mistakes()))

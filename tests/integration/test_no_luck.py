@@ -1,0 +1,131 @@
+"""Hidden tests that luck cannot pass.
+
+Every wrong answer of an exercise (its known mistakes from ``solutions/<lesson>/mistakes.py``,
+then ``tests/wrong_answers/<lesson>.py``) fails each hidden test cell of that exercise, under
+the grader's harness, with the seeds the notebook uses and with other seeds in their place:
+a wrong answer that passes on some draws would earn hidden points by chance.  The solution
+passes every reseeded cell, so a failure here is the wrong answer's and not the reseeding's.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from poolgrade.authoring import mistake_catalogue as mistakes_tool
+from poolgrade.execution import test_cells as harness
+from tests.support import lesson_names
+from tests.support.grading_cells import grading_cells, remote_caller, solution_sources, with_source
+
+SEED_OFFSETS = (0, 1, 17, 4242)     # 0 is the notebook's own draw
+SEEDED = re.compile(r"(\bseed=|default_rng\()(\d+)")
+
+
+def reseeded(source: str, offset: int) -> str:
+    """``source`` with every literal seed moved by ``offset``."""
+    return SEEDED.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + offset}", source)
+
+
+def hidden_cells(lesson: str, exercise: str) -> list[tuple[str, str, str]]:
+    return [cell for cell in grading_cells(lesson, exercise) if cell[0].endswith("_hidden")]
+
+
+def draws(lesson: str, exercise: str):
+    """(grade_id, offset, source, prelude) for each hidden cell and each seed offset; a cell
+    without a literal seed is one draw."""
+    for gid, source, prelude in hidden_cells(lesson, exercise):
+        offsets = SEED_OFFSETS if SEEDED.search(source) else (0,)
+        for offset in offsets:
+            yield gid, offset, reseeded(source, offset), prelude
+
+
+def wrong_answers():
+    for lesson in lesson_names():
+        for exercise, options in mistakes_tool.wrong_answers(lesson).items():
+            if not hidden_cells(lesson, exercise):
+                continue        # a written answer: no test cell to pass by luck
+            for label, source in options:
+                yield pytest.param(lesson, exercise, label, source,
+                                   id=f"{lesson[:2]}-{exercise}-{label[:40]}")
+
+
+def exercises_with_hidden_cells():
+    for lesson in lesson_names():
+        for exercise in mistakes_tool.wrong_answers(lesson):
+            if hidden_cells(lesson, exercise):
+                yield pytest.param(lesson, exercise, id=f"{lesson[:2]}-{exercise}")
+
+
+@pytest.fixture(scope="module")
+def namespaces():
+    cache = {}
+
+    def get(lesson):
+        if lesson not in cache:
+            cache[lesson] = mistakes_tool.solution_namespace(lesson)
+        return cache[lesson]
+    return get
+
+
+def run_hidden(lesson: str, namespace: dict, submitted: list[str], source: str,
+               prelude: str):
+    names = harness.answer_names(solution_sources(lesson))
+    sources = harness.defining_cells(solution_sources(lesson) + submitted, names)
+    return harness.run_test_cell(source, names, remote_caller(namespace), prelude=prelude,
+                                 sources=sources)
+
+
+@pytest.mark.parametrize("lesson, exercise", list(exercises_with_hidden_cells()))
+def test_the_solution_passes_every_reseeded_hidden_cell(lesson, exercise, namespaces):
+    namespace = namespaces(lesson)
+    failed = [f"{gid} (seed offset {offset}): {outcome.evalue}"
+              for gid, offset, source, prelude in draws(lesson, exercise)
+              if not (outcome := run_hidden(lesson, namespace, [], source, prelude)).passed]
+    assert not failed, "\n".join(failed)
+
+
+def hidden_outcomes(lesson: str, exercise: str, source: str) -> dict[str, dict[int, bool]]:
+    """grade_id -> seed offset -> whether ``source`` as the student's answer passes."""
+    namespace = with_source(mistakes_tool.solution_namespace(lesson), source)
+    outcomes: dict[str, dict[int, bool]] = {}
+    for gid, offset, cell, prelude in draws(lesson, exercise):
+        passed = run_hidden(lesson, namespace, [source], cell, prelude).passed
+        outcomes.setdefault(gid, {})[offset] = passed
+    return outcomes
+
+
+def decided_by_the_draw(outcomes: dict[str, dict[int, bool]]) -> list[str]:
+    """The cells whose verdict changes with the seed: passed on some draws, failed on others."""
+    return [f"{gid}: passes with seed offsets {[o for o, p in by_offset.items() if p]}, "
+            f"fails with {[o for o, p in by_offset.items() if not p]}"
+            for gid, by_offset in outcomes.items() if len(set(by_offset.values())) > 1]
+
+
+@pytest.mark.parametrize("lesson, exercise, label, source", list(wrong_answers()))
+def test_a_wrong_answer_gets_the_same_verdict_on_every_seed(lesson, exercise, label, source):
+    """A hidden cell that fails the wrong answer on one draw fails it on every draw.  (A cell
+    it passes on every draw is not aimed at it: such an answer breaks a rule the grader's
+    NumPy-only kernel or the visible test enforces, which the round trip checks.)"""
+    lucky = decided_by_the_draw(hidden_outcomes(lesson, exercise, source))
+    assert not lucky, f"{label!r} can pass by luck:\n" + "\n".join(lucky)
+
+
+def test_a_wrong_answer_that_only_some_draws_catch_is_found():
+    """The check above can fail: a global average pool that goes wrong only on maps much wider
+    than tall passes lesson 01's hidden cell with its own seed (no such shape is drawn) and
+    fails it with others."""
+    lucky_source = (
+        "_right = global_avg_pool\n"
+        "def global_avg_pool(x):\n"
+        "    out = _right(x)\n"
+        "    return out + 1.0 if x.shape[-1] > x.shape[-2] + 3 else out\n")
+    outcomes = hidden_outcomes("01-max-vs-average", "global_avg_pool", lucky_source)
+    assert decided_by_the_draw(outcomes), outcomes
+
+
+def test_reseeding_moves_every_literal_seed():
+    source = "ck.pool_cases(seed=2021, n=3)\nrng = np.random.default_rng(7)\n"
+    assert reseeded(source, 17) == ("ck.pool_cases(seed=2038, n=3)\n"
+                                    "rng = np.random.default_rng(24)\n")
+    assert reseeded(source, 0) == source
