@@ -19,23 +19,32 @@
 # %% [markdown]
 # # Max pooling vs average pooling
 #
+# An image network (a CNN) is built mostly from *convolution* layers. A convolution slides
+# small learned filters over its input and, at every position, outputs a weighted sum of the
+# values under the filter; each filter gives one channel of the output, a **feature map**
+# that is large where the filter's pattern (an edge, a spot) appears.
+#
 # A pooling layer slides a small window over each channel of a feature map and replaces the
 # values inside by **one** number. The two classic choices differ only in *which* number:
 #
 # * **max pooling** keeps the largest value in the window,
 # * **average pooling** keeps the mean.
 #
-# This lesson opens the course. We
+# This lesson opens the course. After a short NumPy primer we
 #
 # 1. pool a 4x4 map by hand, one channel and then two,
-# 2. see what each pooling keeps on small procedural images (a thin line, a flat region, noise),
-# 3. write the forward pass as loops and then vectorized, and time both,
-# 4. meet *global* average pooling, the head of GoogLeNet and many later networks,
+# 2. see what each pooling keeps on small procedural images (drawn by code: a thin line, a
+#    flat region, noise),
+# 3. write the *forward pass* (the computation from a layer's input to its output) as Python
+#    loops and then *vectorized* (whole-array NumPy operations instead of loops), and time both,
+# 4. meet *global* average pooling, used in the *head* (the last layers, which turn features
+#    into a prediction) of GoogLeNet and many later networks,
 #
 # with exercises at the end (one of them asks you to find the bug in a classmate's code).
 # Lesson 02 then asks *why* networks pool at all.
 #
-# Arrays are channels first, as in PyTorch: `x: (N, C, H, W)` = batch, channels, height, width.
+# Arrays are channels first, as in PyTorch: `x: (N, C, H, W)` = batch (the number of
+# samples), channels, height, width.
 
 # %%
 import time
@@ -48,6 +57,65 @@ import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
 from poolkit import data
 
 np.set_printoptions(precision=3, suppress=True)
+
+# %% [markdown]
+# ## NumPy mechanics (a primer, not graded)
+#
+# Five NumPy tools come back in every lesson, and many wrong answers come from one of them.
+# Run each cell and check its output against the sentence above it. Later lessons link here
+# ("see lesson 01, NumPy mechanics").
+#
+# **Axes and `...`.** In an `(N, C, H, W)` array, axes 0 and 1 are samples and channels and
+# axes -2 and -1 (counted from the end) are height and width, so "over each plane" means
+# `axis=(-2, -1)`; `...` stands for all the axes before the ones you name.
+
+# %%
+x = np.arange(2 * 3 * 4 * 5, dtype=float).reshape(2, 3, 4, 5)     # (N, C, H, W)
+print(x.max(axis=(-2, -1)).shape, "one value per sample and channel: a plane reduced")
+print(x.max(axis=(0, 1)).shape, "one value per pixel, samples and channels mixed")
+print(x[..., 0].shape, "column 0 of every plane")
+
+# %% [markdown]
+# **`np.pad` takes one `(before, after)` width per axis.** To pad only height and width, give
+# `(0, 0)` for N and C: a single number, as in `np.pad(x, 1)`, pads *every* axis, so N and C
+# grow too.
+
+# %%
+print(np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))).shape, "only H and W padded")
+print(np.pad(x, 1).shape, "N and C padded too")
+print(np.pad(np.array([1., 2.]), (1, 1), constant_values=-np.inf), "the fill value is yours to choose")
+
+# %% [markdown]
+# **`np.roll`'s direction.** A positive shift moves the content to *higher* indices, and what
+# falls off the end comes back at the start (`np.roll(img, 1, axis=-1)` moves every row of a
+# plane one column to the right).
+
+# %%
+a = np.array([10, 20, 30, 40])
+print(np.roll(a, 1), "a[i] moved to index i + 1")
+print(np.roll(a, -1), "a[i] moved to index i - 1")
+
+# %% [markdown]
+# **Sizes use `//`, not `/`.** `/` always gives a float, which NumPy refuses as a size
+# (`np.zeros(3.0)` raises a `TypeError`), while `//` rounds down, as the floor in an
+# output-size formula does.
+
+# %%
+L, k, s = 7, 2, 2                          # a length, a window size, a step
+print((L - k) / s + 1, "with /: a float, and 3.5 windows do not exist")
+print((L - k) // s + 1, "with //: windows start at 0, 2 and 4; one at 6 would not fit")
+
+# %% [markdown]
+# **Transposing a weight.** A layer that stores its weight one row per output, `W: (K, C)`
+# for `K` outputs of `C` inputs (as PyTorch's `nn.Linear` does; Keras' `Dense` stores the
+# transpose), maps a batch `xb: (N, C)` with `xb @ W.T`. `xb @ W` raises an error, or, when
+# `K == C`, silently computes something else.
+
+# %%
+rng = np.random.default_rng(0)
+W = rng.standard_normal((4, 3))            # K=4 outputs, one row each, from C=3 inputs
+xb = rng.standard_normal((2, 3))           # N=2 samples
+print((xb @ W.T).shape, "(N, K); xb @ W would fail: (2, 3) @ (4, 3)")
 
 # %% [markdown]
 # ## 1. Pooling by hand
@@ -64,14 +132,16 @@ np.set_printoptions(precision=3, suppress=True)
 # ```
 #
 # Max pooling replaces each window by its largest value, average pooling by its mean. The
-# output is 2x2. **Predict both outputs on paper first**, then run the cell.
+# output is 2x2. **Predict both outputs on paper first**, then run the cell. (Frameworks
+# call the window the *kernel*: `poolkit.max_pool2d(x, 2, 2)` means `kernel_size=2`,
+# `stride=2`.)
 
 # %%
 fmap = np.array([[1., 3., 2., 0.],
                  [4., 6., 1., 1.],
                  [0., 2., 5., 7.],
                  [1., 1., 8., 3.]])
-x = fmap[None, None]                     # (N=1, C=1, H=4, W=4)
+x = fmap[None, None]                     # each None adds an axis of length 1: (N=1, C=1, H=4, W=4)
 print("max pooling, 2x2 windows, stride 2:\n", poolkit.max_pool2d(x, 2, 2)[0, 0])
 print("average pooling, 2x2 windows, stride 2:\n", poolkit.avg_pool2d(x, 2, 2)[0, 0])
 
@@ -163,8 +233,9 @@ for k in (2, 4, 8):
 # %% [markdown]
 # Max pooling keeps the line at full strength whatever the window size; average pooling
 # dilutes it by the window width (`1/k`), because the line fills `k` of the `k*k` positions.
-# A detector that fired on this line keeps firing after max pooling: this is why max pooling
-# is the default after convolutions that detect edges and other local features.
+# A feature map that is large on this line (a filter that responds to it) stays just as large
+# after max pooling: this is why max pooling is the usual choice after convolutions that
+# detect edges and other local features.
 #
 # **Brightness of a region.** Average pooling preserves the mean exactly (when the windows
 # tile the image, as 4x4/4 windows tile this 64x64 image); max pooling is biased upward:
@@ -177,8 +248,8 @@ print(f"mean brightness: input {image.mean():.4f}, "
 # %% [markdown]
 # **Noise in a smooth region.** Take a flat gray patch with a little noise (standard
 # deviation 0.05). Averaging 16 values divides the noise's standard deviation by
-# `sqrt(16) = 4`; the maximum of 16 noisy values instead lands on the *upper tail* of the
-# noise, so max pooling turns noise into a brightness offset.
+# `sqrt(16) = 4`; the maximum of 16 noisy values instead lands among the largest values the
+# noise takes, so max pooling turns noise into a brightness offset.
 
 # %%
 rng = np.random.default_rng(0)
@@ -257,20 +328,22 @@ print("average (padding counted):\n", poolkit.avg_pool2d(small, 3, 2, 1)[0, 0])
 # instead of `32 * 32 = 1024` loop iterations, one per output position.
 # (`numpy.lib.stride_tricks.sliding_window_view` is another route to the same result.)
 #
-# Working out the slice's start, stop and step is Exercise 4. After it, a cell times your
-# loops (Exercise 1) against your offsets (Exercise 4): the loop version pays a fixed
-# Python cost for every output position, the offset version a cost that grows with the
-# work per window (`k*k` slices), so the ratio depends on the configuration and on the
-# machine.
+# You work out the slice's start, stop and step in Exercise 4, and a cell after it times
+# your loops (Exercise 1) against your offsets. Expect the loop version to pay a fixed
+# Python cost for every output position, and the offset version a cost that grows with the
+# work per window (`k*k` slices), so how much faster the offsets are depends on the window, the
+# stride and your machine.
 #
 # ## 5. Global average pooling in the final layers
 #
 # Classic CNNs (AlexNet, VGG) end with *flatten + dense*: the last feature map
-# `(C, H, W)` is flattened into `C*H*W` numbers and fed to a dense layer. GoogLeNet
-# (the Inception network), following the Network-in-Network paper, replaced this by
-# **global average pooling**: one window as large as the whole plane, so each channel
-# becomes a single number, `(N, C, H, W) -> (N, C, 1, 1)`, and the classifier sees one
-# number per channel. Each channel then has to become a "how much of a class-relevant
+# `(C, H, W)` is flattened into `C*H*W` numbers and fed to a dense layer (also called fully
+# connected: each of its outputs is a weighted sum of *all* its inputs plus a bias, as in
+# the primer's `xb @ W.T`, followed by `+ b`). GoogLeNet (the Inception network),
+# following the Network-in-Network paper, replaced this by **global average pooling**: one
+# window as large as the whole plane, so each channel becomes a single number,
+# `(N, C, H, W) -> (N, C, 1, 1)`, and the dense layer that gives the class scores (one per
+# category the network tells apart) sees one number per channel. Each channel then has to become a "how much of a class-relevant
 # feature is present" map, and the head no longer depends on `H` and `W`.
 #
 # The dense layer's parameter count shows what this saves (weights plus biases):
@@ -690,6 +763,16 @@ for k, s in [(2, 2), (3, 1)]:
 
 
 # %% [markdown]
+# **What to expect.** The loops should be slower in both configurations, and by more for 2x2
+# windows with stride 2. Going from `(2, 2)` to `(3, 1)` multiplies the loop iterations by
+# about 3.8 (`32 * 32 = 1024` output positions become `62 * 62 = 3844`) but the offset
+# version's work by about 8 (4 slices of 32x32 become 9 slices of 62x62). Ratios of a few
+# tens for 2x2 stride 2 and of a few for 3x3 stride 1 are typical, but the exact numbers
+# change from machine to machine, and from run to run when the machine is busy. If the loops
+# are not slower at all, your Exercise 4 probably still loops over output positions (its
+# hidden test checks the speed).
+
+# %% [markdown]
 # ### Exercise 5: global average pooling (2 points)
 #
 # Write `global_avg_pool(x)` for `x: (N, C, H, W)`: the mean of each channel over its whole
@@ -728,13 +811,20 @@ ck.check_against_oracle(global_avg_pool, "poolkit.global_avg_pool2d", ck.array_c
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_max_vs_avg", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
-# 1 point: average pooling, because the task needs the mean level, not the strongest response.
-# 1 point: a number showing that average pooling keeps the mean and max pooling raises it (Section 2:
-#   the average-pooled image has the input's mean brightness, the max-pooled one a higher mean; or on
-#   the noisy flat patch, max pooling's mean is about 0.59 instead of 0.5).
-# 1 point: a number on noise: averaging 4x4 windows cuts the noise std from 0.05 to about 0.0125
-#   (divided by sqrt(16) = 4), while max pooling turns noise into an upward offset.
-# No point for "max pooling" whatever the argument; numbers need not be exact if clearly read off.
+# Points go to the argument, not to the name of the pooling: a bare choice earns nothing, and
+# either choice can earn all 3 points if its reasons are right.
+# 1 point: the choice is tied to what the task measures, the mean level of a region rather than
+#   whether a feature is present anywhere (e.g. average pooling reports that mean directly; a
+#   max-pooling answer must say why the strongest response still tracks it).
+# 1 point: a number on the mean level, read correctly (Section 2: the average-pooled image keeps the
+#   input's mean brightness while the max-pooled one is brighter; on the noisy flat patch max
+#   pooling's mean is about 0.59 instead of 0.5). A max-pooling answer earns it by facing this bias,
+#   e.g. arguing that a later layer can subtract a fixed offset.
+# 1 point: a number on noise, used in the argument: averaging 4x4 windows cuts the noise std from
+#   0.05 to about 0.0125 (divided by sqrt(16) = 4), while max pooling turns noise into an upward
+#   offset (almost 0.09 here) that grows with the noise level, so a fixed correction cannot remove it.
+#   A max-pooling answer earns it by addressing this, e.g. for images of known, constant noise.
+# Numbers need not be exact if clearly read off.
 # === END MARK SCHEME ===
 #
 # Average pooling, because it keeps the mean level: in Section 2 the average-pooled image has

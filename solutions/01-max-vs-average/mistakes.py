@@ -36,6 +36,27 @@ _PAIR = '''
     n, c, h, w = x.shape
 '''
 
+# NumPy mechanics (the primer at the start of the lesson), shared by several exercises
+_FLOAT_SIZES = {
+    "matches": 'output sizes computed with `/`',
+    "explain": "`/` always gives a float, which np.empty, np.full and range refuse as a size "
+               "(\"'float' object cannot be interpreted as an integer\"): if that is your "
+               "error, compute sizes with `//`, which rounds down as the formula's floor does",
+    "section": 'NumPy mechanics (`//` against `/`) and Section 1 (the output size)',
+}
+_PADS_EVERY_AXIS = {
+    "matches": 'np.pad given one padding for every axis, which pads N and C as well as H and W',
+    "explain": 'with padding, your padded array grew along the sample and channel axes too, so '
+               'it no longer fits the output: give np.pad one (before, after) pair per axis, '
+               '(0, 0) for N and C',
+    "section": 'NumPy mechanics (`np.pad`) and Section 3, the forward pass',
+}
+_AXES_0_1 = {
+    "explain": "axes 0 and 1 of an (N, C, H, W) array are samples and channels: a window's "
+               "rows and columns are axes 2 and 3 (or -2 and -1)",
+    "section": 'NumPy mechanics (axes and `...`)',
+}
+
 MISTAKES = {
     "max_pool2d_loops": {
         "probes": [pool_cases(seed=9101, n=6, square=False, min_kernel=2, stride_none=True)],
@@ -110,10 +131,60 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
     return out
 ''',
             },
+            {
+                "id": 'float_sizes',
+                **_FLOAT_SIZES,
+                "source": '''
+def max_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
+    h_out = (h + 2 * ph - kh) / sh + 1
+    w_out = (w + 2 * pw - kw) / sw + 1
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            out[:, :, i, j] = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].max(axis=(2, 3))
+    return out
+''',
+            },
+            {
+                "id": 'pads_every_axis',
+                **_PADS_EVERY_AXIS,
+                "source": '''
+def max_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
+    h_out = (h + 2 * ph - kh) // sh + 1
+    w_out = (w + 2 * pw - kw) // sw + 1
+    padded = np.pad(x, padding, constant_values=-np.inf)
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            out[:, :, i, j] = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].max(axis=(2, 3))
+    return out
+''',
+            },
+            {
+                "id": 'max_over_axes_0_1',
+                "matches": 'each window reduced over axes 0 and 1 (samples and channels) instead of its rows and columns',
+                **_AXES_0_1,
+                "source": '''
+def max_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
+    h_out = (h + 2 * ph - kh) // sh + 1
+    w_out = (w + 2 * pw - kw) // sw + 1
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            out[:, :, i, j] = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].max(axis=(0, 1))
+    return out
+''',
+            },
         ],
     },
     "avg_pool2d_loops": {
-        "probes": [pool_cases(seed=9102, n=6, square=False, min_kernel=2)],
+        # the literal case: a window as large as (N, C), so a mean over axes 0 and 1 returns
+        # values instead of raising like many other slips
+        "probes": [pool_cases(seed=9102, n=6, square=False, min_kernel=2),
+                   literal_cases([((_values((2, 3, 4, 6), 3), (2, 3), (2, 3), 0), {}, "2x3 windows")],
+                                 names=("x", "kernel_size", "stride", "padding"))],
         "mistakes": [
             {
                 "id": 'real_pixels_divisor',
@@ -183,6 +254,55 @@ def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
         for j in range(w_out):
             window = x[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
             out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh * kw)
+    return out
+''',
+            },
+            {
+                "id": 'float_sizes',
+                **_FLOAT_SIZES,
+                "source": '''
+def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
+    h_out = (h + 2 * ph - kh) / sh + 1
+    w_out = (w + 2 * pw - kw) / sw + 1
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh * kw)
+    return out
+''',
+            },
+            {
+                "id": 'pads_every_axis',
+                **_PADS_EVERY_AXIS,
+                "source": '''
+def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
+    h_out = (h + 2 * ph - kh) // sh + 1
+    w_out = (w + 2 * pw - kw) // sw + 1
+    padded = np.pad(x, padding)
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh * kw)
+    return out
+''',
+            },
+            {
+                "id": 'mean_over_axes_0_1',
+                "matches": 'each window averaged over axes 0 and 1 (samples and channels) instead of its rows and columns',
+                **_AXES_0_1,
+                "source": '''
+def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
+    h_out = (h + 2 * ph - kh) // sh + 1
+    w_out = (w + 2 * pw - kw) // sw + 1
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.empty((n, c, h_out, w_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            out[:, :, i, j] = window.mean(axis=(0, 1))
     return out
 ''',
             },
@@ -264,6 +384,50 @@ def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
     return out if mode == "max" else out / (k * k)
 ''',
             },
+            {
+                "id": 'float_sizes',
+                **_FLOAT_SIZES,
+                "source": '''
+def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
+    k = kernel_size
+    s = k if stride is None else stride
+    p = padding
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+    h_out = (h + 2 * p - k) / s + 1
+    w_out = (w + 2 * p - k) / s + 1
+    fill = -np.inf if mode == "max" else 0.0
+    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)
+    out = np.full((n, c, h_out, w_out), fill)
+    for di in range(k):
+        for dj in range(k):
+            part = padded[:, :, di:di + s * (h_out - 1) + 1:s, dj:dj + s * (w_out - 1) + 1:s]
+            out = np.maximum(out, part) if mode == "max" else out + part
+    return out if mode == "max" else out / (k * k)
+''',
+            },
+            {
+                "id": 'pads_every_axis',
+                **_PADS_EVERY_AXIS,
+                "source": '''
+def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
+    k = kernel_size
+    s = k if stride is None else stride
+    p = padding
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+    h_out = (h + 2 * p - k) // s + 1
+    w_out = (w + 2 * p - k) // s + 1
+    fill = -np.inf if mode == "max" else 0.0
+    padded = np.pad(x, p, constant_values=fill)
+    out = np.full((n, c, h_out, w_out), fill)
+    for di in range(k):
+        for dj in range(k):
+            part = padded[:, :, di:di + s * (h_out - 1) + 1:s, dj:dj + s * (w_out - 1) + 1:s]
+            out = np.maximum(out, part) if mode == "max" else out + part
+    return out if mode == "max" else out / (k * k)
+''',
+            },
         ],
     },
     "global_avg_pool": {
@@ -298,6 +462,17 @@ def global_avg_pool(x):
                 "source": '''
 def global_avg_pool(x):
     return np.asarray(x, dtype=np.float64).max(axis=(2, 3), keepdims=True)
+''',
+            },
+            {
+                "id": 'mean_over_axes_0_1',
+                "matches": 'a mean over axes 0 and 1 (samples and channels), shape (1, 1, H, W)',
+                "explain": "axes 0 and 1 of an (N, C, H, W) array are samples and channels: one "
+                           "plane spans axes 2 and 3 (or -2 and -1)",
+                "section": 'NumPy mechanics (axes and `...`) and Section 5, global average pooling',
+                "source": '''
+def global_avg_pool(x):
+    return np.asarray(x, dtype=np.float64).mean(axis=(0, 1), keepdims=True)
 ''',
             },
         ],
