@@ -76,11 +76,15 @@ print("nn.AvgPool2d(2, 2):           ", count_parameters(nn.AvgPool2d(2, 2)))
 # The convolution's weight holds one $3\times 3$ filter for every pair (output channel, input
 # channel): $32 \cdot 16 \cdot 3 \cdot 3 = 4608$ numbers, plus one bias per output channel,
 # $32$, so $4640$ in all. The pooling layers hold nothing: kernel size, stride and padding are
-# *hyperparameters* that you choose, and gradient descent never touches them.
+# *hyperparameters* that you choose, and gradient descent never touches them. (Gradient descent
+# is how a network trains: it moves each parameter a small step against its *gradient*, the
+# derivative of the loss with respect to that parameter, i.e. how fast the loss grows when
+# the parameter grows.)
 #
 # That is today's pooling. LeNet-5 (LeCun et al., 1998) had *trainable* subsampling layers: each
 # of its S2 and S4 maps summed a 2×2 window, multiplied the sum by a learned coefficient, added a
-# learned bias and passed the result through a sigmoid, so S2 had 2 × 6 = 12 parameters and S4
+# learned bias and passed the result through a squashing function (the paper calls it
+# "sigmoidal"; it is a scaled tanh, $1.7159\tanh(2a/3)$), so S2 had 2 × 6 = 12 parameters and S4
 # 2 × 16 = 32. Parameter-free max pooling became the default later.
 #
 # How the count grows: the convolution is proportional to $C_\text{in}\cdot C_\text{out}\cdot k^2$,
@@ -102,9 +106,11 @@ for c_in, c_out, k in [(3, 16, 3), (16, 32, 3), (32, 64, 3), (64, 128, 3), (64, 
 #
 # - **learnable parameters**: `count_parameters` from above;
 # - **output shape** and **channels**: from running the layer;
-# - **weighted sum?**: whether the layer is *affine*, i.e. whether
-#   $f(a+b) - f(0) = \big(f(a) - f(0)\big) + \big(f(b) - f(0)\big)$ holds on random inputs. Every
-#   convolution (with or without bias) and average pooling pass; max pooling does not.
+# - **weighted sum?**: whether the layer is *affine*: a fixed weighted sum of its inputs plus a
+#   constant, $f(x) = Wx + c$. Such an $f$ satisfies
+#   $f(a+b) - f(0) = \big(f(a) - f(0)\big) + \big(f(b) - f(0)\big)$, and the code tests that on
+#   random inputs. Every convolution (with or without bias) and average pooling pass; max
+#   pooling does not.
 
 # %%
 def is_affine(layer, shape, trials=3):
@@ -179,6 +185,13 @@ print("table checks passed")
 # - its stride must be the pooling stride, and it must have no bias;
 # - it pads with zeros, and zeros count like any other value.
 #
+# A word on the name: what deep-learning libraries call a convolution is, strictly, a
+# *cross-correlation*: the filter slides over the input as it is, weight $w[a, b]$ meeting the
+# pixel $a$ rows and $b$ columns into the window. The textbook convolution first flips the filter
+# (turns it by 180°). For a learned filter the difference does not matter, since the network
+# just learns the flipped filter; for a fixed filter, and for your code in Exercise 2, it does.
+# For average pooling's filter, which is the same in every position, it makes no difference.
+#
 # Another fixed filter shows the idea: a 2×2 filter that is $1$ at the top-left and $0$
 # elsewhere, applied depthwise with stride 2, copies each window's top-left pixel. That is plain
 # subsampling, `x[:, :, ::2, ::2]`, written as a convolution. The printed number is the largest
@@ -228,11 +241,9 @@ for name, weight, groups in [("full", full_weight, 1), ("depthwise", depthwise_w
 # %% [markdown]
 # Seen on an image: `poolkit.data.sample_image` has a smooth shaded left half and, on the right,
 # a checkerboard of 4×4 squares, thin vertical lines and a bright disk. Average pooling, max
-# pooling and the top-left filter (subsampling) each keep something different. The last panel is a convolution with *other*
-# fixed weights, the same 2×2 window and stride 2: the filter $\begin{bmatrix}1&-1\\1&-1\end{bmatrix}$
-# computes *left column minus right column* of each window, a left-to-right derivative, so it
-# responds to **vertical edges** (brightness changing from left to right) and gives 0 (grey) on
-# flat regions.
+# pooling and the top-left filter (subsampling) each keep something different. The last panel
+# uses other fixed weights on the same 2×2, stride-2 windows,
+# $\begin{bmatrix}1&-1\\1&-1\end{bmatrix}$: left column minus right column.
 
 # %%
 image = torch.from_numpy(data.sample_image(64)).to(torch.float64)[None, None]  # (1, 1, 64, 64)
@@ -257,18 +268,12 @@ assert np.abs(edges[:16, 16:]).max() < 1e-12        # the checkerboard: flat gre
 assert np.abs(edges[16:, 16:]).max() > 0.5          # the thin lines: bright stripes
 
 # %% [markdown]
-# What the last panel shows, and why it is surprising at first:
-#
-# - The **thin vertical lines** (bottom right, 1 pixel wide) fall *inside* a window's left
-#   column, so they light up as bright vertical stripes.
-# - The **checkerboard** (top right) turns flat grey, and its border with the left half vanishes.
-#   Its squares are 4 pixels wide and start at even columns, so every edge falls *between* two
-#   stride-2 windows: no window ever has different values in its two columns. A 2×2, stride-2
-#   filter only sees changes inside its window; edges on the window grid are invisible to it.
-# - The smooth left half changes slowly, so left minus right is close to 0 there too.
-#
-# Any 2×2, stride-2 convolution has this blind spot, whatever weights it learns. Windows that
-# overlap (a 3×3 kernel with stride 2, as in ResNets) do see every edge.
+# The thin lines light up, but the checkerboard turns flat grey: its 4-pixel squares start at
+# even columns, so each of its edges falls *between* two windows. With a 2×2 window and stride 2
+# the windows do not overlap, so whatever the weights, no single output sees both sides of a
+# window boundary, and none can measure a difference across it. (The outputs on either side
+# still differ, and a later layer can compare them.) Overlapping windows, such as a 3×3 kernel
+# with stride 2, put both sides of every edge in some window.
 #
 # ## 4. Max pooling is not a convolution
 #
@@ -288,8 +293,10 @@ def pool(t):
 print("max_pool(a + b) =", pool(a + b), "  max_pool(a) + max_pool(b) =", pool(a) + pool(b))
 
 # %% [markdown]
-# How close can a learned 2×2 stride-2 convolution get to max pooling? Fitting the best affine
-# map (4 weights and a bias) by least squares to 100 000 random windows gives the answer:
+# How close can a learned 2×2 stride-2 convolution get to max pooling? The answer depends on the
+# inputs; here each window holds 4 independent N(0, 1) values. We fit the best affine map (4
+# weights and a bias) by *least squares*, i.e. we choose the weights that make the mean of the
+# squared errors over 100 000 such windows as small as possible (`np.linalg.lstsq` does it):
 
 # %%
 windows = rng.standard_normal((100_000, 4))          # each row: one flattened 2x2 window
@@ -300,20 +307,24 @@ residual = target - design @ coef
 explained = 1 - residual.var() / target.var()
 print("best weights:", np.round(coef[:4], 3), " bias:", round(coef[4], 3))
 print(f"RMS error {np.sqrt((residual**2).mean()):.3f} for a target with std {target.std():.3f}:"
-      f" the best affine fit explains {explained:.0%} of the variance")
+      f" the best affine fit explains {explained:.0%} of the variance (i.i.d. N(0, 1) windows)")
 # The prose below reads these numbers; the assert keeps it honest.
 assert np.allclose(coef[:4], 0.25, atol=0.01) and 0.45 < explained < 0.55
 
 # %% [markdown]
-# The best affine imitation of the maximum is (almost exactly) *average pooling plus a constant*,
-# and it still misses about half of what max pooling does. A single convolution can learn average
-# pooling exactly but never max pooling: the nonlinearity is the point of max pooling.
+# For such windows, the best affine imitation of the maximum is (almost exactly) *average
+# pooling plus a constant*, and it still misses about half of the maximum's variance. Other
+# inputs give other numbers: when the 4 pixels of a window are strongly correlated, as in
+# smooth images, the maximum is closer to the mean and the fit does better. A single
+# convolution can learn average pooling exactly but never max pooling: the nonlinearity is the
+# point of max pooling.
 #
 # ## 5. The strided convolution: a learned way to downsample
 #
 # Instead of pooling, a network can shrink its feature maps with a convolution whose stride is
-# larger than 1. The *All Convolutional Net* (Springenberg et al., 2015) replaced every pooling
-# layer this way, and ResNets downsample mostly with stride-2 convolutions. The output shape is
+# larger than 1. The *All Convolutional Net* (Springenberg et al., 2015) replaced each max
+# pooling layer inside the network this way, but kept a global average pool at the end (lesson
+# 01, Section 5); ResNets downsample mostly with stride-2 convolutions. The output shape is
 # the same as for pooling with the same window and stride; the price is parameters and
 # multiply-adds.
 
@@ -346,8 +357,9 @@ for name, layer in candidates.items():
 # ## 6. Channels and shapes through a conv + pool stack
 #
 # A typical small CNN alternates convolutions (which set the channel count) and pooling layers
-# (which keep it and shrink height and width). Forward hooks let torch report every layer's
-# output shape.
+# (which keep it and shrink height and width). To see every layer's output shape we register a
+# *forward hook* on each layer: a function that torch calls with `(module, input, output)` each
+# time that module runs, here to record the output's shape.
 
 # %%
 net = nn.Sequential(
@@ -392,8 +404,9 @@ for module, shape in shapes:
 #
 # ## 7. Exercises
 #
-# 1. **`design_stack`**: design a conv/pool stack to a target shape within a parameter budget
-#    (or show with a `ValueError` that none exists); torch builds and counts it.
+# 1. **`design_stack`**: design a conv/pool stack to a target shape within a parameter budget,
+#    with small downsampling windows (or show with a `ValueError` that none exists); torch
+#    builds and counts it.
 # 2. **`depthwise_conv2d`**: a depthwise convolution in NumPy, with stride and zero padding.
 # 3. **`avg_pool_weights` and `avg_pool2d_via_conv`**: average pooling as your depthwise
 #    convolution with fixed weights.
@@ -420,14 +433,26 @@ for module, shape in shapes:
 # - `("conv", out_channels, kernel_size, stride, padding)`: `nn.Conv2d` (with its bias);
 # - `("pool", kernel_size, stride, padding)`: `nn.MaxPool2d`.
 #
-# `kernel_size`, `stride` and `padding` may be ints or `(h, w)` pairs, as torch accepts; use
-# **at most one** convolution. When no such stack fits the budget, raise `ValueError`.
+# `kernel_size`, `stride` and `padding` may be ints or `(h, w)` pairs, as torch accepts, and
+# every size (each int of a pair too, and the channel count) lies from 0 to 32. The stack must
+# be one a network could use; these rules forbid tricks such as one huge stride-1 window:
+#
+# - at most 8 layers, and at most **one convolution**, which only changes the channel count:
+#   its output has the same height and width as its input;
+# - every pooling layer **downsamples with a small window**. In each axis (height, width) it
+#   either leaves the axis alone (window 1, stride 1, padding 0) or has a window of 2 or 3, a
+#   stride from 2 up to the window (windows never leave a gap between them) and a padding of
+#   at most half the window. At least one of the two axes must be downsampled.
+#
+# When no stack obeys the rules within the budget, raise `ValueError`: either changing the
+# channels costs too much, or no sequence of allowed poolings reaches `H2 x W2`.
 #
 # The tests build your stack with `nn.Conv2d`/`nn.MaxPool2d`, run a random batch through it,
-# and compare the output shape and the parameter count torch reports. They take at most 8
-# layers, with every size (each int of a pair too) from 0 to 32. Section 1 holds what you
-# need. Ask which quantities a layer's parameter count depends on, and notice that the height
-# and width of the feature map are not among them: a layer costs the same on any map size.
+# check the rules layer by layer, and compare the output shape and the parameter count torch
+# reports. For the budget, Section 1 holds what you need: which quantities does a layer's
+# parameter count depend on, and are the height and width of the feature map among them? For
+# the shape, lesson 03's size rule gives the sizes one allowed pooling can turn a size into;
+# work out which sizes several in a row can reach. Not every smaller size can be reached.
 
 # %% nbgrader={"grade": false, "grade_id": "design_stack", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def design_stack(in_shape, out_shape, max_params):
@@ -442,9 +467,36 @@ def design_stack(in_shape, out_shape, max_params):
             raise ValueError(f"changing {c} to {c2} channels costs at least {cheapest} "
                              f"parameters (a 1x1 convolution), over the budget {max_params}")
         layers.append(("conv", c2, 1, 1, 0))
-    # Pooling is free: a stride-1 window of (H - H2 + 1) x (W - W2 + 1) gives H2 x W2.
-    layers.append(("pool", (h - h2 + 1, w - w2 + 1), 1, 0))
+    steps_h, steps_w = fewest_pools(h, h2), fewest_pools(w, w2)
+    if steps_h is None or steps_w is None:
+        raise ValueError(f"no sequence of allowed poolings takes {h} x {w} to {h2} x {w2}")
+    # One pooling layer per step; the axis with fewer steps is left alone in the others.
+    n_pools = max(len(steps_h), len(steps_w))
+    if len(layers) + n_pools > 8:
+        raise ValueError(f"{h} x {w} to {h2} x {w2} needs {n_pools} poolings: too many layers")
+    alone = (1, 1, 0)
+    steps_h += [alone] * (n_pools - len(steps_h))
+    steps_w += [alone] * (n_pools - len(steps_w))
+    for (kh, sh, ph), (kw, sw, pw) in zip(steps_h, steps_w):
+        layers.append(("pool", (kh, kw), (sh, sw), (ph, pw)))
     return layers
+
+
+def fewest_pools(size, target):
+    """The shortest list of allowed (window, stride, padding) steps that takes one axis from
+    `size` to `target`, or None when no sequence does (a breadth-first search)."""
+    steps = [(k, s, p) for k in (2, 3) for s in range(2, k + 1) for p in range(k // 2 + 1)]
+    paths, frontier = {size: []}, [size]
+    while frontier and target not in paths:
+        reached = []
+        for n in frontier:
+            for k, s, p in steps:
+                m = (n + 2 * p - k) // s + 1   # lesson 03's size rule
+                if m >= 1 and m not in paths:
+                    paths[m] = paths[n] + [(k, s, p)]
+                    reached.append(m)
+        frontier = reached
+    return paths.get(target)
     ### END SOLUTION
 
 
@@ -472,6 +524,25 @@ def check_sizes(layers, in_channels, max_params, case, hint):
                f"of {max_params}", case=case, hint=hint, exercise="design_stack")
 
 
+def pool_rule_broken(module):
+    """Why the nn.MaxPool2d `module` breaks the rules of Exercise 1, or "" when it keeps them."""
+    def pair(v):
+        return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+    windows, strides, pads = pair(module.kernel_size), pair(module.stride), pair(module.padding)
+    downsampled = 0
+    for axis, k, s, p in zip(("height", "width"), windows, strides, pads):
+        if (k, s, p) == (1, 1, 0):
+            continue
+        if not (k in (2, 3) and 2 <= s <= k and p <= k // 2):
+            return (f"in {axis} it has window {k}, stride {s}, padding {p}; allowed are "
+                    f"window 1, stride 1, padding 0 (the axis left alone), or a window of 2 "
+                    f"or 3 with a stride from 2 up to the window and padding at most half the "
+                    f"window")
+        downsampled += 1
+    return "" if downsampled else "it leaves both axes alone: every pooling must downsample"
+
+
 def check_design(in_shape, out_shape, max_params, hint, possible=True):
     case = f"in_shape={in_shape}, out_shape={out_shape}, max_params={max_params}"
     try:
@@ -480,37 +551,53 @@ def check_design(in_shape, out_shape, max_params, hint, possible=True):
         if not possible and " raised ValueError" in str(exc).partition("\n")[0]:
             return
         raise
-    ck.require(possible, f"design_stack returned {layers!r}, but no stack fits the budget: "
-               f"it should raise ValueError", case=case, hint=hint, exercise="design_stack")
+    ck.require(possible, f"design_stack returned {layers!r}, but no stack obeys the rules "
+               f"within the budget: it should raise ValueError", case=case, hint=hint,
+               exercise="design_stack")
     check_sizes(layers, in_shape[1], max_params, case, hint)
-    modules, channels, convs = [], in_shape[1], 0
+    modules, channels, trace = [], in_shape[1], []
     try:
         for layer in layers:
             args = [tuple(a) if isinstance(a, list) else a for a in layer[1:]]
             if layer[0] == "conv":
                 out_channels, k, s, p = args
                 modules.append(nn.Conv2d(channels, out_channels, k, stride=s, padding=p))
-                channels, convs = out_channels, convs + 1
+                channels = out_channels
             elif layer[0] == "pool":
                 k, s, p = args
                 modules.append(nn.MaxPool2d(k, stride=s, padding=p))
             else:
                 raise ValueError(f"unknown layer kind {layer[0]!r}")
+        out = torch.randn(in_shape)
         with torch.no_grad():
-            out = nn.Sequential(*modules)(torch.randn(in_shape))
+            for layer, module in zip(layers, modules):
+                before, out = tuple(out.shape), module(out)
+                trace.append((layer, module, before, tuple(out.shape)))
     except Exception as err:
         problem = f"{type(err).__name__}: {err}"
     else:
         problem = ""
     ck.require(not problem, f"torch cannot build or run your stack {layers!r}: {problem}",
                case=case, hint=hint, exercise="design_stack")
+    convs = [(layer, before, after) for layer, module, before, after in trace
+             if isinstance(module, nn.Conv2d)]
+    ck.require(len(convs) <= 1, f"your stack {layers} has {len(convs)} convolutions; at most "
+               f"one is allowed", case=case,
+               hint="one convolution is enough to set the channel count", exercise="design_stack")
+    for layer, before, after in convs:
+        ck.require(before[2:] == after[2:], f"your convolution {layer!r} turns height x width "
+                   f"{before[2:]} into {after[2:]}; it may change the channel count only",
+                   case=case, hint="which kernel, stride and padding keep the size?",
+                   exercise="design_stack")
+    for layer, module, _, _ in trace:
+        if isinstance(module, nn.MaxPool2d):
+            broken = pool_rule_broken(module)
+            ck.require(not broken, f"your pooling layer {layer!r} breaks the rules: {broken}",
+                       case=case, hint=hint, exercise="design_stack")
     params = sum(p.numel() for p in nn.Sequential(*modules).parameters())
     ck.require(tuple(out.shape) == tuple(out_shape),
                f"your stack {layers} turns {tuple(in_shape)} into {tuple(out.shape)}, not "
                f"{tuple(out_shape)}", case=case, hint=hint, exercise="design_stack")
-    ck.require(convs <= 1, f"your stack {layers} has {convs} convolutions; at most one is allowed",
-               case=case, hint="one convolution is enough to set the channel count",
-               exercise="design_stack")
     ck.require(params <= max_params,
                f"your stack {layers} has {params} learnable parameters, over the budget "
                f"of {max_params}", case=case, hint=hint, exercise="design_stack")
@@ -521,28 +608,52 @@ check_design((1, 16, 24, 24), (1, 16, 12, 12), 0,
              "same channels, smaller maps: which layers cost nothing?")
 check_design((2, 8, 10, 7), (2, 8, 4, 3), 0, "a window does not have to be square, "
              "and the stride does not have to be the window size")
+check_design((1, 16, 24, 24), (1, 16, 12, 3), 0,
+             "height needs fewer poolings than width: an axis may be left alone")
 check_design((1, 3, 32, 32), (1, 32, 8, 8), 128,
              "does a convolution's parameter count depend on H and W? on its kernel size?")
+check_design((1, 8, 24, 24), (1, 8, 10, 12), 0,
+             "list the sizes one allowed pooling can turn 24 into, then those two can reach",
+             possible=False)
 check_design((1, 16, 24, 24), (1, 32, 12, 12), 540,
              "count every parameter of the cheapest convolution that changes 16 channels "
              "into 32", possible=False)
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_design_stack_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# check_sizes and check_design: the visible test's, above (the grader shares a lesson's test helpers)
+# check_sizes, pool_rule_broken and check_design: the visible test's, above (the grader shares
+# a lesson's test helpers)
 ### BEGIN HIDDEN TESTS
 ck.assert_numpy_only(design_stack)
+allowed = [(k, s, p) for k in (2, 3) for s in range(2, k + 1) for p in range(k // 2 + 1)]
 case_rng = np.random.default_rng(4040)
 for i in range(12):
     n, c = int(case_rng.integers(1, 3)), int(case_rng.integers(1, 17))
-    h, w = (int(v) for v in case_rng.integers(3, 30, size=2))
-    h2, w2 = int(case_rng.integers(1, h + 1)), int(case_rng.integers(1, w + 1))
+    h, w = (int(v) for v in case_rng.integers(6, 30, size=2))
+    h2, w2 = h, w          # targets reached by random allowed poolings: always possible
+    for _ in range(int(case_rng.integers(1, 4))):
+        k, s, p = allowed[int(case_rng.integers(len(allowed)))]
+        h2 = (h2 + 2 * p - k) // s + 1 if h2 >= k else h2
+    for _ in range(int(case_rng.integers(0, 4))):
+        k, s, p = allowed[int(case_rng.integers(len(allowed)))]
+        w2 = (w2 + 2 * p - k) // s + 1 if w2 >= k else w2
+    if i % 2:
+        h, w, h2, w2 = w, h, w2, h2
     c2 = c if i % 3 == 0 else int(case_rng.integers(1, 33))
     need = 0 if c2 == c else c * c2 + c2
     budget = need + int(case_rng.integers(0, 3)) if i % 4 else max(need - 1, 0)
-    possible = need <= budget
     check_design((n, c, h, w), (n, c2, h2, w2), budget,
-                 "parameters depend on channels and kernel size only", possible=possible)
+                 "parameters depend on channels and kernel size only; each pooling rule "
+                 "applies per axis", possible=need <= budget)
+# Sizes no allowed pooling sequence reaches (24 -> 9, 10 or 14..23; 32 -> 12; 17 -> 10; 29 ->
+# 11), with and without a channel change that fits the budget.
+for in_shape, out_shape, budget in [((1, 8, 24, 24), (1, 8, 12, 9), 0),
+                                    ((2, 3, 32, 16), (2, 3, 12, 8), 0),
+                                    ((1, 4, 24, 17), (1, 6, 20, 10), 100),
+                                    ((1, 5, 29, 8), (1, 2, 11, 4), 50)]:
+    check_design(in_shape, out_shape, budget,
+                 "which sizes can one allowed pooling give? and several in a row?",
+                 possible=False)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -552,7 +663,8 @@ for i in range(12):
 # correlated with filter `weight[c, 0]`. Like every deep-learning framework, compute a
 # *cross-correlation* (the filter is not flipped): for one channel,
 # $\text{out}[i, j] = \sum_{a,b} x_\text{padded}[i s + a,\; j s + b]\; w[a, b]$.
-# `padding` adds that many zeros on every side; there is no bias. The result must match
+# `padding` adds that many zeros before and after height and width only: N and C are never
+# padded (with `np.pad`, give one width per axis). There is no bias. The result must match
 # `F.conv2d(x, weight, stride=stride, padding=padding, groups=C)`.
 #
 # Use NumPy only. Loops over output positions are fine. For a faster version, ask which input
@@ -605,7 +717,8 @@ check_depthwise(ramp, np.array([[[[1.0, 0.0], [0.0, 0.0]]]]), 1, 0,
 check_depthwise(ramp, np.array([[[[0.0, 1.0], [2.0, 3.0]]]]), 2, 0,
                 "no flipping: out[i, j] = sum over (a, b) of x[i*s + a, j*s + b] * w[a, b]")
 check_depthwise(case_rng.standard_normal((2, 3, 7, 6)), case_rng.standard_normal((3, 1, 3, 2)),
-                2, 1, "channel c uses weight[c, 0] only; pad zeros on every side")
+                2, 1, "channel c uses weight[c, 0] only; pad only H and W (the last two axes), "
+                "N and C get no padding")
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_depthwise_conv2d_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -625,8 +738,8 @@ for i in range(10):
     want = F.conv2d(torch.from_numpy(x), torch.from_numpy(weight), stride=stride,
                     padding=padding, groups=c).numpy()
     case = ck.describe((x, weight, stride, padding), names=("x", "weight", "stride", "padding"))
-    hint = ("channel c sees only weight[c, 0]; is the filter flipped? where does the "
-            "padding go?")
+    hint = ("channel c sees only weight[c, 0]; is the filter flipped? is the padding on H "
+            "and W only?")
     got = ck.call(depthwise_conv2d, x.copy(), weight.copy(), stride, padding, case=case, hint=hint)
     ck.assert_close(got, want, case=case, hint=hint)
 
@@ -640,7 +753,8 @@ def with_average_filters(x, kernel_size, stride, padding):
 ck.check_against_oracle(with_average_filters, "poolkit.avg_pool2d",
                         ck.pool_cases(seed=41, n=9, max_kernel=4), numpy_only=True,
                         name="depthwise_conv2d with filters 1/k^2",
-                        hint="zero padding on all sides, cross-correlation, stride in both axes")
+                        hint="zero padding on both sides of H and W (not N or C), "
+                             "cross-correlation, stride in both axes")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -811,7 +925,10 @@ for _ in range(12):
 # ### Exercise 5: the backward pass of average pooling in NumPy (4 points)
 #
 # Average pooling has no parameters, but the layers before it learn only through the gradient
-# it passes back. Write `avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None,
+# it passes back: the gradient of Section 1, here taken with respect to the layer's input (how
+# fast the loss grows when one input value grows). Training computes these gradients layer by
+# layer, from the loss back to the input; that is the *backward pass*, and torch's autograd
+# does it for you. Write `avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None,
 # padding=0)` for square windows: `grad_output: (N, C, H_out, W_out)` is the gradient of the
 # loss with respect to the output of `F.avg_pool2d(x, kernel_size, stride, padding)` (torch's
 # defaults: padding counted in the divisor, `ceil_mode=False`), and `x_shape = (N, C, H, W)`.
@@ -923,7 +1040,7 @@ ck.assert_numpy_only(avg_pool2d_backward)
 #   subsampling layers).
 # - J. T. Springenberg, A. Dosovitskiy, T. Brox and M. Riedmiller, *Striving for Simplicity: The
 #   All Convolutional Net*, ICLR 2015 workshop track, arXiv:1412.6806 (strided convolutions
-#   instead of pooling).
+#   instead of max pooling; a global average pool at the end).
 # - K. He, X. Zhang, S. Ren and J. Sun, *Deep Residual Learning for Image Recognition*, CVPR
 #   2016, arXiv:1512.03385 (stride-2 convolutions for downsampling).
 # - V. Dumoulin and F. Visin, *A guide to convolution arithmetic for deep learning*,

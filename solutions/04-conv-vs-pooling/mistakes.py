@@ -6,7 +6,8 @@ tools/mistakes.py`` runs them on the probes and stores what they return in
 See tools/mistakes.py for the format.
 
 ``design_stack`` has no entry: it returns layer tuples holding strings ("conv", "pool"),
-which the checks do not read as data, and many different stacks are correct.
+which the checks do not read as data, and many different stacks are correct (its wrong
+answers are in tests/wrong_answers/04-conv-vs-pooling.py).
 ``avg_pool2d_via_conv`` asks for two functions; a failing check of either
 (``avg_pool_weights`` too, see ``functions``) is diagnosed by probing
 ``avg_pool2d_via_conv``.
@@ -100,6 +101,80 @@ def depthwise_conv2d(x, weight, stride=1, padding=0):
             taps = padded[:, :, a : a + stride * (h_out - 1) + 1 : stride,
                                 b : b + stride * (w_out - 1) + 1 : stride]
             out += (taps * filters[:, a, b][None, :, None, None]).sum(axis=1, keepdims=True)
+    return out
+''',
+            },
+            {
+                "id": 'pads_every_axis',
+                "matches": 'a convolution of np.pad(x, padding), which pads all four axes (N and C too)',
+                "explain": 'with a single width np.pad pads every axis, so batch item 0 and channel 0 of your padded array are zeros and the others are shifted: which axes should get padding, and how do you give np.pad one width per axis?',
+                "section": 'Exercise 2: depthwise_conv2d in NumPy (padding H and W only)',
+                "source": '''
+def depthwise_conv2d(x, weight, stride=1, padding=0):
+    x = np.asarray(x, dtype=np.float64)
+    weight = np.asarray(weight, dtype=np.float64)
+    n, c, height, width = x.shape
+    kh, kw = weight.shape[-2:]
+    padded = np.pad(x, padding)
+    h_out = (height + 2 * padding - kh) // stride + 1
+    w_out = (width + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, c, h_out, w_out))
+    for i in range(n):
+        for ch in range(c):
+            for r in range(h_out):
+                for col in range(w_out):
+                    window = padded[i, ch, r * stride : r * stride + kh,
+                                    col * stride : col * stride + kw]
+                    out[i, ch, r, col] = (window * weight[ch, 0]).sum()
+    return out
+''',
+            },
+            {
+                "id": 'pads_axes_0_1',
+                "matches": 'a convolution padded on axes 0 and 1 (N and C) instead of the last two (H and W)',
+                "explain": 'np.pad reads its widths in axis order, (N, C, H, W): which two of the four pairs belong to height and width?',
+                "section": 'Exercise 2: depthwise_conv2d in NumPy (padding H and W only)',
+                "source": '''
+def depthwise_conv2d(x, weight, stride=1, padding=0):
+    x = np.asarray(x, dtype=np.float64)
+    weight = np.asarray(weight, dtype=np.float64)
+    n, c = x.shape[:2]
+    kh, kw = weight.shape[-2:]
+    padded = np.pad(x, ((padding, padding), (padding, padding), (0, 0), (0, 0)))
+    height, width = padded.shape[-2:]
+    h_out = (height - kh) // stride + 1
+    w_out = (width - kw) // stride + 1
+    out = np.zeros((n, c, h_out, w_out))
+    for i in range(n):
+        for ch in range(c):
+            for r in range(h_out):
+                for col in range(w_out):
+                    window = padded[i, ch, r * stride : r * stride + kh,
+                                    col * stride : col * stride + kw]
+                    out[i, ch, r, col] = (window * weight[ch, 0]).sum()
+    return out
+''',
+            },
+            {
+                "id": 'first_filter_for_all',
+                "matches": "a convolution that filters every channel with channel 0's filter (weight[0])",
+                "explain": 'weight has shape (C, 1, kh, kw): which index picks the filter of channel c, and which axis is the one of length 1?',
+                "section": 'Exercise 2: depthwise_conv2d in NumPy (cross-correlation)',
+                "source": '''
+def depthwise_conv2d(x, weight, stride=1, padding=0):
+    x = np.asarray(x, dtype=np.float64)
+    filters = np.asarray(weight, dtype=np.float64)[0]
+    kh, kw = filters.shape[-2:]
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n, c, height, width = padded.shape
+    h_out = (height - kh) // stride + 1
+    w_out = (width - kw) // stride + 1
+    out = np.zeros((n, c, h_out, w_out))
+    for a in range(kh):
+        for b in range(kw):
+            taps = padded[:, :, a : a + stride * (h_out - 1) + 1 : stride,
+                                b : b + stride * (w_out - 1) + 1 : stride]
+            out += taps * filters[:, a, b][None, :, None, None]
     return out
 ''',
             },

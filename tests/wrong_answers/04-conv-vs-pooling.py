@@ -8,6 +8,45 @@ Known mistakes (the ones a diagnosis names) live in
 breaks (other libraries, speed, types) and answers no probe can pin down.
 """
 
+def _with_channel_step(channel_step, unreachable=None):
+    """The instructor's design_stack (the shortest pooling path per axis) with its channel
+    step replaced by ``channel_step``; with ``unreachable`` (source of a list), an axis that
+    no pooling sequence reaches gets those steps instead of a ValueError."""
+    if unreachable is None:
+        on_none = "        raise ValueError('no pooling sequence reaches the target')\n"
+    else:
+        on_none = (f"        steps_h = {unreachable} if steps_h is None else steps_h\n"
+                   f"        steps_w = {unreachable} if steps_w is None else steps_w\n")
+    return ('''
+def design_stack(in_shape, out_shape, max_params):
+    (_, c, h, w), (_, c2, h2, w2) = in_shape, out_shape
+    layers = []
+''' + channel_step.lstrip("\n") + '''    steps_h, steps_w = fewest_pools(h, h2), fewest_pools(w, w2)
+    if steps_h is None or steps_w is None:
+''' + on_none + '''    n_pools = max(len(steps_h), len(steps_w))
+    steps_h += [(1, 1, 0)] * (n_pools - len(steps_h))
+    steps_w += [(1, 1, 0)] * (n_pools - len(steps_w))
+    for (kh, sh, ph), (kw, sw, pw) in zip(steps_h, steps_w):
+        layers.append(("pool", (kh, kw), (sh, sw), (ph, pw)))
+    return layers
+
+
+def fewest_pools(size, target):
+    steps = [(k, s, p) for k in (2, 3) for s in range(2, k + 1) for p in range(k // 2 + 1)]
+    paths, frontier = {size: []}, [size]
+    while frontier and target not in paths:
+        reached = []
+        for n in frontier:
+            for k, s, p in steps:
+                m = (n + 2 * p - k) // s + 1
+                if m >= 1 and m not in paths:
+                    paths[m] = paths[n] + [(k, s, p)]
+                    reached.append(m)
+        frontier = reached
+    return paths.get(target)
+''')
+
+
 WRONG = {
     "depthwise_conv2d": [
         ('delegates to torch (correct values, not NumPy)', '''
@@ -61,63 +100,53 @@ def stack_output_shape(input_shape, layers):
 '''),
     ],
     "design_stack": [
-        ('a 3x3 convolution for the channel change (over the budget)', '''
+        ('the degenerate design: one stride-1 window of (H - H2 + 1) x (W - W2 + 1)', '''
 def design_stack(in_shape, out_shape, max_params):
     (_, c, h, w), (_, c2, h2, w2) = in_shape, out_shape
     layers = []
-
+    if c2 != c:
+        if c * c2 + c2 > max_params:
+            raise ValueError("over budget")
+        layers.append(("conv", c2, 1, 1, 0))
+    layers.append(("pool", (h - h2 + 1, w - w2 + 1), 1, 0))
+    return layers
+'''),
+        ('a 3x3 convolution for the channel change (over the budget)', _with_channel_step('''
     if c2 != c:
         if 9 * c * c2 + c2 > max_params:
             raise ValueError("over budget")
         layers.append(("conv", c2, 3, 1, 1))
-    layers.append(("pool", (h - h2 + 1, w - w2 + 1), 1, 0))
-    return layers
-'''),
-        ('forgets the bias in the budget', '''
-def design_stack(in_shape, out_shape, max_params):
-    (_, c, h, w), (_, c2, h2, w2) = in_shape, out_shape
-    layers = []
-
+''')),
+        ('forgets the bias in the budget', _with_channel_step('''
     if c2 != c:
         if c * c2 > max_params:
             raise ValueError("over budget")
         layers.append(("conv", c2, 1, 1, 0))
-    layers.append(("pool", (h - h2 + 1, w - w2 + 1), 1, 0))
-    return layers
-'''),
-        ('always halves with a 2x2 pool', '''
+''')),
+        ('never raises for the budget: a convolution whatever it costs', _with_channel_step('''
+    if c2 != c:
+        layers.append(("conv", c2, 1, 1, 0))
+''')),
+        ('only 2x2 stride-2 poolings, halving each axis while it is above the target', '''
 def design_stack(in_shape, out_shape, max_params):
     (_, c, h, w), (_, c2, h2, w2) = in_shape, out_shape
     layers = []
-
     if c2 != c:
         if c * c2 + c2 > max_params:
             raise ValueError("over budget")
         layers.append(("conv", c2, 1, 1, 0))
-    layers.append(("pool", 2, 2, 0))
+    while h > h2 or w > w2:
+        kh, kw = (2 if h > h2 else 1), (2 if w > w2 else 1)
+        layers.append(("pool", (kh, kw), (kh, kw), 0))
+        h, w = h // kh, w // kw
     return layers
 '''),
-        ('never raises: a convolution whatever the budget', '''
-def design_stack(in_shape, out_shape, max_params):
-    (_, c, h, w), (_, c2, h2, w2) = in_shape, out_shape
-    layers = []
-
-    if c2 != c:
-        layers.append(("conv", c2, 1, 1, 0))
-    layers.append(("pool", (h - h2 + 1, w - w2 + 1), 1, 0))
-    return layers
-'''),
-        ('pool window H - H2 (one short)', '''
-def design_stack(in_shape, out_shape, max_params):
-    (_, c, h, w), (_, c2, h2, w2) = in_shape, out_shape
-    layers = []
-
+        ('never raises for a size no pooling reaches: leaves that axis alone',
+         _with_channel_step('''
     if c2 != c:
         if c * c2 + c2 > max_params:
             raise ValueError("over budget")
         layers.append(("conv", c2, 1, 1, 0))
-    layers.append(("pool", (max(h - h2, 1), max(w - w2, 1)), 1, 0))
-    return layers
-'''),
+''', unreachable="[]")),
     ],
 }
