@@ -87,3 +87,32 @@ def run_keras_layers(spec, x) -> np.ndarray:
             raise ValueError(f"keras.layers.{name}(**{kwargs!r}) failed: {err}") from None
         out = keras.ops.convert_to_numpy(layer(out))
     return out
+
+
+def pool_nets(x, conv_weight, conv_bias) -> dict:
+    """Exercise 6: ``nn.Sequential(nn.Conv2d(2, 5, 3), nn.MaxPool2d(3, 2, 1))`` and its Keras
+    twin (``Conv2D(5, 3)``, ``MaxPooling2D(3, 2, 'same')``, channels last), both holding
+    ``conv_weight: (5, 2, 3, 3)`` (torch's layout) and ``conv_bias: (5,)``, run on
+    ``x: (N, 2, 9, 9)``.  Returns ``{"torch_output": (N, 5, 4, 4), "keras_output":
+    (N, 4, 4, 5), "torch_parameters": int, "keras_parameters": int}``, every number computed
+    by the frameworks themselves."""
+    import keras
+    import torch
+    import torch.nn as nn
+
+    x = np.asarray(x, dtype=np.float32)
+    weight = np.asarray(conv_weight, dtype=np.float32)
+    bias = np.asarray(conv_bias, dtype=np.float32)
+    torch_model = nn.Sequential(nn.Conv2d(2, 5, 3), nn.MaxPool2d(3, 2, 1))
+    with torch.no_grad():
+        torch_model[0].weight.copy_(torch.from_numpy(weight))
+        torch_model[0].bias.copy_(torch.from_numpy(bias))
+        torch_output = torch_model(torch.from_numpy(x)).numpy()
+    keras_model = keras.Sequential([keras.Input(shape=(9, 9, 2)), keras.layers.Conv2D(5, 3),
+                                    keras.layers.MaxPooling2D(3, 2, padding="same")])
+    # Keras keeps a Conv2D kernel as (kh, kw, in, out); torch as (out, in, kh, kw).
+    keras_model.layers[0].set_weights([weight.transpose(2, 3, 1, 0), bias])
+    keras_output = keras.ops.convert_to_numpy(keras_model(to_channels_last(x)))
+    return {"torch_output": torch_output, "keras_output": keras_output,
+            "torch_parameters": int(sum(p.numel() for p in torch_model.parameters())),
+            "keras_parameters": int(keras_model.count_params())}

@@ -17,7 +17,7 @@
 # ---
 
 # %% [markdown]
-# # Lesson 5 · Pooling in Keras and PyTorch
+# # Pooling in Keras and PyTorch
 #
 # The two frameworks you will meet most compute the same pooling, but they name the arguments
 # differently, store images in a different axis order, and pad differently. This lesson puts
@@ -29,7 +29,8 @@
 # 3. Module or function: `nn.MaxPool2d` and `F.max_pool2d`
 # 4. Reproducing Keras `padding='same'` in PyTorch (and why zeros are the wrong padding)
 # 5. The backward pass, checked against autograd
-# 6. Exercises (the last one: translating a torch layer into Keras, graded by both frameworks)
+# 6. Exercises (the last two: translating a torch layer into Keras, and one small model built
+#    in both frameworks, graded by running both)
 # 7. References
 
 # %%
@@ -291,6 +292,28 @@ theirs = keras_channels_first(keras.layers.AveragePooling2D, negative, 2, 2, "sa
 print("'same' average on the 7x7 map, largest difference to Keras:", np.abs(ours - theirs).max())
 
 # %% [markdown]
+# ### NaN: where the two frameworks part ways
+#
+# A NaN ("not a number", what `0 / 0` or a diverging training run leaves behind) is neither
+# larger nor smaller than any number. Torch's max pooling lets a NaN win its window, so the NaN
+# travels on and shows up in the loss; Keras (on TensorFlow) returns the largest of the *other*
+# values, which hides it. One 2×2 window, measured:
+
+# %%
+with_nan = np.array([[1.0, np.nan], [3.0, 2.0]], dtype=np.float32)[None, None]  # (1, 1, 2, 2)
+torch_says = nn.MaxPool2d(2)(torch.from_numpy(with_nan)).item()
+keras_says = keras.ops.convert_to_numpy(
+    keras.layers.MaxPooling2D(2, data_format="channels_first")(with_nan)).item()
+print(f"max pooling of [[1, nan], [3, 2]]: torch {torch_says}, Keras {keras_says}, "
+      f"np.max {np.max(with_nan)}")
+# The text around this cell reads these two results; the assert keeps it true.
+assert np.isnan(torch_says) and keras_says == 3.0
+
+# %% [markdown]
+# So a torch layer and its Keras translation can only promise the same numbers on **finite**
+# inputs; Exercise 5 asks for exactly that.
+
+# %% [markdown]
 # ## 5. The backward pass, checked against autograd
 #
 # Pooling has no parameters, but gradients still have to flow *through* it to the layers before.
@@ -322,9 +345,11 @@ for values in ([3.0, 3.0, 1.0, 3.0], [1.0, 3.0, 2.0]):
 # position 2 never wins, so it gets 0. In `[1, 3, 2]` the 3 wins *both* windows and collects
 # both gradients: 2.
 #
-# Any split whose shares add up to 1 is a valid (sub)gradient of a maximum at a tie.
-# TensorFlow shows two choices side by side: its pooling op follows torch's rule, its
-# `reduce_max` splits the gradient evenly among the tied values.
+# At a tie, any split of the gradient among the tied maxima only, with shares that are
+# non-negative and add up to 1, is a valid (sub)gradient of the maximum. A share on an input
+# that did not tie for the maximum, or a negative share, is not. TensorFlow shows two valid
+# choices side by side: its pooling op follows torch's rule, its `reduce_max` splits the
+# gradient evenly among the tied values.
 
 # %%
 import tensorflow as tf
@@ -437,9 +462,12 @@ plt.show()
 # 5. **`torch_to_keras`**: translate an `nn.MaxPool2d`/`nn.AvgPool2d` configuration into Keras
 #    layers, or explain (with a `ValueError`) why no translation exists. Graded by building both
 #    frameworks' layers and running them.
+# 6. **`pool_nets`**: one small model, a convolution then a max pooling, built in torch and in
+#    Keras with the same weights (real framework code).
 #
-# Every exercise must be written in NumPy (or plain Python): the tests reject answers that call
-# torch, TensorFlow, Keras or poolkit. The tests compare your answers with Keras and torch's
+# Exercises 1 to 5 must be written in NumPy (or plain Python): their tests reject answers that
+# call torch, TensorFlow, Keras or poolkit. Exercise 6 is the opposite: it uses both frameworks.
+# The tests compare your answers with Keras and torch's
 # autograd on random inputs with negative values, ties and odd sizes; a failing test names the case and
 # gives a hint, or names the known mistake your result matches ("your output equals ...").
 # Stuck after that? `ck.hint("same_padding")` (any exercise's function name) prints where to
@@ -756,12 +784,14 @@ ck.check_against_oracle(
 #   (`"valid"` or `"same"`). Keep the torch layer's window and step: `pool_size` and
 #   `strides` must describe the same `kernel_size` and `stride`. The tests take no more
 #   padding per side than the torch layer's largest `kernel_size`.
-# - When no such list computes the same numbers as the torch layer on every input, raise
-#   `ValueError` (with a message saying why).
+# - When no such list gives the same numbers as the torch layer on every finite input (NaN
+#   is where the frameworks part ways, section 4), raise `ValueError` (with a message saying
+#   why).
 #
 # The tests build the real torch layer and your real Keras layers from this data (their
 # `run_torch_pool` and `run_keras_layers`, in the test cell below), run both on
-# random inputs with negative values, move the axes, and compare every number. For the brief's
+# finite inputs (one sample of normal values, one all negative, one of small integers full of
+# ties, odd sizes), move the axes, and compare every number. For the brief's
 # example, `nn.MaxPool2d(2, 2)` takes `(1, 16, 24, 24)` to `(1, 16, 12, 12)`, and your Keras
 # layers must take `(1, 24, 24, 16)` to `(1, 12, 12, 16)` with the same values.
 #
@@ -828,6 +858,19 @@ def run_keras_layers(spec, x):
     return out
 
 
+ADVERSARIAL = "sample 0 normal, sample 1 all negative, sample 2 small integers (ties)"
+
+
+def adversarial_input(channels, input_hw, seed):
+    # (3, channels, H, W) float32, finite: where the usual wrong translations differ from
+    # torch (zero padding wins on negative values, ties) and plain noise would hide it
+    rng_x = np.random.default_rng(seed)
+    x = rng_x.standard_normal((3, channels, *input_hw)).astype(np.float32)
+    x[1] = -np.abs(x[1]) - 0.5
+    x[2] = rng_x.integers(-2, 3, size=x[2].shape)
+    return x
+
+
 def require_small_padding(spec, most, case, hint):
     # the test pads real arrays by the answer's ZeroPadding2D: its sizes are checked first
     ck.require(isinstance(spec, (list, tuple)) and len(spec) <= 2,
@@ -877,7 +920,7 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
     ck.assert_equal(pair(kwargs["pool_size"] if strides is None else strides), s,
                     case=case + " [strides]", hint="keep torch's step: strides describes stride")
     require_small_padding(spec, max(k), case, hint)
-    x = np.random.default_rng(seed).standard_normal((2, 3, *input_hw)).astype(np.float32)
+    x = adversarial_input(3, input_hw, seed)
     want = run_torch_pool(layer, x)
     try:
         got = run_keras_layers(spec, x.transpose(0, 2, 3, 1))
@@ -888,7 +931,7 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
     ck.require(not problem, f"your Keras layers cannot be built: {problem}", case=case,
                hint=hint, exercise="torch_to_keras")
     ck.assert_close(got.transpose(0, 3, 1, 2), want, rtol=1e-5, atol=1e-6,
-                    case=case + " [torch vs your Keras layers, x ~ N(0, 1)]", hint=hint)
+                    case=case + f" [torch vs your Keras layers; {ADVERSARIAL}]", hint=hint)
 
 
 # The brief's example: (1, 16, 24, 24) -> (1, 16, 12, 12) in torch, channels last in Keras.
@@ -976,8 +1019,9 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
     ck.assert_equal(pair(kwargs["pool_size"] if strides is None else strides), s,
                     case=case + " [strides]", hint="keep torch's step")
     require_small_padding(spec, max(k), case, hint)
-    x = np.random.default_rng(seed).standard_normal((2, 4, *input_hw)).astype(np.float32)
+    x = np.random.default_rng(seed).standard_normal((3, 4, *input_hw)).astype(np.float32)
     x[1] = -np.abs(x[1]) - 0.5  # an all-negative sample: zero padding shows
+    x[2] = np.random.default_rng(seed + 1).integers(-2, 3, size=x[2].shape)  # ties
     want = bridges.run_torch_pool(layer, x)
     try:
         got = bridges.run_keras_layers(spec, x.transpose(0, 2, 3, 1))
@@ -988,7 +1032,8 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
     ck.require(not problem, f"your Keras layers cannot be built: {problem}", case=case,
                hint=hint, exercise="torch_to_keras")
     ck.assert_close(got.transpose(0, 3, 1, 2), want, rtol=1e-5, atol=1e-6,
-                    case=case + " [torch vs your Keras layers]", hint=hint)
+                    case=case + " [torch vs your Keras layers; sample 0 normal, sample 1 "
+                    "all negative, sample 2 small integers (ties)]", hint=hint)
 
 
 def padded_pool(kind, k, stride, padding, count_include_pad, hw):
@@ -1046,6 +1091,135 @@ for i, (layer, hw) in enumerate(cases):
 # followed by `MaxPooling2D(1, 2)`: why?
 
 # %% [markdown]
+# ### Exercise 6: one small model in both frameworks (3 points)
+#
+# Now real framework code. A colleague's torch model, for `(N, 2, 9, 9)` inputs, is
+#
+# ```python
+# nn.Sequential(nn.Conv2d(2, 5, kernel_size=3), nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+# ```
+#
+# Write `pool_nets(x, conv_weight, conv_bias)` that
+#
+# - builds this torch model and copies `conv_weight` (torch's layout, `(out_channels,
+#   in_channels, kernel_h, kernel_w)` = `(5, 2, 3, 3)`) and `conv_bias` (`(5,)`) into its
+#   convolution (inside `torch.no_grad()`, with the parameter's `copy_`);
+# - builds the Keras model that computes the same numbers: a `keras.Sequential` (a list of
+#   layers applied in order, like `nn.Sequential`) that starts with `keras.Input(shape=(9, 9,
+#   2))` (the shape of one sample, channels last, without the batch axis), then the `Conv2D`
+#   and `MaxPooling2D` layers imported at the top of the function, with the same weights
+#   copied in by the convolution layer's `set_weights([kernel, bias])`. Keras stores a
+#   `Conv2D` kernel as `(kernel_h, kernel_w, in_channels, out_channels)`. Which `padding` gives
+#   torch's `padding=1` here? (Section 4 and Exercise 5.)
+# - runs `x` (float32, `(N, 2, 9, 9)`, torch's layout) through both models and returns a dict:
+#   `"torch_output"`, the torch model's output as a NumPy array `(N, 5, 4, 4)`;
+#   `"keras_output"`, the Keras model's output as a NumPy array, channels last `(N, 4, 4, 5)`;
+#   `"torch_parameters"` and `"keras_parameters"`, the numbers of parameters each framework
+#   counts for its model (Python ints; in torch add up `p.numel()` over `model.parameters()` as
+#   in section 3, in Keras ask `model.count_params()`).
+#
+# The tests run your function on inputs chosen where slips show (weights that make every
+# convolution output negative, small integers full of ties) and compare both outputs with
+# torch and Keras.
+
+# %% nbgrader={"grade": false, "grade_id": "pool_nets", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def pool_nets(x, conv_weight, conv_bias):
+    """The torch model above and its Keras twin, with the given weights, run on x:
+    (N, 2, 9, 9). Returns {"torch_output": (N, 5, 4, 4), "keras_output": (N, 4, 4, 5),
+    "torch_parameters": int, "keras_parameters": int}."""
+    import keras
+    import torch
+    import torch.nn as nn
+    from tensorflow.keras.layers import Conv2D, MaxPooling2D
+
+    ### BEGIN SOLUTION
+    x = np.asarray(x, dtype=np.float32)
+    torch_model = nn.Sequential(nn.Conv2d(2, 5, kernel_size=3),
+                                nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    with torch.no_grad():
+        torch_model[0].weight.copy_(torch.from_numpy(np.asarray(conv_weight, np.float32)))
+        torch_model[0].bias.copy_(torch.from_numpy(np.asarray(conv_bias, np.float32)))
+        torch_output = torch_model(torch.from_numpy(x)).numpy()
+    # On 7 x 7 feature maps 'same' pads (1, 1), torch's padding=1, and ignores the padding
+    # as torch's -inf does; 'valid' would give 3 x 3 outputs.
+    keras_model = keras.Sequential([keras.Input(shape=(9, 9, 2)), Conv2D(5, 3),
+                                    MaxPooling2D(pool_size=3, strides=2, padding="same")])
+    kernel = np.transpose(np.asarray(conv_weight, np.float32), (2, 3, 1, 0))
+    keras_model.layers[0].set_weights([kernel, np.asarray(conv_bias, np.float32)])
+    keras_output = keras.ops.convert_to_numpy(keras_model(np.transpose(x, (0, 2, 3, 1))))
+    return {"torch_output": torch_output, "keras_output": keras_output,
+            "torch_parameters": sum(p.numel() for p in torch_model.parameters()),
+            "keras_parameters": keras_model.count_params()}
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_pool_nets_visible", "locked": true, "points": 1.5, "schema_version": 3, "solution": false, "task": false}
+import torch
+import torch.nn.functional as F
+
+RESULT_KEYS = ("torch_output", "keras_output", "torch_parameters", "keras_parameters")
+rng_v = np.random.default_rng(60)
+x = rng_v.standard_normal((2, 2, 9, 9)).astype(np.float32)
+w = (0.3 * rng_v.standard_normal((5, 2, 3, 3))).astype(np.float32)
+b = np.full(5, -8.0, np.float32)   # every convolution output is negative: zeros would win
+case = "x: (2, 2, 9, 9), weights that make every convolution output negative"
+hint = "build both models from the exercise text; copy the same weights into both"
+got = ck.call(pool_nets, x.copy(), w.copy(), b.copy(), case=case, hint=hint)
+ck.require(isinstance(got, dict) and all(key in got for key in RESULT_KEYS),
+           f"expected a dict with the keys {RESULT_KEYS}; got {got!r:.200}", case=case,
+           hint=hint, exercise="pool_nets")
+# Counted by hand: 5 filters of 2 x 3 x 3 weights, plus 5 biases; pooling adds none.
+for key in ("torch_parameters", "keras_parameters"):
+    ck.assert_equal(got[key], 95, case=f"{case} [{key}]",
+                    hint="count every weight and bias of the model; pooling has none")
+ck.assert_equal(np.shape(got["torch_output"]), (2, 5, 4, 4), case=case + " [torch_output shape]",
+                hint="torch keeps channels first")
+ck.assert_equal(np.shape(got["keras_output"]), (2, 4, 4, 5), case=case + " [keras_output shape]",
+                hint="Keras works channels last; are the layers in torch's order, and which "
+                     "padding turns the 7 x 7 convolution output into 4 x 4?")
+# torch's functions, one step after the other, as the reference:
+want = F.max_pool2d(F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b)),
+                    3, 2, 1).numpy()
+ck.assert_close(got["torch_output"], want, rtol=1e-5, atol=1e-5,
+                case=case + " [torch_output]", hint="copy the given weights into the convolution")
+ck.assert_close(np.transpose(got["keras_output"], (0, 3, 1, 2)), want, rtol=1e-4, atol=1e-4,
+                case=case + " [keras_output, moved to channels first, vs torch]",
+                hint="a Keras kernel is (kernel_h, kernel_w, in, out), a transpose of torch's; "
+                     "and padding must never win a max (section 4)")
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_pool_nets_hidden", "locked": true, "points": 1.5, "schema_version": 3, "solution": false, "task": false}
+### BEGIN HIDDEN TESTS
+import poolgrade.answers
+
+bridges = poolgrade.answers.instructor_answers("05-keras-and-pytorch")
+case_rng = np.random.default_rng(6006)
+cases = []
+x = case_rng.standard_normal((3, 2, 9, 9)).astype(np.float32)
+w = (0.3 * case_rng.standard_normal((5, 2, 3, 3))).astype(np.float32)
+cases.append((x, w, np.full(5, -8.0, np.float32), "every convolution output negative"))
+x = case_rng.integers(-2, 3, size=(2, 2, 9, 9)).astype(np.float32)
+w = case_rng.integers(-1, 2, size=(5, 2, 3, 3)).astype(np.float32)
+cases.append((x, w, np.zeros(5, np.float32), "small integers: ties everywhere"))
+x = case_rng.standard_normal((1, 2, 9, 9)).astype(np.float32)
+w = case_rng.standard_normal((5, 2, 3, 3)).astype(np.float32)
+cases.append((x, w, case_rng.standard_normal(5).astype(np.float32), "normal values"))
+for x, w, b, note in cases:
+    case = f"x: {x.shape}, {note}"
+    hint = "the same weights, the same padding behaviour, and Keras's channels-last layout"
+    got = ck.call(pool_nets, x.copy(), w.copy(), b.copy(), case=case, hint=hint)
+    want = bridges.pool_nets(x, w, b)
+    ck.require(isinstance(got, dict) and all(key in got for key in want),
+               f"expected a dict with the keys {tuple(want)}", case=case, hint=hint,
+               exercise="pool_nets")
+    for key in ("torch_parameters", "keras_parameters"):
+        ck.assert_equal(got[key], want[key], case=f"{case} [{key}]", hint=hint)
+    for key in ("torch_output", "keras_output"):
+        ck.assert_close(got[key], want[key], rtol=1e-4, atol=1e-4, case=f"{case} [{key}]",
+                        hint=hint)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # ## Summary
 #
 # - Keras `MaxPooling2D(pool_size, strides, padding)` and torch `nn.MaxPool2d(kernel_size, stride,
@@ -1063,15 +1237,23 @@ for i, (layer, hw) in enumerate(cases):
 #   the padded positions (do they count? can they win?), and to how much each one pads on each
 #   side, which for Keras 'same' depends on the input size. Some torch layers have no
 #   single-layer Keras translation.
+# - The two agree on finite inputs only: a NaN wins a torch max pooling window, while Keras
+#   returns the largest of the other values.
+# - Porting a model means the same layers in the same order, the input moved to channels last,
+#   and the weights moved too: a torch convolution kernel `(out, in, kh, kw)` is a Keras
+#   kernel `(kh, kw, in, out)`, a transpose.
 #
 # ## References
 #
 # - PyTorch documentation: [`torch.nn.MaxPool2d`](https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html),
 #   [`torch.nn.AvgPool2d`](https://pytorch.org/docs/stable/generated/torch.nn.AvgPool2d.html),
-#   [`torch.nn.functional.pad`](https://pytorch.org/docs/stable/generated/torch.nn.functional.pad.html).
+#   [`torch.nn.functional.pad`](https://pytorch.org/docs/stable/generated/torch.nn.functional.pad.html),
+#   [`torch.nn.Conv2d`](https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html).
 # - Keras 3 documentation: [`MaxPooling2D`](https://keras.io/api/layers/pooling_layers/max_pooling2d/),
 #   [`AveragePooling2D`](https://keras.io/api/layers/pooling_layers/average_pooling2d/),
-#   [`ZeroPadding2D`](https://keras.io/api/layers/reshaping_layers/zero_padding2d/).
+#   [`ZeroPadding2D`](https://keras.io/api/layers/reshaping_layers/zero_padding2d/),
+#   [`Conv2D`](https://keras.io/api/layers/convolution_layers/convolution2d/),
+#   [`Sequential`](https://keras.io/api/models/sequential/).
 # - TensorFlow documentation: [`tf.math.reduce_max`](https://www.tensorflow.org/api_docs/python/tf/math/reduce_max),
 #   [`tf.nn.max_pool2d`](https://www.tensorflow.org/api_docs/python/tf/nn/max_pool2d).
 # - V. Dumoulin and F. Visin, *A guide to convolution arithmetic for deep learning*,

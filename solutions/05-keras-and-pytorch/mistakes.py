@@ -6,7 +6,8 @@ tools/mistakes.py`` runs them on the probes and stores what they return in
 See tools/mistakes.py for the format.
 
 Not here: Exercise 5 (torch_to_keras) returns Keras layers as (name, kwargs) pairs, not
-plain data, so its wrong answers all stay in tests/wrong_answers.  Exercise 1 asks for two
+plain data, so its wrong answers all stay in tests/wrong_answers; so do Exercise 6's
+(pool_nets builds torch and Keras models).  Exercise 1 asks for two
 functions; its probes call nchw_to_nhwc, which the visible and hidden tests check first.
 """
 
@@ -210,6 +211,64 @@ def keras_same_max_pool2d(x, pool_size, strides=None):
         for b in range(pool_size):
             taps = padded[:, :, a : a + strides * (h_out - 1) + 1 : strides,
                                 b : b + strides * (w_out - 1) + 1 : strides]
+            out = np.maximum(out, taps)
+    return out
+''',
+            },
+            {
+                "id": 'pad_every_axis',
+                "matches": 'np.pad given one (before, after) pair, which pads every axis (N and C too)',
+                "explain": 'your output has extra samples and channels: given one (before, after) pair, np.pad pads every axis. How many pairs does a 4-D array need, and what do N and C get?',
+                "section": "Section 4, reproducing Keras padding='same' in PyTorch",
+                "source": '''
+def same_padding(size, pool_size, strides=None):
+    strides = pool_size if strides is None else strides
+    out = -(-size // strides)
+    total = max((out - 1) * strides + pool_size - size, 0)
+    return int(total // 2), int(total - total // 2)
+
+def keras_same_max_pool2d(x, pool_size, strides=None):
+    x = np.asarray(x, dtype=np.float64)
+    strides = pool_size if strides is None else strides
+    top, bottom = same_padding(x.shape[1], pool_size, strides)
+    padded = np.pad(x, (top, bottom), constant_values=-np.inf)
+    rows = (padded.shape[1] - pool_size) // strides + 1
+    cols = (padded.shape[2] - pool_size) // strides + 1
+    out = np.empty((padded.shape[0], rows, cols, padded.shape[3]))
+    for i in range(rows):
+        for j in range(cols):
+            window = padded[:, i * strides : i * strides + pool_size,
+                               j * strides : j * strides + pool_size, :]
+            out[:, i, j, :] = window.max(axis=(1, 2))
+    return out
+''',
+            },
+            {
+                "id": 'running_max_from_zero',
+                "matches": 'a running maximum that starts at 0 (np.zeros) instead of -inf',
+                "explain": 'on an all-negative input every window came out 0, not only the border ones: which start value can never beat a real number?',
+                "section": 'Section 4, why zero padding is wrong for max pooling',
+                "source": '''
+def same_padding(size, pool_size, strides=None):
+    strides = pool_size if strides is None else strides
+    out = -(-size // strides)
+    total = max((out - 1) * strides + pool_size - size, 0)
+    return int(total // 2), int(total - total // 2)
+
+def keras_same_max_pool2d(x, pool_size, strides=None):
+    x = np.asarray(x, dtype=np.float64)
+    strides = pool_size if strides is None else strides
+    n, height, width, c = x.shape
+    (top, bottom), (left, right) = (same_padding(height, pool_size, strides),
+                                    same_padding(width, pool_size, strides))
+    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
+    h_out = -(-height // strides)
+    w_out = -(-width // strides)
+    out = np.zeros((n, h_out, w_out, c))
+    for a in range(pool_size):
+        for b in range(pool_size):
+            taps = padded[:, a : a + strides * (h_out - 1) + 1 : strides,
+                             b : b + strides * (w_out - 1) + 1 : strides, :]
             out = np.maximum(out, taps)
     return out
 ''',

@@ -151,4 +151,123 @@ def torch_to_keras(layer, input_hw):
     return [(keras_name, {**pool, "padding": "same"})]
 '''),
     ],
+    "pool_nets": [
+        ('Keras layers in the wrong order (pooling before the convolution)', '''
+def pool_nets(x, conv_weight, conv_bias):
+    import keras
+    import torch
+    import torch.nn as nn
+    from tensorflow.keras.layers import Conv2D, MaxPooling2D, ZeroPadding2D
+
+    x = np.asarray(x, dtype=np.float32)
+    torch_model = nn.Sequential(nn.Conv2d(2, 5, kernel_size=3),
+                                nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    with torch.no_grad():
+        torch_model[0].weight.copy_(torch.from_numpy(np.asarray(conv_weight, np.float32)))
+        torch_model[0].bias.copy_(torch.from_numpy(np.asarray(conv_bias, np.float32)))
+        torch_output = torch_model(torch.from_numpy(x)).numpy()
+    keras_model = keras.Sequential([keras.Input(shape=(9, 9, 2)),
+                                    MaxPooling2D(pool_size=3, strides=2, padding="same"),
+                                    Conv2D(5, 3)])
+    kernel = np.transpose(np.asarray(conv_weight, np.float32), (2, 3, 1, 0))
+    keras_model.layers[1].set_weights([kernel, np.asarray(conv_bias, np.float32)])
+    keras_output = keras.ops.convert_to_numpy(keras_model(np.transpose(x, (0, 2, 3, 1))))
+    return {"torch_output": torch_output, "keras_output": keras_output,
+            "torch_parameters": sum(p.numel() for p in torch_model.parameters()),
+            "keras_parameters": keras_model.count_params()}
+'''),
+        ("MaxPooling2D with padding='valid' (torch pads 1)", '''
+def pool_nets(x, conv_weight, conv_bias):
+    import keras
+    import torch
+    import torch.nn as nn
+    from tensorflow.keras.layers import Conv2D, MaxPooling2D, ZeroPadding2D
+
+    x = np.asarray(x, dtype=np.float32)
+    torch_model = nn.Sequential(nn.Conv2d(2, 5, kernel_size=3),
+                                nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    with torch.no_grad():
+        torch_model[0].weight.copy_(torch.from_numpy(np.asarray(conv_weight, np.float32)))
+        torch_model[0].bias.copy_(torch.from_numpy(np.asarray(conv_bias, np.float32)))
+        torch_output = torch_model(torch.from_numpy(x)).numpy()
+    keras_model = keras.Sequential([keras.Input(shape=(9, 9, 2)), Conv2D(5, 3),
+                                    MaxPooling2D(pool_size=3, strides=2, padding="valid")])
+    kernel = np.transpose(np.asarray(conv_weight, np.float32), (2, 3, 1, 0))
+    keras_model.layers[0].set_weights([kernel, np.asarray(conv_bias, np.float32)])
+    keras_output = keras.ops.convert_to_numpy(keras_model(np.transpose(x, (0, 2, 3, 1))))
+    return {"torch_output": torch_output, "keras_output": keras_output,
+            "torch_parameters": sum(p.numel() for p in torch_model.parameters()),
+            "keras_parameters": keras_model.count_params()}
+'''),
+        ('channels-first input fed to Keras (no transpose)', '''
+def pool_nets(x, conv_weight, conv_bias):
+    import keras
+    import torch
+    import torch.nn as nn
+    from tensorflow.keras.layers import Conv2D, MaxPooling2D, ZeroPadding2D
+
+    x = np.asarray(x, dtype=np.float32)
+    torch_model = nn.Sequential(nn.Conv2d(2, 5, kernel_size=3),
+                                nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    with torch.no_grad():
+        torch_model[0].weight.copy_(torch.from_numpy(np.asarray(conv_weight, np.float32)))
+        torch_model[0].bias.copy_(torch.from_numpy(np.asarray(conv_bias, np.float32)))
+        torch_output = torch_model(torch.from_numpy(x)).numpy()
+    keras_model = keras.Sequential([keras.Input(shape=(2, 9, 9)), Conv2D(5, 3),
+                                    MaxPooling2D(pool_size=3, strides=2, padding="same")])
+    kernel = np.transpose(np.asarray(conv_weight, np.float32), (2, 3, 1, 0))
+    keras_model.layers[0].set_weights([kernel, np.asarray(conv_bias, np.float32)])
+    keras_output = keras.ops.convert_to_numpy(keras_model(x))
+    return {"torch_output": torch_output, "keras_output": keras_output,
+            "torch_parameters": sum(p.numel() for p in torch_model.parameters()),
+            "keras_parameters": keras_model.count_params()}
+'''),
+        ("ZeroPadding2D(1) then a 'valid' MaxPooling2D (zeros win on negative maps)", '''
+def pool_nets(x, conv_weight, conv_bias):
+    import keras
+    import torch
+    import torch.nn as nn
+    from tensorflow.keras.layers import Conv2D, MaxPooling2D, ZeroPadding2D
+
+    x = np.asarray(x, dtype=np.float32)
+    torch_model = nn.Sequential(nn.Conv2d(2, 5, kernel_size=3),
+                                nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    with torch.no_grad():
+        torch_model[0].weight.copy_(torch.from_numpy(np.asarray(conv_weight, np.float32)))
+        torch_model[0].bias.copy_(torch.from_numpy(np.asarray(conv_bias, np.float32)))
+        torch_output = torch_model(torch.from_numpy(x)).numpy()
+    keras_model = keras.Sequential([keras.Input(shape=(9, 9, 2)), Conv2D(5, 3),
+                                    ZeroPadding2D(1),
+                                    MaxPooling2D(pool_size=3, strides=2, padding="valid")])
+    kernel = np.transpose(np.asarray(conv_weight, np.float32), (2, 3, 1, 0))
+    keras_model.layers[0].set_weights([kernel, np.asarray(conv_bias, np.float32)])
+    keras_output = keras.ops.convert_to_numpy(keras_model(np.transpose(x, (0, 2, 3, 1))))
+    return {"torch_output": torch_output, "keras_output": keras_output,
+            "torch_parameters": sum(p.numel() for p in torch_model.parameters()),
+            "keras_parameters": keras_model.count_params()}
+'''),
+        ('Keras kernel reshaped instead of transposed (scrambled weights)', '''
+def pool_nets(x, conv_weight, conv_bias):
+    import keras
+    import torch
+    import torch.nn as nn
+    from tensorflow.keras.layers import Conv2D, MaxPooling2D, ZeroPadding2D
+
+    x = np.asarray(x, dtype=np.float32)
+    torch_model = nn.Sequential(nn.Conv2d(2, 5, kernel_size=3),
+                                nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    with torch.no_grad():
+        torch_model[0].weight.copy_(torch.from_numpy(np.asarray(conv_weight, np.float32)))
+        torch_model[0].bias.copy_(torch.from_numpy(np.asarray(conv_bias, np.float32)))
+        torch_output = torch_model(torch.from_numpy(x)).numpy()
+    keras_model = keras.Sequential([keras.Input(shape=(9, 9, 2)), Conv2D(5, 3),
+                                    MaxPooling2D(pool_size=3, strides=2, padding="same")])
+    kernel = np.reshape(np.asarray(conv_weight, np.float32), (3, 3, 2, 5))
+    keras_model.layers[0].set_weights([kernel, np.asarray(conv_bias, np.float32)])
+    keras_output = keras.ops.convert_to_numpy(keras_model(np.transpose(x, (0, 2, 3, 1))))
+    return {"torch_output": torch_output, "keras_output": keras_output,
+            "torch_parameters": sum(p.numel() for p in torch_model.parameters()),
+            "keras_parameters": keras_model.count_params()}
+'''),
+    ],
 }
