@@ -70,7 +70,7 @@ MISTAKES = {
             {
                 "id": 'only_conv_dense_activations',
                 "matches": 'activations counted for the convolutions and dense layers only',
-                "explain": 'too few activations: every layer keeps its output for the backward pass, not only the layers with weights',
+                "explain": 'too few activations: the count is the values every layer outputs, not only the layers with weights',
                 "section": 'Exercise 1: predict the costs of a small CNN',
                 "source": _COSTS_HEAD + '''        params += c_in * c_out * 9 + c_out
         madds += conv_outputs * c_in * 9
@@ -95,6 +95,45 @@ MISTAKES = {
         acts += 2 * conv_outputs
         if pooled:
             side = -(-side // 2)
+            acts += c_out * side * side
+        c_in = c_out
+    flat = c_in * side * side
+    params += flat * hidden + hidden + hidden * 4 + 4
+    madds += flat * hidden + hidden * 4
+    acts += flat + 2 * hidden + 4
+    return int(params), int(madds), int(acts)
+''',
+            },
+            # NumPy/Python mechanics: a true division where the side must be floored
+            {
+                "id": 'true_division_side',
+                "matches": 'the counts with the pooled side halved by / (floats)',
+                "explain": 'your counts are floats: / always gives a float, and on an odd side it keeps a half row that a 2x2/2 pooling drops; which division floors?',
+                "section": 'Exercise 1: predict the costs of a small CNN',
+                "source": _COSTS_HEAD + '''        params += c_in * c_out * 9 + c_out
+        madds += conv_outputs * c_in * 9
+        acts += 2 * conv_outputs
+        if pooled:
+            side /= 2
+            acts += c_out * side * side
+        c_in = c_out
+    flat = c_in * side * side
+    params += flat * hidden + hidden + hidden * 4 + 4
+    madds += flat * hidden + hidden * 4
+    acts += flat + 2 * hidden + 4
+    return params, madds, acts
+''',
+            },
+            {
+                "id": 'true_division_then_int',
+                "matches": 'the counts with the pooled side halved by /, then cut to ints by int()',
+                "explain": 'int() at the end hid the cause: a side halved with / keeps a half row on an odd side, so the counts before int() are already wrong; which division floors?',
+                "section": 'Exercise 1: predict the costs of a small CNN',
+                "source": _COSTS_HEAD + '''        params += c_in * c_out * 9 + c_out
+        madds += conv_outputs * c_in * 9
+        acts += 2 * conv_outputs
+        if pooled:
+            side = side / 2
             acts += c_out * side * side
         c_in = c_out
     flat = c_in * side * side

@@ -24,12 +24,15 @@
 # them. Almost every classic convolutional network (LeNet, AlexNet, VGG, ResNet's stem)
 # downsamples with pooling layers. (LeNet-5's "subsampling" layers were a little more than
 # today's average pooling: each one summed a 2x2 window, multiplied the sum by a
-# **trainable coefficient**, added a **trainable bias** and passed the result through a
-# sigmoid, so they had two parameters per channel; LeCun et al., 1998. The max and average
-# pooling of lesson 01 have none.) Textbooks give three reasons to pool:
+# **trainable coefficient**, added a **trainable bias** and passed the result through
+# LeNet's squashing function, a scaled hyperbolic tangent (`1.7159 * tanh(2a / 3)`, which the
+# paper calls sigmoidal: S-shaped, but not the logistic sigmoid), so they had two parameters
+# per channel; LeCun et al., 1998. The max and average pooling of lesson 01 have none.)
+# Textbooks give three reasons to pool:
 #
-# 1. **Fewer numbers.** Pooling shrinks the feature maps, so later layers need fewer
-#    parameters, fewer multiply-adds and less memory.
+# 1. **Fewer numbers, and a wider view.** Pooling shrinks the feature maps, so later layers
+#    need fewer parameters, fewer multiply-adds and less memory; and each value of a later
+#    layer depends on a larger patch of the input image.
 # 2. **Invariance to small shifts.** If the input moves by a pixel, the pooled features (and
 #    so the prediction) should stay the same.
 # 3. **Less overfitting.** Fewer parameters and built-in invariance should make the network
@@ -38,12 +41,14 @@
 # A claim is only as good as its measurement. In this lesson we take a small real CNN, train
 # it on the CPU on a generated data set, and **put a number on each claim**, including the
 # places where the textbook story breaks (aliasing) and the classic fix (blurring before
-# subsampling). Every number the text below quotes from a training run is checked by an
-# `assert` in the cell before it, so the prose cannot drift away from what the code measures.
+# subsampling). Counts and measurements on fixed images are exact, and the cells check them.
+# Training runs are seeded, but their accuracies can move by a few points with the torch
+# version and the machine: those cells print their numbers, and the text says what to expect
+# from them rather than quoting one run.
 #
 # Run the cells from top to bottom. The lesson trains five small networks: about a minute on
 # a laptop CPU, longer on a busy shared machine (each run prints its time). The graded
-# exercises are at the end.
+# exercises are at the end, followed by ungraded *going further* experiments.
 
 # %%
 import time
@@ -68,7 +73,8 @@ lesson_start = time.perf_counter()
 # `poolkit.data.make_shapes` draws a small data set on the fly (nothing is downloaded): each
 # 28x28 grey image holds one white shape, a square, circle, triangle or cross, at a random
 # position and size, on a slightly noisy background. We use 400 images for training and a
-# separate 400 (another seed) for validation.
+# separate 400 (another seed) for validation: images the network never trains on, which
+# show how well it does on data it has not seen.
 
 # %%
 train_images, train_labels = make_shapes(400, seed=0)     # (400, 1, 28, 28), (400,)
@@ -85,9 +91,10 @@ plt.show()
 
 # %% [markdown]
 # `poolkit.models.small_cnn` builds the network we study: two blocks of a 3x3 convolution
-# (padding 1, so the size is kept) and a ReLU, each followed by the 2x2 max pooling with
-# stride 2 of lesson 01, then a dense layer of 32 units and a dense layer with one output per
-# class. The ablation `pool=None` is the same network with the two pooling layers removed.
+# (padding 1, so the size is kept) and a ReLU (`max(x, 0)` of every value), each followed by
+# the 2x2 max pooling with stride 2 of lesson 01, then a dense layer of 32 units and a dense
+# layer with one output per class. `pool=None` gives an **ablation** of it (the same network with one part taken out,
+# to see what that part does): the two pooling layers are removed.
 
 # %%
 with_pooling = models.small_cnn(pool="max")
@@ -98,10 +105,19 @@ print(with_pooling)
 # %% [markdown]
 # ## 2. Claim 1: pooling means fewer numbers
 #
-# `models.layer_summary` pushes one image through a network and records, with forward hooks,
-# what each layer produces: its output shape, its parameters, its multiply-adds (a 3x3
-# convolution from 8 to 16 channels costs `8 * 3 * 3` multiply-adds per output value) and
-# the number of activations it stores for the backward pass.
+# `models.layer_summary` pushes one image through a network and records, with forward hooks
+# (functions torch calls after each layer has computed its output), what each layer
+# produces: its output shape, its parameters, its multiply-adds (a 3x3 convolution from 8 to
+# 16 channels costs `8 * 3 * 3` multiply-adds per output value) and its **activations**, the
+# number of values it outputs.
+#
+# Activations matter for memory during training. Training adjusts every weight along its
+# **gradient** (how much the loss, the training error, changes when that weight changes a
+# little), and the **backward pass** computes these gradients layer by layer from the output
+# back to the input; most layers need the values of the forward pass for that, so they are
+# kept in memory until then. The activation count is a close upper bound on that memory,
+# not an exact measure: it also counts the output of `Flatten`, which is only a reshaped
+# view of the values before it and takes no memory of its own.
 
 # %%
 def print_summary(model, title):
@@ -134,7 +150,7 @@ def cost(model):
         "first dense layer parameters": dense.weight.numel() + dense.bias.numel(),
         "all parameters": models.count_parameters(model),
         "multiply-adds per image": models.multiply_adds(model, (1, 28, 28)),
-        "activation memory per image (KiB)": models.activation_memory(model, (1, 28, 28)) / 1024,
+        "activations x 4 bytes per image (KiB)": models.activation_memory(model, (1, 28, 28)) / 1024,
     }
 
 
@@ -165,13 +181,47 @@ ax.set_title("What two 2x2 pooling layers save in a small CNN")
 plt.tight_layout()
 plt.show()
 
+
 # %% [markdown]
 # Two 2x2 pooling layers divide the area of the feature map by `4 * 4 = 16`, and the first
 # dense layer shrinks by the same factor. The multiply-adds fall by less than that, because
-# the first convolution runs at full resolution in both networks, and the memory for
-# activations falls by less still, because the full-resolution output of the first block is
-# stored in both. **Pooling saves most where the network is widest: right before the dense
-# layers.**
+# the first convolution runs at full resolution in both networks, and the activations fall
+# by less still, because the first block's full-resolution outputs are there in both.
+# **Pooling saves most where the network is widest: right before the dense layers.**
+#
+# ### The same shrinking widens the view
+#
+# The **receptive field** of a value in a feature map is the patch of the input image that
+# can change it. A 3x3 convolution at full resolution widens it by 2 pixels; after a 2x2
+# pooling with stride 2, one step on the feature map is 2 pixels of the input, so the next
+# 3x3 convolution widens it by `2 * 2 = 4` pixels, and every further pooling doubles the
+# step again. This is one of the reasons textbooks give for pooling (*Dive into Deep
+# Learning*, Section 7.5): the values just before the dense layers should see most of the
+# object. A few lines of arithmetic follow each network layer by layer (side of the
+# receptive field, and the step in input pixels between neighbouring values):
+
+# %%
+def receptive_fields(layers):
+    """[(name, side, step)] after each (name, kernel, stride) layer, from one input pixel."""
+    side, step, rows = 1, 1, []
+    for name, kernel, stride in layers:
+        side += (kernel - 1) * step      # the window reaches kernel - 1 steps further
+        step *= stride                   # a stride-s layer makes one step s times longer
+        rows.append((name, side, step))
+    return rows
+
+
+conv, pool = ("conv 3x3", 3, 1), ("max 2x2/2", 2, 2)
+for title, layers in [("with pooling", [conv, pool, conv, pool]), ("without pooling", [conv, conv])]:
+    print(title)
+    for name, side, step in receptive_fields(layers):
+        print(f"  after {name:<10} receptive field {side:>2}x{side:<2}  step {step} px")
+
+# %% [markdown]
+# Before the dense layers, each value of the pooled network sees a 10x10 patch of the 28x28
+# image (neighbouring values are 4 pixels apart); without pooling each value sees only 5x5,
+# and the dense layer has to put a shape together from many small views. (ReLUs do not
+# change the receptive field: each acts on one value at a time.)
 #
 # ## 3. Claim 2: invariance to small shifts, measured on features
 #
@@ -180,10 +230,12 @@ plt.show()
 #
 # * **unchanged**: the fraction of pooled values that are exactly the same as before;
 # * **relative change**: `||pool(shifted) - pool(original)|| / ||pool(original)||`, how much
-#   the pooled map moved as a whole.
+#   the pooled map moved as a whole. `||v||` is the (Euclidean) norm of `v`: the square
+#   root of the sum of its squared values, `np.linalg.norm(v)`.
 #
 # `poolkit.explore.shift_invariance` computes both for circular shifts of `0 .. k-1` pixels
-# (a shift by a whole stride just moves the pooled map by one cell, so it is not
+# (a circular shift wraps the pixels that leave one edge back in at the other, as `np.roll`
+# does; a shift by a whole stride just moves the pooled map by one cell, so it is not
 # interesting). We pool 100 clean shape images (no noise) with 4x4 windows and stride 4, the
 # combined window of two 2x2 pooling layers.
 
@@ -244,7 +296,9 @@ assert 0.91 < shape_windows["max"][1] < 0.94 and 0.34 < shape_windows["avg"][1] 
 # windows and stride 2.
 #
 # The fix signal processing has always used before subsampling is to **low-pass filter
-# first**, here with the binomial blur `[1, 2, 1] / 4` along both axes. Where to put the blur
+# first**: to smooth away the patterns that repeat too fast for the subsampling (a low-pass
+# filter keeps slow changes across the image and removes fast ones), here with the binomial
+# blur `[1, 2, 1] / 4` along both axes. Where to put the blur
 # matters. The simple order is *blur, then max 2x2/2*. Zhang's **MaxBlurPool** (*Making
 # Convolutional Networks Shift-Invariant Again*, 2019) splits max pooling into its two
 # steps and puts the blur between them: a **dense max** (2x2 windows, stride 1, so nothing
@@ -334,8 +388,10 @@ widgets.shift_explorer(image="stripes", size=32, kernel_size=2, mode="max")
 # ## 4. Training the networks
 #
 # Features are one thing; what we care about is the prediction. We train three versions of
-# the same network on the 400 training images with `models.train` (Adam, cross-entropy,
-# seeded, one CPU thread; each run prints how long it took):
+# the same network on the 400 training images with `models.train` for ten **epochs** (passes
+# through the training set), minimizing the cross-entropy loss (the usual training error of
+# a classifier) with the Adam optimizer (a gradient-based update rule); seeded, one CPU
+# thread, each run prints how long it took:
 #
 # * `max`: 2x2 max pooling with stride 2, as above;
 # * `none`: no pooling at all;
@@ -359,16 +415,21 @@ for pool, seeds in [("max", (0, 1)), (None, (0, 1)), ("blur", (0,))]:
               f"validation accuracy {history['val_acc'][-1]:.3f} ({history['seconds']:.1f} s)")
 
 final = {key: (history["train_acc"][-1], history["val_acc"][-1]) for key, (_, history) in runs.items()}
-# the claims the text makes about these runs
-assert final["blur", 0][1] < final["max", 0][1]          # blur: lower validation accuracy
-assert all(final[name, seed][0] >= 0.97 for name in ("max", "none") for seed in (0, 1))
+print(f"validation accuracy, blur minus max (seed 0): {final['blur', 0][1] - final['max', 0][1]:+.3f}")
 
 # %% [markdown]
+# What to expect: `max` and `none` fit the training images almost perfectly (training
+# accuracy around 0.97 or higher after ten epochs), and the `blur` network usually ends
+# with a somewhat lower validation accuracy than `max` in the same ten epochs. The exact
+# numbers move a little with the torch version and the machine; the sections below compare
+# the networks, so read your own printed numbers there.
+#
 # ## 5. Claim 2 again: do the *predictions* survive a shift?
 #
 # `models.prediction_consistency(model, images, max_shift)` shifts every validation image by
-# `(dy, dx)` pixels for `dy, dx` in `0 .. max_shift-1` (circularly, as in section 3;
-# exercise 6 asks what zero-filling changes) and returns, per shift, the fraction of
+# `(dy, dx)` pixels for `dy, dx` in `0 .. max_shift-1` (circularly, as in section 3; the
+# *going further* experiments after the exercises ask what zero-filling changes) and
+# returns, per shift, the fraction of
 # images whose predicted class did not change. Its mean over all shifts is a
 # **shift-consistency score**; you will write the scoring part yourself in exercise 2.
 
@@ -394,26 +455,26 @@ for name, table in tables.items():
     print(f"{name:<5} mean consistency {table.mean():.3f}; after a 1 px shift {one_pixel[name]:.3f}; "
           f"worst shift {table.min():.3f}")
 
-# the claims the text makes
-assert tables["none"].mean() < min(tables["max"].mean(), tables["blur"].mean()) - 0.05
-assert all(value < 1 for value in one_pixel.values())
-assert all(table[3, 3] < table[1, 1] for table in tables.values())
-assert abs(tables["blur"].mean() - tables["max"].mean()) < 0.05
+print(f"mean consistency, none minus the lower of max and blur: "
+      f"{tables['none'].mean() - min(tables['max'].mean(), tables['blur'].mean()):+.3f}")
+print(f"mean consistency, blur minus max: {tables['blur'].mean() - tables['max'].mean():+.3f}")
 
 # %% [markdown]
-# The network **without pooling** changes its mind most often: with a dense layer that sees
-# every position of a 28x28 map, a shape that moves has to be recognised by other weights.
-# The pooled networks are clearly more consistent (by more than 0.05 of the mean score), yet
-# neither is invariant: even a one-pixel shift flips some predictions, and consistency falls
-# as the shift grows. Azulay and Weiss (2019) found the same for ImageNet networks: a shift
+# What to expect (and what our runs showed): the network **without pooling** changes its
+# mind most often, by a clear margin (more than 0.05 of the mean score below the lower of
+# the two pooled networks): with a dense layer that sees every position of a 28x28 map, a
+# shape that moves has to be recognised by other weights. The pooled networks are more
+# consistent, yet neither is invariant: even a one-pixel shift flips some predictions, and
+# consistency falls as the shift grows (compare the entries `[1, 1]` and `[3, 3]`). Azulay and Weiss (2019) found the same for ImageNet networks: a shift
 # of a single pixel changes a noticeable share of their predictions, because subsampling
-# ignores the sampling theorem.
+# ignores the sampling theorem (a pattern survives subsampling only if it repeats more
+# slowly than once every two kept samples; anything faster aliases, as the stripes did).
 #
-# Anti-aliasing is not a free win on this small problem: the `blur` network (Zhang's
-# MaxBlurPool: dense max, blur, subsample) is within 0.05 of the `max` network's
-# consistency. The blur reduces the aliasing we saw on stripes, but our shapes have few
-# fast-repeating patterns, and in the same ten epochs the blurred network reached a lower
-# validation accuracy (section 4), which by itself makes predictions less stable. With one
+# Anti-aliasing is not a free win on this small problem: expect the `blur` network (Zhang's
+# MaxBlurPool: dense max, blur, subsample) to land within about 0.05 of the `max` network's
+# consistency, on either side. The blur reduces the aliasing we saw on stripes, but our shapes have few
+# fast-repeating patterns, and in the same ten epochs the blurred network usually reaches a
+# lower validation accuracy (section 4), which by itself makes predictions less stable. With one
 # seed per network, a difference this small cannot be told apart from seed noise. Zhang
 # reports consistency and accuracy gains for ImageNet networks; here the honest answer is
 # "no measurable gain".
@@ -437,9 +498,7 @@ for name, values in gaps.items():
     print(f"mean gap {name:<5}: {np.mean(values):.3f}")
 print(f"the gap without pooling is {np.mean(gaps['none']) / np.mean(gaps['max']):.1f}x the gap with it")
 
-# the claims the text makes
-assert min(gaps["none"]) > max(gaps["max"])               # larger on both seeds
-assert np.mean(gaps["none"]) / np.mean(gaps["max"]) > 2
+print("gap without pooling larger than with it on every seed:", min(gaps["none"]) > max(gaps["max"]))
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
 for ax, name in zip(axes, ("max", "none")):
@@ -456,13 +515,15 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Both networks fit the training set almost perfectly (at least 97% training accuracy),
-# but the one without pooling does worse on images it has not seen: its gap is larger on
-# both seeds, more than twice as large on average (the factor is printed above). So on this data the claim holds, with two caveats worth keeping:
+# What to expect: both networks fit the training set almost perfectly (around 97% training
+# accuracy or more), but the one without pooling does worse on images it has not seen. In
+# our runs its gap was larger on both seeds and more than twice as large on average; check
+# the factor printed above for yours. If that holds, the claim holds on this data, with two
+# caveats worth keeping:
 #
 # * **It is not one cause.** Removing pooling also multiplies the dense layer's parameters
 #   by 16 and removes the shift tolerance measured above. The ablation cannot tell which of
-#   the two does the work (exercise 5 below asks you to separate them).
+#   the two does the work (*going further* after the exercises asks you to separate them).
 # * **It is a small experiment.** Two seeds, 400 images, ten epochs. The direction is clear
 #   here because the effect is large; a small difference would need many more seeds before
 #   we believed it.
@@ -471,9 +532,10 @@ plt.show()
 #
 # | claim | what we measured | verdict here |
 # |---|---|---|
-# | fewer numbers | first dense layer 16x smaller; multiply-adds and activation memory smaller | true, and exactly countable |
+# | fewer numbers | first dense layer 16x smaller; multiply-adds and activations fewer | true, and exactly countable |
+# | wider view | receptive field before the dense layers: 10x10 with pooling, 5x5 without | true, and exactly countable |
 # | shift invariance | pooled features and predictions under 0..3 px shifts | partial: better than no pooling, never exact; aliasing breaks it; blurring helps features, most in Zhang's order (dense max, blur, subsample) |
-# | less overfitting | train/validation gap, 2 seeds | true on this data, confounded with parameter count |
+# | less overfitting | train/validation gap, 2 seeds | true in our runs on this data, confounded with parameter count |
 #
 # Next lesson: the shape arithmetic of pooling (stride, padding, dilation, ceil mode).
 
@@ -496,26 +558,7 @@ print(f"lecture part ran in {time.perf_counter() - lesson_start:.1f} s")
 # 2. `consistency_table`: score how often predictions survive shifts.
 # 3. `max_blur_pool2d`: Zhang's anti-aliased max pooling in NumPy.
 #
-# To think about (not graded). Section 4 printed how long one training run takes on your
-# machine; budget for it, since these ask for what section 4 could not afford: several
-# seeds and longer training.
-#
-# 4. Train `models.small_cnn(pool="avg")` (2x2 average pooling in place of the max) and
-#    `pool="max"` with at least **three seeds each** and 20 epochs, and compute the
-#    shift-consistency score of every run. Is average pooling more or less shift consistent
-#    than max pooling on these shapes? Report the mean and the spread over seeds, call a
-#    difference real only if it is larger than that spread. Section 3 measured features in
-#    two ways that disagree (the exactly unchanged values in windows that hold part of a
-#    shape favour max, the relative change favours average): which of the two predicts
-#    your prediction-level result?
-# 5. Separate the two causes of section 6: build a network without pooling whose dense layer
-#    is as small as the pooled one (`models.small_cnn(pool=None, adaptive_size=7)` puts a
-#    fixed 7x7 adaptive average pool right before the dense layer). Train it, `max` and
-#    `none` with at least three seeds each and 20 epochs. Where does its train/validation gap
-#    land, and is the difference to the other two larger than the spread over seeds? If it
-#    is not, the honest conclusion is "this experiment cannot tell".
-# 6. Use zero-filling shifts (`mode="zero"` in `prediction_consistency`) instead of circular
-#    ones. Does anything change, and why is the difference small on this data set?
+# Ungraded experiments follow the exercises, under *Going further*.
 #
 # ### Exercise 1: predict the costs of a small CNN (5 points)
 #
@@ -529,7 +572,8 @@ print(f"lecture part ran in {time.perf_counter() - lesson_start:.1f} s")
 # * then a Flatten, a dense layer with `hidden` units, a ReLU and a dense layer to 4 classes.
 #
 # Return `(parameters, multiply_adds, activations)` for one `(1, size, size)` image as a tuple
-# of three Python `int`s, counted the way `models.layer_summary` counts:
+# of three Python `int`s (in Python `/` always gives a float, even `14 / 2`; a side that a
+# pooling halves needs floor division, `//`), counted the way `models.layer_summary` counts:
 #
 # * **parameters**: every weight and every bias;
 # * **multiply-adds**: convolutions and dense layers only; one output value of a convolution
@@ -563,7 +607,7 @@ def cnn_costs(size, channels, hidden, pooled):
     params += flat * hidden + hidden + hidden * 4 + 4
     madds += flat * hidden + hidden * 4
     acts += flat + hidden + hidden + 4              # Flatten, Linear, ReLU, Linear
-    return int(params), int(madds), int(acts)
+    return params, madds, acts                      # ints all the way: no / anywhere
     ### END SOLUTION
 
 
@@ -591,9 +635,18 @@ def check_costs(args, hint):
                case=case, hint=hint, exercise="cnn_costs")
     for quantity, value, expected in zip(("parameters", "multiply-adds", "activations"),
                                          got, torch_costs(*args)):
-        ck.require(type(value) is int, f"{quantity} is a {type(value).__name__}, not a Python int",
-                   case=case, hint="three Python ints (int(...)), not NumPy integers",
-                   exercise="cnn_costs")
+        kind = type(value).__name__
+        # Say where a wrong type comes from; never suggest int(), which would hide the cause.
+        if kind.startswith("float"):
+            where = ("a float comes from a true division: / always gives a float, and a side "
+                     "halved by a 2x2/2 pooling needs floor division, //")
+        elif kind.startswith(("int", "uint")):
+            where = ("NumPy integers come from NumPy functions or array elements: count with "
+                     "plain Python ints (+, *, //) from the arguments")
+        else:
+            where = "count with plain Python ints (+, *, //) from the arguments"
+        ck.require(type(value) is int, f"{quantity} is of type {kind}, not a Python int",
+                   case=case, hint=where, exercise="cnn_costs")
         ck.assert_equal(value, expected, case=f"{case}, {quantity}", hint=hint, exercise="cnn_costs")
 
 
@@ -763,6 +816,29 @@ zhang = [max_blur_pool2d(pattern), max_blur_pool2d(moved)]
 zhang_change = np.linalg.norm(zhang[1] - zhang[0]) / np.linalg.norm(zhang[0])
 print(f"MaxBlurPool (your layer): relative change after a 1 px shift {zhang_change:.2f}")
 
+# %% [markdown]
+# ## Going further (not graded)
+#
+# Three experiments for what section 4 could not afford: several seeds and longer training.
+# Section 4 printed how long one training run takes on your machine; budget for it.
+#
+# * **Average or max?** Train `models.small_cnn(pool="avg")` (2x2 average pooling in place
+#   of the max) and `pool="max"` with at least **three seeds each** and 20 epochs, and
+#   compute the shift-consistency score of every run. Is average pooling more or less shift
+#   consistent than max pooling on these shapes? Report the mean and the spread over seeds,
+#   and call a difference real only if it is larger than that spread. Section 3 measured
+#   features in two ways that disagree (the exactly unchanged values in windows that hold
+#   part of a shape favour max, the relative change favours average): which of the two
+#   predicts your prediction-level result?
+# * **Separate the two causes of section 6.** Build a network without pooling whose dense
+#   layer is as small as the pooled one (`models.small_cnn(pool=None, adaptive_size=7)` puts
+#   a fixed 7x7 adaptive average pool right before the dense layer). Train it, `max` and
+#   `none` with at least three seeds each and 20 epochs. Where does its train/validation
+#   gap land, and is the difference to the other two larger than the spread over seeds? If
+#   it is not, the honest conclusion is "this experiment cannot tell".
+# * **Zero-filling shifts.** Use `mode="zero"` in `prediction_consistency` instead of
+#   circular shifts. Does anything change, and why is the difference small on this data set?
+
 # %%
 print(f"whole notebook ran in {time.perf_counter() - lesson_start:.1f} s")
 
@@ -771,10 +847,12 @@ print(f"whole notebook ran in {time.perf_counter() - lesson_start:.1f} s")
 #
 # * Y. LeCun, L. Bottou, Y. Bengio and P. Haffner. Gradient-based learning applied to
 #   document recognition. *Proceedings of the IEEE* 86(11), 2278-2324, 1998. (LeNet-5; its
-#   subsampling layers with a trainable coefficient and bias.)
+#   subsampling layers with a trainable coefficient and bias; its scaled tanh, Appendix A.)
 # * R. Zhang. Making Convolutional Networks Shift-Invariant Again. *Proceedings of the 36th
 #   International Conference on Machine Learning (ICML)*, PMLR 97, 7324-7334, 2019.
 #   (MaxBlurPool: dense max, blur, subsample.)
+# * A. Zhang, Z. C. Lipton, M. Li and A. J. Smola. *Dive into Deep Learning*, Section 7.5
+#   "Pooling", https://d2l.ai. (Pooling to widen the receptive field.)
 # * A. Azulay and Y. Weiss. Why do deep convolutional networks generalize so poorly to small
 #   image transformations? *Journal of Machine Learning Research* 20(184), 1-25, 2019.
 # * PyTorch documentation: `torch.nn.MaxPool2d`,
