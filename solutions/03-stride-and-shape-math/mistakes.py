@@ -16,7 +16,7 @@ _CEIL = literal_cases(
     names=("size", "kernel_size", "stride", "padding", "dilation", "ceil_mode"))
 
 # a halving (24 -> 12), two halvings (37 -> 9), fine-tuning only (64 -> 60), and a target
-# that 2x2/2 halvings miss (50 -> 13)
+# that 2x2/2 halvings miss (50 -> 13: 25 is above it, 12 below)
 _STACKS = literal_cases([((24, 12), {}), ((37, 9), {}), ((64, 60), {}), ((50, 13), {})],
                         names=("size", "target"))
 
@@ -310,15 +310,31 @@ def stack_to_target(size, target):
     return [(3, 2, 0), (2, 2, 0)]
 ''',
             },
+            # Two ways to stop a stack of halvings; the probes cannot name both with one
+            # entry (a failing case where one stops above the target, the other goes below).
             {
                 "id": 'halves_only',
-                "matches": 'a stack of 2x2/2 halvings only',
+                "matches": 'a stack of 2x2/2 halvings only, halving until the side is at or below the target',
                 "explain": 'halving alone reaches only a few sizes: which of the allowed layers change the size by a little?',
                 "section": 'Exercise 4: design a stack to a target size (which layer shrinks a lot, which fine-tunes?)',
                 "source": '''
 def stack_to_target(size, target):
     stack = []
     while size > target and len(stack) < 6:
+        stack.append((2, 2, 0))
+        size //= 2
+    return stack
+''',
+            },
+            {
+                "id": 'halves_only_above',
+                "matches": 'a stack of 2x2/2 halvings only, halving while the half is still at least the target',
+                "explain": 'halving alone reaches only a few sizes: which of the allowed layers change the size by a little?',
+                "section": 'Exercise 4: design a stack to a target size (which layer shrinks a lot, which fine-tunes?)',
+                "source": '''
+def stack_to_target(size, target):
+    stack = []
+    while size // 2 >= target and len(stack) < 6:
         stack.append((2, 2, 0))
         size //= 2
     return stack

@@ -20,12 +20,13 @@
 # # Stride and shape math
 #
 # Before a network runs, every layer's output shape is fixed by a few integers: the input
-# length, the window size, the stride, the padding, the dilation and a rounding rule. Getting
-# them wrong is the most common pooling bug: a classifier head that expects `7x7` gets `6x6`,
-# or a framework port differs by one row. This lesson
+# length, the window size, the stride, the padding, the dilation and a rounding rule. A slip
+# in any of them shows up only when the layers meet: a classifier head that expects `7x7`
+# gets `6x6`, or a model ported to another framework is off by one row. This lesson
 #
 # 1. derives PyTorch's output-size formula, including dilation and `ceil_mode`,
-# 2. counts what a pooling layer keeps (2x2 with stride 2: a quarter of the positions),
+# 2. counts what a pooling layer keeps (2x2 with stride 2: a quarter of the positions), and
+#    names overlapping pooling (windows larger than the stride: AlexNet, the ResNet stem),
 # 3. compares Keras' `'valid'` and `'same'` padding, where the padding can be asymmetric,
 # 4. traces the shapes through two real networks by code,
 #
@@ -178,10 +179,10 @@ widgets.window_stepper(preset="ramp", size=5, kernel_size=3, stride=2, padding=1
 #
 # $$\frac{H_{out} \, W_{out}}{H \, W} \approx \frac{1}{s_h s_w}$$
 #
-# for large inputs: the stride, not the window size, sets the reduction. Overlapping windows
-# (`k > s`) keep about as much as non-overlapping ones with the same stride. The cell below
-# measures the fraction by running a pooling on an empty plane and counting its outputs
-# (Exercise 3 asks you to compute it without running a pooling).
+# for large inputs: the stride, not the window size, sets the reduction. Windows larger than
+# the stride (`k > s`, *overlapping pooling*, named below) keep about as much as windows
+# equal to it. The cell below measures the fraction by running a pooling on an empty plane
+# and counting its outputs (Exercise 3 asks you to compute it without running a pooling).
 
 # %%
 def kept(H, W, k, s):
@@ -204,6 +205,34 @@ print(f"24x24, 2x2/2: {kept(24, 24, 2, 2):.2%} kept;  25x25, 2x2/2: {kept(25, 25
 # because `k > s` loses a border. Stacking `n` such layers keeps `(1/4)^n` of the positions:
 # after VGG's five 2x2/2 poolings, `1/1024` of them are left.
 #
+# ### Overlapping pooling
+#
+# A pooling whose window is larger than its stride (`k > s`) is called **overlapping
+# pooling**: neighbouring windows share input positions, so one input value can reach more
+# than one output. Two well-known networks use it:
+#
+# * **AlexNet** (Krizhevsky et al., 2012) max-pools with 3x3 windows and stride 2 after its
+#   first, second and fifth convolutions. Its authors compared this with 2x2 windows and
+#   stride 2 and report a slightly lower error and a network slightly harder to overfit.
+# * The **ResNet stem** (He et al., 2016): a 7x7 convolution with stride 2, then a 3x3 max
+#   pooling with stride 2 and padding 1.
+#
+# The formula of Section 1 gives their sizes. AlexNet's first pooling gets a `55x55` map:
+# `floor((55 - 3) / 2) + 1 = 27`; ResNet's stem pooling gets a `112x112` map (a `224x224`
+# image after the stride-2 convolution): `floor((112 + 2*1 - 3) / 2) + 1 = 56`. The stride
+# still sets the reduction: about a quarter of the positions is kept, as with 2x2/2. The
+# cell checks the formula against PyTorch:
+
+# %%
+overlapping = [("AlexNet pool1", 55, 3, 2, 0), ("AlexNet pool2", 27, 3, 2, 0),
+               ("AlexNet pool5", 13, 3, 2, 0), ("ResNet stem pool", 112, 3, 2, 1)]
+for name, L, k, s, p in overlapping:
+    by_formula = (L + 2 * p - (k - 1) - 1) // s + 1
+    print(f"{name:<17} L={L:>3}, k={k}, s={s}, p={p}: formula {by_formula:>3}, "
+          f"PyTorch {torch_length(L, k, s, p):>3}")
+    assert by_formula == torch_length(L, k, s, p)
+
+# %% [markdown]
 # ## 3. Keras: 'valid' and 'same'
 #
 # Keras does not take a padding amount; it takes a *policy*:
@@ -508,22 +537,33 @@ def check_stack(size, target):
                f"expected a list of at most 6 (kernel_size, stride, padding) triples, got {stack!r}",
                case=case, hint="return a list of triples, [] when nothing needs to change", exercise="stack_to_target")
     x = np.zeros((1, 1, size, size))
-    for layer in stack:
+    sides = [size]                          # the side of the map before and after each layer
+    for position, layer in zip(("first", "second", "third", "fourth", "fifth", "sixth"), stack):
         ck.require(type(layer) in (list, tuple) and len(layer) == 3 and all(type(v) is int for v in layer),
-                   f"each layer must be a triple of ints (kernel_size, stride, padding), got {layer!r}",
+                   f"your {position} layer must be a triple of ints (kernel_size, stride, padding), "
+                   f"got {layer!r}",
                    case=case, hint="plain Python ints, in the order (kernel_size, stride, padding)",
                    exercise="stack_to_target")
         k, s, p = layer
         ck.require(k in (2, 3) and s in (1, 2) and 0 <= p <= k // 2,
-                   f"layer {layer} is not allowed: kernel 2 or 3, stride 1 or 2, padding at most kernel // 2",
+                   f"your {position} layer, {layer}, is not allowed: kernel 2 or 3, stride 1 or 2, "
+                   f"padding at most kernel // 2",
                    case=case, hint="only the layers listed in the exercise", exercise="stack_to_target")
         ck.require(x.shape[-1] + 2 * p >= k,
-                   f"layer {layer} gets a {x.shape[-1]}x{x.shape[-1]} map: too small for its window",
+                   f"your {position} layer, {layer}, gets a {x.shape[-1]}x{x.shape[-1]} map: too "
+                   f"small for its {k}x{k} window (sides so far: {' -> '.join(map(str, sides))})",
                    case=case, hint="follow the size after each layer: a window must fit the padded map",
                    exercise="stack_to_target")
         x = poolkit.max_pool2d(x, k, s, p)   # the same sizes as nn.MaxPool2d(k, s, p)
-    ck.assert_equal(tuple(x.shape), (1, 1, target, target), case=f"{case} gave {stack}",
-                    hint="compute the size after each of your layers (Exercise 1) and compare with the target")
+        sides.append(x.shape[-1])
+    ck.require(tuple(x.shape) == (1, 1, target, target),
+               f"your stack ends at {x.shape[-2]}x{x.shape[-1]}, not at the target {target}x{target} "
+               f"(the side before and after each layer: {' -> '.join(map(str, sides))})"
+               if stack else f"your stack has no layers, so the map stays {size}x{size}, not "
+                             f"{target}x{target}",
+               case=f"{case} returned {list(stack)}",
+               hint="compute the size after each of your layers (Exercise 1) and compare with the target",
+               exercise="stack_to_target")
 
 
 for size, target in [(24, 12), (37, 9), (224, 7), (64, 60), (50, 13), (13, 13)]:
@@ -542,22 +582,33 @@ def check_stack(size, target):
                f"expected a list of at most 6 (kernel_size, stride, padding) triples, got {stack!r}",
                case=case, hint="return a list of triples, [] when nothing needs to change", exercise="stack_to_target")
     x = np.zeros((1, 1, size, size))
-    for layer in stack:
+    sides = [size]                          # the side of the map before and after each layer
+    for position, layer in zip(("first", "second", "third", "fourth", "fifth", "sixth"), stack):
         ck.require(type(layer) in (list, tuple) and len(layer) == 3 and all(type(v) is int for v in layer),
-                   f"each layer must be a triple of ints (kernel_size, stride, padding), got {layer!r}",
+                   f"your {position} layer must be a triple of ints (kernel_size, stride, padding), "
+                   f"got {layer!r}",
                    case=case, hint="plain Python ints, in the order (kernel_size, stride, padding)",
                    exercise="stack_to_target")
         k, s, p = layer
         ck.require(k in (2, 3) and s in (1, 2) and 0 <= p <= k // 2,
-                   f"layer {layer} is not allowed: kernel 2 or 3, stride 1 or 2, padding at most kernel // 2",
+                   f"your {position} layer, {layer}, is not allowed: kernel 2 or 3, stride 1 or 2, "
+                   f"padding at most kernel // 2",
                    case=case, hint="only the layers listed in the exercise", exercise="stack_to_target")
         ck.require(x.shape[-1] + 2 * p >= k,
-                   f"layer {layer} gets a {x.shape[-1]}x{x.shape[-1]} map: too small for its window",
+                   f"your {position} layer, {layer}, gets a {x.shape[-1]}x{x.shape[-1]} map: too "
+                   f"small for its {k}x{k} window (sides so far: {' -> '.join(map(str, sides))})",
                    case=case, hint="follow the size after each layer: a window must fit the padded map",
                    exercise="stack_to_target")
         x = poolkit.max_pool2d(x, k, s, p)   # the same sizes as nn.MaxPool2d(k, s, p)
-    ck.assert_equal(tuple(x.shape), (1, 1, target, target), case=f"{case} gave {stack}",
-                    hint="compute the size after each of your layers and compare with the target")
+        sides.append(x.shape[-1])
+    ck.require(tuple(x.shape) == (1, 1, target, target),
+               f"your stack ends at {x.shape[-2]}x{x.shape[-1]}, not at the target {target}x{target} "
+               f"(the side before and after each layer: {' -> '.join(map(str, sides))})"
+               if stack else f"your stack has no layers, so the map stays {size}x{size}, not "
+                             f"{target}x{target}",
+               case=f"{case} returned {list(stack)}",
+               hint="compute the size after each of your layers and compare with the target",
+               exercise="stack_to_target")
 
 
 for size, target in [(225, 7), (99, 5), (31, 29), (17, 1), (80, 37), (120, 4), (33, 15), (61, 28), (45, 11)]:
@@ -606,5 +657,9 @@ for size, target in [(225, 7), (99, 5), (31, 29), (17, 1), (80, 37), (120, 4), (
 #   output shapes), https://keras.io/api/layers/pooling_layers/.
 # * K. Simonyan and A. Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
 #   Recognition", ICLR 2015 (arXiv:1409.1556). VGG-16.
+# * A. Krizhevsky, I. Sutskever and G. E. Hinton, "ImageNet Classification with Deep
+#   Convolutional Neural Networks", NeurIPS 2012. AlexNet; overlapping pooling (Section 3.4).
+# * K. He, X. Zhang, S. Ren and J. Sun, "Deep Residual Learning for Image Recognition",
+#   CVPR 2016 (arXiv:1512.03385). The ResNet stem (Table 1).
 # * Y. LeCun, L. Bottou, Y. Bengio and P. Haffner, "Gradient-based learning applied to
 #   document recognition", Proceedings of the IEEE 86(11), 1998. LeNet-5.
