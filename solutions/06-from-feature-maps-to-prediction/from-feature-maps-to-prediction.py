@@ -20,22 +20,24 @@
 # # 06 · From feature maps to a prediction
 #
 # The convolution and pooling blocks of a CNN end with a stack of feature maps,
-# `(C, h, w)` per image. A classifier has to turn that into `K` class scores. There are two
-# classic ways to do it, and the choice decides how many parameters the head has, how well
-# it generalizes, and whether the network accepts images of another size:
+# `(C, h, w)` per image. A classifier has to turn that into `K` class scores, one per class.
+# These raw scores are called **logits**: any real numbers, the larger the more the network
+# favours that class (section 4 turns them into probabilities and a predicted class). There
+# are two classic ways to compute them, and the choice decides how many parameters the head
+# has, how well it generalizes, and whether the network accepts images of another size:
 #
 # * **flatten + dense** (LeNet, AlexNet, VGG): unroll all `C * h * w` values into one vector
 #   and feed it to a dense layer, so every position has its own weights;
 # * **global average pooling** (GAP, which you wrote in lesson 01 as `global_avg_pool`):
 #   average each channel over all positions, so the head no longer cares *where* a feature was seen.
-#   Network in Network (Lin et al., 2014) has **no dense layer at all**: its last layer
-#   outputs one feature map per class, and the global average of each map *is* that
-#   class's logit. GoogLeNet and ResNet average their last feature maps and then apply one
-#   dense layer.
+#   Network in Network (Lin et al., 2014) has **no dense layer at all**: its last
+#   convolution outputs one feature map per class, a ReLU follows, and the global average
+#   of each map *is* that class's logit. GoogLeNet and ResNet average their last feature
+#   maps and then apply one dense layer.
 #
 # In this lesson we count both heads, train both on the shapes data set, make one network
-# accept any input size with **adaptive pooling**, and end with the bridge to networks
-# that learn how to pool (attention).
+# accept any input size with **adaptive pooling**, and go all the way from the logits to a
+# predicted class (softmax and argmax).
 #
 # The lecture part trains four small networks on the CPU: about a minute on a laptop, longer
 # on a busy shared machine (the notebook prints how long it took). Graded exercises are at
@@ -125,9 +127,9 @@ for depth, channels in backbones.items():
               f"{history['train_acc'][-1]:>10.3f}{history['val_acc'][-1]:>9.3f}")
 
 val = {key: history["val_acc"][-1] for key, (_, history) in trained.items()}
-# the claims the text makes about these runs
-assert val["shallow", "gap"] < val["shallow", "flatten"] - 0.2      # far behind
-assert val["deep", "gap"] >= val["deep", "flatten"] - 0.01          # matches or beats
+for depth in backbones:
+    print(f"{depth}: GAP head's validation accuracy minus the flatten head's: "
+          f"{val[depth, 'gap'] - val[depth, 'flatten']:+.3f}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
@@ -145,17 +147,20 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The two depths tell different stories, and both are worth remembering:
+# What to expect from the two printed differences: about -0.4 on the shallow backbone and
+# about +0.03 on the deep one. Training is seeded, but the digits can change a little with
+# the torch version and the CPU. The two depths tell different stories, and both are worth
+# remembering:
 #
-# * On the **shallow** backbone, the GAP head is far behind (its validation accuracy is more
-#   than 0.2 lower). After two 3x3 convolutions and
+# * On the **shallow** backbone, the GAP head is far behind (its validation accuracy is
+#   about 0.4 lower). After two 3x3 convolutions and
 #   two poolings, each position of the last feature map has seen only a 10x10 patch of the
 #   image: a piece of an edge or a corner, not a whole shape. Averaging such local evidence
 #   over the image cannot tell a square from a cross as well as the flatten head, whose
 #   weights can combine *which feature where*.
 # * On the **deep** backbone each position sees a 22x22 patch, most of a shape, the channels
-#   can act as class detectors, and the GAP head matches or beats the flatten head (its
-#   validation accuracy is at worst 0.01 lower) with far fewer head parameters: averaging "how much square is there" over the image is all a classifier
+#   can act as class detectors, and the GAP head matches or beats the flatten head with far
+#   fewer head parameters: averaging "how much square is there" over the image is all a classifier
 #   needs, and there are fewer weights to overfit.
 #
 # So GAP is not a free replacement for a dense head: it assumes the backbone has done the
@@ -204,6 +209,56 @@ axes[0].set_ylabel("output i")
 plt.tight_layout()
 plt.show()
 
+# %% [markdown]
+# ## 4. From logits to a prediction
+#
+# Whatever the head, the network ends with `K` logits per image. The **predicted class** is
+# the index of the largest logit, its **argmax** (when several classes tie for the largest,
+# `np.argmax` and `torch.argmax` both return the first of them). For probabilities, the
+# **softmax** turns a row of logits `z` into `K` positive numbers that sum to 1:
+#
+# $$p_k = \frac{e^{z_k}}{\sum_{j=1}^{K} e^{z_j}}$$
+#
+# The exponential only grows, so the largest logit also gets the largest probability: the
+# argmax of the probabilities is the argmax of the logits. That is why a network outputs
+# logits and leaves the softmax out: `models.train` uses torch's `nn.CrossEntropyLoss`, which
+# takes logits and applies the softmax (in log form) itself. Here are both for the deep GAP
+# network and five validation images:
+
+# %%
+gap_model.eval()
+with torch.no_grad():
+    logits = gap_model(torch.as_tensor(val_images[:5]))       # (5, 4)
+print("logits:\n", logits.numpy())
+print("torch.softmax(logits, dim=1), each row sums to 1:\n", torch.softmax(logits, dim=1).numpy())
+print("predicted classes (argmax):", logits.argmax(dim=1).numpy(), " labels:", val_labels[:5])
+
+# %% [markdown]
+# Written as the formula, the softmax breaks on large logits: `np.exp(1000.0)` is `inf` in
+# float64 (the largest float is about `1.8e308`, `e**709.8`), and `inf / inf` is `nan`. Very
+# negative logits break it the other way: `np.exp(-1000.0)` is `0.0`, and `0 / 0` is `nan`.
+# Yet the probabilities are harmless numbers, and torch computes them. One fact makes that
+# possible: adding the same number `c` to every logit of a row changes no probability (the
+# factor `e**c` appears above and below the fraction and cancels).
+
+# %%
+big = np.array([1000.0, 999.0, 998.0])
+with np.errstate(over="ignore", invalid="ignore"):
+    print("np.exp(big) / np.exp(big).sum():", np.exp(big) / np.exp(big).sum())
+print("torch.softmax of big:           ", torch.softmax(torch.from_numpy(big), dim=0).numpy())
+print("torch.softmax of big - 1000:    ", torch.softmax(torch.from_numpy(big - 1000), dim=0).numpy())
+
+# %% [markdown]
+# With **two classes** the softmax needs only the difference of the two logits: dividing
+# above and below by `e**z_0` gives `p_1 = 1 / (1 + e**-(z_1 - z_0))`, the **sigmoid** `σ` of
+# `z_1 - z_0`. So a two-class (binary) classifier often has a single logit and applies the
+# sigmoid to it (torch's `nn.BCEWithLogitsLoss` trains such a logit):
+
+# %%
+two_logits = torch.tensor([[0.5, 2.0], [3.0, -1.0], [40.0, 40.0]], dtype=torch.float64)
+print("softmax, class 1:       ", torch.softmax(two_logits, dim=1)[:, 1].numpy())
+print("sigmoid(z_1 - z_0):     ", torch.sigmoid(two_logits[:, 1] - two_logits[:, 0]).numpy())
+
 
 # %% [markdown]
 # ## Exercises
@@ -221,17 +276,24 @@ plt.show()
 # 5. `design_head`: design the smallest head that works at any input size, checked by
 #    building it in torch.
 # 6. Written: why Network in Network needs no dense layer.
+# 7. `predict_from_maps`: from feature maps to logits, probabilities and a predicted class.
 #
 # To think about (not graded):
 #
-# * **Class activation maps.** The GAP head is linear, so the logit of class `k` is the
-#   average over positions of `W[k] @ features[:, i, j]`. Compute that `(h, w)` map for the
-#   deep GAP network on a few validation images and show it next to the image. Where does
-#   the network look?
+# * **Class activation maps** (Zhou et al., 2016). The GAP head is linear, so the logit of
+#   class `k` is the average over positions of `W[k] @ features[:, i, j]` plus `b[k]`.
+#   Compute that `(h, w)` map for the deep GAP network on a few validation images and show
+#   it next to the image. Where does the network look? (`gap_model` is an `nn.Sequential`:
+#   `gap_model[:-3]` is everything before the pooling, and `gap_model[-1]` the dense layer.)
 # * Train the GAP network on a mix of 20, 28 and 36 pixel images (pad or batch each size
 #   separately) and redo the size table of section 3.
-# * Replace the average in the GAP head by `softmax_pool` with a fixed `beta` (or a learned
-#   one). Does the shallow backbone do better with a max-like head?
+# * **Attention pooling.** GAP gives every position the same weight `1 / (h w)`. Attention
+#   pooling lets the network choose the weights: a score per position, the dot product of a
+#   learned vector `q` (the *query*) with the feature vector at that position (its *key*),
+#   and the softmax of the scores over the `h w` positions as weights, so they are positive
+#   and sum to 1. Equal scores give GAP back; scaling the scores up puts nearly all the
+#   weight on the one best-scoring position. Write it in NumPy with your softmax of
+#   exercise 7 and try a few `q`.
 #
 # ### Exercise 1: counting heads (2 points)
 #
@@ -386,11 +448,17 @@ def adaptive_windows(length, output_size):
 
 # %% nbgrader={"grade": true, "grade_id": "test_adaptive_windows_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 windows = ck.call(adaptive_windows, 10, 4, case="length 10, 4 outputs")
+floats = type(windows) in (list, tuple) and any(
+    type(v) is float for window in windows if type(window) in (list, tuple) for v in window)
+ck.require(not floats, "some starts or stops are floats", case="length 10, 4 outputs",
+           hint="a float comes from true division /, where the rule needs floor division // "
+           "(and a ceiling built from it); converting the float with int(...) would only hide "
+           "a wrong rounding", exercise="adaptive_windows")
 ck.assert_equal(windows, [(0, 3), (2, 5), (5, 8), (7, 10)], case="length 10, 4 outputs",
                 hint="the figure in section 3 draws these four windows")
 ck.require(all(type(v) is int for window in windows for v in window),
-           "the starts and stops are not all Python ints", case="length 10, 4 outputs",
-           hint="a list of tuples of Python ints (int(...)), not NumPy integers",
+           "the starts and stops are NumPy integers, not Python ints", case="length 10, 4 outputs",
+           hint="NumPy arithmetic gives np.int64 values; int(...) turns each into a Python int",
            exercise="adaptive_windows")
 import torch
 from torch.nn import functional as F
@@ -502,12 +570,18 @@ for seed, out in [(604, 1), (605, 3), (606, (2, 5)), (607, (4, 1)), (608, (9, 7)
 # the one-channel image on). The network `trunk + head` must map a batch `(N, 1, H, W)` to
 # logits `(N, n_classes)` for
 # **every** input size the trunk accepts (the tests try several, square or not), and the
-# head must have **as few parameters as possible**, with at most one layer that has
-# parameters (one `linear` or one `conv1x1`: a narrow layer between two of them would save
-# parameters only by limiting what the head can compute). The tests build your head in torch
-# behind the trunk, run inputs of several sizes through it and count its parameters. They
-# take at most 8 layers, sizes from 0 to 100,000 (64 for `adaptive`) and at most 10**7
-# weights in a layer.
+# head must have **as few parameters as possible**, with **exactly one** layer that has
+# parameters (one `linear` or one `conv1x1`: the head learns the map from the trunk's
+# channels to the classes; a narrow layer between two of them would save parameters only by
+# limiting what the head can compute). Degenerate heads do not count:
+#
+# * every size in the head is at least 1 (an `("adaptive", 0)` leaves nothing for the
+#   dense layer to read: its logits would be its biases, whatever the image);
+# * no `relu` after the layer with parameters (it would clip the logits at 0).
+#
+# The tests build your head in torch behind the trunk, run inputs of several sizes through
+# it and count its parameters. They take at most 8 layers, sizes up to 100,000 (64 for
+# `adaptive`) and at most 10**7 weights in a layer.
 #
 # Think first: which layers of the trunk decide what the head receives, and what is the
 # cheapest way to make that independent of `H` and `W`? Is there more than one head with
@@ -567,6 +641,35 @@ def build(layers, in_channels=1):
     return nn.Sequential(*modules)
 
 
+def refusal(head, features):
+    # (what went wrong, a hint) at the first head layer torch refuses, fed the trunk's output
+    x = features
+    for layer in head:
+        try:
+            x = build([layer], in_channels=None)(x)
+            continue
+        except RuntimeError:
+            pass
+        shape = tuple(x.shape)
+        if layer[0] == "linear" and len(shape) == 2 and shape[1] == features.shape[1]:
+            return (f"{layer!r} expects {layer[1]} inputs, but receives shape {shape}: "
+                    f"the {shape[1]} channels of the trunk's output"), \
+                "count the channels the trunk gives: a convolution sets them, pooling keeps them"
+        if layer[0] == "linear" and len(shape) == 2:
+            return (f"{layer!r} expects {layer[1]} inputs, but receives shape {shape}: "
+                    f"a number that depends on the input size"), \
+                "what reaches this layer must not depend on H and W"
+        if layer[0] == "linear":
+            return (f"{layer!r} receives shape {shape}, and nn.Linear reads its last axis: "
+                    f"the width, {shape[-1]} positions"), \
+                "the positions must be pooled away before a dense layer"
+        if layer[0] == "conv1x1":
+            return (f"{layer!r} expects {layer[1]} channels, but receives shape {shape}"), \
+                "count the channels the trunk gives: a convolution sets them, pooling keeps them"
+        return f"{layer!r} cannot take shape {shape}", None
+    return "", None
+
+
 def check_head(trunk, n_classes, sizes, fewest, hint):
     # fewest: the smallest parameter count of a head that works at every size (worked out by hand)
     case = f"trunk {trunk}, {n_classes} classes"
@@ -577,18 +680,28 @@ def check_head(trunk, n_classes, sizes, fewest, hint):
         problem = str(error)
     ck.require(not problem, f"the head {head!r} cannot be built: {problem}", case=case, hint=hint,
                exercise="design_head")
-    learnable = [layer for layer in head if layer[0] in ("linear", "conv1x1")]
-    ck.require(len(learnable) <= 1, f"the head {head!r} has {len(learnable)} layers with "
-               "parameters; at most one is allowed", case=case,
+    zero = [layer for layer in head if 0 in layer[1:]]
+    ck.require(not zero, f"the head {head!r} has a size 0 in {zero[0] if zero else ''!r}: "
+               "degenerate, its logits could not depend on the image", case=case,
+               hint="every size in the head is at least 1", exercise="design_head")
+    learnable = [i for i, layer in enumerate(head) if layer[0] in ("linear", "conv1x1")]
+    ck.require(len(learnable) == 1, f"the head {head!r} has {len(learnable)} layers with "
+               "parameters; exactly one is required", case=case,
                hint="one layer from what the trunk gives to the classes", exercise="design_head")
+    relu_after = any(layer[0] == "relu" for layer in head[learnable[0]:])
+    ck.require(not relu_after, f"the head {head!r} has a relu after its layer with "
+               "parameters: it would clip the logits at 0", case=case,
+               hint="logits are any real numbers", exercise="design_head")
     with torch.no_grad():
         for height, width in sizes:
+            features = trunk_net(torch.zeros(2, 1, height, width))
             try:
-                shape, problem = tuple(head_net(trunk_net(torch.zeros(2, 1, height, width))).shape), ""
-            except RuntimeError as error:
-                shape, problem = None, str(error).splitlines()[0]
+                shape, problem, where = tuple(head_net(features).shape), "", None
+            except RuntimeError:
+                shape, (problem, where) = None, refusal(head, features)
             ck.require(not problem, f"torch refused the head {head!r}: {problem}",
-                       case=f"{case}, input 2x1x{height}x{width}", hint=hint, exercise="design_head")
+                       case=f"{case}, input 2x1x{height}x{width}", hint=where or hint,
+                       exercise="design_head")
             ck.assert_equal(shape, (2, n_classes), case=f"{case}, input 2x1x{height}x{width}",
                             hint=hint, exercise="design_head")
     params = sum(p.numel() for p in head_net.parameters())
@@ -622,6 +735,7 @@ for trunk, n_classes, sizes in [
      [(15, 15), (40, 22)]),
     ([("conv", 64, 3, 2, 1), ("conv", 32, 3, 2, 1)], 1000, [(64, 64), (7, 9)]),
     ([("pool", 2, None, 0)], 3, [(8, 8), (9, 5)]),
+    ([("conv", 6, 3, 1, 1), ("pool", 2, None, 0)], 6, [(12, 12), (10, 14)]),   # C == K
 ]:
     convs = [layer[1] for layer in trunk if layer[0] == "conv"]
     channels = convs[-1] if convs else 1
@@ -634,11 +748,12 @@ for trunk, n_classes, sizes in [
 # ### Exercise 6: why Network in Network needs no dense layer (2 points)
 #
 # Network in Network's head (see the introduction) is a 1x1 convolution to `n_classes`
-# maps followed by global average pooling. Compare it with the head you designed in
-# exercise 5 (do that one first). In three or four sentences: how many parameters does
-# each have, when do the two give **exactly the same** logits (for suitable weights) and
-# why, and what does the NiN order let you look at that the other order hides? (Think of
-# the class activation maps of the first exercise "to think about".)
+# maps, a ReLU, then global average pooling. Leave the ReLU out here: a 1x1 convolution,
+# then global average pooling. Compare that with the head you designed in exercise 5 (do
+# that one first). In three or four sentences: how many parameters does each have, when do
+# the two give **exactly the same** logits (for suitable weights) and why, and what does
+# the NiN order let you look at that the other order hides? (Think of the class activation
+# maps of the first exercise "to think about".)
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_nin_head", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
@@ -656,7 +771,118 @@ for trunk, n_classes, sizes in [
 # global average pooling, gives exactly the logits of global average pooling followed by the
 # dense layer, with the same `C * K + K` parameters. The convolution-first order, however,
 # computes a score map per class before it averages: a class activation map that shows
-# where in the image the network found the evidence for each class.
+# where in the image the network found the evidence for each class. (Network in Network's
+# ReLU before the averaging breaks the equality: the average of a ReLU is not the ReLU of
+# the average, and its logits are never negative.)
+
+# %% [markdown]
+# ### Exercise 7: from feature maps to a predicted class (5 points)
+#
+# Write `predict_from_maps(feature_maps, weight, bias)`, with the arguments of exercise 2
+# (`(N, C, H, W)` feature maps, a `(K, C)` weight and a `(K,)` bias, stored like
+# `nn.Linear`'s), and return a tuple `(logits, probabilities, classes)`:
+#
+# * `logits`: the GAP head's `(N, K)` float logits;
+# * `probabilities`: the softmax of each image's logits, `(N, K)` floats, as
+#   `torch.softmax(logits, dim=1)` gives them, also when logits are in the thousands, far
+#   above or below zero (section 4);
+# * `classes`: the predicted class of each image, an `(N,)` integer array; when classes tie
+#   for the largest logit, the first of them (as `torch.argmax` does).
+#
+# NumPy only. The tests compare with torch on inputs chosen to break a softmax written
+# straight from the formula.
+
+# %% nbgrader={"grade": false, "grade_id": "predict_from_maps", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def predict_from_maps(feature_maps, weight, bias):
+    """(N, C, H, W) maps, (K, C) weight, (K,) bias -> logits (N, K), softmax (N, K), classes (N,)."""
+    ### BEGIN SOLUTION
+    pooled = np.asarray(feature_maps, dtype=np.float64).mean(axis=(2, 3))        # (N, C)
+    logits = pooled @ np.asarray(weight, dtype=np.float64).T + np.asarray(bias, dtype=np.float64)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))     # the largest becomes e**0
+    return logits, shifted / shifted.sum(axis=1, keepdims=True), logits.argmax(axis=1)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_predict_from_maps_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import torch
+
+ck.assert_numpy_only(predict_from_maps, hint="np.exp, np.max and np.argmax are all you need")
+
+
+def torch_prediction(arrays):
+    # torch's GAP head, softmax and argmax on the same numbers (float64)
+    maps, w, b = (torch.from_numpy(np.asarray(a, dtype=np.float64)) for a in arrays)
+    logits = maps.mean(dim=(2, 3)) @ w.T + b
+    return logits.numpy(), torch.softmax(logits, dim=1).numpy(), logits.argmax(dim=1).numpy()
+
+
+rng = np.random.default_rng(67)
+steps = np.array([0.0, 1.0, 2.0, 3.0]).reshape(1, 1, 2, 2)     # means are exact: ties stay ties
+for maps, w, b, case, hint in [
+    (rng.standard_normal((3, 4, 2, 5)), rng.standard_normal((5, 4)), rng.standard_normal(5),
+     "N=3, C=4, 2x5 maps, K=5, ordinary logits", "average, dense layer, softmax, argmax"),
+    (rng.standard_normal((2, 3, 3, 3)) + 1000.0, np.eye(3), np.zeros(3),
+     "logits near +1000", "np.exp(1000.0) is inf: section 4 says which change leaves the "
+     "probabilities as they are"),
+    (np.concatenate([1000.0 + np.concatenate([steps, -steps], axis=1),
+                     -1000.0 + np.concatenate([steps, -steps], axis=1)]),
+     np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]]), np.zeros(3),
+     "image 0's logits near +1000, image 1's near -1000",
+     "each image's probabilities are its own: its logits, its softmax"),
+    (steps.repeat(2, axis=1) * np.array([1.0, -1.0]).reshape(1, 2, 1, 1),
+     np.array([[1.0, 2.0], [3.0, 0.0], [1.0, 2.0], [3.0, 0.0]]), np.array([0.5, 0.0, 0.5, 0.0]),
+     "classes 0 and 2 tie, and so do 1 and 3", "a tie goes to the first of the tied classes"),
+]:
+    want = torch_prediction((maps, w, b))
+    ck.assert_close(ck.call(predict_from_maps, maps.copy(), w.copy(), b.copy(), case=case,
+                            hint=hint), want, case=case, hint=hint)
+got = ck.call(predict_from_maps, np.ones((2, 1, 1, 1)), np.ones((3, 1)), np.zeros(3),
+              case="two images, three tied classes")
+ck.require(type(got) in (tuple, list) and len(got) == 3 and type(got[2]) is np.ndarray
+           and got[2].dtype.kind in "iu", "classes is not an integer array",
+           case="two images, three tied classes",
+           hint="a class is an index; np.argmax gives integers", exercise="predict_from_maps")
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_predict_from_maps_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+### BEGIN HIDDEN TESTS
+rng = np.random.default_rng(607)
+grid = np.arange(6.0).reshape(1, 1, 2, 3) / 2          # halves: every sum stays exact
+
+
+def maps_case(maps, w, b, note):
+    return (tuple(ck.arr(np.asarray(a, dtype=np.float64).tolist()) for a in (maps, w, b)), {}, note)
+
+
+cases = [
+    maps_case(rng.standard_normal((4, 3, 3, 2)), rng.standard_normal((6, 3)),
+              rng.standard_normal(6), "ordinary logits"),
+    maps_case(grid * np.ones((3, 2, 1, 1)) + 2000.0, [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]],
+              [0.0, 3.0, -1.0], "logits near +2000"),
+    maps_case(grid * np.ones((2, 3, 1, 1)) - 1500.0, np.eye(3), [0.0, 0.5, 1.0],
+              "logits near -1500"),
+    maps_case(np.concatenate([grid + 800.0, grid - 800.0, grid])[:, [0, 0]],
+              [[1.0, 1.0], [2.0, -1.0]], [0.0, 0.0], "rows near +1600, -1600 and 0"),
+    maps_case(grid * np.ones((2, 2, 1, 1)), [[0.5, 0.5], [1.0, 0.0], [0.5, 0.5], [1.0, 0.0]],
+              [0.25, 0.0, 0.25, 0.0], "classes 0 and 2 tie"),
+    maps_case(np.zeros((3, 2, 1, 1)), np.zeros((5, 2)), np.zeros(5), "every class ties"),
+    maps_case(-np.abs(rng.standard_normal((2, 4, 3, 3))) - 2.0,
+              np.abs(rng.standard_normal((3, 4))), np.zeros(3),
+              "all-negative maps, positive weights"),
+    maps_case(rng.standard_normal((3, 2, 4, 1)), rng.standard_normal((1, 2)), [0.3], "one class"),
+]
+ck.check_against_oracle(predict_from_maps,
+                        "poolgrade.answers:06-from-feature-maps-to-prediction.predict_from_maps",
+                        ck.literal_cases(cases, names=("feature_maps", "weight", "bias")),
+                        numpy_only=True,
+                        hint="each image's softmax is its own; ties go to the first class")
+got = ck.call(predict_from_maps, np.full((3, 2, 2, 2), -1.0), np.ones((4, 2)), np.zeros(4),
+              case="three images, four tied classes")
+ck.require(type(got) in (tuple, list) and len(got) == 3 and type(got[2]) is np.ndarray
+           and got[2].dtype.kind in "iu", "classes is not an integer array",
+           case="three images, four tied classes", hint="a class is an index",
+           exercise="predict_from_maps")
+### END HIDDEN TESTS
 
 # %%
 print(f"whole notebook ran in {time.perf_counter() - lesson_start:.1f} s")
@@ -667,6 +893,9 @@ print(f"whole notebook ran in {time.perf_counter() - lesson_start:.1f} s")
 # * M. Lin, Q. Chen and S. Yan. Network In Network. *International Conference on Learning
 #   Representations (ICLR)*, 2014. arXiv:1312.4400. (Global average pooling of one map per
 #   class as the classifier, no dense layer.)
+# * B. Zhou, A. Khosla, A. Lapedriza, A. Oliva and A. Torralba. Learning Deep Features for
+#   Discriminative Localization. *IEEE Conference on Computer Vision and Pattern Recognition
+#   (CVPR)*, 2016. arXiv:1512.04150. (Class activation maps from a GAP head.)
 # * J. T. Springenberg, A. Dosovitskiy, T. Brox and M. Riedmiller. Striving for Simplicity:
 #   The All Convolutional Net. *ICLR 2015, workshop track*. arXiv:1412.6806.
 # * Y. LeCun, L. Bottou, Y. Bengio and P. Haffner. Gradient-based learning applied to

@@ -43,6 +43,29 @@ _WINDOWS = literal_cases([((10, 4), {}, "overlapping windows"),
                           ((49, 31), {}, "a long input")],
                          names=("length", "output_size"))
 
+
+def _maps(means, seed):
+    """(N, C, 2, 2) maps whose channel means are ``means`` (N, C), exactly (a +-0.25 pattern)."""
+    rng = np.random.default_rng(seed)
+    means = np.asarray(means, dtype=np.float64)
+    signs = rng.permutation(np.array([1.0, 1.0, -1.0, -1.0])).reshape(2, 2)
+    return arr((means[:, :, None, None] + 0.25 * signs).tolist())
+
+
+# each image's own softmax: ordinary logits (N != K), all near +1000 (a plain np.exp
+# overflows), one image near +1000 and one near -1000 (a shift by the batch's largest logit
+# leaves 0 / 0), and tied classes
+_PREDICT = literal_cases([
+    ((_maps([[0.5, -1.0], [2.0, 0.25], [-0.75, 1.5]], 6621), arr([[1.0, -0.5], [0.25, 2.0],
+      [-1.5, 0.5], [0.75, 0.75]]), arr([0.1, -0.2, 0.3, 0.0])), {}, "N=3, C=2, K=4"),
+    ((_maps([[1000.0, 1001.5], [999.0, 1000.25]], 6622), arr([[1.0, 0.0], [0.0, 1.0],
+      [0.5, 0.5]]), arr([0.0, 0.0, 0.0])), {}, "logits near +1000"),
+    ((_maps([[1000.0, 1002.0], [-1000.0, -1001.0]], 6623), arr([[1.0, 0.0], [0.0, 1.0],
+      [0.5, 0.5]]), arr([0.0, 0.0, 0.0])), {}, "one image near +1000, one near -1000"),
+    ((_maps([[1.5, -0.5], [0.0, 0.0]], 6624), arr([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]),
+      arr([0.0, 0.0, 0.0])), {}, "classes 0 and 1 tie"),
+], names=("feature_maps", "weight", "bias"))
+
 MISTAKES = {
     "head_params": {
         "probes": [_HEAD_PARAMS],
@@ -140,7 +163,7 @@ def gap_head(features, weight, bias):
             {
                 "id": 'weight_not_transposed',
                 "matches": 'the pooled features times the weight as it is stored',
-                "explain": 'mind the shapes: the weight is stored one row per class, so which way round must an (N, C) batch meet it?',
+                "explain": "the weight is stored (K, C), one row per class, like nn.Linear's: the logits are the (N, C) batch of channel averages times the transpose of the weight, (N, C) @ (C, K) = (N, K)",
                 "section": 'Exercise 2: a GAP head in NumPy',
                 "source": '''
 def gap_head(features, weight, bias):
@@ -196,6 +219,83 @@ def adaptive_windows(length, output_size):
 def adaptive_windows(length, output_size):
     return [(int(round(i * length / output_size)), -(-(i + 1) * length // output_size))
             for i in range(output_size)]
+''',
+            },
+        ],
+    },
+    "predict_from_maps": {
+        "probes": [_PREDICT],
+        "mistakes": [
+            {
+                "id": 'naive_softmax',
+                "matches": 'a softmax straight from the formula, np.exp of the raw logits',
+                "explain": 'np.exp of a logit near 1000 is inf, and inf / inf is nan: which number can you subtract from every logit of an image without changing its probabilities (section 4)?',
+                "section": 'Section 4, from logits to a prediction',
+                "source": '''
+def predict_from_maps(feature_maps, weight, bias):
+    logits = np.asarray(feature_maps, dtype=np.float64).mean(axis=(2, 3)) @ np.asarray(weight).T + bias
+    e = np.exp(logits)
+    return logits, e / e.sum(axis=1, keepdims=True), logits.argmax(axis=1)
+''',
+            },
+            {
+                "id": 'batch_max_shift',
+                "matches": "a softmax shifted by the largest logit of the whole batch",
+                "explain": "an image whose logits lie far below the batch's largest gets np.exp(...) = 0 for every class, and 0 / 0 is nan: shift each image's logits by that image's own largest",
+                "section": 'Section 4, from logits to a prediction',
+                "source": '''
+def predict_from_maps(feature_maps, weight, bias):
+    logits = np.asarray(feature_maps, dtype=np.float64).mean(axis=(2, 3)) @ np.asarray(weight).T + bias
+    e = np.exp(logits - logits.max())
+    return logits, e / e.sum(axis=1, keepdims=True), logits.argmax(axis=1)
+''',
+            },
+            {
+                "id": 'softmax_over_images',
+                "matches": 'a softmax over the images (axis 0) instead of over the classes',
+                "explain": "your probabilities sum to 1 down each class, over the images: one image's K probabilities are a row, axis 1",
+                "section": 'Section 4, from logits to a prediction',
+                "source": '''
+def predict_from_maps(feature_maps, weight, bias):
+    logits = np.asarray(feature_maps, dtype=np.float64).mean(axis=(2, 3)) @ np.asarray(weight).T + bias
+    e = np.exp(logits - logits.max(axis=0, keepdims=True))
+    return logits, e / e.sum(axis=0, keepdims=True), logits.argmax(axis=1)
+''',
+            },
+            {
+                "id": 'sigmoid_per_class',
+                "matches": 'a sigmoid of every logit on its own',
+                "explain": "each probability came from its own logit alone, so an image's probabilities do not sum to 1: the sigmoid is the two-class case, the softmax divides by a sum over all K classes",
+                "section": 'Section 4, from logits to a prediction',
+                "source": '''
+def predict_from_maps(feature_maps, weight, bias):
+    logits = np.asarray(feature_maps, dtype=np.float64).mean(axis=(2, 3)) @ np.asarray(weight).T + bias
+    return logits, 1.0 / (1.0 + np.exp(-logits)), logits.argmax(axis=1)
+''',
+            },
+            {
+                "id": 'argmax_over_images',
+                "matches": 'classes from an argmax over the images (axis 0)',
+                "explain": "you got one index per class (the image where that class scores highest): an image's class is the argmax over its own K logits, axis 1",
+                "section": 'Section 4, from logits to a prediction',
+                "source": '''
+def predict_from_maps(feature_maps, weight, bias):
+    logits = np.asarray(feature_maps, dtype=np.float64).mean(axis=(2, 3)) @ np.asarray(weight).T + bias
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return logits, e / e.sum(axis=1, keepdims=True), logits.argmax(axis=0)
+''',
+            },
+            {
+                "id": 'all_tied_classes',
+                "matches": 'the index of every largest logit (np.nonzero), ties included',
+                "explain": "when classes tie you returned each of them, so there are more classes than images: take one per image, the first of the tied ones (np.argmax does)",
+                "section": 'Exercise 7: from feature maps to a predicted class',
+                "source": '''
+def predict_from_maps(feature_maps, weight, bias):
+    logits = np.asarray(feature_maps, dtype=np.float64).mean(axis=(2, 3)) @ np.asarray(weight).T + bias
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    classes = np.nonzero(logits == logits.max(axis=1, keepdims=True))[1]
+    return logits, e / e.sum(axis=1, keepdims=True), classes
 ''',
             },
         ],

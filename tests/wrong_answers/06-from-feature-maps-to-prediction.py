@@ -99,5 +99,41 @@ def design_head(trunk, n_classes):
     channels = [layer[1] for layer in trunk if layer[0] == "conv"][-1]
     return [("linear", channels, n_classes)]
 '''),
+        ('degenerate: adaptive pooling to size 0, a dense layer of biases only', '''
+def design_head(trunk, n_classes):
+    return [("adaptive", 0), ("flatten",), ("linear", 0, n_classes)]
+'''),
+        ('degenerate: no layer with parameters when the channels equal the classes', '''
+def design_head(trunk, n_classes):
+    channels = ([1] + [layer[1] for layer in trunk if layer[0] == "conv"])[-1]
+    if channels == n_classes:
+        return [("gap",)]
+    return [("gap",), ("linear", channels, n_classes)]
+'''),
+        ('degenerate: a ReLU on the logits', '''
+def design_head(trunk, n_classes):
+    channels = ([1] + [layer[1] for layer in trunk if layer[0] == "conv"])[-1]
+    return [("gap",), ("linear", channels, n_classes), ("relu",)]
+'''),
+    ],
+    "predict_from_maps": [
+        ('delegates to torch', '''
+def predict_from_maps(feature_maps, weight, bias):
+    import torch
+    maps, w, b = (torch.as_tensor(np.asarray(a, dtype=np.float64))
+                  for a in (feature_maps, weight, bias))
+    logits = torch.nn.functional.linear(maps.mean(dim=(2, 3)), w, b)
+    return logits.numpy(), torch.softmax(logits, dim=1).numpy(), logits.argmax(dim=1).numpy()
+'''),
+        ('classes filled into np.zeros: floats, not integers', '''
+def predict_from_maps(feature_maps, weight, bias):
+    pooled = np.asarray(feature_maps, dtype=np.float64).mean(axis=(2, 3))
+    logits = pooled @ np.asarray(weight).T + bias
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    classes = np.zeros(len(logits))
+    for i, row in enumerate(logits):
+        classes[i] = np.argmax(row)
+    return logits, e / e.sum(axis=1, keepdims=True), classes
+'''),
     ],
 }
