@@ -1,9 +1,9 @@
 """Known mistakes of lesson 01 (max vs average pooling), one entry per exercise.
 
-Each mistake is written as a student holding it would write the exercise cell.  ``python
-tools/mistakes.py`` runs them on the probes and stores what they return in
+Each mistake is written as a student holding it would write the exercise cell.  ``poolgrade
+mistakes`` runs them on the probes and stores what they return in
 ``poolkit/mistakes/01-max-vs-average.json``; the code stays here, with the instructor.
-See tools/mistakes.py for the format.
+See poolgrade/authoring/mistake_catalogue.py for the format.
 """
 
 import numpy as np

@@ -1,9 +1,9 @@
 """Known mistakes of lesson 05 (Keras and PyTorch), one entry per exercise.
 
-Each mistake is written as a student holding it would write the exercise cell.  ``python
-tools/mistakes.py`` runs them on the probes and stores what they return in
+Each mistake is written as a student holding it would write the exercise cell.  ``poolgrade
+mistakes`` runs them on the probes and stores what they return in
 ``poolkit/mistakes/05-keras-and-pytorch.json``; the code stays here, with the instructor.
-See tools/mistakes.py for the format.
+See poolgrade/authoring/mistake_catalogue.py for the format.
 
 Not here: Exercise 5 (torch_to_keras) returns Keras layers as (name, kwargs) pairs, not
 plain data, so its wrong answers all stay in tests/wrong_answers; so do Exercise 6's

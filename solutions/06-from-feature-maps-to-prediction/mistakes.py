@@ -1,9 +1,9 @@
 """Known mistakes of lesson 06 (from feature maps to a prediction), one entry per exercise.
 
-Each mistake is written as a student holding it would write the exercise cell.  ``python
-tools/mistakes.py`` runs them on the probes and stores what they return in
+Each mistake is written as a student holding it would write the exercise cell.  ``poolgrade
+mistakes`` runs them on the probes and stores what they return in
 ``poolkit/mistakes/06-from-feature-maps-to-prediction.json``; the code stays here, with the
-instructor.  See tools/mistakes.py for the format.  ``design_head`` has no entry: its answer
+instructor.  See poolgrade/authoring/mistake_catalogue.py for the format.  ``design_head`` has no entry: its answer
 is a list of menu layers (strings), not data a probe can compare.
 """
 
