@@ -100,17 +100,26 @@ def find_similar(answers: dict[str, dict[str, str]], sources: dict[str, str] | N
     similarity of at least ``threshold``, by exercise, then most similar first.
     """
     boilerplate = boilerplate_hashes(stubs)
-    prints: dict[str, dict[str, object]] = {}     # exercise -> student -> fingerprint
+    # exercise -> answer code -> (its fingerprint, the students who wrote exactly that code):
+    # identical answers are fingerprinted and compared once, so a class where hundreds of
+    # students hand in the same code costs one comparison per distinct answer pair, not
+    # one per student pair
+    prints: dict[str, dict[str, tuple[object, list[str]]]] = {}
     for student, by_exercise in answers.items():
         for exercise, code in by_exercise.items():
             if not isinstance(code, str) or not code.strip():
                 continue
+            by_code = prints.setdefault(exercise, {})
+            if code in by_code:
+                by_code[code][1].append(student)
+                continue
             try:
                 found = fingerprint(code, boilerplate)
             except Exception:   # pygments or numpy choking on junk: that answer is skipped
-                continue
-            if found is not None and len(found.hashes) >= MIN_FINGERPRINTS:
-                prints.setdefault(exercise, {})[student] = found
+                found = None
+            if found is not None and len(found.hashes) < MIN_FINGERPRINTS:
+                found = None
+            by_code[code] = (found, [student])
     references = {}
     for name, code in (sources or {}).items():
         try:
@@ -121,18 +130,23 @@ def find_similar(answers: dict[str, dict[str, str]], sources: dict[str, str] | N
             references[name] = found
 
     pairs = []
-    for exercise, by_student in prints.items():
-        students = sorted(by_student)
-        for i, student in enumerate(students):
-            mine = by_student[student]
-            for other in students[i + 1:]:
-                similarity = max(_shares(mine, by_student[other], threshold))
+    for exercise, by_code in prints.items():
+        groups = [(found, sorted(students)) for found, students in by_code.values()
+                  if found is not None]
+        for i, (mine, students) in enumerate(groups):
+            # the same code twice: copydetect's share is 1 both ways
+            pairs += [SimilarPair(exercise, *sorted((a, b)), 1.0)
+                      for k, a in enumerate(students) for b in students[k + 1:]]
+            for theirs, others in groups[i + 1:]:
+                similarity = max(_shares(mine, theirs, threshold))
                 if similarity >= threshold:
-                    pairs.append(SimilarPair(exercise, student, other, similarity))
+                    pairs += [SimilarPair(exercise, *sorted((a, b)), similarity)
+                              for a in students for b in others]
             for name, reference in references.items():
                 similarity = _shares(mine, reference, threshold)[0]
                 if similarity >= threshold:
-                    pairs.append(SimilarPair(exercise, student, name, similarity, source=True))
+                    pairs += [SimilarPair(exercise, student, name, similarity, source=True)
+                              for student in students]
     order = {exercise: i for i, exercise in enumerate(prints)}
     return sorted(pairs, key=lambda p: (order[p.exercise], -p.similarity, p.student, p.other))
 

@@ -177,3 +177,33 @@ def test_package_sources_are_named_by_their_path_in_the_package():
     assert "\ndef call(" in sources["poolkit/checks/guards.py"]
     # a build/ folder next to the modules is no part of the package
     assert not [name for name in sources if "/build/" in name or "egg-info" in name]
+
+
+def test_identical_answers_are_compared_once_and_flagged_pair_by_pair(monkeypatch):
+    """A class of a thousand where hundreds hand in the same code (the benchmark's class,
+    or one leaked answer) costs one comparison per pair of distinct answers; every student
+    pair is still reported."""
+    import copydetect
+
+    calls = []
+    real = copydetect.compare_files
+    monkeypatch.setattr(copydetect, "compare_files",
+                        lambda a, b: calls.append(1) or real(a, b))
+    answers = class_of(**{f"loops{i:03}": LOOPS for i in range(200)},
+                       **{f"renamed{i:03}": RENAMED for i in range(100)},
+                       **{"erin": INDEPENDENT})
+    pairs = similarity.find_similar(answers, stubs=[STUB])
+    assert len(calls) <= 3        # LOOPS~RENAMED, LOOPS~INDEPENDENT, RENAMED~INDEPENDENT
+    assert len(pairs) == 200 * 199 // 2 + 100 * 99 // 2 + 200 * 100
+    assert len(set(flagged(pairs))) == len(pairs)
+    assert all(p.student < p.other and "erin" not in (p.student, p.other) for p in pairs)
+    assert {p.similarity for p in pairs if p.student.startswith("loops")
+            and p.other.startswith("loops")} == {1.0}
+
+
+@pytest.mark.parametrize("code, stub", [(LOOPS, STUB), (RENAMED, STUB), (LOOPS, LONG_STUB)])
+def test_copydetect_gives_the_same_code_a_share_of_one_both_ways(code, stub):
+    """Why identical answers need no comparison: copydetect's measure says 1.0."""
+    boilerplate = similarity.boilerplate_hashes([stub])
+    a, b = similarity.fingerprint(code, boilerplate), similarity.fingerprint(code, boilerplate)
+    assert similarity._shares(a, b, threshold=0.0) == (1.0, 1.0)
