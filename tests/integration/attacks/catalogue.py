@@ -39,7 +39,7 @@ EXERCISES = {
     "01-max-vs-average": ("max_pool2d_loops", "avg_pool2d_loops", "bug_counterexample",
                           "pool2d_vectorized", "global_avg_pool"),
     "05-keras-and-pytorch": ("channels_layout", "same_padding", "keras_same_max_pool",
-                             "max_pool_backward", "torch_to_keras"),
+                             "max_pool_backward", "torch_to_keras", "pool_nets"),
 }
 
 
