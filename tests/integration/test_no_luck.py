@@ -9,6 +9,7 @@ passes every reseeded cell, so a failure here is the wrong answer's and not the 
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -57,41 +58,41 @@ def exercises_with_hidden_cells():
                 yield pytest.param(lesson, exercise, id=f"{lesson[:2]}-{exercise}")
 
 
-@pytest.fixture(scope="module")
-def namespaces():
-    cache = {}
-
-    def get(lesson):
-        if lesson not in cache:
-            cache[lesson] = mistakes_tool.solution_namespace(lesson)
-        return cache[lesson]
-    return get
+@functools.cache
+def solution_namespace(lesson: str) -> dict:
+    """The instructor's answers of ``lesson``, built once (callers copy before changing)."""
+    return mistakes_tool.solution_namespace(lesson)
 
 
-def run_hidden(lesson: str, namespace: dict, submitted: list[str], source: str,
-               prelude: str):
+def graded_draws(lesson: str, exercise: str, submitted: str | None):
+    """(grade_id, seed offset, outcome) of every draw of the exercise's hidden cells, with
+    ``submitted`` (a student's answer cell; None: the solution's) run under the harness."""
+    namespace = solution_namespace(lesson)
+    answers = solution_sources(lesson)
+    if submitted is not None:
+        namespace = with_source(namespace, submitted)
+        answers = answers + [submitted]
     names = harness.answer_names(solution_sources(lesson))
-    sources = harness.defining_cells(solution_sources(lesson) + submitted, names)
-    return harness.run_test_cell(source, names, remote_caller(namespace), prelude=prelude,
-                                 sources=sources)
+    sources = harness.defining_cells(answers, names)
+    caller = remote_caller(namespace)
+    for gid, offset, cell, prelude in draws(lesson, exercise):
+        yield gid, offset, harness.run_test_cell(cell, names, caller, prelude=prelude,
+                                                 sources=sources)
 
 
 @pytest.mark.parametrize("lesson, exercise", list(exercises_with_hidden_cells()))
-def test_the_solution_passes_every_reseeded_hidden_cell(lesson, exercise, namespaces):
-    namespace = namespaces(lesson)
+def test_the_solution_passes_every_reseeded_hidden_cell(lesson, exercise):
     failed = [f"{gid} (seed offset {offset}): {outcome.evalue}"
-              for gid, offset, source, prelude in draws(lesson, exercise)
-              if not (outcome := run_hidden(lesson, namespace, [], source, prelude)).passed]
+              for gid, offset, outcome in graded_draws(lesson, exercise, None)
+              if not outcome.passed]
     assert not failed, "\n".join(failed)
 
 
 def hidden_outcomes(lesson: str, exercise: str, source: str) -> dict[str, dict[int, bool]]:
     """grade_id -> seed offset -> whether ``source`` as the student's answer passes."""
-    namespace = with_source(mistakes_tool.solution_namespace(lesson), source)
     outcomes: dict[str, dict[int, bool]] = {}
-    for gid, offset, cell, prelude in draws(lesson, exercise):
-        passed = run_hidden(lesson, namespace, [source], cell, prelude).passed
-        outcomes.setdefault(gid, {})[offset] = passed
+    for gid, offset, outcome in graded_draws(lesson, exercise, source):
+        outcomes.setdefault(gid, {})[offset] = outcome.passed
     return outcomes
 
 
