@@ -115,6 +115,7 @@ def solution_namespace(lesson: str) -> dict:
 
 def _encode_call(fn, args, kwargs) -> str:
     from poolkit.checks import _encode
+    from poolkit.checks.diagnosis import error_key
 
     copies = tuple(a.copy() if hasattr(a, "copy") and hasattr(a, "shape") else a
                    for a in args)
@@ -123,8 +124,15 @@ def _encode_call(fn, args, kwargs) -> str:
             warnings.simplefilter("ignore")
             value = fn(*copies, **kwargs)
     except Exception as exc:
-        return f"E {type(exc).__name__}"
+        return f"E {error_key(type(exc).__name__, str(exc))}"
     return _encode(value)
+
+
+def _contract_error(line: str, contract: list[str]) -> str:
+    """An encoded outcome, with an error the exercise asks for reduced to its type."""
+    if line.startswith("E ") and line.split()[1].partition(":")[0] in contract:
+        return "E " + line.split()[1].partition(":")[0]
+    return line
 
 
 def build_lesson(lesson: str) -> dict:
@@ -139,11 +147,16 @@ def build_lesson(lesson: str) -> dict:
         recipes = [repr((cs.generator, cs.params)) for cs in entry["probes"]]
         cases = [case for cs in entry["probes"] for case in _GENERATORS[cs.generator](**cs.params)]
         correct = [_encode_call(base[function], a, k) for a, k, _ in cases]
+        # errors the exercise asks for are matched by type alone (diagnosis.error_key)
+        contract = sorted({line.split()[1].partition(":")[0] for line in correct
+                           if line.startswith("E ")})
+        correct = [_contract_error(line, contract) for line in correct]
         mistakes, seen = [], {tuple(correct): "the solution"}
         for mistake in entry["mistakes"]:
             namespace = dict(base)
             exec(mistake["source"], namespace)
-            outputs = [_encode_call(namespace[function], a, k) for a, k, _ in cases]
+            outputs = [_contract_error(_encode_call(namespace[function], a, k), contract)
+                       for a, k, _ in cases]
             clash = seen.get(tuple(outputs))
             if clash is not None:
                 raise ValueError(f"{lesson} {exercise}: the probes cannot tell "
@@ -152,6 +165,8 @@ def build_lesson(lesson: str) -> dict:
             mistakes.append({k: mistake[k] for k in ("id", "matches", "explain", "section")}
                             | {"outputs": outputs})
         exercises[exercise] = {"function": function, "probes": recipes, "mistakes": mistakes}
+        if contract:
+            exercises[exercise]["contract_errors"] = contract
         if entry.get("functions"):
             exercises[exercise]["functions"] = list(entry["functions"])
     return {"lesson": lesson, "exercises": exercises}

@@ -280,9 +280,11 @@ def _instructor(lesson: str) -> dict | None:
         return None
 
 
-def _trusted_outcome(fn, args, kwargs):
+def _trusted_outcome(fn, args, kwargs, contract=()):
     """What the instructor's ``fn`` gives (run here, on copies): a strict value,
-    ``("error", type name)``, or None for a result the checks do not read."""
+    ``("error", key)`` (its type and message, see ``error_key``), or None for a result the
+    checks do not read."""
+    from poolkit.checks.diagnosis import error_key
     from poolkit.checks.results import strict_value
 
     try:
@@ -290,7 +292,7 @@ def _trusted_outcome(fn, args, kwargs):
             warnings.simplefilter("ignore")
             value = fn(*copy.deepcopy(tuple(args)), **copy.deepcopy(dict(kwargs)))
     except Exception as exc:
-        return ("error", type(exc).__name__)
+        return ("error", error_key(type(exc).__name__, str(exc), contract))
     try:
         return strict_value(value)
     except AssertionError:
@@ -320,6 +322,7 @@ def confirmation_cases(exercise: str, mistake_id: str, secret: int) -> tuple:
     if mistake_id not in mistakes:
         return ()
     seen = {case_key(args, kwargs) for args, kwargs, _ in probe_cases(spec)}
+    contract = tuple(spec.get("contract_errors", ()))
     separating, agreeing = [], []
     for draw in range(DRAWS):
         for args, kwargs, probe in fresh_cases(spec, draw, secret):
@@ -327,14 +330,14 @@ def confirmation_cases(exercise: str, mistake_id: str, secret: int) -> tuple:
             if key in seen:
                 continue
             seen.add(key)
-            right = _trusted_outcome(solution, args, kwargs)
+            right = _trusted_outcome(solution, args, kwargs, contract)
             if right is None:
                 continue
             if probe is not None:
-                before = _trusted_outcome(solution, *probe)
+                before = _trusted_outcome(solution, *probe, contract)
                 if before is None or _kind(before) != _kind(right):
                     continue        # not a configuration the solution treats as the probe
-            wrong = _trusted_outcome(mistakes[mistake_id], args, kwargs)
+            wrong = _trusted_outcome(mistakes[mistake_id], args, kwargs, contract)
             if wrong is None:
                 continue
             found = agreeing if same_result(wrong, right) else separating

@@ -30,6 +30,7 @@ import ast
 import contextlib
 import io
 import json
+import re
 import sys
 from functools import cache
 from importlib import resources
@@ -80,6 +81,26 @@ def probe_cases(spec: dict) -> list:
     return cases
 
 
+def error_key(type_name: str, message: str | None, contract=()) -> str:
+    """One token for a raised exception: its type and its message, numbers blanked.
+
+    A known mistake that raises is recorded with this key, so that it is named only for the
+    same error: a ``TypeError`` from a float size is not a ``TypeError`` from a wrong
+    number of arguments.  Numbers are blanked because the probes and the grader's fresh
+    inputs differ in sizes; the rest of the message must agree.  The exception is an
+    error the exercise asks for (``contract``: the types the solution itself raises on
+    some probe, e.g. a ValueError for an impossible input): each student words it their
+    own way, so only its type counts, and where it is raised tells the mistakes apart."""
+    if type_name in contract:
+        return type_name
+    text = re.sub(r"\d+(?:\.\d+)?(?:e[+-]?\d+)?", "#", f"{message or ''}"[:200])
+    text = re.sub(r"\s+", "_", text.strip())[:_KEY_LENGTH]
+    return f"{type_name}:{text}" if text else type_name
+
+
+_KEY_LENGTH = 80
+
+
 def _shape_of(value):
     """A value's kinds all the way down (an int and a float of equal value differ)."""
     if value[0] == "tuple":
@@ -113,8 +134,9 @@ def _student_function(name: str):
     return found if callable(found) else None
 
 
-def _outcome(fn, args, kwargs, name):
-    """What ``fn`` gives on one probe: a strict value, ``("error", type)``, or None when
+def _outcome(fn, args, kwargs, name, contract=()):
+    """What ``fn`` gives on one probe: a strict value, ``("error", key)`` (see
+    :func:`error_key`), or None when
     it cannot be told (too slow, or a result of a kind the checks do not read)."""
     from .failures import CheckFailed
     from .guards import _call_student
@@ -126,7 +148,8 @@ def _outcome(fn, args, kwargs, name):
                               time_limit=effective_limit(PROBE_TIME_LIMIT), watch=None)
     except CheckFailed as exc:
         raised = exc.failure.raised_type
-        return None if raised is None else ("error", raised)
+        return None if raised is None else (
+            "error", error_key(raised, exc.failure.raised_message, contract))
     except AssertionError:    # the kernel is unfit for checks: nothing can be told
         return None
     try:
@@ -147,12 +170,13 @@ def diagnose(exercise: str, fn=None) -> dict | None:
     if fn is None:
         return None
     alive = _list(range(spec["mistakes"].__len__()))
+    contract = _tuple(spec.get("contract_errors", ()))
     # In the kernel, whatever the student's function prints while probed stays out of the
     # test's output (under the grader it prints in its own kernel anyway).
     with expected_failure(), contextlib.redirect_stdout(io.StringIO()):
         for index, (args, kwargs, _note) in enumerate(probe_cases(spec)):
             try:
-                got = _outcome(fn, args, kwargs, spec["function"])
+                got = _outcome(fn, args, kwargs, spec["function"], contract)
             except Exception:
                 # e.g. the grader lost the kernel: no diagnosis, and the check's own
                 # failure stands (the next call reports the lost kernel)
@@ -176,7 +200,7 @@ def diagnose(exercise: str, fn=None) -> dict | None:
         # fresh inputs that no student can read (poolgrade.execution.confirm).
         try:
             if not grader.confirm_mistake(spec, mistake,
-                             lambda a, k: _outcome(fn, a, k, spec["function"])):
+                             lambda a, k: _outcome(fn, a, k, spec["function"], contract)):
                 return None
         except Exception:
             return None         # as above: a lost kernel names nothing

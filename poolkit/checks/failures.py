@@ -29,14 +29,15 @@ KINDS = (
 class CheckFailure:
     """One failed check.  ``kind`` is one of :data:`KINDS`; ``raised_type`` is the name of
     the exception type the student's function raised (for ``raised`` and ``not_written``,
-    else None); ``case`` and ``hint`` as the message shows them; ``mistake`` the id of the
-    known mistake the diagnosis named, or None."""
+    else None) and ``raised_message`` its message; ``case`` and ``hint`` as the message shows
+    them; ``mistake`` the id of the known mistake the diagnosis named, or None."""
 
     kind: str
     raised_type: str | None = None
     case: str = ""
     hint: str = ""
     mistake: str | None = None
+    raised_message: str | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:

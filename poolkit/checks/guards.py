@@ -143,7 +143,7 @@ def _fail_raised(name, type_name, exc, case, hint):
               f"cell with your code, then run that cell", case, hint, kind="not_written",
               raised_type=type_name)
     first = f"{name} raised {type_name}: {message}" if message else f"{name} raised {type_name}"
-    _fail(first, case, hint, kind="raised", raised_type=type_name)
+    _fail(first, case, hint, kind="raised", raised_type=type_name, raised_message=message)
 
 
 def _call_student(fn, args, kwargs, *, name, case, hint, time_limit, watch, slow_raises=False):

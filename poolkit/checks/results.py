@@ -238,12 +238,13 @@ def _unravel(flat_index: int, shape) -> tuple:
 
 
 def _fail(reason: str, case: str, hint: str, exercise: str | None = None, *,
-          diagnose_it: bool = True, kind: str = "wrong", raised_type: str | None = None):
+          diagnose_it: bool = True, kind: str = "wrong", raised_type: str | None = None,
+          raised_message: str | None = None):
     """Raise the failure a student reads: what differs, the case, the known mistake it
     shows (:mod:`~poolkit.checks.diagnosis`) or else the test's hint, then the staged rule
     (:mod:`~poolkit.checks.hints`).  At most about five lines.  ``diagnose_it=False`` for
     failures that probing cannot explain (a call that timed out would only time out
-    again).  ``kind`` and ``raised_type`` say what failed as data
+    again).  ``kind``, ``raised_type`` and ``raised_message`` say what failed as data
     (:class:`~poolkit.checks.failures.CheckFailure`), which the exception carries."""
     __tracebackhide__ = True  # noqa: F841 (IPython and pytest hide this frame)
     from .diagnosis import diagnose, message_lines
@@ -261,7 +262,7 @@ def _fail(reason: str, case: str, hint: str, exercise: str | None = None, *,
         lines.append(f"  hint: {hint}")
     lines += staged_lines(exercise, grading=_grading_harness() is not None)
     failure = CheckFailure(kind, raised_type, case, hint,
-                           None if mistake is None else mistake["id"])
+                           None if mistake is None else mistake["id"], raised_message)
     raise CheckFailed("\n".join(lines), failure)
 
 

@@ -147,7 +147,7 @@ def test_mistake_is_diagnosed_in_the_kernel(lesson, exercise, mistake, namespace
 def test_a_mistake_that_raises_is_not_called_an_output(namespaces, monkeypatch):
     """Lesson 06's untransposed weight makes NumPy raise: there is no output to compare, so
     the diagnosis says the function behaves like the mistake."""
-    lesson, exercise = "06-from-feature-maps-to-prediction", "gap_head"
+    lesson, exercise = "06-from-feature-maps-to-prediction", "predict_from_maps"
     mistake = next(m for (ex, _), m in mistakes_tool.known_mistakes(lesson).items()
                    if ex == exercise and m["id"] == "weight_not_transposed")
     namespace = kernel_namespace(with_source(namespaces(lesson), mistake["source"]))
@@ -157,9 +157,53 @@ def test_a_mistake_that_raises_is_not_called_an_output(namespaces, monkeypatch):
         for source in cells:
             exec(source, namespace)
     message = str(failed.value)
-    assert "gap_head raised ValueError" in message, message
+    assert "predict_from_maps raised ValueError" in message, message
     assert f"your function behaves exactly like {mistake['matches']}" in message, message
     assert "your output equals" not in message, message
+
+
+@pytest.mark.parametrize("message, named", [
+    ("'float' object cannot be interpreted as an integer", True),
+    ("max_pool2d_loops() takes 2 positional arguments but 4 were given", False),
+    ("unsupported operand type(s) for +: 'int' and 'str'", False),
+])
+def test_a_mistake_that_raises_is_named_only_for_its_own_error(message, named, monkeypatch):
+    """Lesson 01's float sizes raise a TypeError; another TypeError (a wrong signature, a
+    string added to a number) is a different bug and must not be called a float size."""
+    exercise = "max_pool2d_loops"
+
+    def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
+        raise TypeError(message)
+
+    monkeypatch.setattr(sys.modules["__main__"], exercise, max_pool2d_loops, raising=False)
+    found = diagnosis.diagnose(exercise)
+    assert (found is not None and found["id"] == "float_sizes") == named, found
+
+
+def test_an_error_the_exercise_asks_for_is_matched_by_type(namespaces, monkeypatch):
+    """Lesson 01's input_from_pools must raise ValueError for impossible targets, in the
+    student's own words: a mistake in *when* it raises is named whatever the wording."""
+    lesson, exercise = "01-max-vs-average", "input_from_pools"
+    entry = diagnosis._catalogue()[exercise]
+    assert entry.get("contract_errors") == ["ValueError"]
+    mistake = next(m for (ex, _), m in mistakes_tool.known_mistakes(lesson).items()
+                   if ex == exercise and m["id"] == "strict_bounds")
+    source = mistake["source"].replace('"a window needs mean < max < 4 * mean"',
+                                       '"impossible targets, sorry (window 3)"')
+    assert source != mistake["source"]
+    namespace = kernel_namespace(with_source(namespaces(lesson), source))
+    monkeypatch.setattr(sys.modules["__main__"], exercise, namespace[exercise], raising=False)
+    assert diagnosis.diagnose(exercise)["id"] == "strict_bounds"
+
+
+def test_the_error_key_blanks_numbers_and_keeps_words():
+    key = diagnosis.error_key
+    assert key("ValueError", "shapes (2,3) and (4,5) not aligned") == \
+        key("ValueError", "shapes (7,1) and (1,9) not aligned")
+    assert key("ValueError", "shapes (2,3)") != key("TypeError", "shapes (2,3)")
+    assert key("TypeError", "'float' object") != key("TypeError", "'str' object")
+    assert " " not in key("TypeError", "many  words\nand lines " * 40)   # one oracle token
+    assert key("KeyError", "") == "KeyError"
 
 
 @pytest.mark.parametrize("lesson, exercise, mistake", list(all_mistakes()))
@@ -240,11 +284,10 @@ def wider_cases(entry) -> list:
     return cases
 
 
-def _results(fn, cases):
-    out = []
-    for args, kwargs, _ in cases:
-        out.append(mistakes_tool._encode_call(fn, args, kwargs))
-    return out
+def _results(fn, cases, contract=()):
+    """Encoded outcomes, an error the exercise asks for reduced to its type (as recorded)."""
+    return [mistakes_tool._contract_error(mistakes_tool._encode_call(fn, args, kwargs), contract)
+            for args, kwargs, _ in cases]
 
 
 class _Slow(Exception):
@@ -264,8 +307,9 @@ def test_mutants_are_diagnosed_only_as_what_they_are(lesson, exercise, namespace
     base = namespaces(lesson)
     source = solution_source(lesson, exercise)
     cases = wider_cases(spec)
-    truth = _results(base[name], cases)
-    known = {m["id"]: _results(with_source(base, m["source"])[name], cases)
+    contract = diagnosis._catalogue()[exercise].get("contract_errors", [])
+    truth = _results(base[name], cases, contract)
+    known = {m["id"]: _results(with_source(base, m["source"])[name], cases, contract)
              for m in spec["mistakes"]}
     checked = named = 0
     previous = signal.signal(signal.SIGALRM, _alarm)
@@ -275,7 +319,7 @@ def test_mutants_are_diagnosed_only_as_what_they_are(lesson, exercise, namespace
             try:
                 signal.alarm(10)
                 exec(text, namespace)
-                got = _results(namespace[name], cases)
+                got = _results(namespace[name], cases, contract)
                 found = diagnosis.diagnose(exercise, namespace[name])
             except _Slow:
                 continue
@@ -553,12 +597,13 @@ def test_every_mistake_separates_from_the_solution_on_fresh_inputs(secret, names
             for mistake in entry["mistakes"]:
                 cases = confirm.confirmation_cases(exercise, mistake["id"], secret)
                 fn = with_source(base, mistake["source"])[name]
+                contract = spec_entry(exercise).get("contract_errors", ())
                 separating = 0
                 for args, kwargs, wrong in cases:
                     assert confirm.case_key(args, kwargs) not in probes
-                    assert diagnosis.same_result(confirm._trusted_outcome(fn, args, kwargs),
-                                                 wrong)
-                    right = confirm._trusted_outcome(base[name], args, kwargs)
+                    assert diagnosis.same_result(
+                        confirm._trusted_outcome(fn, args, kwargs, contract), wrong)
+                    right = confirm._trusted_outcome(base[name], args, kwargs, contract)
                     separating += not diagnosis.same_result(wrong, right)
                 if not separating:
                     unconfirmable.append(f"{exercise}: {mistake['id']}")

@@ -65,11 +65,12 @@ def _spoof_decode(tokens, pos):
             items.append(item)
         return tuple(items), pos
     if tag == "E":
-        name = tokens[pos + 1]
+        # "TypeError:words_of_the_message" (numbers blanked as #): raise one like it
+        name, _, text = tokens[pos + 1].partition(":")
         error = getattr(_builtins, name, None)
         if not (isinstance(error, type) and issubclass(error, Exception)):
             error = type(name, (Exception,), {{}})
-        return error, pos + 2
+        return (error, text.replace("_", " ").replace("#", "0")), pos + 2
     raise ValueError(tag)
 
 
@@ -98,8 +99,9 @@ def {function}(*args, **kwargs):
     if line is None:
         return _otherwise(*args, **kwargs)
     value, _ = _spoof_decode(line.split(), 0)
-    if isinstance(value, type):
-        raise value("spoofed")
+    if line.startswith("E "):
+        error, message = value
+        raise error(message)
     return value
 '''
 
