@@ -17,7 +17,7 @@
 # ---
 
 # %% [markdown]
-# # Lesson 4 · Convolution vs pooling
+# # Convolution vs pooling
 #
 # A convolution and a pooling layer look alike from the outside: both slide a small window over
 # a feature map, and both can make it smaller. They differ in *what happens inside the window*
@@ -35,7 +35,8 @@
 # 5. The strided convolution: a learned way to downsample
 # 6. Channels and shapes through a conv + pool stack
 # 7. Exercises
-# 8. References
+#
+# A summary, an optional "Going further" section and the references close the lesson.
 
 # %%
 import numpy as np
@@ -151,6 +152,13 @@ for name, layer in layers.items():
     rows.append(f"| `{name}` | {t['params']:,} | {t['shape']} | {t['channels'][0]} → "
                 f"{t['channels'][1]} | {'yes' if t['affine'] else 'no'} | {purpose[name]} |")
 display(Markdown("\n".join(rows)))
+# The prose below reads these facts off the table; the asserts keep the two in step.
+assert table["nn.MaxPool2d(2, 2)"]["params"] == table["nn.AvgPool2d(2, 2)"]["params"] == 0
+assert table["nn.Conv2d(16, 32, 3)"]["params"] == 16 * 32 * 3 * 3 + 32 == 4640
+assert table["nn.Conv2d(16, 16, 2, stride=2)"]["params"] == 16 * 16 * 2 * 2 + 16 == 1040
+assert table["nn.MaxPool2d(2, 2)"]["channels"] == (16, 16)
+assert table["nn.Conv2d(16, 32, 3)"]["channels"] == (16, 32)
+assert table["nn.Conv2d(16, 16, 2, stride=2)"]["shape"] == table["nn.MaxPool2d(2, 2)"]["shape"]
 
 # %% [markdown]
 # What the table says, in numbers:
@@ -161,24 +169,13 @@ display(Markdown("\n".join(rows)))
 #   is a weighted sum over *all* input channels.
 # - A 2×2 window with stride 2 halves height and width whether it is a convolution or a pooling
 #   layer: the shape depends on kernel, stride and padding only, never on what the window computes.
-#
-# The cell below checks those three statements, so that the table and the prose cannot drift apart.
-
-# %%
-assert table["nn.MaxPool2d(2, 2)"]["params"] == table["nn.AvgPool2d(2, 2)"]["params"] == 0
-assert table["nn.Conv2d(16, 32, 3)"]["params"] == 16 * 32 * 3 * 3 + 32 == 4640
-assert table["nn.Conv2d(16, 16, 2, stride=2)"]["params"] == 16 * 16 * 2 * 2 + 16 == 1040
-assert table["nn.MaxPool2d(2, 2)"]["channels"] == (16, 16)
-assert table["nn.Conv2d(16, 32, 3)"]["channels"] == (16, 32)
-assert table["nn.Conv2d(16, 16, 2, stride=2)"]["shape"] == table["nn.MaxPool2d(2, 2)"]["shape"]
-print("table checks passed")
 
 # %% [markdown]
 # ## 3. Average pooling is a depthwise convolution with fixed weights
 #
 # Average pooling with a $k\times k$ window computes, for every channel and window,
 # $\frac{1}{k^2}\sum_{i,j} x_{c,\,i,\,j}$: a weighted sum whose weights nobody learns. So it is a
-# convolution with a *fixed* filter (which one is Exercise 3's question), under three conditions:
+# convolution with a *fixed* filter, every weight $1/k^2$, under three conditions:
 #
 # - it must be **depthwise**: output channel $c$ only sees input channel $c$. In torch that is
 #   `groups=C`, and the weight has shape `(C, 1, k, k)`;
@@ -192,14 +189,19 @@ print("table checks passed")
 # just learns the flipped filter; for a fixed filter, and for your code in Exercise 2, it does.
 # For average pooling's filter, which is the same in every position, it makes no difference.
 #
-# Another fixed filter shows the idea: a 2×2 filter that is $1$ at the top-left and $0$
-# elsewhere, applied depthwise with stride 2, copies each window's top-left pixel. That is plain
-# subsampling, `x[:, :, ::2, ::2]`, written as a convolution. The printed number is the largest
-# absolute difference over the whole output.
+# The cell checks it for 3×3 windows with stride 2 and padding 1, and shows another fixed
+# filter: a 2×2 filter that is $1$ at the top-left and $0$ elsewhere, applied depthwise with
+# stride 2, copies each window's top-left pixel. That is plain subsampling, `x[:, :, ::2, ::2]`,
+# written as a convolution. Each printed number is the largest absolute difference over the
+# whole output.
 
 # %%
 x64 = torch.randn(2, 16, 13, 11, dtype=torch.float64)
-top_left = torch.zeros(16, 1, 2, 2, dtype=torch.float64)   # (C, 1, k, k): one filter per channel
+mean_filters = torch.full((16, 1, 3, 3), 1 / 9, dtype=torch.float64)  # (C, 1, k, k)
+print("depthwise conv with weights 1/9 vs F.avg_pool2d(x, 3, 2, 1):",
+      (F.conv2d(x64, mean_filters, stride=2, padding=1, groups=16)
+       - F.avg_pool2d(x64, 3, 2, 1)).abs().max().item())
+top_left = torch.zeros(16, 1, 2, 2, dtype=torch.float64)
 top_left[:, 0, 0, 0] = 1.0
 subsampled = F.conv2d(x64, top_left, stride=2, groups=16)
 print("depthwise conv with a top-left filter vs x[:, :, ::2, ::2]:",
@@ -239,60 +241,13 @@ for name, weight, groups in [("full", full_weight, 1), ("depthwise", depthwise_w
     print(f"{name:>9} conv: output channel 0 moves by up to {change:.3f}")
 
 # %% [markdown]
-# Seen on an image: `poolkit.data.sample_image` has a smooth shaded left half and, on the right,
-# a checkerboard of 4×4 squares, thin vertical lines and a bright disk. Average pooling, max
-# pooling and the top-left filter (subsampling) each keep something different. The last panel
-# uses other fixed weights on the same 2×2, stride-2 windows,
-# $\begin{bmatrix}1&-1\\1&-1\end{bmatrix}$: left column minus right column.
-
-# %%
-image = torch.from_numpy(data.sample_image(64)).to(torch.float64)[None, None]  # (1, 1, 64, 64)
-edge_filter = torch.tensor([[[[1.0, -1.0], [1.0, -1.0]]]], dtype=torch.float64)
-panels = {
-    "input": image,
-    "F.avg_pool2d(2)": F.avg_pool2d(image, 2),
-    "depthwise conv,\nweights [[1,0],[0,0]]": F.conv2d(image, top_left[:1], stride=2),
-    "F.max_pool2d(2)": F.max_pool2d(image, 2),
-    "strided conv,\nweights [[1,-1],[1,-1]]": F.conv2d(image, edge_filter, stride=2),
-}
-fig, axes = plt.subplots(1, len(panels), figsize=(13, 3))
-for ax, (title, img) in zip(axes, panels.items()):
-    ax.imshow(img[0, 0].numpy(), cmap="gray")
-    ax.set_title(f"{title}\n{tuple(img.shape[-2:])}", fontsize=9)
-    ax.axis("off")
-plt.tight_layout()
-plt.show()
-# The prose below reads these facts off the last panel; the asserts keep it honest.
-edges = panels["strided conv,\nweights [[1,-1],[1,-1]]"][0, 0].numpy()
-assert np.abs(edges[:16, 16:]).max() < 1e-12        # the checkerboard: flat grey
-assert np.abs(edges[16:, 16:]).max() > 0.5          # the thin lines: bright stripes
-
-# %% [markdown]
-# The thin lines light up, but the checkerboard turns flat grey: its 4-pixel squares start at
-# even columns, so each of its edges falls *between* two windows. With a 2×2 window and stride 2
-# the windows do not overlap, so whatever the weights, no single output sees both sides of a
-# window boundary, and none can measure a difference across it. (The outputs on either side
-# still differ, and a later layer can compare them.) Overlapping windows, such as a 3×3 kernel
-# with stride 2, put both sides of every edge in some window.
-#
 # ## 4. Max pooling is not a convolution
 #
 # Every convolution is affine, so it can never compute a maximum. One counterexample is enough:
 # take a 1×2 window, $a = (1, 0)$ and $b = (0, 1)$. Then $\max(a+b) = 1$ while
-# $\max(a) + \max(b) = 2$. An affine map $f$ would have to give equal answers.
-
-# %%
-a = np.array([[[[1.0, 0.0]]]])  # (N, C, H, W) = (1, 1, 1, 2)
-b = np.array([[[[0.0, 1.0]]]])
-
-
-def pool(t):
-    return poolkit.max_pool2d(t, (1, 2)).item()
-
-
-print("max_pool(a + b) =", pool(a + b), "  max_pool(a) + max_pool(b) =", pool(a) + pool(b))
-
-# %% [markdown]
+# $\max(a) + \max(b) = 2$, and $\max(0) = 0$. An affine map $f$ would have to give
+# $f(a+b) - f(0) = \big(f(a) - f(0)\big) + \big(f(b) - f(0)\big)$.
+#
 # How close can a learned 2×2 stride-2 convolution get to max pooling? The answer depends on the
 # inputs; here each window holds 4 independent N(0, 1) values. We fit the best affine map (4
 # weights and a bias) by *least squares*, i.e. we choose the weights that make the mean of the
@@ -398,9 +353,9 @@ for module, shape in shapes:
 # ($28 \to 14 \to 7$; an odd size would round down). The `AvgPool2d(2, stride=1)` removes one
 # pixel ($5 \to 4$). Only the convolutions carry parameters.
 #
-# The size rule for one spatial dimension is lesson 03's (its Section 1 and your `output_size`
-# there), and it is the same for both kinds of layer: only the window, the stride and the
-# padding enter it, never what the window computes.
+# The size rule for one spatial dimension is lesson 03's (its Section 1): a size $n$ becomes
+# $\lfloor (n + 2p - k)/s \rfloor + 1$ for window $k$, stride $s$ and padding $p$. It is the
+# same for both kinds of layer: what the window computes never enters it.
 #
 # ## 7. Exercises
 #
@@ -408,11 +363,9 @@ for module, shape in shapes:
 #    with small downsampling windows (or show with a `ValueError` that none exists); torch
 #    builds and counts it.
 # 2. **`depthwise_conv2d`**: a depthwise convolution in NumPy, with stride and zero padding.
-# 3. **`avg_pool_weights` and `avg_pool2d_via_conv`**: average pooling as your depthwise
-#    convolution with fixed weights.
-# 4. **`stack_output_shape`**: the output shape of a stack of convolution and pooling layers,
-#    without running them.
-# 5. **`avg_pool2d_backward`**: the gradient that average pooling passes back, derived by you.
+# 3. **`avg_pool2d_exclude_pad`**: average pooling that leaves the padding out of the divisor,
+#    built from two of your depthwise convolutions.
+# 4. **`avg_pool2d_backward`**: the gradient that average pooling passes back, derived by you.
 #
 # Every exercise must be written in NumPy (or plain Python): the tests reject answers that
 # call torch, TensorFlow or poolkit. The tests compare your answers with torch and poolkit on random inputs
@@ -428,7 +381,7 @@ for module, shape in shapes:
 # Write `design_stack(in_shape, out_shape, max_params)`: a stack of layers that takes a batch of
 # shape `in_shape = (N, C, H, W)` to `out_shape = (N, C2, H2, W2)` (same `N`, and
 # `H2 <= H`, `W2 <= W`) with **at most `max_params` learnable parameters**, as torch counts them.
-# Describe the stack as data, a list of layer tuples (Exercise 4 reads the same format):
+# Describe the stack as data, a list of layer tuples:
 #
 # - `("conv", out_channels, kernel_size, stride, padding)`: `nn.Conv2d` (with its bias);
 # - `("pool", kernel_size, stride, padding)`: `nn.MaxPool2d`.
@@ -439,10 +392,10 @@ for module, shape in shapes:
 #
 # - at most 8 layers, and at most **one convolution**, which only changes the channel count:
 #   its output has the same height and width as its input;
-# - every pooling layer **downsamples with a small window**. In each axis (height, width) it
-#   either leaves the axis alone (window 1, stride 1, padding 0) or has a window of 2 or 3, a
-#   stride from 2 up to the window (windows never leave a gap between them) and a padding of
-#   at most half the window. At least one of the two axes must be downsampled.
+# - every pooling layer **downsamples with a small window**. In each axis (height, width) its
+#   (window, stride, padding) is either `(1, 1, 0)`, which leaves the axis alone, or one of six
+#   small steps: window 2 or 3, a stride from 2 up to the window (so windows leave no gap) and
+#   padding 0 or 1. At least one of the two axes must be downsampled.
 #
 # When no stack obeys the rules within the budget, raise `ValueError`: either changing the
 # channels costs too much, or no sequence of allowed poolings reaches `H2 x W2`.
@@ -451,8 +404,10 @@ for module, shape in shapes:
 # check the rules layer by layer, and compare the output shape and the parameter count torch
 # reports. For the budget, Section 1 holds what you need: which quantities does a layer's
 # parameter count depend on, and are the height and width of the feature map among them? For
-# the shape, lesson 03's size rule gives the sizes one allowed pooling can turn a size into;
-# work out which sizes several in a row can reach. Not every smaller size can be reached.
+# the shape, treat height and width separately (pass `(h, w)` pairs). Section 6's size rule
+# gives the sizes one allowed step can turn a size into; not every smaller size can be
+# reached, and a greedy choice can miss one that can. Try the candidates systematically:
+# all sequences of one step, then of two, and so on. Any stack that obeys the rules passes.
 
 # %% nbgrader={"grade": false, "grade_id": "design_stack", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def design_stack(in_shape, out_shape, max_params):
@@ -657,7 +612,7 @@ for in_shape, out_shape, budget in [((1, 8, 24, 24), (1, 8, 12, 9), 0),
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 2: `depthwise_conv2d` in NumPy (3 points)
+# ### Exercise 2: `depthwise_conv2d` in NumPy (2 points)
 #
 # Write a depthwise convolution: channel `c` of the output is channel `c` of the input
 # correlated with filter `weight[c, 0]`. Like every deep-learning framework, compute a
@@ -721,7 +676,7 @@ check_depthwise(case_rng.standard_normal((2, 3, 7, 6)), case_rng.standard_normal
                 "N and C get no padding")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_depthwise_conv2d_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_depthwise_conv2d_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 case_rng = np.random.default_rng(2024)
 for i in range(10):
@@ -758,171 +713,83 @@ ck.check_against_oracle(with_average_filters, "poolkit.avg_pool2d",
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 3: average pooling as a fixed-weight depthwise convolution (2 points)
+# ### Exercise 3: average pooling that ignores the padding (3 points)
 #
-# 1. `avg_pool_weights(channels, kernel_size)` returns the fixed filters, shape
-#    `(channels, 1, k, k)`, that make a depthwise convolution compute $k\times k$ averages.
-# 2. `avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0)` computes average pooling by
-#    calling **your** `depthwise_conv2d` with those filters. `stride=None` means
-#    `stride = kernel_size`, as in every pooling layer. It must match
-#    `poolkit.avg_pool2d(x, kernel_size, stride, padding)` for every `padding`: padded positions
-#    are zeros and still count in the divisor $k^2$ (torch's default, `count_include_pad=True`).
+# Section 3 showed two things. `F.avg_pool2d(x, k, s, p)` (padding counted,
+# `count_include_pad=True`) is one depthwise convolution with fixed weights $1/k^2$, the same
+# stride and the same zero padding. With `count_include_pad=False` it is not: a window that
+# covers padding is divided by the number of *real* pixels it covers, and that number changes
+# from window to window.
 #
-# NumPy only. The tests of part 2 run your `depthwise_conv2d`, so finish exercise 2 first.
+# Two depthwise convolutions are enough, though. Write
+# `avg_pool2d_exclude_pad(x, kernel_size, stride=None, padding=0)`, equal to
+# `F.avg_pool2d(x, kernel_size, stride, padding, count_include_pad=False)` for a square window
+# (`stride=None` means `stride = kernel_size`; `padding` is at most `kernel_size // 2`, as
+# torch requires). Build it from calls to **your** `depthwise_conv2d`, with no loop over
+# windows: one call gives every window's sum. Derive the other: which input, convolved with
+# which filter, gives at each output position the number of real pixels in that window?
+#
+# NumPy only. The tests run your `depthwise_conv2d`, so finish Exercise 2 first. They use
+# inputs that contain zeros and negative values, with and without padding.
 
-# %% nbgrader={"grade": false, "grade_id": "avg_pool2d_via_conv", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def avg_pool_weights(channels, kernel_size):
-    """Depthwise filters (channels, 1, k, k) that turn depthwise_conv2d into k x k averaging."""
-    ### BEGIN SOLUTION
-    return np.full((channels, 1, kernel_size, kernel_size), 1.0 / kernel_size**2)
-    ### END SOLUTION
+# %% nbgrader={"grade": false, "grade_id": "avg_pool2d_exclude_pad", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def avg_pool2d_exclude_pad(x, kernel_size, stride=None, padding=0):
+    """F.avg_pool2d(x, kernel_size, stride, padding, count_include_pad=False), x: (N, C, H, W).
 
-
-def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
-    """Average pooling of x: (N, C, H, W) as a depthwise convolution with fixed weights.
-
-    stride=None means stride = kernel_size. Returns (N, C, H_out, W_out).
+    Built from depthwise_conv2d. stride=None means stride = kernel_size.
+    Returns (N, C, H_out, W_out), float64.
     """
     ### BEGIN SOLUTION
     x = np.asarray(x, dtype=np.float64)
     stride = kernel_size if stride is None else stride
-    return depthwise_conv2d(x, avg_pool_weights(x.shape[1], kernel_size), stride, padding)
+    ones = np.ones((x.shape[1], 1, kernel_size, kernel_size))
+    sums = depthwise_conv2d(x, ones, stride, padding)
+    # The same windows over a map of ones count the real pixels (the padding adds zeros). The
+    # counts are the same for every image and channel: one (1, 1, H, W) map broadcasts.
+    counts = depthwise_conv2d(np.ones((1, 1) + x.shape[2:]), ones[:1], stride, padding)
+    return sums / counts
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_via_conv_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-# The filters alone, applied with torch's depthwise convolution:
-ck.assert_numpy_only(avg_pool_weights)
-x = np.random.default_rng(3).standard_normal((1, 3, 6, 6))
-weights = ck.call(avg_pool_weights, 3, 2, case="avg_pool_weights(3, 2)")
-ck.assert_equal(np.shape(weights), (3, 1, 2, 2), case="avg_pool_weights(3, 2)",
-                hint="one (1, k, k) filter per channel")
-by_conv = F.conv2d(torch.from_numpy(x), torch.from_numpy(np.asarray(weights, dtype=np.float64)),
-                   stride=2, groups=3).numpy()
-ck.assert_close(by_conv, F.avg_pool2d(torch.from_numpy(x), 2).numpy(),
-                case="F.conv2d(x, avg_pool_weights(3, 2), stride=2, groups=3)",
-                hint="an average gives each value in its window the same share: how many values does a k x k window hold?")
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_exclude_pad_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 
-# The whole function, against poolkit.avg_pool2d computed in a separate process:
-ck.check_against_oracle(avg_pool2d_via_conv, "poolkit.avg_pool2d",
-                        ck.pool_cases(seed=4, n=4, stride_none=True), numpy_only=True,
-                        hint="call depthwise_conv2d with avg_pool_weights; stride=None means k")
+def check_exclude_pad(x, k, s, p, hint):
+    want = F.avg_pool2d(torch.from_numpy(x), k, s, p, count_include_pad=False).numpy()
+    case = ck.describe((x, k, s, p), names=("x", "kernel_size", "stride", "padding"))
+    got = ck.call(avg_pool2d_exclude_pad, x.copy(), k, s, p, case=case, hint=hint)
+    ck.assert_close(got, want, case=case, hint=hint)
+
+
+ck.assert_numpy_only(avg_pool2d_exclude_pad)
+check_exclude_pad(np.ones((1, 1, 4, 4)), 3, 1, 1,
+                  "the mean of real pixels that are all 1 is 1, also in a corner window")
+check_exclude_pad(np.arange(20.0).reshape(1, 1, 4, 5) - 10, 2, None, 0,
+                  "without padding every window holds k*k real pixels; stride None means k")
+check_exclude_pad(np.random.default_rng(3).integers(-2, 3, size=(2, 3, 5, 6)).astype(float),
+                  3, 2, 1, "a real pixel counts in the divisor even when its value is 0")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_via_conv_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_exclude_pad_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# check_exclude_pad: the visible test's, above (the grader shares a lesson's test helpers)
 ### BEGIN HIDDEN TESTS
-ck.assert_numpy_only(avg_pool_weights)
-for channels, k in [(1, 1), (2, 3), (4, 2), (3, 5)]:
-    x = np.random.default_rng(channels * 10 + k).standard_normal((2, channels, 2 * k + 1, 3 * k))
-    weights = ck.call(avg_pool_weights, channels, k, case=f"avg_pool_weights({channels}, {k})")
-    weights = np.asarray(weights, dtype=np.float64)
-    ck.assert_equal(weights.shape, (channels, 1, k, k),
-                    case=f"avg_pool_weights({channels}, {k})", hint="shape (C, 1, k, k)")
-    by_conv = F.conv2d(torch.from_numpy(x), torch.from_numpy(weights), stride=k,
-                       groups=channels).numpy()
-    ck.assert_close(by_conv, F.avg_pool2d(torch.from_numpy(x), k).numpy(),
-                    case=f"avg_pool_weights({channels}, {k}) in a depthwise convolution",
-                    hint="an average gives each value in its window the same share: how many values does a k x k window hold?")
-ck.check_against_oracle(avg_pool2d_via_conv, "poolkit.avg_pool2d",
-                        ck.pool_cases(seed=404, n=12, stride_none=True, max_kernel=4,
+ck.assert_numpy_only(avg_pool2d_exclude_pad)
+# Fixed cases: zeros inside the map, padding, stride None with k > 1, odd sizes.
+zeros_inside = np.array([[[[0.0, 2.0, -1.0, 0.0, 3.0], [1.0, 0.0, 0.0, -2.0, 1.0],
+                           [-3.0, 1.0, 0.0, 2.0, 0.0], [2.0, -1.0, 1.0, 0.0, -1.0]]]])
+for k, s, p in [(3, None, 1), (2, 1, 1), (3, 2, 0), (2, None, 1)]:
+    check_exclude_pad(zeros_inside, k, s, p,
+                      "the divisor is the number of real pixels in the window, whatever "
+                      "their values; stride None means k")
+ck.check_against_oracle(avg_pool2d_exclude_pad, "poolkit.avg_pool2d",
+                        ck.pool_cases(seed=43, n=12, stride_none=True, max_kernel=4,
                                       max_size=11),
-                        numpy_only=True,
-                        hint="is the padding counted in the divisor? what does stride=None "
-                             "mean for a pooling layer?")
+                        numpy_only=True, oracle_kwargs={"count_include_pad": False},
+                        hint="which windows cover padding, and how many real pixels do they "
+                             "hold? what does stride=None mean for a pooling layer?")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 4: `stack_output_shape` (1 point)
-#
-# Compute the shape `(N, C, H, W)` that comes out of a stack of layers, without building or
-# running them. Each layer is a tuple:
-#
-# - `("conv", out_channels, kernel_size, stride, padding)`: a square `nn.Conv2d`;
-# - `("pool", kernel_size, stride, padding)`: a square `nn.MaxPool2d`/`nn.AvgPool2d`, where
-#   `stride=None` means `stride = kernel_size`.
-#
-# Sizes round down (torch's default, `ceil_mode=False`). Return a tuple of four ints.
-
-# %% nbgrader={"grade": false, "grade_id": "stack_output_shape", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def stack_output_shape(input_shape, layers):
-    """Shape (N, C, H, W) after `layers`, starting from input_shape = (N, C, H, W)."""
-    ### BEGIN SOLUTION
-    n, c, h, w = input_shape
-    for layer in layers:
-        if layer[0] == "conv":
-            _, c, k, s, p = layer  # a convolution sets the channel count
-        else:
-            _, k, s, p = layer  # pooling keeps it
-            s = k if s is None else s
-        h = (h + 2 * p - k) // s + 1
-        w = (w + 2 * p - k) // s + 1
-    return (int(n), int(c), int(h), int(w))
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "test_stack_output_shape_visible", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
-
-def torch_stack_shape(input_shape, layers):
-    # The reference: build the stack in torch and run zeros through it.
-    modules, channels = [], input_shape[1]
-    for layer in layers:
-        if layer[0] == "conv":
-            _, out_channels, k, s, p = layer
-            modules.append(nn.Conv2d(channels, out_channels, k, stride=s, padding=p))
-            channels = out_channels
-        else:
-            _, k, s, p = layer
-            modules.append(nn.MaxPool2d(k, stride=s, padding=p))
-    with torch.no_grad():
-        return tuple(nn.Sequential(*modules)(torch.zeros(input_shape)).shape)
-
-
-ck.assert_numpy_only(stack_output_shape, hint="integer arithmetic; build nothing")
-for input_shape, layers, hint in [
-    ((1, 1, 28, 28), [("conv", 8, 3, 1, 1), ("pool", 2, None, 0)],
-     "a convolution sets the channel count; pooling with stride=None uses stride=kernel_size"),
-    ((4, 3, 32, 32), [("conv", 16, 5, 1, 0), ("pool", 2, 2, 0), ("conv", 32, 3, 2, 1),
-                      ("pool", 3, 1, 1)],
-     "apply lesson 03's output-size rule (its Exercise 1) once per layer, in order"),
-    ((2, 16, 7, 9), [("pool", 2, None, 0)], "sizes round down: 7 -> 3, 9 -> 4"),
-]:
-    case = f"input {input_shape}, layers {layers}"
-    ck.assert_equal(ck.call(stack_output_shape, input_shape, layers, case=case, hint=hint),
-                    torch_stack_shape(input_shape, layers), case=case, hint=hint)
-print("visible tests passed")
-
-# %% nbgrader={"grade": true, "grade_id": "test_stack_output_shape_hidden", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
-
-# torch_stack_shape: the visible test's, above (the grader shares a lesson's test helpers)
-### BEGIN HIDDEN TESTS
-ck.assert_numpy_only(stack_output_shape)
-case_rng = np.random.default_rng(5)
-for _ in range(12):
-    n, c = int(case_rng.integers(1, 3)), int(case_rng.integers(1, 4))
-    h, w = (int(v) for v in case_rng.integers(9, 41, size=2))
-    input_shape, layers, size = (n, c, h, w), [], min(h, w)
-    for _ in range(int(case_rng.integers(1, 5))):
-        k = int(case_rng.integers(1, 5))
-        p = int(case_rng.integers(0, k // 2 + 1))
-        if case_rng.random() < 0.5:
-            s = int(case_rng.integers(1, 3))
-            layer = ("conv", int(case_rng.integers(1, 9)), k, s, p)
-        else:
-            s = None if case_rng.random() < 0.4 else int(case_rng.integers(1, 4))
-            layer = ("pool", k, s, p)
-        new_size = (size + 2 * p - k) // (s or k) + 1
-        if new_size < 1:
-            break
-        layers.append(layer)
-        size = new_size
-    case = f"input {input_shape}, layers {layers}"
-    hint = "which layers change C? what does stride None mean? (Section 6 here; the size rule is lesson 03's)"
-    ck.assert_equal(ck.call(stack_output_shape, input_shape, layers, case=case, hint=hint),
-                    torch_stack_shape(input_shape, layers), case=case, hint=hint)
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Exercise 5: the backward pass of average pooling in NumPy (4 points)
+# ### Exercise 4: the backward pass of average pooling in NumPy (3 points)
 #
 # Average pooling has no parameters, but the layers before it learn only through the gradient
 # it passes back: the gradient of Section 1, here taken with respect to the layer's input (how
@@ -960,7 +827,7 @@ def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_backward_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_backward_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 
 def autograd_avg_dx(grad_output, x_shape, kernel_size, stride, padding):
     x = torch.zeros(x_shape, dtype=torch.float64, requires_grad=True)
@@ -1023,12 +890,53 @@ ck.assert_numpy_only(avg_pool2d_backward)
 #   and multiply-adds, and can learn what to keep.
 # - A parameter count depends on channels and kernel size, never on the feature map's height
 #   and width.
-# - Even a layer without parameters passes gradients back to the layers before it; Exercise 5
+# - Even a layer without parameters passes gradients back to the layers before it; Exercise 4
 #   derived how average pooling does it.
 #
 # Next lesson: the same layers in Keras and PyTorch, channels-last vs channels-first, and the
 # backward pass of max pooling.
+
+# %% [markdown]
+# ## Going further (optional, not graded)
 #
+# **Fixed filters on an image.** `poolkit.data.sample_image` has a smooth shaded left half and,
+# on the right, a checkerboard of 4×4 squares, thin vertical lines and a bright disk. Average
+# pooling, max pooling and Section 3's top-left filter (subsampling) each keep something
+# different. The last panel
+# uses other fixed weights on the same 2×2, stride-2 windows,
+# $\begin{bmatrix}1&-1\\1&-1\end{bmatrix}$: left column minus right column.
+
+# %%
+image = torch.from_numpy(data.sample_image(64)).to(torch.float64)[None, None]  # (1, 1, 64, 64)
+edge_filter = torch.tensor([[[[1.0, -1.0], [1.0, -1.0]]]], dtype=torch.float64)
+panels = {
+    "input": image,
+    "F.avg_pool2d(2)": F.avg_pool2d(image, 2),
+    "depthwise conv,\nweights [[1,0],[0,0]]": F.conv2d(image, top_left[:1], stride=2),
+    "F.max_pool2d(2)": F.max_pool2d(image, 2),
+    "strided conv,\nweights [[1,-1],[1,-1]]": F.conv2d(image, edge_filter, stride=2),
+}
+fig, axes = plt.subplots(1, len(panels), figsize=(13, 3))
+for ax, (title, img) in zip(axes, panels.items()):
+    ax.imshow(img[0, 0].numpy(), cmap="gray")
+    ax.set_title(f"{title}\n{tuple(img.shape[-2:])}", fontsize=9)
+    ax.axis("off")
+plt.tight_layout()
+plt.show()
+# The prose below reads these facts off the last panel; the asserts keep it honest.
+edges = panels["strided conv,\nweights [[1,-1],[1,-1]]"][0, 0].numpy()
+assert np.abs(edges[:16, 16:]).max() < 1e-12        # the checkerboard: flat grey
+assert np.abs(edges[16:, 16:]).max() > 0.5          # the thin lines: bright stripes
+
+# %% [markdown]
+# The thin lines light up, but the checkerboard turns flat grey: its 4-pixel squares start at
+# even columns, so each of its edges falls *between* two windows. With a 2×2 window and stride 2
+# the windows do not overlap, so whatever the weights, no single output sees both sides of a
+# window boundary, and none can measure a difference across it. (The outputs on either side
+# still differ, and a later layer can compare them.) Overlapping windows, such as a 3×3 kernel
+# with stride 2, put both sides of every edge in some window.
+
+# %% [markdown]
 # ## References
 #
 # - PyTorch documentation: [`torch.nn.Conv2d`](https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html),

@@ -8,9 +8,9 @@ See poolgrade/authoring/mistake_catalogue.py for the format.
 ``design_stack`` has no entry: it returns layer tuples holding strings ("conv", "pool"),
 which the checks do not read as data, and many different stacks are correct (its wrong
 answers are in tests/wrong_answers/04-conv-vs-pooling.py).
-``avg_pool2d_via_conv`` asks for two functions; a failing check of either
-(``avg_pool_weights`` too, see ``functions``) is diagnosed by probing
-``avg_pool2d_via_conv``.
+``avg_pool2d_exclude_pad`` calls the student's ``depthwise_conv2d`` (the instructor's when
+the catalogue is built); its probes keep a non-zero real pixel in every window, so that
+``nonzero_count`` gives numbers, not 0 / 0.
 """
 
 import numpy as np
@@ -30,21 +30,24 @@ _DEPTHWISE = literal_cases([
     ((_values((2, 3, 5, 4), 43), _values((3, 1, 3, 2), 44), 1, 0), {}, "stride 1"),
 ], names=("x", "weight", "stride", "padding"))
 
-# stride None next to an explicit stride, with and without padding
-_VIA_CONV = literal_cases([
-    ((_values((1, 2, 5, 6), 45), 2, None, 0), {}, "stride None"),
-    ((_values((1, 1, 5, 5), 46), 3, None, 1), {}, "stride None, padding 1"),
-    ((_values((2, 1, 6, 5), 47), 3, 2, 1), {}, "stride 2, padding 1"),
-], names=("x", "kernel_size", "stride", "padding"))
 
-# conv changes C, pooling with stride None, sizes that do not divide evenly
-_STACK = literal_cases([
-    (((1, 3, 9, 10), [("conv", 8, 3, 2, 0), ("pool", 2, None, 0)]), {}, "conv then pool"),
-    (((2, 1, 7, 7), [("pool", 3, None, 1)]), {}, "pool, stride None, padding"),
-    (((1, 4, 12, 11), [("conv", 6, 1, 1, 0), ("pool", 3, 2, 1), ("conv", 2, 3, 2, 1)]), {},
-     "three layers"),
-    (((3, 5, 8, 13), [("pool", 2, 3, 0), ("conv", 5, 2, 1, 1)]), {}, "stride > kernel"),
-], names=("input_shape", "layers"))
+
+def _with_zeros(shape, seed, zeros):
+    """_values' numbers with the entries at `zeros` (index tuples, never a whole window) 0."""
+    x = np.random.default_rng(seed).normal(0.0, 2.0, size=shape).round(3)
+    for index in zeros:
+        x[index] = 0.0
+    return arr(x.tolist())
+
+
+# padding (the divisor changes at the border), zeros among the real pixels, stride None
+_EXCLUDE = literal_cases([
+    ((_with_zeros((1, 2, 5, 6), 45, [(0, 0, 2, 2), (0, 1, 1, 3)]), 3, None, 1), {},
+     "stride None, padding 1, zeros inside"),
+    ((_with_zeros((1, 1, 5, 5), 46, [(0, 0, 2, 2)]), 2, 1, 1), {}, "stride 1, padding 1"),
+    ((_with_zeros((2, 1, 6, 5), 47, [(0, 0, 3, 1), (1, 0, 2, 2)]), 3, 2, 1), {},
+     "stride 2, padding 1, zeros inside"),
+], names=("x", "kernel_size", "stride", "padding"))
 
 # overlapping windows with padding, stride None, stride 1 without padding
 _BACKWARD = literal_cases([
@@ -180,121 +183,53 @@ def depthwise_conv2d(x, weight, stride=1, padding=0):
             },
         ],
     },
-    "stack_output_shape": {
-        "probes": [_STACK],
+    "avg_pool2d_exclude_pad": {
+        "probes": [_EXCLUDE],
         "mistakes": [
             {
-                "id": 'pool_stride_none_as_one',
-                "matches": 'the shape with a pooling stride of None taken as 1',
-                "explain": 'with no stride given your pooling windows overlap: how far does a pooling window step by default?',
-                "section": 'Section 6, channels and shapes through a conv + pool stack',
-                "source": '''
-def stack_output_shape(input_shape, layers):
-    n, c, h, w = input_shape
-    for layer in layers:
-        if layer[0] == "conv":
-            _, c, k, s, p = layer
-        else:
-            _, k, s, p = layer
-            s = 1 if s is None else s
-        h = (h + 2 * p - k) // s + 1
-        w = (w + 2 * p - k) // s + 1
-    return (int(n), int(c), int(h), int(w))
-''',
-            },
-            {
-                "id": 'conv_keeps_channels',
-                "matches": 'the shape with convolutions keeping the channel count',
-                "explain": 'convolutions and pooling layers treat the channel count differently: which of the two decides it?',
-                "section": 'Section 6, channels and shapes through a conv + pool stack',
-                "source": '''
-def stack_output_shape(input_shape, layers):
-    n, c, h, w = input_shape
-    for layer in layers:
-        if layer[0] == "conv":
-            _, _, k, s, p = layer
-        else:
-            _, k, s, p = layer
-            s = k if s is None else s
-        h = (h + 2 * p - k) // s + 1
-        w = (w + 2 * p - k) // s + 1
-    return (int(n), int(c), int(h), int(w))
-''',
-            },
-            {
-                "id": 'rounds_up',
-                "matches": 'the shape with sizes rounded up',
-                "explain": 'your sizes count a last window that runs past the padded map: does torch keep such a window by default?',
-                "section": 'Section 6, channels and shapes through a conv + pool stack',
-                "source": '''
-def stack_output_shape(input_shape, layers):
-    n, c, h, w = input_shape
-    for layer in layers:
-        if layer[0] == "conv":
-            _, c, k, s, p = layer
-        else:
-            _, k, s, p = layer
-            s = k if s is None else s
-        h = -(-(h + 2 * p - k) // s) + 1
-        w = -(-(w + 2 * p - k) // s) + 1
-    return (int(n), int(c), int(h), int(w))
-''',
-            },
-        ],
-    },
-    "avg_pool2d_via_conv": {
-        "functions": ["avg_pool_weights"],
-        "probes": [_VIA_CONV],
-        "mistakes": [
-            {
-                "id": "weights_of_one",
-                "matches": "sum pooling (every weight 1)",
-                "explain": "sum pooling and average pooling differ only in their weights: what turns a "
-                           "weighted sum into an average?",
+                "id": "include_pad",
+                "matches": "average pooling with the padding counted (every divisor k * k)",
+                "explain": "your windows that cover padding are divided by k * k: how many real pixels "
+                           "does such a window hold, and what could count them for every window at once?",
                 "section": "Section 3, average pooling is a depthwise convolution with fixed weights",
                 "source": '''
-def avg_pool_weights(channels, kernel_size):
-    return np.ones((channels, 1, kernel_size, kernel_size))
-
-
-def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
+def avg_pool2d_exclude_pad(x, kernel_size, stride=None, padding=0):
     x = np.asarray(x, dtype=np.float64)
     stride = kernel_size if stride is None else stride
-    return depthwise_conv2d(x, avg_pool_weights(x.shape[1], kernel_size), stride, padding)
+    ones = np.ones((x.shape[1], 1, kernel_size, kernel_size))
+    return depthwise_conv2d(x, ones, stride, padding) / kernel_size**2
 ''',
             },
             {
-                "id": "one_over_k",
-                "matches": "k times the average (every weight 1 / k)",
-                "explain": "how many values does a k x k window hold, and what share of their sum does "
-                           "each one get in an average?",
-                "section": "Section 3, average pooling is a depthwise convolution with fixed weights",
+                "id": "nonzero_count",
+                "matches": "each window's sum divided by the number of non-zero values in it",
+                "explain": "a real pixel whose value is 0 still counts in the divisor: does the divisor "
+                           "depend on the values of x, or only on where each window lies?",
+                "section": "Exercise 3: average pooling that ignores the padding",
                 "source": '''
-def avg_pool_weights(channels, kernel_size):
-    return np.full((channels, 1, kernel_size, kernel_size), 1.0 / kernel_size)
-
-
-def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
+def avg_pool2d_exclude_pad(x, kernel_size, stride=None, padding=0):
     x = np.asarray(x, dtype=np.float64)
     stride = kernel_size if stride is None else stride
-    return depthwise_conv2d(x, avg_pool_weights(x.shape[1], kernel_size), stride, padding)
+    ones = np.ones((x.shape[1], 1, kernel_size, kernel_size))
+    sums = depthwise_conv2d(x, ones, stride, padding)
+    counts = depthwise_conv2d((x != 0).astype(np.float64), ones, stride, padding)
+    return sums / counts
 ''',
             },
             {
                 "id": "stride_none_as_one",
-                "matches": "average pooling with stride 1 when stride is None",
+                "matches": "the right averages with stride 1 when stride is None",
                 "explain": "with no stride given your windows overlap: how far does a pooling window step "
                            "by default?",
-                "section": "Exercise 3: average pooling as a fixed-weight depthwise convolution",
+                "section": "Exercise 3: average pooling that ignores the padding",
                 "source": '''
-def avg_pool_weights(channels, kernel_size):
-    return np.full((channels, 1, kernel_size, kernel_size), 1.0 / kernel_size**2)
-
-
-def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
+def avg_pool2d_exclude_pad(x, kernel_size, stride=None, padding=0):
     x = np.asarray(x, dtype=np.float64)
     stride = 1 if stride is None else stride
-    return depthwise_conv2d(x, avg_pool_weights(x.shape[1], kernel_size), stride, padding)
+    ones = np.ones((x.shape[1], 1, kernel_size, kernel_size))
+    sums = depthwise_conv2d(x, ones, stride, padding)
+    counts = depthwise_conv2d(np.ones_like(x), ones, stride, padding)
+    return sums / counts
 ''',
             },
         ],
@@ -327,7 +262,7 @@ def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=
                 "id": 'overlaps_overwrite',
                 "matches": 'the gradient with overlapping windows overwriting each other',
                 "explain": 'an input inside several windows affects each of them: does your gradient hear from all of them?',
-                "section": 'Exercise 5: the backward pass of average pooling',
+                "section": 'Exercise 4: the backward pass of average pooling',
                 "source": '''
 def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
     g = np.asarray(grad_output, dtype=np.float64)
@@ -370,7 +305,7 @@ def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=
                 "id": 'ignores_padding_offset',
                 "matches": 'the gradient with windows placed as if there were no padding',
                 "explain": 'windows are laid out on the padded map: where, in the input itself, does the first one start?',
-                "section": 'Exercise 5: the backward pass of average pooling',
+                "section": 'Exercise 4: the backward pass of average pooling',
                 "source": '''
 def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
     g = np.asarray(grad_output, dtype=np.float64)

@@ -59,17 +59,36 @@ def depthwise_conv2d(x, weight, stride=1, padding=0):
     return out.numpy()
 '''),
     ],
-    "avg_pool2d_via_conv": [
+    "avg_pool2d_exclude_pad": [
         ('delegates to poolkit (correct values, not NumPy)', '''
 import poolkit
 
 
-def avg_pool_weights(channels, kernel_size):
-    return np.full((channels, 1, kernel_size, kernel_size), 1.0 / kernel_size**2)
-
-
-def avg_pool2d_via_conv(x, kernel_size, stride=None, padding=0):
-    return poolkit.avg_pool2d(np.asarray(x, dtype=np.float64), kernel_size, stride, padding)
+def avg_pool2d_exclude_pad(x, kernel_size, stride=None, padding=0):
+    return poolkit.avg_pool2d(np.asarray(x, dtype=np.float64), kernel_size, stride, padding,
+                              count_include_pad=False)
+'''),
+        ('counts real pixels on a map padded with ones (the padding counted again)', '''
+def avg_pool2d_exclude_pad(x, kernel_size, stride=None, padding=0):
+    x = np.asarray(x, dtype=np.float64)
+    stride = kernel_size if stride is None else stride
+    ones = np.ones((x.shape[1], 1, kernel_size, kernel_size))
+    sums = depthwise_conv2d(x, ones, stride, padding)
+    p = padding
+    ones_map = np.pad(np.ones_like(x), ((0, 0), (0, 0), (p, p), (p, p)), constant_values=1.0)
+    return sums / depthwise_conv2d(ones_map, ones, stride, 0)
+'''),
+        ('one window size for every border window: divides by k * (k - padding) there', '''
+def avg_pool2d_exclude_pad(x, kernel_size, stride=None, padding=0):
+    x = np.asarray(x, dtype=np.float64)
+    k = kernel_size
+    stride = k if stride is None else stride
+    sums = depthwise_conv2d(x, np.ones((x.shape[1], 1, k, k)), stride, padding)
+    counts = np.full(sums.shape, float(k * k))
+    if padding:
+        counts[..., 0, :] = counts[..., -1, :] = k * (k - padding)
+        counts[..., :, 0] = counts[..., :, -1] = k * (k - padding)
+    return sums / counts
 '''),
     ],
     "avg_pool2d_backward": [
@@ -81,22 +100,6 @@ def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=
     g = torch.from_numpy(np.array(grad_output, dtype=np.float64))
     F.avg_pool2d(x, kernel_size, stride, padding).backward(g)
     return x.grad.numpy()
-'''),
-    ],
-    "stack_output_shape": [
-        ('runs the stack in torch (correct values, not NumPy)', '''
-def stack_output_shape(input_shape, layers):
-    import torch
-    from torch import nn
-    modules, c = [], input_shape[1]
-    for layer in layers:
-        if layer[0] == "conv":
-            modules.append(nn.Conv2d(c, layer[1], layer[2], stride=layer[3], padding=layer[4]))
-            c = layer[1]
-        else:
-            modules.append(nn.MaxPool2d(layer[1], stride=layer[2], padding=layer[3]))
-    with torch.no_grad():
-        return tuple(int(v) for v in nn.Sequential(*modules)(torch.zeros(input_shape)).shape)
 '''),
     ],
     "design_stack": [
