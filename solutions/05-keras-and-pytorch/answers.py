@@ -3,7 +3,7 @@
 Hidden test cells reach them as oracles named
 ``"poolgrade.answers:05-keras-and-pytorch.<function>"`` (see
 ``poolgrade.answers.instructor_answers``).  Where a framework computes the answer, the oracle
-asks the framework (Keras for 'same' pooling, torch's autograd for the backward pass), so a
+asks the framework (Keras for 'same' pooling, torch and Keras for the models), so a
 hidden test compares the student's NumPy with the real thing.  Students never import this
 module: it is not part of poolkit, and nbgrader does not release ``*.py`` files.
 """
@@ -16,11 +16,6 @@ import numpy as np
 def to_channels_last(x) -> np.ndarray:
     """``(N, C, H, W) -> (N, H, W, C)``, the same values."""
     return np.ascontiguousarray(np.moveaxis(np.asarray(x), 1, -1))
-
-
-def to_channels_first(x) -> np.ndarray:
-    """``(N, H, W, C) -> (N, C, H, W)``, the same values."""
-    return np.ascontiguousarray(np.moveaxis(np.asarray(x), -1, 1))
 
 
 def same_padding(size: int, pool_size: int, strides: int | None = None) -> tuple[int, int]:
@@ -38,18 +33,6 @@ def keras_same_max_pool2d(x, pool_size: int, strides: int | None = None) -> np.n
     layer = keras.layers.MaxPooling2D(pool_size, strides, padding="same")
     out = layer(np.asarray(x, dtype=np.float32))
     return keras.ops.convert_to_numpy(out).astype(np.float64)
-
-
-def max_pool2d_backward(grad_output, x, kernel_size: int, stride: int | None = None):
-    """The gradient of ``F.max_pool2d(x, kernel_size, stride)`` with respect to ``x``, from
-    torch's autograd (``grad_output`` is the gradient with respect to the output)."""
-    import torch
-    import torch.nn.functional as F
-
-    xt = torch.from_numpy(np.array(x, dtype=np.float64)).requires_grad_()
-    F.max_pool2d(xt, kernel_size, stride).backward(
-        torch.from_numpy(np.array(grad_output, dtype=np.float64)))
-    return xt.grad.numpy()
 
 
 def run_torch_pool(layer: dict, x) -> np.ndarray:
@@ -90,7 +73,7 @@ def run_keras_layers(spec, x) -> np.ndarray:
 
 
 def pool_nets(x, conv_weight, conv_bias) -> dict:
-    """Exercise 6: ``nn.Sequential(nn.Conv2d(2, 5, 3), nn.MaxPool2d(3, 2, 1))`` and its Keras
+    """Exercise 3: ``nn.Sequential(nn.Conv2d(2, 5, 3), nn.MaxPool2d(3, 2, 1))`` and its Keras
     twin (``Conv2D(5, 3)``, ``MaxPooling2D(3, 2, 'same')``, channels last), both holding
     ``conv_weight: (5, 2, 3, 3)`` (torch's layout) and ``conv_bias: (5,)``, run on
     ``x: (N, 2, 9, 9)``.  Returns ``{"torch_output": (N, 5, 4, 4), "keras_output":

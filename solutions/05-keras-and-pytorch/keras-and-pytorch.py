@@ -21,16 +21,16 @@
 #
 # The two frameworks you will meet most compute the same pooling, but they name the arguments
 # differently, store images in a different axis order, and pad differently. This lesson puts
-# them side by side and checks every claim numerically, then opens up the backward pass: where
-# the gradient goes when it flows back through a pooling layer.
+# them side by side, checks every claim numerically, and ends with one small model built in
+# both and trained in Keras.
 #
 # 1. The same layers, two APIs
 # 2. Channels first vs channels last
 # 3. Module or function: `nn.MaxPool2d` and `F.max_pool2d`
 # 4. Reproducing Keras `padding='same'` in PyTorch (and why zeros are the wrong padding)
-# 5. The backward pass, checked against autograd
-# 6. Exercises (the last two: translating a torch layer into Keras, and one small model built
-#    in both frameworks, graded by running both)
+# 5. Exercises (Keras 'same' pooling in NumPy, translating a torch layer into Keras, and one
+#    small model built in both frameworks)
+# 6. Going further (optional): the backward pass through pooling, checked against autograd
 # 7. References
 
 # %%
@@ -66,7 +66,7 @@ print("torch", torch.__version__, "| keras", keras.__version__, "on", keras.back
 # package and spells it `from keras.layers import MaxPooling2D, AveragePooling2D`; since
 # TensorFlow 2.16 ships Keras 3, `tensorflow.keras` *is* that package, so both lines give the
 # same classes (with TensorFlow 2.15 or older, `tf.keras` is the older Keras 2). The cell checks
-# it on this machine:
+# it on this machine, then reads both frameworks' constructor arguments into two tables:
 
 # %%
 from tensorflow.keras.layers import AveragePooling2D, MaxPooling2D
@@ -76,11 +76,7 @@ print("tensorflow.keras.layers.MaxPooling2D is keras.layers.MaxPooling2D:",
       "| AveragePooling2D too:", AveragePooling2D is keras.layers.AveragePooling2D)
 
 
-# %% [markdown]
-# The table below is read from the constructors' signatures with `inspect`, so it shows what the
-# installed versions really accept.
-
-# %%
+# read from the constructors' signatures: what the installed versions really accept
 def arguments(cls):
     params = inspect.signature(cls).parameters.values()
     return [(p.name, "required" if p.default is p.empty else repr(p.default))
@@ -145,20 +141,22 @@ print("Keras on the torch input, channels_first:", tuple(y_keras_nchw.shape),
 
 # %% [markdown]
 # Both keep the 16 channels and halve height and width. Told that the channels come first,
-# Keras gives exactly torch's numbers (difference 0: max pooling only copies numbers). This
-# lesson's Keras cells use `data_format="channels_first"` for that reason, so that no array
-# has to change its layout before Exercise 1, where you write that move yourself.
+# Keras gives exactly torch's numbers (difference 0: max pooling only copies numbers).
 #
-# Moving an axis is a *transpose*, a new order of the axes, never a `reshape`. A reshape keeps
-# the memory order and re-cuts it, so it produces the right shape filled with scrambled values.
-# Channel 0 of a small `(N, C, H, W)` array, read straight from the array and after a reshape to
-# the channels-last shape:
+# To move an array from one layout to the other, use a *transpose*: `np.transpose(x, axes)`
+# builds the array whose new axis `i` is the old axis `axes[i]`. Channels first to channels
+# last is `axes = (0, 2, 3, 1)` (N, H, W from their old places, then C from axis 1); the way
+# back is `(0, 3, 1, 2)`. A `reshape` to the other shape is wrong: it keeps the memory order
+# and re-cuts it, so the shape is right and the values are scrambled. Channel 0 of a small
+# array, three ways:
 
 # %%
 small = np.arange(2 * 3 * 2).reshape(1, 2, 3, 2)            # (N, C, H, W) = (1, 2, 3, 2)
-wrong = small.reshape(1, 3, 2, 2)                          # the (N, H, W, C) shape, re-cut
-print("channel 0 as it should be:", small[0, 0].ravel(), " from reshape:",
-      wrong[0, :, :, 0].ravel())
+to_last = np.transpose(small, (0, 2, 3, 1))                 # (N, H, W, C) = (1, 3, 2, 2)
+wrong = small.reshape(1, 3, 2, 2)                           # the same shape, re-cut
+print("channel 0:", small[0, 0].ravel(), "| after the transpose:", to_last[0, :, :, 0].ravel(),
+      "| after a reshape:", wrong[0, :, :, 0].ravel())
+print("and back:", np.array_equal(np.transpose(to_last, (0, 3, 1, 2)), small))
 
 # %% [markdown]
 # (Torch also has a `memory_format=torch.channels_last`: that changes how a tensor is laid out in
@@ -189,7 +187,7 @@ print("return_indices on a 4x4 ramp (flat positions of the winners):", idx[0, 0]
 # Keras `'same'` promises an output length of $\lceil L/s \rceil$ and pads just enough for the
 # last of those windows to fit, half before and half after; when the total is odd, the extra
 # pixel goes to the end (bottom, right), and when the windows already fit, it pads nothing.
-# (Exercise 2 turns this sentence into a formula.)
+# (Exercise 1 turns this sentence into code.)
 #
 # What torch does with its `padding=p` argument:
 #
@@ -204,7 +202,7 @@ print("return_indices on a 4x4 ramp (flat positions of the winners):", idx[0, 0]
 #
 # To rebuild Keras 'same' max pooling in torch, the recipe is:
 #
-# 1. work out the padding (before, after) per axis (Exercise 2);
+# 1. work out the padding (before, after) per axis (Exercise 1);
 # 2. pad explicitly with `F.pad(x, (left, right, top, bottom), value=-inf)`;
 # 3. max-pool with no padding.
 #
@@ -267,7 +265,7 @@ print(f"-inf padding matches Keras: {np.allclose(inf_pad, keras_out)}; zero padd
 #
 
 # %% [markdown]
-# **Step through it.** The window stepper shows the padded grid of an all-negative input: with max pooling the padding is drawn as `-inf`, so a border window still returns one of its real, negative values. Step to a border position, then switch to average pooling and `count_include_pad` to see the other way of treating padding. Beside the grid the widget prints the torch call it runs and, when one exists, the *single* Keras pooling layer that computes the same. Note that it uses torch's symmetric `padding=1` (one pixel on *every* side), not Keras's (0, 1) from above: that is why it reports no exact Keras equivalent here. Exercise 5 asks when one exists.
+# **Step through it.** The window stepper shows the padded grid of an all-negative input; max pooling's padding is drawn as `-inf`, so a border window still returns a real value. Switch to average pooling and `count_include_pad` to see the other treatment. The widget also prints the torch call and, when one exists, the single Keras layer that computes the same. It uses torch's symmetric `padding=1`, not Keras's (0, 1) from above, so it finds no Keras equivalent here. Exercise 2 asks when one exists.
 
 # %%
 from poolkit import widgets
@@ -309,243 +307,43 @@ print(f"max pooling of [[1, nan], [3, 2]]: torch {torch_says}, Keras {keras_says
 # The text around this cell reads these two results; the assert keeps it true.
 assert np.isnan(torch_says) and keras_says == 3.0
 
+
 # %% [markdown]
 # So a torch layer and its Keras translation can only promise the same numbers on **finite**
-# inputs; Exercise 5 asks for exactly that.
+# inputs; Exercise 2 asks for exactly that.
 
 # %% [markdown]
-# ## 5. The backward pass, checked against autograd
+# ## 5. Exercises
 #
-# Pooling has no parameters, but gradients still have to flow *through* it to the layers before.
-# The rules:
+# 1. **`keras_same_max_pool2d`** (with its helper `same_padding`): Keras 'same' max pooling
+#    on a channels-last array, in NumPy.
+# 2. **`torch_to_keras`**: translate an `nn.MaxPool2d`/`nn.AvgPool2d` configuration into Keras
+#    layers, or explain (with a `ValueError`) why no translation exists.
+# 3. **`pool_nets`**: a convolution then a max pooling, built in torch and in Keras with the
+#    same weights (real framework code); the lesson then trains the Keras one briefly.
 #
-# - **max pooling**: each output's gradient goes to the input that won the window; all other
-#   inputs in the window get 0. Where windows overlap, an input that wins several windows
-#   collects the sum of their gradients. On a **tie** the maximum has no derivative, and a
-#   framework has to choose: torch sends the whole gradient to the *first* maximum in row-major
-#   order (TensorFlow's `max_pool2d` does the same). That is a convention, not a law: below,
-#   TensorFlow's `reduce_max` splits a tie's gradient evenly between the tied inputs.
-# - **average pooling**: each output's gradient is divided by the window's divisor and spread
-#   over the whole window; overlaps add up too.
-#
-# Two 1-D examples with window 2 and stride 1 (so neighbouring windows overlap), with ones as
-# the gradient from above:
-
-# %%
-for values in ([3.0, 3.0, 1.0, 3.0], [1.0, 3.0, 2.0]):
-    x = torch.tensor([[values]], requires_grad=True)
-    out, idx = F.max_pool1d(x, kernel_size=2, stride=1, return_indices=True)
-    out.sum().backward()
-    print(f"x = {values}: outputs {out.detach()[0, 0].tolist()}, "
-          f"winners {idx[0, 0].tolist()}, gradient {x.grad[0, 0].tolist()}")
+# Exercises 1 and 2 are NumPy or plain Python: their tests reject answers that call torch,
+# TensorFlow, Keras or poolkit. Exercise 3 uses both frameworks. The tests compare your answers
+# with Keras and torch on inputs with negative values, ties and odd sizes; a failing test names
+# the case and gives a hint, or names the known mistake your result matches. Stuck?
+# `ck.hint("torch_to_keras")` (any exercise's function name) prints where to reread and the
+# rule; it also appears by itself after three failed tries with different versions of your code.
 
 # %% [markdown]
-# In `[3, 3, 1, 3]` the first window `[3, 3]` is a tie: torch sends its gradient to position 0,
-# the first maximum, not to both. Position 1 wins the second window, position 3 the third, and
-# position 2 never wins, so it gets 0. In `[1, 3, 2]` the 3 wins *both* windows and collects
-# both gradients: 2.
+# ### Exercise 1: Keras 'same' max pooling in NumPy (3 points)
 #
-# At a tie, any split of the gradient among the tied maxima only, with shares that are
-# non-negative and add up to 1, is a valid (sub)gradient of the maximum. A share on an input
-# that did not tie for the maximum, or a negative share, is not. TensorFlow shows two valid
-# choices side by side: its pooling op follows torch's rule, its `reduce_max` splits the
-# gradient evenly among the tied values.
-
-# %%
-import tensorflow as tf
-
-tied = tf.Variable([[3.0, 3.0, 1.0, 3.0]])
-with tf.GradientTape() as tape:
-    top = tf.reduce_max(tied)
-split = tape.gradient(top, tied).numpy()[0]
-window = tf.Variable(tf.fill((1, 2, 2, 1), 3.0))           # one 2x2 window, all tied
-with tf.GradientTape() as tape:
-    pooled = tf.nn.max_pool2d(window, 2, 2, "VALID")
-first = tape.gradient(pooled, window).numpy().ravel()
-print("tf.reduce_max over [3, 3, 1, 3]:         gradient",
-      [round(float(v), 3) for v in split])
-print("tf.nn.max_pool2d on a tied 2x2 window:   gradient", first.tolist())
-assert np.allclose(split, [1 / 3, 1 / 3, 0, 1 / 3]) and first.tolist() == [1, 0, 0, 0]
-
-
-# %% [markdown]
-# The exercise below asks for torch's convention, because its tests compare with torch.
+# First write `same_padding(size, pool_size, strides=None)`: the `(before, after)` padding, two
+# Python ints, that Keras `padding='same'` adds to one spatial axis of length `size`
+# (`strides=None` means `pool_size`). Turn the rule of section 4 into arithmetic: how many
+# outputs, how far the last window reaches, how much padding that needs (never negative), and
+# which side gets an odd pixel.
 #
-# Now in 2-D: autograd's gradient with respect to the input, for max and average pooling, on
-# inputs drawn from a few integers so that ties are everywhere, with overlapping windows. Two
-# sums check the rules above without any loop: every output hands on its whole gradient to
-# max pooling's input (the shares add up to 1), and with `padding=0` average pooling does too.
+# Then write `keras_same_max_pool2d(x, pool_size, strides=None)` for a **channels-last** input
+# `x: (N, H, W, C)` with square windows (ints). It must give what
+# `keras.layers.MaxPooling2D(pool_size, strides, padding='same')` gives: pad H and W with your
+# `same_padding`, with the right value (section 4), and take window maxima. NumPy only.
 
-# %%
-def autograd_backward(pool, x, grad_output, **settings):
-    # Let torch differentiate <pool(x), grad_output> with respect to x.
-    xt = torch.from_numpy(x).requires_grad_()
-    pool(xt, **settings).backward(torch.from_numpy(grad_output))
-    return xt.grad.numpy()
-
-
-print(f"{'pool':>4} {'k':>2} {'s':>2} {'p':>2} {'overlap':>7} {'sum of dy':>10} {'sum of dx':>10}"
-      f" {'nonzero dx':>10}")
-for k, s, p in [(2, 2, 0), (3, 1, 0), (3, 2, 1), (2, 1, 1)]:
-    x = rng.integers(-2, 3, size=(2, 3, 7, 8)).astype(np.float64)  # 336 entries, 5 values
-    g = rng.standard_normal(F.max_pool2d(torch.from_numpy(x), k, s, p).shape)
-    for name, pool in [("max", F.max_pool2d), ("avg", F.avg_pool2d)]:
-        dx = autograd_backward(pool, x, g, kernel_size=k, stride=s, padding=p)
-        print(f"{name:>4} {k:>2} {s:>2} {p:>2} {str(s < k):>7} {g.sum():>10.4f} {dx.sum():>10.4f}"
-              f" {np.count_nonzero(dx):>10}")
-
-# %% [markdown]
-# Max pooling passes every output's gradient on whole (its two sums agree in every row).
-# Average pooling does so too without padding; with padding, the share of each border window
-# that falls on the padding is lost. Max pooling's gradient reaches few inputs (the winners),
-# average pooling's nearly all of them. Exercise 4 asks you to compute max pooling's gradient
-# yourself, exactly as autograd does.
-#
-# A gradient can also be checked without any framework, CS231n style: nudge each input by $\pm h$
-# and compare the change of the loss with the analytic gradient. Max pooling is only
-# differentiable where the maximum is unique, so this check uses tie-free random input; the
-# printed number is the relative error $\frac{|a-b|}{\max(|a|, |b|)}$.
-
-# %%
-x = rng.standard_normal((1, 2, 5, 5))
-g = rng.standard_normal(poolkit.max_pool2d(x, 3, 1).shape)
-analytic = autograd_backward(F.max_pool2d, x, g, kernel_size=3, stride=1)
-
-
-def loss(t):
-    # A scalar whose gradient with respect to the pooling output is g.
-    return float(np.sum(poolkit.max_pool2d(t, 3, 1) * g))
-
-
-numeric = np.zeros_like(x)
-h = 1e-6
-for pos in np.ndindex(x.shape):
-    bump = np.zeros_like(x)
-    bump[pos] = h
-    numeric[pos] = (loss(x + bump) - loss(x - bump)) / (2 * h)
-rel = np.abs(numeric - analytic).max() / max(np.abs(numeric).max(), np.abs(analytic).max())
-print(f"relative error, finite differences vs autograd: {rel:.1e}")
-
-# %% [markdown]
-# Where does the gradient land on a real image? Counting how many windows each pixel wins
-# (the max-pool backward pass with ones as the upstream gradient) shows the difference between
-# non-overlapping and overlapping windows: with $2\times2$/2 every window sends its gradient to
-# exactly one of its four pixels (at most 1 per pixel, 75% get 0); with $3\times3$/1 a bright
-# pixel can collect the gradient of up to 9 windows.
-
-# %%
-image = data.sample_image(48)[None, None]                       # (1, 1, 48, 48)
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
-axes[0].imshow(image[0, 0], cmap="gray")
-axes[0].set_title("input")
-for ax, (k, s) in zip(axes[1:], [(2, 2), (3, 1)]):
-    ones = np.ones(poolkit.max_pool2d(image, k, s).shape)
-    wins = autograd_backward(F.max_pool2d, image.astype(np.float64), ones,
-                             kernel_size=k, stride=s)[0, 0]
-    shown = ax.imshow(wins, cmap="magma")
-    ax.set_title(f"windows won, {k}x{k} stride {s}\n(max {wins.max():.0f}, "
-                 f"{np.mean(wins == 0):.0%} of pixels get 0)", fontsize=9)
-    fig.colorbar(shown, ax=ax, shrink=0.8)
-for ax in axes:
-    ax.axis("off")
-plt.tight_layout()
-plt.show()
-
-
-# %% [markdown]
-# ## 6. Exercises
-#
-# 1. **`nchw_to_nhwc`, `nhwc_to_nchw`**: move the channel axis, both directions (NumPy; a warm-up).
-# 2. **`same_padding`**: Keras 'same' padding `(before, after)` for one axis.
-# 3. **`keras_same_max_pool2d`**: Keras 'same' max pooling on a channels-last array (NumPy).
-# 4. **`max_pool2d_backward`**: the gradient of max pooling, ties and overlaps included (NumPy).
-# 5. **`torch_to_keras`**: translate an `nn.MaxPool2d`/`nn.AvgPool2d` configuration into Keras
-#    layers, or explain (with a `ValueError`) why no translation exists. Graded by building both
-#    frameworks' layers and running them.
-# 6. **`pool_nets`**: one small model, a convolution then a max pooling, built in torch and in
-#    Keras with the same weights (real framework code).
-#
-# Exercises 1 to 5 must be written in NumPy (or plain Python): their tests reject answers that
-# call torch, TensorFlow, Keras or poolkit. Exercise 6 is the opposite: it uses both frameworks.
-# The tests compare your answers with Keras and torch's
-# autograd on random inputs with negative values, ties and odd sizes; a failing test names the case and
-# gives a hint, or names the known mistake your result matches ("your output equals ...").
-# Stuck after that? `ck.hint("same_padding")` (any exercise's function name) prints where to
-# reread and the rule; it also appears by itself after three failed tries (three different
-# versions of your function; running the same cell again does not count).
-
-# %% [markdown]
-# ### Exercise 1: converting between layouts (1 point)
-#
-# Write `nchw_to_nhwc(x)` (torch's layout to Keras's) and `nhwc_to_nchw(x)` (back). Both take a
-# 4-D NumPy array and return a 4-D NumPy array; `nhwc_to_nchw(nchw_to_nhwc(x))` must give `x`
-# back. Careful: `reshape` gives the right *shape* and the wrong *values* (section 2). NumPy only:
-# find the NumPy function that puts the axes of an array in a new order.
-
-# %% nbgrader={"grade": false, "grade_id": "channels_layout", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def nchw_to_nhwc(x):
-    """(N, C, H, W) -> (N, H, W, C), same values."""
-    ### BEGIN SOLUTION
-    return np.transpose(np.asarray(x), (0, 2, 3, 1))
-    ### END SOLUTION
-
-
-def nhwc_to_nchw(x):
-    """(N, H, W, C) -> (N, C, H, W), same values."""
-    ### BEGIN SOLUTION
-    return np.transpose(np.asarray(x), (0, 3, 1, 2))
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "test_channels_layout_visible", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
-numpy_hint = "NumPy arrays can reorder their axes themselves; no framework is needed"
-ck.assert_numpy_only(nchw_to_nhwc, hint=numpy_hint)
-ck.assert_numpy_only(nhwc_to_nchw, hint=numpy_hint)
-# Worked by hand: a (1, 3, 2, 2) array holding 0..11, channel by channel.
-nchw = np.arange(12.0).reshape(1, 3, 2, 2)
-nhwc = np.array([[[[0.0, 4.0, 8.0], [1.0, 5.0, 9.0]], [[2.0, 6.0, 10.0], [3.0, 7.0, 11.0]]]])
-case = "x = np.arange(12.0).reshape(1, 3, 2, 2): channel c holds 4c .. 4c + 3"
-ck.assert_equal(ck.call(nchw_to_nhwc, nchw.copy(), case=case, hint=numpy_hint), nhwc, case=case,
-                hint="the channel axis goes last and the others keep their order; "
-                     "a reshape keeps the shape right and scrambles the values")
-case = "the same numbers, channels last, back to (1, 3, 2, 2)"
-ck.assert_equal(ck.call(nhwc_to_nchw, nhwc.copy(), case=case, hint=numpy_hint), nchw, case=case,
-                hint="this is the inverse move: which axis of (N, H, W, C) is C?")
-seed_example = np.zeros((1, 16, 24, 24))
-case = "the (1, 16, 24, 24) example"
-ck.assert_equal(np.shape(ck.call(nchw_to_nhwc, seed_example, case=case)), (1, 24, 24, 16),
-                case=case, hint="Keras keeps the 16 channels last")
-small = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
-round_trip = ck.call(nhwc_to_nchw, ck.call(nchw_to_nhwc, small.copy(), case="round trip"),
-                    case="round trip")
-ck.assert_equal(round_trip, small, case="round trip",
-                hint="nhwc_to_nchw(nchw_to_nhwc(x)) must give x back")
-print("visible tests passed")
-
-# %% nbgrader={"grade": true, "grade_id": "test_channels_layout_hidden", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-case_rng = np.random.default_rng(55)
-cases = []
-for _ in range(6):
-    shape = tuple(int(v) for v in case_rng.permutation(np.arange(1, 6))[:4])
-    cases.append(((ck.arr(case_rng.normal(-1.0, 2.0, size=shape).tolist()),), {},
-                  f"shape {shape}"))
-for fn, oracle in [(nchw_to_nhwc, "poolgrade.answers:05-keras-and-pytorch.to_channels_last"),
-                   (nhwc_to_nchw, "poolgrade.answers:05-keras-and-pytorch.to_channels_first")]:
-    for case_set in [ck.literal_cases(cases, names=("x",)), ck.array_cases(seed=56, n=9)]:
-        ck.check_against_oracle(fn, oracle, case_set, numpy_only=True,
-                                hint="a new order of the axes, not a reshape")
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Exercise 2: Keras 'same' padding (2 points)
-#
-# Return `(before, after)`, the padding that Keras's `padding='same'` adds to one spatial axis of
-# length `size` for a window `pool_size` and stride `strides` (`None` means `pool_size`). The output
-# length is $\lceil L / s\rceil$, the total padding is what that output needs (never negative), and
-# an odd total puts the extra pixel at the **end**. Return two Python ints.
-
-# %% nbgrader={"grade": false, "grade_id": "same_padding", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "keras_same_max_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def same_padding(size, pool_size, strides=None):
     """(before, after) padding of Keras 'same' pooling along one axis of length `size`."""
     ### BEGIN SOLUTION
@@ -556,44 +354,6 @@ def same_padding(size, pool_size, strides=None):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_same_padding_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-# Each expected pair was worked out by hand from the rule above.
-ck.assert_numpy_only(same_padding, hint="two ints from integer arithmetic; no framework needed")
-for args, want, note in [((5, 2, 2), (0, 1), "odd total: the extra pixel goes at the end"),
-                         ((24, 2, 2), (0, 0), "the (24, 24) example: no padding needed"),
-                         ((6, 4, 1), (1, 2), "stride 1: total k - 1"),
-                         ((7, 3, None), (1, 1), "strides=None means pool_size"),
-                         ((6, 1, 3), (0, 0), "window smaller than the stride: the windows already fit")]:
-    case = f"size={args[0]}, pool_size={args[1]}, strides={args[2]}: {note}"
-    hint = ("first decide how many outputs 'same' promises, then how much padding they need; "
-            "can padding ever be negative?")
-    ck.assert_equal(ck.call(same_padding, *args, case=case, hint=hint), want, case=case, hint=hint)
-print("visible tests passed")
-
-# %% nbgrader={"grade": true, "grade_id": "test_same_padding_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-ck.check_against_oracle(
-    same_padding, "poolgrade.answers:05-keras-and-pytorch.same_padding", ck.keras_size_cases(seed=505, n=30),
-    numpy_only=True,
-    hint="the padding is never negative, and an odd total is not split evenly (section 4)")
-ck.check_against_oracle(
-    same_padding, "poolgrade.answers:05-keras-and-pytorch.same_padding",
-    ck.literal_cases([((size, k, None), {}, "strides=None")
-                      for size, k in [(1, 3), (9, 4), (10, 3), (2, 5)]],
-                     names=("size", "pool_size", "strides")),
-    numpy_only=True, hint="strides=None means strides = pool_size")
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Exercise 3: Keras 'same' max pooling in NumPy (3 points)
-#
-# Write `keras_same_max_pool2d(x, pool_size, strides=None)` for a **channels-last** input
-# `x: (N, H, W, C)`, with square windows (`pool_size`, `strides` are ints, `strides=None` means
-# `pool_size`). It must give what `keras.layers.MaxPooling2D(pool_size, strides, padding='same')`
-# gives. Use your `same_padding` (a bug there will usually show up here too), pad with the
-# right value (see section 4) and take window maxima. NumPy only.
-
-# %% nbgrader={"grade": false, "grade_id": "keras_same_max_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def keras_same_max_pool2d(x, pool_size, strides=None):
     """Keras MaxPooling2D(pool_size, strides, padding='same') on x: (N, H, W, C).
 
@@ -622,6 +382,16 @@ def keras_same_max_pool2d(x, pool_size, strides=None):
 # %% nbgrader={"grade": true, "grade_id": "test_keras_same_max_pool_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 import keras
 
+# same_padding first: each expected pair was worked out by hand from the rule in section 4.
+ck.assert_numpy_only(same_padding, hint="two ints from integer arithmetic; no framework needed")
+for args, want, note in [((5, 2, 2), (0, 1), "odd total: the extra pixel goes at the end"),
+                         ((24, 2, 2), (0, 0), "the (24, 24) example: no padding needed"),
+                         ((7, 3, None), (1, 1), "strides=None means pool_size")]:
+    case = f"same_padding(size={args[0]}, pool_size={args[1]}, strides={args[2]}): {note}"
+    hint = ("first decide how many outputs 'same' promises, then how much padding they need; "
+            "can padding ever be negative?")
+    ck.assert_equal(ck.call(same_padding, *args, case=case, hint=hint), want, case=case, hint=hint)
+
 # Keras itself on an all-negative input, where zero padding would win the border windows:
 x = -1.0 - np.random.default_rng(8).random((1, 5, 5, 2))
 want = keras.ops.convert_to_numpy(keras.layers.MaxPooling2D(2, 2, padding="same")(x))
@@ -645,6 +415,19 @@ print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_keras_same_max_pool_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
+ck.check_against_oracle(
+    same_padding, "poolgrade.answers:05-keras-and-pytorch.same_padding",
+    ck.keras_size_cases(seed=505, n=30), numpy_only=True,
+    hint="the padding is never negative, and an odd total is not split evenly (section 4)")
+ck.check_against_oracle(
+    same_padding, "poolgrade.answers:05-keras-and-pytorch.same_padding",
+    ck.literal_cases([((size, k, s), {}, note)
+                      for size, k, s, note in [(1, 3, None, "strides=None"),
+                                               (9, 4, None, "strides=None"),
+                                               (6, 1, 3, "window smaller than the stride"),
+                                               (6, 4, 1, "stride 1")]],
+                     names=("size", "pool_size", "strides")),
+    numpy_only=True, hint="strides=None means strides = pool_size; padding is never negative")
 case_rng = np.random.default_rng(5005)
 cases = []
 for i in range(12):
@@ -667,107 +450,7 @@ ck.check_against_oracle(
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 4: the backward pass of max pooling in NumPy (4 points)
-#
-# Write `max_pool2d_backward(grad_output, x, kernel_size, stride=None)` for square windows without
-# padding: `x: (N, C, H, W)`, `grad_output: (N, C, H_out, W_out)` (the gradient of the loss with
-# respect to the pooled output). Return `dx` with the shape of `x`, the gradient torch's autograd
-# computes:
-#
-# - each output's gradient goes to **one** input, the maximum of its window; on a tie, follow
-#   **torch's convention** (section 5): the first maximum in row-major order. (Other frameworks
-#   may split a tie; the tests compare with torch.)
-# - where windows overlap (`stride < kernel_size`), an input can win several windows: its
-#   gradients **add up**.
-#
-# NumPy only (`np.argmax` returns the first maximum).
-
-# %% nbgrader={"grade": false, "grade_id": "max_pool_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def max_pool2d_backward(grad_output, x, kernel_size, stride=None):
-    """Gradient of max pooling (no padding) w.r.t. x: (N, C, H, W); returns dx like x."""
-    ### BEGIN SOLUTION
-    x = np.asarray(x, dtype=np.float64)
-    grad_output = np.asarray(grad_output, dtype=np.float64)
-    k = kernel_size
-    s = k if stride is None else stride
-    n, c, height, width = x.shape
-    h_out, w_out = (height - k) // s + 1, (width - k) // s + 1
-    dx = np.zeros_like(x)
-    batch, channel = np.indices((n, c))
-    for i in range(h_out):
-        for j in range(w_out):
-            window = x[:, :, i * s : i * s + k, j * s : j * s + k].reshape(n, c, k * k)
-            row, col = np.divmod(window.argmax(axis=2), k)  # first maximum, like torch
-            # One target per (n, c) here, so += cannot collide; overlaps add across (i, j).
-            dx[batch, channel, i * s + row, j * s + col] += grad_output[:, :, i, j]
-    return dx
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "test_max_pool_backward_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-import torch
-import torch.nn.functional as F
-
-
-def autograd_dx(grad_output, x, kernel_size, stride):
-    xt = torch.from_numpy(x).requires_grad_()
-    F.max_pool2d(xt, kernel_size, stride).backward(torch.from_numpy(grad_output))
-    return xt.grad.numpy()
-
-
-names = ("grad_output", "x", "kernel_size", "stride")
-# The 1-D example [3, 3, 1, 3] written twice, as a 2x4 image: every 2x2 window has a tie.
-tie = np.array([[[[3.0, 3.0, 1.0, 3.0], [3.0, 3.0, 1.0, 3.0]]]])
-g = np.ones((1, 1, 1, 3))
-case = "x = [[3, 3, 1, 3], [3, 3, 1, 3]], kernel_size=2, stride=1"
-hint = "on a tie torch picks one winner (which one? section 5); overlapping windows add up"
-ck.assert_close(ck.call(max_pool2d_backward, g.copy(), tie.copy(), 2, 1, case=case, hint=hint),
-                autograd_dx(g, tie, 2, 1), case=case, hint=hint)
-rng_v = np.random.default_rng(10)
-x = rng_v.integers(-2, 3, size=(2, 3, 6, 7)).astype(np.float64)
-g = rng_v.normal(size=(2, 3, 4, 5))
-case = ck.describe((g, x, 3, 1), names=names) + " [ties, overlapping windows]"
-hint = "route each output's gradient to its window's first argmax and add"
-ck.assert_close(ck.call(max_pool2d_backward, g.copy(), x.copy(), 3, 1, case=case, hint=hint),
-                autograd_dx(g, x, 3, 1), case=case, hint=hint)
-ck.assert_numpy_only(max_pool2d_backward)
-g, x = rng_v.normal(size=(1, 2, 3, 3)), rng_v.normal(size=(1, 2, 6, 6))
-case = ck.describe((g, x, 2, None), names=names) + " [stride=None]"
-hint = "stride=None means stride = kernel_size"
-ck.assert_close(ck.call(max_pool2d_backward, g.copy(), x.copy(), 2, None, case=case, hint=hint),
-                autograd_dx(g, x, 2, None), case=case, hint=hint)
-print("visible tests passed")
-
-# %% nbgrader={"grade": true, "grade_id": "test_max_pool_backward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-case_rng = np.random.default_rng(5050)
-cases = []
-for i in range(12):
-    k = int(case_rng.integers(1, 4))
-    s = None if i % 4 == 3 else int(case_rng.integers(1, k + 1))  # mostly overlapping
-    step = k if s is None else s
-    n, c = int(case_rng.integers(1, 3)), int(case_rng.integers(1, 4))
-    h, w = (int(v) for v in case_rng.integers(k, 9, size=2))
-    style = ("negative", "ties", "normal")[i % 3]
-    if style == "negative":
-        x = -case_rng.uniform(0.5, 5.0, size=(n, c, h, w))
-    elif style == "ties":
-        x = case_rng.integers(-2, 2, size=(n, c, h, w)).astype(np.float64)
-    else:
-        x = case_rng.normal(0.0, 2.0, size=(n, c, h, w))
-    g = case_rng.normal(size=(n, c, (h - k) // step + 1, (w - k) // step + 1))
-    cases.append(((ck.arr(g.tolist()), ck.arr(x.tolist()), k, s), {}, f"values: {style}"))
-cases.append(((ck.arr(np.ones((1, 1, 3, 3)).tolist()), ck.arr(np.zeros((1, 1, 5, 5)).tolist()),
-               3, 1), {}, "all equal: every window's gradient goes to its top-left pixel"))
-ck.check_against_oracle(
-    max_pool2d_backward, "poolgrade.answers:05-keras-and-pytorch.max_pool2d_backward",
-    ck.literal_cases(cases, names=("grad_output", "x", "kernel_size", "stride")),
-    numpy_only=True,
-    hint="one winner per window, chosen as torch does on ties; gradients of shared winners add")
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Exercise 5: translating a torch layer into Keras (5 points)
+# ### Exercise 2: translating a torch layer into Keras (5 points)
 #
 # A colleague's PyTorch model uses `nn.MaxPool2d` and `nn.AvgPool2d` layers; you port it to
 # Keras. Write `torch_to_keras(layer, input_hw)`:
@@ -788,17 +471,12 @@ ck.check_against_oracle(
 #   is where the frameworks part ways, section 4), raise `ValueError` (with a message saying
 #   why).
 #
-# The tests build the real torch layer and your real Keras layers from this data (their
-# `run_torch_pool` and `run_keras_layers`, in the test cell below), run both on
-# finite inputs (one sample of normal values, one all negative, one of small integers full of
-# ties, odd sizes), move the axes, and compare every number. For the brief's
-# example, `nn.MaxPool2d(2, 2)` takes `(1, 16, 24, 24)` to `(1, 16, 12, 12)`, and your Keras
-# layers must take `(1, 24, 24, 16)` to `(1, 12, 12, 16)` with the same values.
-#
-# Think about what each framework does with padding (section 4, and the table in section 1):
-# torch pads max pooling with $-\infty$ and, by default, counts average pooling's padding
-# in the divisor; Keras 'same' ignores its padding in both. Plain Python (and NumPy) only: the
-# tests refuse an answer that calls torch, Keras or poolkit.
+# The tests build the real torch layer and your Keras layers from this data, run both on
+# finite inputs (normal values, all negative, small integers full of ties; odd sizes) and
+# compare every number. For the brief's example, `nn.MaxPool2d(2, 2)` takes
+# `(1, 16, 24, 24)` to `(1, 16, 12, 12)`; your Keras layers must take `(1, 24, 24, 16)` to
+# `(1, 12, 12, 16)` with the same values. Section 4 says what each framework does with its
+# padded positions. Plain Python (and NumPy) only.
 
 # %% nbgrader={"grade": false, "grade_id": "torch_to_keras", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def torch_to_keras(layer, input_hw):
@@ -961,7 +639,7 @@ check_translation({"type": "MaxPool2d", "kernel_size": 3, "stride": 2, "padding"
                   "Keras 'same' chooses its padding from the input size: compare it with torch's")
 check_translation({"type": "MaxPool2d", "kernel_size": 3, "stride": 2, "padding": 1}, (24, 24),
                   "work out how 'same' would pad 24 pixels for this window and stride "
-                  "(Exercise 2) and compare it with torch's padding, side by side",
+                  "(Exercise 1) and compare it with torch's padding, side by side",
                   possible=False)
 print("visible tests passed")
 
@@ -1086,12 +764,7 @@ for i, (layer, hw) in enumerate(cases):
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Going further (ungraded): a stack of *two* Keras pooling layers can translate some layers that
-# a single one cannot. `nn.MaxPool2d(3, 2, 1)` on `24 x 24` is `MaxPooling2D(3, 1, 'same')`
-# followed by `MaxPooling2D(1, 2)`: why?
-
-# %% [markdown]
-# ### Exercise 6: one small model in both frameworks (3 points)
+# ### Exercise 3: one small model in both frameworks (3 points)
 #
 # Now real framework code. A colleague's torch model, for `(N, 2, 9, 9)` inputs, is
 #
@@ -1110,7 +783,7 @@ for i, (layer, hw) in enumerate(cases):
 #   and `MaxPooling2D` layers imported at the top of the function, with the same weights
 #   copied in by the convolution layer's `set_weights([kernel, bias])`. Keras stores a
 #   `Conv2D` kernel as `(kernel_h, kernel_w, in_channels, out_channels)`. Which `padding` gives
-#   torch's `padding=1` here? (Section 4 and Exercise 5.)
+#   torch's `padding=1` here? (Section 4 and Exercise 2.)
 # - runs `x` (float32, `(N, 2, 9, 9)`, torch's layout) through both models and returns a dict:
 #   `"torch_output"`, the torch model's output as a NumPy array `(N, 5, 4, 4)`;
 #   `"keras_output"`, the Keras model's output as a NumPy array, channels last `(N, 4, 4, 5)`;
@@ -1220,6 +893,38 @@ for x, w, b, note in cases:
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ### Your model, trained (not graded)
+#
+# The Keras half of Exercise 3, on the course's shapes data (`poolkit.data.make_shapes`: 28×28
+# one-channel images of four shapes at random places), with a small head: `Flatten` lays the
+# pooled maps out as one vector and a `Dense` layer turns it into four class probabilities
+# (lesson 06 explains how). The cell fits it for a few seconds and measures it on 400 images
+# it has not seen.
+
+# %%
+from tensorflow.keras.layers import Conv2D, Dense, Flatten, MaxPooling2D
+
+from poolkit.data import SHAPE_CLASSES, make_shapes
+
+train_x, train_y = make_shapes(400, seed=0)      # (400, 1, 28, 28), labels 0..3
+val_x, val_y = make_shapes(400, seed=1)
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input(shape=(28, 28, 1)), Conv2D(5, 3),
+                          MaxPooling2D(pool_size=3, strides=2, padding="same"),
+                          Flatten(), Dense(len(SHAPE_CLASSES), activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(np.transpose(train_x, (0, 2, 3, 1)), train_y, epochs=15, batch_size=32, verbose=0)
+_, val_accuracy = model.evaluate(np.transpose(val_x, (0, 2, 3, 1)), val_y, verbose=0)
+print(f"{model.count_params()} parameters; accuracy on 400 new images: {val_accuracy:.2f} "
+      f"(guessing: {1 / len(SHAPE_CLASSES):.2f})")
+
+# %% [markdown]
+# Expect an accuracy well above guessing but far from perfect, around 0.6 to 0.7 (it moves a
+# little between machines): one convolution and one pooling see only small patches, and the
+# dense layer must learn each shape at every place it can appear. Lessons 02 and 06 build
+# models that do better.
+
+# %% [markdown]
 # ## Summary
 #
 # - Keras `MaxPooling2D(pool_size, strides, padding)` and torch `nn.MaxPool2d(kernel_size, stride,
@@ -1230,9 +935,6 @@ for x, w, b, note in cases:
 #   pool. Torch's own max pooling pads with $-\infty$; its average pooling counts zero padding in
 #   the divisor unless `count_include_pad=False`. Zero padding breaks max pooling on negative
 #   inputs; 'same' averages divide by the real pixels only.
-# - Backward: max pooling routes each gradient to one maximum of its window (on a tie, torch
-#   picks the first; TensorFlow's `reduce_max` splits it: a convention, not a law); average
-#   pooling spreads it evenly; overlapping windows add up.
 # - Translating a torch pooling layer into Keras comes down to what each framework does with
 #   the padded positions (do they count? can they win?), and to how much each one pads on each
 #   side, which for Keras 'same' depends on the input size. Some torch layers have no
@@ -1242,7 +944,155 @@ for x, w, b, note in cases:
 # - Porting a model means the same layers in the same order, the input moved to channels last,
 #   and the weights moved too: a torch convolution kernel `(out, in, kh, kw)` is a Keras
 #   kernel `(kh, kw, in, out)`, a transpose.
+
+# %% [markdown]
+# ## Going further (optional, not graded)
 #
+# ### Two Keras layers for one torch layer
+#
+# A stack of *two* Keras pooling layers can translate some layers that a single one cannot
+# (Exercise 2). `nn.MaxPool2d(3, 2, 1)` on `24 x 24` is `MaxPooling2D(3, 1, 'same')` followed
+# by `MaxPooling2D(1, 2)`: why?
+#
+# ### The backward pass, checked against autograd
+#
+# Pooling has no parameters, but gradients still have to flow *through* it to the layers before.
+# The rules:
+#
+# - **max pooling**: each output's gradient goes to the input that won the window; all other
+#   inputs in the window get 0. Where windows overlap, an input that wins several windows
+#   collects the sum of their gradients. On a **tie** the maximum has no derivative, and a
+#   framework has to choose: torch sends the whole gradient to the *first* maximum in row-major
+#   order (TensorFlow's `max_pool2d` does the same). That is a convention, not a law: below,
+#   TensorFlow's `reduce_max` splits a tie's gradient evenly between the tied inputs.
+# - **average pooling**: each output's gradient is divided by the window's divisor and spread
+#   over the whole window; overlaps add up too.
+#
+# Two 1-D examples with window 2 and stride 1 (so neighbouring windows overlap), with ones as
+# the gradient from above:
+
+# %%
+for values in ([3.0, 3.0, 1.0, 3.0], [1.0, 3.0, 2.0]):
+    x = torch.tensor([[values]], requires_grad=True)
+    out, idx = F.max_pool1d(x, kernel_size=2, stride=1, return_indices=True)
+    out.sum().backward()
+    print(f"x = {values}: outputs {out.detach()[0, 0].tolist()}, "
+          f"winners {idx[0, 0].tolist()}, gradient {x.grad[0, 0].tolist()}")
+
+# %% [markdown]
+# In `[3, 3, 1, 3]` the first window `[3, 3]` is a tie: torch sends its gradient to position 0,
+# the first maximum, not to both. Position 1 wins the second window, position 3 the third, and
+# position 2 never wins, so it gets 0. In `[1, 3, 2]` the 3 wins *both* windows and collects
+# both gradients: 2.
+#
+# At a tie, any split of the gradient among the tied maxima only, with shares that are
+# non-negative and add up to 1, is a valid (sub)gradient of the maximum. A share on an input
+# that did not tie for the maximum, or a negative share, is not. TensorFlow shows two valid
+# choices side by side: its pooling op follows torch's rule, its `reduce_max` splits the
+# gradient evenly among the tied values.
+
+# %%
+import tensorflow as tf
+
+tied = tf.Variable([[3.0, 3.0, 1.0, 3.0]])
+with tf.GradientTape() as tape:
+    top = tf.reduce_max(tied)
+split = tape.gradient(top, tied).numpy()[0]
+window = tf.Variable(tf.fill((1, 2, 2, 1), 3.0))           # one 2x2 window, all tied
+with tf.GradientTape() as tape:
+    pooled = tf.nn.max_pool2d(window, 2, 2, "VALID")
+first = tape.gradient(pooled, window).numpy().ravel()
+print("tf.reduce_max over [3, 3, 1, 3]:         gradient",
+      [round(float(v), 3) for v in split])
+print("tf.nn.max_pool2d on a tied 2x2 window:   gradient", first.tolist())
+assert np.allclose(split, [1 / 3, 1 / 3, 0, 1 / 3]) and first.tolist() == [1, 0, 0, 0]
+
+
+# %% [markdown]
+# Now in 2-D: autograd's gradient with respect to the input, for max and average pooling, on
+# inputs drawn from a few integers so that ties are everywhere, with overlapping windows. Two
+# sums check the rules above without any loop: every output hands on its whole gradient to
+# max pooling's input (the shares add up to 1), and with `padding=0` average pooling does too.
+
+# %%
+def autograd_backward(pool, x, grad_output, **settings):
+    # Let torch differentiate <pool(x), grad_output> with respect to x.
+    xt = torch.from_numpy(x).requires_grad_()
+    pool(xt, **settings).backward(torch.from_numpy(grad_output))
+    return xt.grad.numpy()
+
+
+print(f"{'pool':>4} {'k':>2} {'s':>2} {'p':>2} {'overlap':>7} {'sum of dy':>10} {'sum of dx':>10}"
+      f" {'nonzero dx':>10}")
+for k, s, p in [(2, 2, 0), (3, 1, 0), (3, 2, 1), (2, 1, 1)]:
+    x = rng.integers(-2, 3, size=(2, 3, 7, 8)).astype(np.float64)  # 336 entries, 5 values
+    g = rng.standard_normal(F.max_pool2d(torch.from_numpy(x), k, s, p).shape)
+    for name, pool in [("max", F.max_pool2d), ("avg", F.avg_pool2d)]:
+        dx = autograd_backward(pool, x, g, kernel_size=k, stride=s, padding=p)
+        print(f"{name:>4} {k:>2} {s:>2} {p:>2} {str(s < k):>7} {g.sum():>10.4f} {dx.sum():>10.4f}"
+              f" {np.count_nonzero(dx):>10}")
+
+# %% [markdown]
+# Max pooling passes every output's gradient on whole (its two sums agree in every row).
+# Average pooling does so too without padding; with padding, the share of each border window
+# that falls on the padding is lost. Max pooling's gradient reaches few inputs (the winners),
+# average pooling's nearly all of them.
+#
+# Try it: write `max_pool2d_backward(grad_output, x, kernel_size, stride)` in NumPy (loop
+# over output positions; `np.argmax` returns the first maximum, torch's tie rule) and compare
+# it with `autograd_backward(F.max_pool2d, ...)` from the cell above.
+#
+# A gradient can also be checked without any framework, CS231n style: nudge each input by $\pm h$
+# and compare the change of the loss with the analytic gradient. Max pooling is only
+# differentiable where the maximum is unique, so this check uses tie-free random input; the
+# printed number is the relative error $\frac{|a-b|}{\max(|a|, |b|)}$.
+
+# %%
+x = rng.standard_normal((1, 2, 5, 5))
+g = rng.standard_normal(poolkit.max_pool2d(x, 3, 1).shape)
+analytic = autograd_backward(F.max_pool2d, x, g, kernel_size=3, stride=1)
+
+
+def loss(t):
+    # A scalar whose gradient with respect to the pooling output is g.
+    return float(np.sum(poolkit.max_pool2d(t, 3, 1) * g))
+
+
+numeric = np.zeros_like(x)
+h = 1e-6
+for pos in np.ndindex(x.shape):
+    bump = np.zeros_like(x)
+    bump[pos] = h
+    numeric[pos] = (loss(x + bump) - loss(x - bump)) / (2 * h)
+rel = np.abs(numeric - analytic).max() / max(np.abs(numeric).max(), np.abs(analytic).max())
+print(f"relative error, finite differences vs autograd: {rel:.1e}")
+
+# %% [markdown]
+# Where does the gradient land on a real image? Counting how many windows each pixel wins
+# (the max-pool backward pass with ones as the upstream gradient) shows the difference between
+# non-overlapping and overlapping windows: with $2\times2$/2 every window sends its gradient to
+# exactly one of its four pixels (at most 1 per pixel, 75% get 0); with $3\times3$/1 a bright
+# pixel can collect the gradient of up to 9 windows.
+
+# %%
+image = data.sample_image(48)[None, None]                       # (1, 1, 48, 48)
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+axes[0].imshow(image[0, 0], cmap="gray")
+axes[0].set_title("input")
+for ax, (k, s) in zip(axes[1:], [(2, 2), (3, 1)]):
+    ones = np.ones(poolkit.max_pool2d(image, k, s).shape)
+    wins = autograd_backward(F.max_pool2d, image.astype(np.float64), ones,
+                             kernel_size=k, stride=s)[0, 0]
+    shown = ax.imshow(wins, cmap="magma")
+    ax.set_title(f"windows won, {k}x{k} stride {s}\n(max {wins.max():.0f}, "
+                 f"{np.mean(wins == 0):.0%} of pixels get 0)", fontsize=9)
+    fig.colorbar(shown, ax=ax, shrink=0.8)
+for ax in axes:
+    ax.axis("off")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
 # ## References
 #
 # - PyTorch documentation: [`torch.nn.MaxPool2d`](https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html),

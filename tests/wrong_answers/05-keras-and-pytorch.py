@@ -9,19 +9,6 @@ breaks (other libraries, speed, types) and answers no probe can pin down.
 """
 
 WRONG = {
-    "channels_layout": [
-        ('delegates to torch (correct values, not NumPy)', '''
-import torch
-
-
-def nchw_to_nhwc(x):
-    return torch.from_numpy(np.asarray(x)).permute(0, 2, 3, 1).numpy()
-
-
-def nhwc_to_nchw(x):
-    return torch.from_numpy(np.asarray(x)).permute(0, 3, 1, 2).numpy()
-'''),
-    ],
     "keras_same_max_pool": [
         ('delegates to poolkit (correct values, not NumPy)', '''
 def same_padding(size, pool_size, strides=None):
@@ -37,16 +24,71 @@ def keras_same_max_pool2d(x, pool_size, strides=None):
     layer = keras.layers.MaxPooling2D(pool_size, strides, padding="same")
     return keras.ops.convert_to_numpy(layer(np.asarray(x, dtype=np.float32))).astype(np.float64)
 '''),
-    ],
-    "max_pool_backward": [
-        ('delegates to torch autograd (correct values, not NumPy)', '''
-def max_pool2d_backward(grad_output, x, kernel_size, stride=None):
-    import torch
-    import torch.nn.functional as F
-    xt = torch.from_numpy(np.array(x, dtype=np.float64)).requires_grad_()
-    g = torch.from_numpy(np.array(grad_output, dtype=np.float64))
-    F.max_pool2d(xt, kernel_size, stride).backward(g)
-    return xt.grad.numpy()
+        ('same_padding for floor(L / s) outputs (the last window is dropped)', '''
+def same_padding(size, pool_size, strides=None):
+    strides = pool_size if strides is None else strides
+    out = size // strides
+    total = max((out - 1) * strides + pool_size - size, 0)
+    return int(total // 2), int(total - total // 2)
+
+def keras_same_max_pool2d(x, pool_size, strides=None):
+    x = np.asarray(x, dtype=np.float64)
+    strides = pool_size if strides is None else strides
+    n, height, width, c = x.shape
+    (top, bottom), (left, right) = (same_padding(height, pool_size, strides),
+                                    same_padding(width, pool_size, strides))
+    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
+    h_out, w_out = -(-height // strides), -(-width // strides)
+    out = np.full((n, h_out, w_out, c), -np.inf)
+    for a in range(pool_size):
+        for b in range(pool_size):
+            out = np.maximum(out, padded[:, a : a + strides * (h_out - 1) + 1 : strides,
+                                         b : b + strides * (w_out - 1) + 1 : strides, :])
+    return out
+'''),
+        ('same_padding that goes negative when the windows already fit', '''
+def same_padding(size, pool_size, strides=None):
+    strides = pool_size if strides is None else strides
+    out = -(-size // strides)
+    total = (out - 1) * strides + pool_size - size
+    return int(total // 2), int(total - total // 2)
+
+def keras_same_max_pool2d(x, pool_size, strides=None):
+    x = np.asarray(x, dtype=np.float64)
+    strides = pool_size if strides is None else strides
+    n, height, width, c = x.shape
+    (top, bottom), (left, right) = (same_padding(height, pool_size, strides),
+                                    same_padding(width, pool_size, strides))
+    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
+    h_out, w_out = -(-height // strides), -(-width // strides)
+    out = np.full((n, h_out, w_out, c), -np.inf)
+    for a in range(pool_size):
+        for b in range(pool_size):
+            out = np.maximum(out, padded[:, a : a + strides * (h_out - 1) + 1 : strides,
+                                         b : b + strides * (w_out - 1) + 1 : strides, :])
+    return out
+'''),
+        ('same_padding splits an odd total evenly, rounding both halves down', '''
+def same_padding(size, pool_size, strides=None):
+    strides = pool_size if strides is None else strides
+    out = -(-size // strides)
+    total = max((out - 1) * strides + pool_size - size, 0)
+    return int(total // 2), int(total // 2)
+
+def keras_same_max_pool2d(x, pool_size, strides=None):
+    x = np.asarray(x, dtype=np.float64)
+    strides = pool_size if strides is None else strides
+    n, height, width, c = x.shape
+    (top, bottom), (left, right) = (same_padding(height, pool_size, strides),
+                                    same_padding(width, pool_size, strides))
+    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
+    h_out, w_out = -(-height // strides), -(-width // strides)
+    out = np.full((n, h_out, w_out, c), -np.inf)
+    for a in range(pool_size):
+        for b in range(pool_size):
+            out = np.maximum(out, padded[:, a : a + strides * (h_out - 1) + 1 : strides,
+                                         b : b + strides * (w_out - 1) + 1 : strides, :])
+    return out
 '''),
     ],
     "torch_to_keras": [
