@@ -4,6 +4,11 @@ Hidden test cells reach them as oracles named
 ``"poolgrade.answers:06-from-feature-maps-to-prediction.<function>"`` (see
 ``poolgrade.answers.instructor_answers``).  Not part of poolkit; nbgrader does not release
 ``*.py`` files.
+
+``head_parameters``, ``gap_head_logits`` and ``adaptive_windows`` are no longer exercises (the
+head count is section 1's worked example, the GAP head is part of Exercise 4's
+``predict_from_maps``, the windows part of Exercise 1's ``adaptive_avg_pool2d_np``); they stay
+as the instructor's statement of those rules, which the unit tests check against torch.
 """
 
 from __future__ import annotations

@@ -17,31 +17,27 @@
 # ---
 
 # %% [markdown]
-# # 06 · From feature maps to a prediction
+# # From feature maps to a prediction
 #
-# The convolution and pooling blocks of a CNN end with a stack of feature maps,
-# `(C, h, w)` per image. A classifier has to turn that into `K` class scores, one per class.
-# These raw scores are called **logits**: any real numbers, the larger the more the network
-# favours that class (section 4 turns them into probabilities and a predicted class). There
-# are two classic ways to compute them, and the choice decides how many parameters the head
-# has, how well it generalizes, and whether the network accepts images of another size:
+# The convolution and pooling blocks of a CNN end with feature maps, `(C, h, w)` per image.
+# A classifier turns them into `K` class scores, one per class, called **logits**: any real
+# numbers, the larger the more the network favours that class (section 4 turns them into
+# probabilities and a predicted class). There are two classic heads, and the choice decides
+# the parameter count, how well the network generalizes, and whether it accepts images of
+# another size:
 #
 # * **flatten + dense** (LeNet, AlexNet, VGG): unroll all `C * h * w` values into one vector
 #   and feed it to a dense layer, so every position has its own weights;
-# * **global average pooling** (GAP, which you wrote in lesson 01 as `global_avg_pool`):
-#   average each channel over all positions, so the head no longer cares *where* a feature was seen.
-#   Network in Network (Lin et al., 2014) has **no dense layer at all**: its last
-#   convolution outputs one feature map per class, a ReLU follows, and the global average
-#   of each map *is* that class's logit. GoogLeNet and ResNet average their last feature
-#   maps and then apply one dense layer.
+# * **global average pooling** (GAP, lesson 01's `global_avg_pool`) + dense: average each
+#   channel over all positions, so the head no longer cares *where* a feature was seen
+#   (GoogLeNet, ResNet). Network in Network (Lin et al., 2014) has **no dense layer at
+#   all**: its last convolution outputs one map per class, a ReLU follows, and the global
+#   average of each map *is* that class's logit.
 #
-# In this lesson we count both heads, train both on the shapes data set, make one network
-# accept any input size with **adaptive pooling**, and go all the way from the logits to a
-# predicted class (softmax and argmax).
-#
-# The lecture part trains four small networks on the CPU: about a minute on a laptop, longer
-# on a busy shared machine (the notebook prints how long it took). Graded exercises are at
-# the end.
+# We count both heads, train both on the shapes data set, make a network accept any input
+# size with **adaptive pooling**, and go from the logits to a predicted class. The lecture
+# trains four small networks on the CPU: about a minute on a laptop (the cell prints how
+# long it took).
 
 # %%
 import time
@@ -58,7 +54,6 @@ from poolkit.data import make_shapes
 
 torch.set_num_threads(1)            # tiny models: one thread is fastest on a shared CPU
 np.set_printoptions(precision=3, suppress=True)
-lesson_start = time.perf_counter()
 
 train_images, train_labels = make_shapes(400, seed=0)     # (400, 1, 28, 28), 4 classes
 val_images, val_labels = make_shapes(400, seed=1)
@@ -67,14 +62,16 @@ val_images, val_labels = make_shapes(400, seed=1)
 # %% [markdown]
 # ## 1. Two heads, counted
 #
-# Take a feature map of shape `(C, h, w)` and `K` classes. Both heads end with one dense
-# layer to the `K` classes; what differs is what that layer sees: every one of the `C*h*w`
-# values (flatten), or one average per channel (GAP). The pooling itself has no
-# parameters. (A formula for each head's count is Exercise 1.) We build both heads in torch
-# and count the parameters torch creates (on torch's `meta` device, which records shapes
-# without allocating memory: ResNet-50's flatten head alone would need 400 MB). Here are the
-# numbers for the last feature maps of a few well-known networks (ImageNet's 1000
-# classes) and for the networks we train below:
+# A dense layer with `n` inputs and `K` outputs has `n * K` weights and `K` biases; pooling
+# has no parameters. So, for a `(C, h, w)` map and `K` classes:
+#
+# * flatten head: the dense layer sees all `C*h*w` values, `C*h*w*K + K` parameters;
+# * GAP head: it sees one average per channel, `C*K + K` parameters.
+#
+# Worked example, ResNet-50's last map (`2048 x 7 x 7`, ImageNet's 1000 classes): the
+# flatten head would have `2048*49*1000 + 1000 = 100,353,000` parameters, the GAP head
+# `2048*1000 + 1000 = 2,049,000`. The cell checks the formulas against the layers torch
+# builds (on its `meta` device, which records shapes without allocating memory):
 
 # %%
 def build_head(channels, height, width, n_classes, head):
@@ -92,28 +89,28 @@ feature_maps = {
     "ours, deep (32 x 3 x 3)": (32, 3, 3, 4),
     "ours, shallow (16 x 7 x 7)": (16, 7, 7, 4),
 }
-print(f"{'last feature map':<28}{'flatten head':>14}{'GAP head':>12}{'ratio':>8}")
+print(f"{'last feature map':<28}{'flatten head':>14}{'GAP head':>12}{'ratio':>8}  formulas agree")
 for name, (c, h, w, k) in feature_maps.items():
     flat, gap = (models.count_parameters(build_head(c, h, w, k, head)) for head in ("flatten", "gap"))
-    print(f"{name:<28}{flat:>14,}{gap:>12,}{flat / gap:>7.0f}x")
+    agree = (flat, gap) == (c * h * w * k + k, c * k + k)
+    print(f"{name:<28}{flat:>14,}{gap:>12,}{flat / gap:>7.0f}x  {agree}")
 
 # %% [markdown]
-# The ratio is close to `h * w` (49 for a 7x7 map), a little below it when there are few
-# channels (46 for our shallow network): the flatten head keeps one copy of the dense
-# weights for every position, but both heads have the same `K` biases. (VGG-16 is even heavier than the table shows: its first dense layer
-# has 4096 outputs, about 103 million parameters, most of the network.)
+# The ratio is close to `h * w` (a little below it with few channels: both heads have the
+# same `K` biases). VGG-16 is heavier still: its first dense layer has 4096 outputs, about
+# 103 million parameters, most of the network.
 #
 # ## 2. Two heads, trained
 #
-# Parameters are only half of the story: does the GAP head classify as well? We train the
-# same max-pooling backbone with each head (`hidden=0`: the head is a single dense layer).
-# The backbone comes in two depths: **shallow** (2 conv blocks, `16 x 7 x 7` at the end) and
-# **deep** (3 conv blocks, `32 x 3 x 3`).
+# Does the GAP head classify as well? We train the same max-pooling backbone with each head
+# (`hidden=0`: the head is a single dense layer), in two depths: **shallow** (2 conv blocks,
+# `16 x 7 x 7` at the end) and **deep** (3 conv blocks, `32 x 3 x 3`).
 
 # %%
 EPOCHS, LEARNING_RATE = 10, 5e-3
 backbones = {"shallow": (8, 16), "deep": (16, 32, 32)}
 trained = {}
+start = time.perf_counter()
 print(f"{'backbone':<9}{'head':<9}{'parameters':>11}{'head params':>12}{'train acc':>10}{'val acc':>9}")
 for depth, channels in backbones.items():
     for head in ("flatten", "gap"):
@@ -125,13 +122,13 @@ for depth, channels in backbones.items():
         print(f"{depth:<9}{head:<9}{models.count_parameters(model):>11,}"
               f"{dense.weight.numel() + dense.bias.numel():>12,}"
               f"{history['train_acc'][-1]:>10.3f}{history['val_acc'][-1]:>9.3f}")
+print(f"trained in {time.perf_counter() - start:.0f} s")
 
 val = {key: history["val_acc"][-1] for key, (_, history) in trained.items()}
 for depth in backbones:
     print(f"{depth}: GAP head's validation accuracy minus the flatten head's: "
           f"{val[depth, 'gap'] - val[depth, 'flatten']:+.3f}")
 
-# %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
 for ax, depth in zip(axes, backbones):
     for color, head in zip(("C0", "C1"), ("flatten", "gap")):
@@ -147,30 +144,35 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# What to expect from the two printed differences: about -0.4 on the shallow backbone and
-# about +0.03 on the deep one. Training is seeded, but the digits can change a little with
-# the torch version and the CPU. The two depths tell different stories, and both are worth
-# remembering:
+# Expect the two differences to be about -0.4 (shallow) and about +0.03 (deep); the digits
+# can change a little with the torch version and the CPU.
 #
-# * On the **shallow** backbone, the GAP head is far behind (its validation accuracy is
-#   about 0.4 lower). After two 3x3 convolutions and
-#   two poolings, each position of the last feature map has seen only a 10x10 patch of the
-#   image: a piece of an edge or a corner, not a whole shape. Averaging such local evidence
-#   over the image cannot tell a square from a cross as well as the flatten head, whose
-#   weights can combine *which feature where*.
-# * On the **deep** backbone each position sees a 22x22 patch, most of a shape, the channels
-#   can act as class detectors, and the GAP head matches or beats the flatten head with far
-#   fewer head parameters: averaging "how much square is there" over the image is all a classifier
-#   needs, and there are fewer weights to overfit.
+# * On the **shallow** backbone the GAP head is far behind. Each position of its last map
+#   has seen only a 10x10 patch of the image, a piece of an edge or a corner. Averaging such
+#   local evidence cannot tell a square from a cross as well as the flatten head, whose
+#   weights combine *which feature where*.
+# * On the **deep** backbone each position sees a 22x22 patch, most of a shape, and the GAP
+#   head matches or beats the flatten head with far fewer parameters: "how much square is
+#   there" is all a classifier needs, and fewer weights can overfit less.
 #
-# So GAP is not a free replacement for a dense head: it assumes the backbone has done the
-# spatial reasoning already, which is why it is found at the end of deep backbones
-# (GoogLeNet, ResNet) rather than shallow ones.
+# So GAP assumes the backbone has done the spatial reasoning already, which is why it ends
+# deep backbones (GoogLeNet, ResNet), not shallow ones.
 #
 # ## 3. Any input size
 #
-# A flatten head fixes the input size: its dense layer expects exactly `C*h*w` inputs. Feed
-# the deep flatten network a 36x36 image and torch refuses:
+# A flatten head fixes the input size: its dense layer expects exactly `C*h*w` inputs, so
+# torch refuses a 36x36 image. The GAP head does not care: whatever `h x w` the backbone
+# gives, the average has `C` values. **Adaptive pooling** generalizes this: it fixes the
+# output size `O` instead of the window and stride, and output `i` (of `O`) covers the input
+# positions
+#
+# $$\left[\left\lfloor \frac{iL}{O} \right\rfloor,\ \left\lceil \frac{(i+1)L}{O} \right\rceil\right)$$
+#
+# of an input of length `L` (torch's `nn.AdaptiveAvgPool2d` uses this rule on the rows and
+# on the columns). Global average pooling is adaptive pooling with `O = 1`. Windows may
+# differ in size and overlap. The figure lets torch draw them: it feeds
+# `F.adaptive_avg_pool1d` a one at each input position in turn and colours the outputs the
+# one reaches.
 
 # %%
 flatten_model = trained["deep", "flatten"][0]
@@ -182,20 +184,6 @@ except RuntimeError as error:
     print("flatten head on 36x36 images -> RuntimeError:", str(error).splitlines()[0])
 print("GAP head on 36x36 images -> predictions", models.predict(gap_model, big_images)[:10], "...")
 
-# %% [markdown]
-# The GAP head does not care: whatever `h x w` the backbone produces, the average over it
-# has `C` values. **Adaptive pooling** generalizes this to any fixed output size `O`: instead
-# of fixing the window and stride, it fixes the output, and chooses windows so that output
-# `i` (of `O`) covers the input positions
-#
-# $$\left[\left\lfloor \frac{iL}{O} \right\rfloor,\ \left\lceil \frac{(i+1)L}{O} \right\rceil\right)$$
-#
-# for an input of length `L`. Global average pooling is adaptive pooling with `O = 1`.
-# Windows may differ in size and may overlap. The figure below lets torch draw them: it feeds
-# `F.adaptive_avg_pool1d` a one at each input position in turn, and colours the outputs that
-# the one reaches (with the weight it gets there: one over the window's length).
-
-# %%
 fig, axes = plt.subplots(1, 3, figsize=(12, 2.4))
 for ax, (length, out) in zip(axes, [(10, 4), (7, 3), (5, 7)]):
     ones = torch.eye(length, dtype=torch.float64)[:, None, :]       # (L, 1, L): a one at j
@@ -212,18 +200,16 @@ plt.show()
 # %% [markdown]
 # ## 4. From logits to a prediction
 #
-# Whatever the head, the network ends with `K` logits per image. The **predicted class** is
-# the index of the largest logit, its **argmax** (when several classes tie for the largest,
-# `np.argmax` and `torch.argmax` both return the first of them). For probabilities, the
-# **softmax** turns a row of logits `z` into `K` positive numbers that sum to 1:
+# The **predicted class** is the index of the largest logit, its **argmax** (on a tie,
+# `np.argmax` and `torch.argmax` return the first). For probabilities, the **softmax** turns
+# a row of logits `z` into `K` positive numbers that sum to 1:
 #
 # $$p_k = \frac{e^{z_k}}{\sum_{j=1}^{K} e^{z_j}}$$
 #
-# The exponential only grows, so the largest logit also gets the largest probability: the
-# argmax of the probabilities is the argmax of the logits. That is why a network outputs
-# logits and leaves the softmax out: `models.train` uses torch's `nn.CrossEntropyLoss`, which
-# takes logits and applies the softmax (in log form) itself. Here are both for the deep GAP
-# network and five validation images:
+# The exponential only grows, so the argmax of the probabilities is the argmax of the
+# logits. That is why a network outputs logits and leaves the softmax out: `models.train`
+# uses torch's `nn.CrossEntropyLoss`, which takes logits and applies the softmax (in log
+# form) itself. Here are both for the deep GAP network and five validation images:
 
 # %%
 gap_model.eval()
@@ -235,11 +221,14 @@ print("predicted classes (argmax):", logits.argmax(dim=1).numpy(), " labels:", v
 
 # %% [markdown]
 # Written as the formula, the softmax breaks on large logits: `np.exp(1000.0)` is `inf` in
-# float64 (the largest float is about `1.8e308`, `e**709.8`), and `inf / inf` is `nan`. Very
-# negative logits break it the other way: `np.exp(-1000.0)` is `0.0`, and `0 / 0` is `nan`.
-# Yet the probabilities are harmless numbers, and torch computes them. One fact makes that
-# possible: adding the same number `c` to every logit of a row changes no probability (the
-# factor `e**c` appears above and below the fraction and cancels).
+# float64 (the largest float is about `e**709.8`), and `inf / inf` is `nan`; very negative
+# logits give `0 / 0`. Torch copes, thanks to one fact: adding the same number `c` to every
+# logit of a row changes no probability (the factor `e**c` cancels above and below).
+#
+# With **two classes**, dividing above and below by `e**z_0` gives
+# `p_1 = 1 / (1 + e**-(z_1 - z_0))`, the **sigmoid** `σ` of `z_1 - z_0`. So a two-class
+# classifier often has a single logit and applies the sigmoid to it (torch's
+# `nn.BCEWithLogitsLoss` trains such a logit):
 
 # %%
 big = np.array([1000.0, 999.0, 998.0])
@@ -248,16 +237,9 @@ with np.errstate(over="ignore", invalid="ignore"):
 print("torch.softmax of big:           ", torch.softmax(torch.from_numpy(big), dim=0).numpy())
 print("torch.softmax of big - 1000:    ", torch.softmax(torch.from_numpy(big - 1000), dim=0).numpy())
 
-# %% [markdown]
-# With **two classes** the softmax needs only the difference of the two logits: dividing
-# above and below by `e**z_0` gives `p_1 = 1 / (1 + e**-(z_1 - z_0))`, the **sigmoid** `σ` of
-# `z_1 - z_0`. So a two-class (binary) classifier often has a single logit and applies the
-# sigmoid to it (torch's `nn.BCEWithLogitsLoss` trains such a logit):
-
-# %%
 two_logits = torch.tensor([[0.5, 2.0], [3.0, -1.0], [40.0, 40.0]], dtype=torch.float64)
-print("softmax, class 1:       ", torch.softmax(two_logits, dim=1)[:, 1].numpy())
-print("sigmoid(z_1 - z_0):     ", torch.sigmoid(two_logits[:, 1] - two_logits[:, 0]).numpy())
+print("two classes, softmax of class 1:", torch.softmax(two_logits, dim=1)[:, 1].numpy())
+print("sigmoid(z_1 - z_0):             ", torch.sigmoid(two_logits[:, 1] - two_logits[:, 0]).numpy())
 
 
 # %% [markdown]
@@ -269,242 +251,24 @@ print("sigmoid(z_1 - z_0):     ", torch.sigmoid(two_logits[:, 1] - two_logits[:,
 # is also shown after three failed tries (three different versions of your function: running
 # the same cell again does not count).
 #
-# 1. `head_params`: parameters of a flatten head and of a GAP head.
-# 2. `gap_head`: a global-average-pooling classifier head in NumPy.
-# 3. `adaptive_windows`: the input window of every output of adaptive pooling.
-# 4. `adaptive_avg_pool2d_np`: adaptive average pooling in NumPy.
-# 5. `design_head`: design the smallest head that works at any input size, checked by
+# 1. `adaptive_avg_pool2d_np`: adaptive average pooling in NumPy.
+# 2. `design_head`: design the smallest head that works at any input size, checked by
 #    building it in torch.
-# 6. Written: why Network in Network needs no dense layer.
-# 7. `predict_from_maps`: from feature maps to logits, probabilities and a predicted class.
+# 3. Written: why Network in Network needs no dense layer.
+# 4. `predict_from_maps`: from feature maps to logits, probabilities and a predicted class.
 #
-# To think about (not graded):
-#
-# * **Class activation maps** (Zhou et al., 2016). The GAP head is linear, so the logit of
-#   class `k` is the average over positions of `W[k] @ features[:, i, j]` plus `b[k]`.
-#   Compute that `(h, w)` map for the deep GAP network on a few validation images and show
-#   it next to the image. Where does the network look? (`gap_model` is an `nn.Sequential`:
-#   `gap_model[:-3]` is everything before the pooling, and `gap_model[-1]` the dense layer.)
-# * Train the GAP network on a mix of 20, 28 and 36 pixel images (pad or batch each size
-#   separately) and redo the size table of section 3.
-# * **Attention pooling.** GAP gives every position the same weight `1 / (h w)`. Attention
-#   pooling lets the network choose the weights: a score per position, the dot product of a
-#   learned vector `q` (the *query*) with the feature vector at that position (its *key*),
-#   and the softmax of the scores over the `h w` positions as weights, so they are positive
-#   and sum to 1. Equal scores give GAP back; scaling the scores up puts nearly all the
-#   weight on the one best-scoring position. Write it in NumPy with your softmax of
-#   exercise 7 and try a few `q`.
-#
-# ### Exercise 1: counting heads (2 points)
-#
-# A feature map `(channels, height, width)` feeds a classifier with `n_classes` outputs.
-# Return the number of parameters (weights and biases, a Python `int`) of the head:
-#
-# * `head="flatten"`: flatten, then one dense layer;
-# * `head="gap"`: global average pooling, then one dense layer.
-#
-# Any other `head` raises `ValueError`.
-
-# %% nbgrader={"grade": false, "grade_id": "head_params", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def head_params(channels, height, width, n_classes, head):
-    """Parameters of a flatten or GAP classifier head on a (channels, height, width) map."""
-    ### BEGIN SOLUTION
-    if head == "flatten":
-        inputs = channels * height * width
-    elif head == "gap":
-        inputs = channels
-    else:
-        raise ValueError(f"head must be 'flatten' or 'gap', got {head!r}")
-    return int(inputs * n_classes + n_classes)
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "test_head_params_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-ck.assert_equal(ck.call(head_params, 10, 2, 3, 5, "gap", case="10 x 2 x 3 map, 5 classes, GAP"), 55,
-                case="a 10 x 2 x 3 map, 5 classes, GAP head",
-                hint="what does the dense layer see after the averaging, and what does every output add?")
-ck.assert_numpy_only(head_params, hint="a count is integer arithmetic; build no layer")
-names = ("channels", "height", "width", "n_classes", "head")
-for args, want, note in [((8, 3, 5, 4, "flatten"), 484, "a flatten head on a non-square map"),
-                         ((12, 5, 5, 3, "gap"), 39, "a GAP head"),
-                         ((5, 2, 6, 3, "flatten"), 183, "a non-square map")]:
-    case = ck.describe(args, names=names) + f" ({note})"
-    ck.assert_equal(ck.call(head_params, *args, case=case), want, case=case,
-                    hint="count the dense layer's inputs, then its weights and biases")
-case = ck.describe((3, 4, 5, 6, "dense"), names=names) + " (an unknown head)"
-try:
-    ck.call(head_params, 3, 4, 5, 6, "dense", case=case)
-    raised = False
-except AssertionError as exc:
-    if " raised ValueError" not in str(exc).partition("\n")[0]:
-        raise
-    raised = True
-ck.require(raised, "head_params returned a count for an unknown head; it should raise "
-           "ValueError", case=case, hint="only 'flatten' and 'gap' are heads",
-           exercise="head_params")
-print("visible tests passed")
-
-# %% nbgrader={"grade": true, "grade_id": "test_head_params_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-rng = np.random.default_rng(601)
-cases = [((7, 1, 1, 2, "flatten"), {}, "1x1 map: both heads agree"),
-         ((2048, 7, 7, 1000, "flatten"), {}, "ResNet-50 map, flatten"),
-         ((3, 4, 5, 6, "GAP"), {}, "unknown head (upper case): ValueError")]
-for i in range(8):
-    c, h, w = (int(v) for v in rng.integers(1, 20, size=3))
-    cases.append(((c, h, w, int(rng.integers(2, 12)), ("flatten", "gap")[i % 2]), {}, "random"))
-ck.check_against_oracle(
-    head_params, "poolgrade.answers:06-from-feature-maps-to-prediction.head_parameters",
-    ck.literal_cases(cases, names=("channels", "height", "width", "n_classes", "head")),
-    numpy_only=True,
-    hint="non-square maps; the GAP head ignores height and width; unknown heads raise ValueError")
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Exercise 2: a GAP head in NumPy (2 points)
-#
-# Write `gap_head(features, weight, bias)`:
-#
-# * `features`: `(N, C, H, W)` feature maps,
-# * `weight`: `(K, C)` and `bias`: `(K,)`, a dense layer stored like torch's `nn.Linear`,
-#
-# and return the logits `(N, K)`: average every channel over its `H x W` positions, then
-# apply the dense layer, as `nn.Linear` would. NumPy only; a float array.
-
-# %% nbgrader={"grade": false, "grade_id": "gap_head", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def gap_head(features, weight, bias):
-    """Global average pooling + dense layer: (N, C, H, W), (K, C), (K,) -> logits (N, K)."""
-    ### BEGIN SOLUTION
-    features = np.asarray(features, dtype=np.float64)
-    pooled = features.mean(axis=(2, 3))                      # (N, C)
-    return pooled @ np.asarray(weight, dtype=np.float64).T + np.asarray(bias, dtype=np.float64)
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "test_gap_head_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-two_channels = np.zeros((1, 2, 2, 2))
-two_channels[0, 0] = [[1, 2], [3, 4]]        # mean 2.5
-two_channels[0, 1] = [[0, 0], [0, 8]]        # mean 2.0
-ck.assert_close(ck.call(gap_head, two_channels, np.array([[1.0, 0.0], [1.0, -1.0], [0.0, 2.0]]),
-                        np.array([0.0, 0.5, 1.0]), case="hand-made",
-                        hint="which axes does the average run over, and how is weight laid out?"),
-                np.array([[2.5, 1.0, 5.0]]), case="one image, channel means 2.5 and 2.0, three classes",
-                hint="which axes does the average run over, and how is weight laid out?")
-
-rng = np.random.default_rng(60)
-f, w, b = rng.standard_normal((2, 3, 4, 5)) - 1.0, rng.standard_normal((6, 3)), rng.standard_normal(6)
-import torch
-
-ck.assert_numpy_only(gap_head)
-torch_head = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
-                                 torch.nn.Linear(3, 6, dtype=torch.float64))
-with torch.no_grad():
-    torch_head[2].weight.copy_(torch.from_numpy(w))
-    torch_head[2].bias.copy_(torch.from_numpy(b))
-    want = torch_head(torch.from_numpy(f)).numpy()
-case = "N=2, C=3, 4x5 maps (mostly negative), K=6"
-hint = "torch's AdaptiveAvgPool2d(1) + Flatten + Linear computed these logits"
-ck.assert_close(ck.call(gap_head, f.copy(), w.copy(), b.copy(), case=case, hint=hint), want,
-                case=case, hint=hint)
-print("visible tests passed")
-
-# %% nbgrader={"grade": true, "grade_id": "test_gap_head_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-rng = np.random.default_rng(602)
-cases = []
-for n, c, h, w, k in [(1, 1, 1, 1, 1), (3, 5, 2, 7, 4), (2, 4, 6, 3, 4), (4, 2, 5, 5, 3), (1, 6, 1, 9, 2)]:
-    feats = rng.standard_normal((n, c, h, w)) - 1.0         # mostly negative: max would differ from mean
-    cases.append(((ck.arr(feats.tolist()), ck.arr(rng.standard_normal((k, c)).tolist()),
-                   ck.arr(rng.standard_normal(k).tolist())), {}, f"N={n}, C={c}, {h}x{w}, K={k}"))
-ck.check_against_oracle(gap_head, "poolgrade.answers:06-from-feature-maps-to-prediction.gap_head_logits",
-                        ck.literal_cases(cases, names=("features", "weight", "bias")),
-                        numpy_only=True,
-                        hint="average over the positions only (not over channels); non-square maps")
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Exercise 3: adaptive pooling windows (3 points)
-#
-# Write `adaptive_windows(length, output_size)`: return a list of `output_size` tuples
-# `(start, stop)` of Python ints, where output `i` covers the input positions
-# `start <= j < stop`, torch's rule from section 3. Integer arithmetic (`//`) is the safe
-# way. With floats, the order matters: `(i + 1) * length / output_size` divides two exact
-# integers and is rounded once, so `math.ceil` of it is right, but
-# `(i + 1) * (length / output_size)` multiplies an already rounded quotient and can land a
-# hair above an integer (length 7, 25 outputs), and `ceil` then adds a position that torch
-# does not use.
-#
-# Example: `adaptive_windows(10, 4) == [(0, 3), (2, 5), (5, 8), (7, 10)]`. The tests compare
-# with the windows read off torch, as in the figure of section 3. NumPy or plain Python only.
-
-# %% nbgrader={"grade": false, "grade_id": "adaptive_windows", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def adaptive_windows(length, output_size):
-    """[(start, stop), ...] input window of each output of adaptive pooling, torch's rule."""
-    ### BEGIN SOLUTION
-    return [(i * length // output_size, -(-(i + 1) * length // output_size))
-            for i in range(output_size)]
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "test_adaptive_windows_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-windows = ck.call(adaptive_windows, 10, 4, case="length 10, 4 outputs")
-floats = type(windows) in (list, tuple) and any(
-    type(v) is float for window in windows if type(window) in (list, tuple) for v in window)
-ck.require(not floats, "some starts or stops are floats", case="length 10, 4 outputs",
-           hint="a float comes from true division /, where the rule needs floor division // "
-           "(and a ceiling built from it); converting the float with int(...) would only hide "
-           "a wrong rounding", exercise="adaptive_windows")
-ck.assert_equal(windows, [(0, 3), (2, 5), (5, 8), (7, 10)], case="length 10, 4 outputs",
-                hint="the figure in section 3 draws these four windows")
-ck.require(all(type(v) is int for window in windows for v in window),
-           "the starts and stops are NumPy integers, not Python ints", case="length 10, 4 outputs",
-           hint="NumPy arithmetic gives np.int64 values; int(...) turns each into a Python int",
-           exercise="adaptive_windows")
-import torch
-from torch.nn import functional as F
-
-ck.assert_numpy_only(adaptive_windows, hint="integer arithmetic; no framework needed")
-
-
-def torch_windows(length, output_size):
-    # torch's windows: the input positions whose one reaches each output (section 3's figure)
-    ones = torch.eye(length, dtype=torch.float64)[:, None, :]
-    reach = F.adaptive_avg_pool1d(ones, output_size)[:, 0, :] > 0          # (L, O)
-    return [(int(rows.min()), int(rows.max()) + 1)
-            for rows in (reach[:, i].nonzero()[:, 0] for i in range(output_size))]
-
-
-for length, output_size, note in [(7, 3, "windows of different sizes"), (6, 1, "global pooling"),
-                                  (5, 7, "more outputs than inputs"), (1, 4, "length 1"),
-                                  (12, 4, "divides evenly"),
-                                  (7, 25, "(i + 1) * (length / output_size) in floats rounds wrongly here"),
-                                  (49, 31, "a long input, many outputs")]:
-    case = f"length={length}, output_size={output_size} ({note})"
-    hint = "starts round down, stops round up, and stop is exclusive"
-    ck.assert_equal(ck.call(adaptive_windows, length, output_size, case=case, hint=hint),
-                    torch_windows(length, output_size), case=case, hint=hint)
-print("visible tests passed")
-
-# %% nbgrader={"grade": true, "grade_id": "test_adaptive_windows_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-rng = np.random.default_rng(603)
-cases = [((8, 8), {}, "one per input"), ((3, 9), {}, "three times more outputs"),
-         ((100, 7), {}, "long input")]
-for _ in range(12):
-    cases.append(((int(rng.integers(1, 60)), int(rng.integers(1, 20))), {}, "random"))
-ck.check_against_oracle(adaptive_windows, "poolgrade.answers:06-from-feature-maps-to-prediction.adaptive_windows",
-                        ck.literal_cases(cases, names=("length", "output_size")), numpy_only=True,
-                        hint="integer arithmetic only; windows may overlap or repeat positions")
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Exercise 4: adaptive average pooling in NumPy (4 points)
+# ### Exercise 1: adaptive average pooling in NumPy (4 points)
 #
 # Write `adaptive_avg_pool2d_np(x, output_size)` for `x` of shape `(N, C, H, W)` and
-# `output_size` an int (square output) or a pair `(OH, OW)`. Output `(i, j)` is the mean of
-# `x[:, :, rows_i, cols_j]` where the row window comes from `adaptive_windows(H, OH)` and the
-# column window from `adaptive_windows(W, OW)`. Return `(N, C, OH, OW)` floats. NumPy only
-# (calling your `adaptive_windows` is fine once exercise 3 passes).
+# `output_size` an int (square output) or a pair `(OH, OW)`, returning the `(N, C, OH, OW)`
+# floats `nn.AdaptiveAvgPool2d(output_size)` computes. Output `(i, j)` is the mean of `x`
+# over row window `i` (section 3's rule with `L = H`, `O = OH`) times column window `j`
+# (`L = W`, `O = OW`). NumPy only.
+#
+# The windows are the part to get right. Compute them from exact integers: `a // b` rounds
+# down, and `-(-a // b)` rounds up. A float `L / O` is already rounded: multiplied by `i` or
+# `i + 1`, it can land a hair off an integer (36 rows to 28 outputs, 30 to 22), and rounding
+# then moves a window edge by one position. The tests compare with torch, also on that trap.
 
 # %% nbgrader={"grade": false, "grade_id": "adaptive_avg_pool2d_np", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def adaptive_avg_pool2d_np(x, output_size):
@@ -535,6 +299,13 @@ ck.check_against_oracle(adaptive_avg_pool2d_np, "poolkit.adaptive_avg_pool2d",
                         ck.array_cases(seed=62, n=3, rank=4, max_size=5, extra_args=((3, 7),)),
                         numpy_only=True,
                         hint="rows and columns have their own output sizes; more outputs than inputs")
+trap = np.random.default_rng(63).standard_normal((1, 2, 36, 30))
+ck.check_against_oracle(adaptive_avg_pool2d_np, "poolkit.adaptive_avg_pool2d",
+                        ck.literal_cases([((ck.arr(trap.tolist()), (28, 22)), {},
+                                           "36 rows to 28 outputs, 30 columns to 22")],
+                                         names=("x", "output_size")),
+                        numpy_only=True, hint="36 rows to 28 outputs, 30 columns to 22: compute "
+                        "the window edges from exact integers, not from a rounded H / OH")
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_adaptive_avg_pool2d_np_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -544,10 +315,18 @@ for seed, out in [(604, 1), (605, 3), (606, (2, 5)), (607, (4, 1)), (608, (9, 7)
                             ck.array_cases(seed=seed, n=4, rank=4, max_size=9, extra_args=(out,)),
                             numpy_only=True,
                             hint="rows use (H, OH), columns use (W, OW); windows may overlap or repeat")
+rng = np.random.default_rng(609)
+trap = [((ck.arr(rng.standard_normal((2, 2, 36, 30)).tolist()), (28, 22)), {},
+         "36 rows to 28, 30 columns to 22: 21 * (36 / 28) and 11 * (30 / 22) miss an integer"),
+        ((ck.arr((rng.standard_normal((1, 2, 30, 36)) - 3.0).tolist()), (26, 28)), {},
+         "30 rows to 26, 36 columns to 28, all-negative input")]
+ck.check_against_oracle(adaptive_avg_pool2d_np, "poolkit.adaptive_avg_pool2d",
+                        ck.literal_cases(trap, names=("x", "output_size")), numpy_only=True,
+                        hint="compute the windows from exact integers, never from a rounded L / O")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 5: design the head (5 points)
+# ### Exercise 2: design the head (4 points)
 #
 # A **trunk** is given as a list of layers on a one-channel image, in lesson 04's notation:
 #
@@ -568,24 +347,20 @@ for seed, out in [(604, 1), (605, 3), (606, (2, 5)), (607, (4, 1)), (608, (9, 7)
 #
 # A trunk may end with a pooling layer, and may have no convolution at all (then it passes
 # the one-channel image on). The network `trunk + head` must map a batch `(N, 1, H, W)` to
-# logits `(N, n_classes)` for
-# **every** input size the trunk accepts (the tests try several, square or not), and the
-# head must have **as few parameters as possible**, with **exactly one** layer that has
-# parameters (one `linear` or one `conv1x1`: the head learns the map from the trunk's
-# channels to the classes; a narrow layer between two of them would save parameters only by
-# limiting what the head can compute). Degenerate heads do not count:
+# logits `(N, n_classes)` for **every** input size the trunk accepts (the tests try several,
+# square or not), and the head must have **as few parameters as possible**, with **exactly
+# one** layer that has parameters (one `linear` or one `conv1x1`; a narrow layer between two
+# of them would save parameters only by limiting what the head can compute). Degenerate
+# heads do not count:
 #
 # * every size in the head is at least 1 (an `("adaptive", 0)` leaves nothing for the
 #   dense layer to read: its logits would be its biases, whatever the image);
 # * no `relu` after the layer with parameters (it would clip the logits at 0).
 #
-# The tests build your head in torch behind the trunk, run inputs of several sizes through
-# it and count its parameters. They take at most 8 layers, sizes up to 100,000 (64 for
-# `adaptive`) and at most 10**7 weights in a layer.
-#
-# Think first: which layers of the trunk decide what the head receives, and what is the
-# cheapest way to make that independent of `H` and `W`? Is there more than one head with
-# the smallest count?
+# The tests build your head in torch behind the trunk, run several input sizes through it
+# and count its parameters (at most 8 layers, sizes up to 100,000, 64 for `adaptive`, at
+# most 10**7 weights in a layer). Think first: which layers of the trunk decide what the
+# head receives, and what is the cheapest way to make that independent of `H` and `W`?
 
 # %% nbgrader={"grade": false, "grade_id": "design_head", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def design_head(trunk, n_classes):
@@ -599,7 +374,7 @@ def design_head(trunk, n_classes):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_design_head_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_design_head_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 import torch
 from torch import nn
 
@@ -745,15 +520,14 @@ for trunk, n_classes, sizes in [
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 6: why Network in Network needs no dense layer (2 points)
+# ### Exercise 3: why Network in Network needs no dense layer (2 points)
 #
 # Network in Network's head (see the introduction) is a 1x1 convolution to `n_classes`
 # maps, a ReLU, then global average pooling. Leave the ReLU out here: a 1x1 convolution,
-# then global average pooling. Compare that with the head you designed in exercise 5 (do
-# that one first). In three or four sentences: how many parameters does each have, when do
-# the two give **exactly the same** logits (for suitable weights) and why, and what does
-# the NiN order let you look at that the other order hides? (Think of the class activation
-# maps of the first exercise "to think about".)
+# then global average pooling. Compare that with the head you designed in Exercise 2. In
+# three or four sentences: how many parameters does each have, when do the two give
+# **exactly the same** logits (for suitable weights) and why, and what does the NiN order
+# let you look at, position by position, that the other order hides?
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_nin_head", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # === BEGIN MARK SCHEME ===
@@ -776,13 +550,14 @@ for trunk, n_classes, sizes in [
 # the average, and its logits are never negative.)
 
 # %% [markdown]
-# ### Exercise 7: from feature maps to a predicted class (5 points)
+# ### Exercise 4: from feature maps to a predicted class (4 points)
 #
-# Write `predict_from_maps(feature_maps, weight, bias)`, with the arguments of exercise 2
-# (`(N, C, H, W)` feature maps, a `(K, C)` weight and a `(K,)` bias, stored like
-# `nn.Linear`'s), and return a tuple `(logits, probabilities, classes)`:
+# Write `predict_from_maps(feature_maps, weight, bias)` for `(N, C, H, W)` feature maps and
+# a dense layer stored like torch's `nn.Linear`: a `(K, C)` weight (one row per class) and a
+# `(K,)` bias. Return a tuple `(logits, probabilities, classes)`:
 #
-# * `logits`: the GAP head's `(N, K)` float logits;
+# * `logits`: the GAP head's `(N, K)` floats: average every channel over its `H x W`
+#   positions, then apply the dense layer as `nn.Linear` would;
 # * `probabilities`: the softmax of each image's logits, `(N, K)` floats, as
 #   `torch.softmax(logits, dim=1)` gives them, also when logits are in the thousands, far
 #   above or below zero (section 4);
@@ -803,7 +578,7 @@ def predict_from_maps(feature_maps, weight, bias):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_predict_from_maps_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_predict_from_maps_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 import torch
 
 ck.assert_numpy_only(predict_from_maps, hint="np.exp, np.max and np.argmax are all you need")
@@ -819,8 +594,9 @@ def torch_prediction(arrays):
 rng = np.random.default_rng(67)
 steps = np.array([0.0, 1.0, 2.0, 3.0]).reshape(1, 1, 2, 2)     # means are exact: ties stay ties
 for maps, w, b, case, hint in [
-    (rng.standard_normal((3, 4, 2, 5)), rng.standard_normal((5, 4)), rng.standard_normal(5),
-     "N=3, C=4, 2x5 maps, K=5, ordinary logits", "average, dense layer, softmax, argmax"),
+    (rng.standard_normal((3, 4, 2, 5)) - 1.0, rng.standard_normal((5, 4)), rng.standard_normal(5),
+     "N=3, C=4, 2x5 maps (mostly negative), K=5, ordinary logits",
+     "average over the positions, the dense layer as nn.Linear applies it, softmax, argmax"),
     (rng.standard_normal((2, 3, 3, 3)) + 1000.0, np.eye(3), np.zeros(3),
      "logits near +1000", "np.exp(1000.0) is inf: section 4 says which change leaves the "
      "probabilities as they are"),
@@ -884,8 +660,23 @@ ck.require(type(got) in (tuple, list) and len(got) == 3 and type(got[2]) is np.n
            exercise="predict_from_maps")
 ### END HIDDEN TESTS
 
-# %%
-print(f"whole notebook ran in {time.perf_counter() - lesson_start:.1f} s")
+# %% [markdown]
+# ## Going further (optional, not graded)
+#
+# * **Class activation maps** (Zhou et al., 2016). The GAP head is linear, so the logit of
+#   class `k` is the average over positions of `W[k] @ features[:, i, j]` plus `b[k]`.
+#   Compute that `(h, w)` map for the deep GAP network on a few validation images and show
+#   it next to the image. Where does the network look? (`gap_model` is an `nn.Sequential`:
+#   `gap_model[:-3]` is everything before the pooling, and `gap_model[-1]` the dense layer.)
+# * Train the GAP network on a mix of 20, 28 and 36 pixel images (batch each size
+#   separately) and compare its accuracy at each size.
+# * **Attention pooling.** GAP gives every position the same weight `1 / (h w)`. Attention
+#   pooling lets the network choose the weights: a score per position, the dot product of a
+#   learned vector `q` (the *query*) with the feature vector at that position (its *key*),
+#   and the softmax of the scores over the `h w` positions as weights, so they are positive
+#   and sum to 1. Equal scores give GAP back; scaling the scores up puts nearly all the
+#   weight on the one best-scoring position. Write it in NumPy with your softmax of
+#   Exercise 4 and try a few `q`.
 
 # %% [markdown]
 # ## References

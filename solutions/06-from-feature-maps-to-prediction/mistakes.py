@@ -4,7 +4,8 @@ Each mistake is written as a student holding it would write the exercise cell.  
 mistakes`` runs them on the probes and stores what they return in
 ``poolkit/mistakes/06-from-feature-maps-to-prediction.json``; the code stays here, with the
 instructor.  See poolgrade/authoring/mistake_catalogue.py for the format.  ``design_head`` has no entry: its answer
-is a list of menu layers (strings), not data a probe can compare.
+is a list of menu layers (strings), not data a probe can compare; the written exercise has none
+either.
 """
 
 import numpy as np
@@ -17,33 +18,6 @@ def _values(shape, seed, shift=0.0):
     return arr((rng.standard_normal(shape) + shift).round(3).tolist())
 
 
-# non-square maps, both heads, an unknown head name
-_HEAD_PARAMS = literal_cases([
-    ((5, 2, 6, 3, "flatten"), {}, "non-square map, flatten"),
-    ((4, 3, 5, 2, "gap"), {}, "non-square map, GAP"),
-    ((3, 4, 5, 6, "dense"), {}, "unknown head")],
-    names=("channels", "height", "width", "n_classes", "head"))
-
-
-def _gap_case(n, c, h, w, k, seed):
-    return ((_values((n, c, h, w), seed, -1.0), _values((k, c), seed + 1),
-             _values((k,), seed + 2)), {}, f"N={n}, C={c}, {h}x{w}, K={k}")
-
-
-# mostly negative maps (a max is not a mean); C == H == K in the first case, so averaging
-# over the wrong axes or an untransposed weight still gives numbers there
-_GAP_HEAD = literal_cases([_gap_case(2, 3, 3, 4, 3, 6601), _gap_case(1, 2, 1, 5, 4, 6604),
-                           _gap_case(3, 4, 2, 3, 2, 6607)],
-                          names=("features", "weight", "bias"))
-
-# uneven windows, more outputs than inputs, the float trap (7, 25), a long input
-_WINDOWS = literal_cases([((10, 4), {}, "overlapping windows"),
-                          ((5, 7), {}, "more outputs than inputs"),
-                          ((7, 25), {}, "the float trap"),
-                          ((49, 31), {}, "a long input")],
-                         names=("length", "output_size"))
-
-
 def _maps(means, seed):
     """(N, C, 2, 2) maps whose channel means are ``means`` (N, C), exactly (a +-0.25 pattern)."""
     rng = np.random.default_rng(seed)
@@ -54,7 +28,8 @@ def _maps(means, seed):
 
 # each image's own softmax: ordinary logits (N != K), all near +1000 (a plain np.exp
 # overflows), one image near +1000 and one near -1000 (a shift by the batch's largest logit
-# leaves 0 / 0), and tied classes
+# leaves 0 / 0), tied classes, and C == H == K with mostly negative means (averaging over the
+# wrong axes or an untransposed weight still gives numbers there; a max is not a mean)
 _PREDICT = literal_cases([
     ((_maps([[0.5, -1.0], [2.0, 0.25], [-0.75, 1.5]], 6621), arr([[1.0, -0.5], [0.25, 2.0],
       [-1.5, 0.5], [0.75, 0.75]]), arr([0.1, -0.2, 0.3, 0.0])), {}, "N=3, C=2, K=4"),
@@ -64,168 +39,73 @@ _PREDICT = literal_cases([
       [0.5, 0.5]]), arr([0.0, 0.0, 0.0])), {}, "one image near +1000, one near -1000"),
     ((_maps([[1.5, -0.5], [0.0, 0.0]], 6624), arr([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]),
       arr([0.0, 0.0, 0.0])), {}, "classes 0 and 1 tie"),
+    ((_maps([[-1.0, 0.5], [-2.25, -0.75], [0.25, -1.5]], 6625), arr([[1.0, -0.5], [0.25, 2.0]]),
+      arr([0.1, -0.2])), {}, "N=3, C=2, 2x2 maps, K=2"),
 ], names=("feature_maps", "weight", "bias"))
 
+# float-trap windows: 21 * (36 / 28) lands above 27 and 11 * (30 / 22) below 15, so a
+# window edge computed from the rounded quotient moves by one position
+_TRAP = literal_cases([
+    ((_values((1, 2, 36, 5), 6613), (28, 2)), {}, "36 rows to 28 outputs"),
+    ((_values((2, 1, 4, 30), 6614, -2.0), (3, 22)), {}, "30 columns to 22 outputs")],
+    names=("x", "output_size"))
+
 MISTAKES = {
-    "head_params": {
-        "probes": [_HEAD_PARAMS],
-        "mistakes": [
-            {
-                "id": 'no_biases',
-                "matches": 'the weights without the K biases',
-                "explain": 'every head comes out short by one parameter per class: what does a dense layer learn besides its weights?',
-                "section": 'Section 1, two heads counted',
-                "source": '''
-def head_params(channels, height, width, n_classes, head):
-    if head == "flatten":
-        return int(channels * height * width * n_classes)
-    if head == "gap":
-        return int(channels * n_classes)
-    raise ValueError(f"unknown head {head!r}")
-''',
-            },
-            {
-                "id": 'no_value_error',
-                "matches": "a flatten head for any head name but 'gap'",
-                "explain": 'an unknown head name got a flatten count: what should a function do with an argument it cannot handle?',
-                "section": 'Exercise 1: counting heads',
-                "source": '''
-def head_params(channels, height, width, n_classes, head):
-    inputs = channels if head == "gap" else channels * height * width
-    return int(inputs * n_classes + n_classes)
-''',
-            },
-            {
-                "id": 'gap_as_flatten',
-                "matches": "the flatten head's count for the GAP head too",
-                "explain": 'the GAP head got the flatten count: how many numbers reach its dense layer after the averaging?',
-                "section": 'Section 1, two heads counted',
-                "source": '''
-def head_params(channels, height, width, n_classes, head):
-    if head not in ("flatten", "gap"):
-        raise ValueError(f"unknown head {head!r}")
-    return int(channels * height * width * n_classes + n_classes)
-''',
-            },
-            {
-                "id": 'square_map',
-                "matches": 'counting with height * height positions',
-                "explain": 'your count is right on square maps only: how many positions does a non-square map have?',
-                "section": 'Section 1, two heads counted',
-                "source": '''
-def head_params(channels, height, width, n_classes, head):
-    if head == "flatten":
-        return int(channels * height * height * n_classes + n_classes)
-    if head == "gap":
-        return int(channels * n_classes + n_classes)
-    raise ValueError(f"unknown head {head!r}")
-''',
-            },
-        ],
-    },
-    "gap_head": {
-        "probes": [_GAP_HEAD],
+    "predict_from_maps": {
+        "probes": [_PREDICT],
         "mistakes": [
             {
                 "id": 'max_not_mean',
                 "matches": 'global max pooling before the dense layer',
                 "explain": "you kept each channel's largest value: what does the A in GAP stand for?",
-                "section": "Section 1 (the GAP head) and lesson 01's global average pooling",
+                "section": 'Section 1, two heads counted (the GAP head)',
                 "source": '''
-def gap_head(features, weight, bias):
-    pooled = np.asarray(features, dtype=np.float64).max(axis=(2, 3))
-    return pooled @ np.asarray(weight).T + np.asarray(bias)
+def predict_from_maps(feature_maps, weight, bias):
+    pooled = np.asarray(feature_maps, dtype=np.float64).max(axis=(2, 3))
+    logits = pooled @ np.asarray(weight).T + bias
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return logits, e / e.sum(axis=1, keepdims=True), logits.argmax(axis=1)
 ''',
             },
             {
                 "id": 'wrong_axes',
                 "matches": 'a mean over the channel and width axes',
                 "explain": 'the averages mix different channels together: which axes of the feature maps hold the positions?',
-                "section": "Section 1 (the GAP head) and lesson 01's global average pooling",
+                "section": 'Section 1, two heads counted (the GAP head)',
                 "source": '''
-def gap_head(features, weight, bias):
-    features = np.asarray(features, dtype=np.float64)
-    pooled = features.mean(axis=(1, 3))
-    return pooled @ np.asarray(weight).T + np.asarray(bias)
+def predict_from_maps(feature_maps, weight, bias):
+    pooled = np.asarray(feature_maps, dtype=np.float64).mean(axis=(1, 3))
+    logits = pooled @ np.asarray(weight).T + bias
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return logits, e / e.sum(axis=1, keepdims=True), logits.argmax(axis=1)
 ''',
             },
             {
                 "id": 'sum_not_mean',
                 "matches": 'the sum of each channel, not divided by anything',
                 "explain": "your logits grow with the size of the map: what turns a channel's total into its average?",
-                "section": "Section 1 (the GAP head) and lesson 01's global average pooling",
+                "section": 'Section 1, two heads counted (the GAP head)',
                 "source": '''
-def gap_head(features, weight, bias):
-    pooled = np.asarray(features, dtype=np.float64).sum(axis=(2, 3))
-    return pooled @ np.asarray(weight, dtype=np.float64).T + np.asarray(bias, dtype=np.float64)
+def predict_from_maps(feature_maps, weight, bias):
+    pooled = np.asarray(feature_maps, dtype=np.float64).sum(axis=(2, 3))
+    logits = pooled @ np.asarray(weight).T + bias
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return logits, e / e.sum(axis=1, keepdims=True), logits.argmax(axis=1)
 ''',
             },
             {
                 "id": 'weight_not_transposed',
                 "matches": 'the pooled features times the weight as it is stored',
                 "explain": "the weight is stored (K, C), one row per class, like nn.Linear's: the logits are the (N, C) batch of channel averages times the transpose of the weight, (N, C) @ (C, K) = (N, K)",
-                "section": 'Exercise 2: a GAP head in NumPy',
+                "section": 'Exercise 4: from feature maps to a predicted class',
                 "source": '''
-def gap_head(features, weight, bias):
-    pooled = np.asarray(features, dtype=np.float64).mean(axis=(2, 3))
-    return pooled @ np.asarray(weight, dtype=np.float64) + np.asarray(bias, dtype=np.float64)
+def predict_from_maps(feature_maps, weight, bias):
+    pooled = np.asarray(feature_maps, dtype=np.float64).mean(axis=(2, 3))
+    logits = pooled @ np.asarray(weight, dtype=np.float64) + bias
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return logits, e / e.sum(axis=1, keepdims=True), logits.argmax(axis=1)
 ''',
             },
-        ],
-    },
-    "adaptive_windows": {
-        "probes": [_WINDOWS],
-        "mistakes": [
-            {
-                "id": 'floor_stop',
-                "matches": 'windows whose stops are rounded down',
-                "explain": 'some windows came out empty or too short: which way must a stop be rounded so that none loses its share?',
-                "section": 'Section 3, any input size (the window formula of adaptive pooling)',
-                "source": '''
-def adaptive_windows(length, output_size):
-    return [(i * length // output_size, (i + 1) * length // output_size)
-            for i in range(output_size)]
-''',
-            },
-            {
-                "id": 'fixed_stride',
-                "matches": 'windows of one fixed size and stride',
-                "explain": 'adaptive pooling fixes the output, not the window: why would all its windows share one size and step?',
-                "section": 'Section 3, any input size (the window formula of adaptive pooling)',
-                "source": '''
-def adaptive_windows(length, output_size):
-    step = max(length // output_size, 1)
-    return [(i * step, i * step + step) for i in range(output_size)]
-''',
-            },
-            {
-                "id": 'rounded_quotient',
-                "matches": 'windows computed from the rounded float length / output_size',
-                "explain": 'a window gained an extra position: a float quotient can miss an integer by a hair, so which arithmetic stays exact?',
-                "section": 'Exercise 3: adaptive pooling windows',
-                "source": '''
-def adaptive_windows(length, output_size):
-    import math
-    step = length / output_size
-    return [(math.floor(i * step), math.ceil((i + 1) * step)) for i in range(output_size)]
-''',
-            },
-            {
-                "id": 'rounded_start',
-                "matches": 'windows whose starts are rounded to the nearest integer',
-                "explain": "some windows start one position late: which way does the lesson's window formula round a start?",
-                "section": 'Section 3, any input size (the window formula of adaptive pooling)',
-                "source": '''
-def adaptive_windows(length, output_size):
-    return [(int(round(i * length / output_size)), -(-(i + 1) * length // output_size))
-            for i in range(output_size)]
-''',
-            },
-        ],
-    },
-    "predict_from_maps": {
-        "probes": [_PREDICT],
-        "mistakes": [
             {
                 "id": 'naive_softmax',
                 "matches": 'a softmax straight from the formula, np.exp of the raw logits',
@@ -289,7 +169,7 @@ def predict_from_maps(feature_maps, weight, bias):
                 "id": 'all_tied_classes',
                 "matches": 'the index of every largest logit (np.nonzero), ties included',
                 "explain": "when classes tie you returned each of them, so there are more classes than images: take one per image, the first of the tied ones (np.argmax does)",
-                "section": 'Exercise 7: from feature maps to a predicted class',
+                "section": 'Exercise 4: from feature maps to a predicted class',
                 "source": '''
 def predict_from_maps(feature_maps, weight, bias):
     logits = np.asarray(feature_maps, dtype=np.float64).mean(axis=(2, 3)) @ np.asarray(weight).T + bias
@@ -302,7 +182,7 @@ def predict_from_maps(feature_maps, weight, bias):
     },
     "adaptive_avg_pool2d_np": {
         "probes": [array_cases(seed=6611, n=3, rank=4, max_size=7, extra_args=((2, 5),)),
-                   array_cases(seed=6612, n=2, rank=4, max_size=6, extra_args=(3,))],
+                   array_cases(seed=6612, n=2, rank=4, max_size=6, extra_args=(3,)), _TRAP],
         "mistakes": [
             {
                 "id": 'fixed_kernel',
@@ -327,7 +207,7 @@ def adaptive_avg_pool2d_np(x, output_size):
                 "id": 'swapped_output',
                 "matches": 'adaptive pooling with the two output sizes swapped',
                 "explain": 'your output has the right sizes on the wrong axes: which number of the pair belongs to the rows?',
-                "section": 'Exercise 4: adaptive average pooling in NumPy',
+                "section": 'Exercise 1: adaptive average pooling in NumPy',
                 "source": '''
 def adaptive_avg_pool2d_np(x, output_size):
     x = np.asarray(x, dtype=np.float64)
@@ -357,6 +237,46 @@ def adaptive_avg_pool2d_np(x, output_size):
         r0, r1 = i * h // out_h, (i + 1) * h // out_h
         for j in range(out_w):
             c0, c1 = j * w // out_w, (j + 1) * w // out_w
+            out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+    return out
+''',
+            },
+            {
+                "id": 'rounded_quotient',
+                "matches": 'windows computed from the rounded float H / OH and W / OW',
+                "explain": 'a window gained an extra position: a float quotient can miss an integer by a hair, so which arithmetic stays exact?',
+                "section": 'Exercise 1: adaptive average pooling in NumPy',
+                "source": '''
+def adaptive_avg_pool2d_np(x, output_size):
+    import math
+    x = np.asarray(x, dtype=np.float64)
+    out_h, out_w = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+    n, c, h, w = x.shape
+    sh, sw = h / out_h, w / out_w
+    out = np.empty((n, c, out_h, out_w))
+    for i in range(out_h):
+        r0, r1 = math.floor(i * sh), math.ceil((i + 1) * sh)
+        for j in range(out_w):
+            c0, c1 = math.floor(j * sw), math.ceil((j + 1) * sw)
+            out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+    return out
+''',
+            },
+            {
+                "id": 'rounded_start',
+                "matches": 'windows whose starts are rounded to the nearest integer',
+                "explain": "some windows start one position late: which way does section 3's window rule round a start?",
+                "section": 'Section 3, any input size (the window rule of adaptive pooling)',
+                "source": '''
+def adaptive_avg_pool2d_np(x, output_size):
+    x = np.asarray(x, dtype=np.float64)
+    out_h, out_w = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+    n, c, h, w = x.shape
+    out = np.empty((n, c, out_h, out_w))
+    for i in range(out_h):
+        r0, r1 = int(round(i * h / out_h)), -(-(i + 1) * h // out_h)
+        for j in range(out_w):
+            c0, c1 = int(round(j * w / out_w)), -(-(j + 1) * w // out_w)
             out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
     return out
 ''',

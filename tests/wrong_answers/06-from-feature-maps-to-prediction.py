@@ -11,51 +11,33 @@ not data a probe can compare.
 """
 
 WRONG = {
-    "gap_head": [
-        ('delegates to torch', '''
-def gap_head(features, weight, bias):
-    import torch
-    from torch.nn import functional as F
-    x = torch.as_tensor(np.asarray(features, dtype=np.float64))
-    pooled = F.adaptive_avg_pool2d(x, 1).flatten(1)
-    return F.linear(pooled, torch.as_tensor(weight), torch.as_tensor(bias)).numpy()
-'''),
-    ],
-    "head_params": [
-        ('builds the head in torch and counts (correct values, not NumPy)', '''
-def head_params(channels, height, width, n_classes, head):
-    import torch
-    if head == "flatten":
-        inputs = channels * height * width
-    elif head == "gap":
-        inputs = channels
-    else:
-        raise ValueError(head)
-    layer = torch.nn.Linear(inputs, n_classes, device="meta")
-    return int(sum(p.numel() for p in layer.parameters()))
-'''),
-    ],
-    "adaptive_windows": [
-        ('reads the windows off torch (correct values, not NumPy)', '''
-def adaptive_windows(length, output_size):
-    import torch
-    from torch.nn import functional as F
-    ones = torch.eye(length, dtype=torch.float64)[:, None, :]
-    reach = F.adaptive_avg_pool1d(ones, output_size)[:, 0, :] > 0
-    rows = [reach[:, i].nonzero()[:, 0] for i in range(output_size)]
-    return [(int(r.min()), int(r.max()) + 1) for r in rows]
-'''),
-        ('numpy integers instead of Python ints', '''
-def adaptive_windows(length, output_size):
-    i = np.arange(output_size)
-    return list(zip(i * length // output_size, -(-(i + 1) * length // output_size)))
-'''),
-    ],
     "adaptive_avg_pool2d_np": [
         ('delegates to poolkit', '''
 def adaptive_avg_pool2d_np(x, output_size):
     import poolkit
     return poolkit.adaptive_avg_pool2d(x, output_size)
+'''),
+        ('delegates to torch', '''
+def adaptive_avg_pool2d_np(x, output_size):
+    import torch
+    from torch.nn import functional as F
+    x = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    return F.adaptive_avg_pool2d(x, output_size).numpy()
+'''),
+        ('windows spread evenly with np.linspace, rounded to the nearest position', '''
+def adaptive_avg_pool2d_np(x, output_size):
+    x = np.asarray(x, dtype=np.float64)
+    out_h, out_w = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+    n, c, h, w = x.shape
+    rows = np.linspace(0, h, out_h + 1).round().astype(int)
+    cols = np.linspace(0, w, out_w + 1).round().astype(int)
+    out = np.empty((n, c, out_h, out_w))
+    for i in range(out_h):
+        r0, r1 = rows[i], max(rows[i + 1], rows[i] + 1)
+        for j in range(out_w):
+            c0, c1 = cols[j], max(cols[j + 1], cols[j] + 1)
+            out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+    return out
 '''),
     ],
     "design_head": [
