@@ -30,18 +30,12 @@
 # * **max pooling** keeps the largest value in the window,
 # * **average pooling** keeps the mean.
 #
-# This lesson opens the course. After a short NumPy primer we
-#
-# 1. pool a 4x4 map by hand, one channel and then two,
-# 2. see what each pooling keeps on small procedural images (drawn by code: a thin line, a
-#    flat region, noise),
-# 3. write the *forward pass* (the computation from a layer's input to its output) as Python
-#    loops and then *vectorized* (whole-array NumPy operations instead of loops), and time both,
-# 4. meet *global* average pooling, used in the *head* (the last layers, which turn features
-#    into a prediction) of GoogLeNet and many later networks,
-#
-# with exercises at the end (one of them asks you to find the bug in a classmate's code).
-# Lesson 02 then asks *why* networks pool at all.
+# This lesson opens the course: a NumPy primer, then pooling by hand (Section 1), what each
+# pooling keeps on images drawn by code (2), the *forward pass* (the computation from a
+# layer's input to its output) with loops (3) and *vectorized*, with whole-array NumPy
+# operations instead of loops (4), and *global* average pooling in a network's *head*, the
+# last layers that turn features into a prediction (5). Exercises close it; lesson 02 asks
+# *why* networks pool at all.
 #
 # Arrays are channels first, as in PyTorch: `x: (N, C, H, W)` = batch (the number of
 # samples), channels, height, width.
@@ -61,57 +55,44 @@ np.set_printoptions(precision=3, suppress=True)
 # %% [markdown]
 # ## NumPy mechanics (a primer, not graded)
 #
-# Five NumPy tools come back in every lesson, and many wrong answers come from one of them.
-# Run each cell and check its output against the sentence above it. Later lessons link here
-# ("see lesson 01, NumPy mechanics").
+# Five NumPy tools that many wrong answers trip over. Run each cell and check its output
+# against the text; later lessons link here.
 #
 # **Axes and `...`.** In an `(N, C, H, W)` array, axes 0 and 1 are samples and channels and
 # axes -2 and -1 (counted from the end) are height and width, so "over each plane" means
 # `axis=(-2, -1)`; `...` stands for all the axes before the ones you name.
+#
+# **`np.pad` takes one `(before, after)` width per axis.** To pad only height and width, give
+# `(0, 0)` for N and C: a single number, as in `np.pad(x, 1)`, pads *every* axis.
 
 # %%
 x = np.arange(2 * 3 * 4 * 5, dtype=float).reshape(2, 3, 4, 5)     # (N, C, H, W)
 print(x.max(axis=(-2, -1)).shape, "one value per sample and channel: a plane reduced")
 print(x.max(axis=(0, 1)).shape, "one value per pixel, samples and channels mixed")
 print(x[..., 0].shape, "column 0 of every plane")
-
-# %% [markdown]
-# **`np.pad` takes one `(before, after)` width per axis.** To pad only height and width, give
-# `(0, 0)` for N and C: a single number, as in `np.pad(x, 1)`, pads *every* axis, so N and C
-# grow too.
-
-# %%
 print(np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))).shape, "only H and W padded")
 print(np.pad(x, 1).shape, "N and C padded too")
 print(np.pad(np.array([1., 2.]), (1, 1), constant_values=-np.inf), "the fill value is yours to choose")
 
 # %% [markdown]
 # **`np.roll`'s direction.** A positive shift moves the content to *higher* indices, and what
-# falls off the end comes back at the start (`np.roll(img, 1, axis=-1)` moves every row of a
-# plane one column to the right).
-
-# %%
-a = np.array([10, 20, 30, 40])
-print(np.roll(a, 1), "a[i] moved to index i + 1")
-print(np.roll(a, -1), "a[i] moved to index i - 1")
-
-# %% [markdown]
+# falls off the end comes back at the start.
+#
 # **Sizes use `//`, not `/`.** `/` always gives a float, which NumPy refuses as a size
 # (`np.zeros(3.0)` raises a `TypeError`), while `//` rounds down, as the floor in an
 # output-size formula does.
-
-# %%
-L, k, s = 7, 2, 2                          # a length, a window size, a step
-print((L - k) / s + 1, "with /: a float, and 3.5 windows do not exist")
-print((L - k) // s + 1, "with //: windows start at 0, 2 and 4; one at 6 would not fit")
-
-# %% [markdown]
+#
 # **Transposing a weight.** A layer that stores its weight one row per output, `W: (K, C)`
 # for `K` outputs of `C` inputs (as PyTorch's `nn.Linear` does; Keras' `Dense` stores the
 # transpose), maps a batch `xb: (N, C)` with `xb @ W.T`. `xb @ W` raises an error, or, when
 # `K == C`, silently computes something else.
 
 # %%
+a = np.array([10, 20, 30, 40])
+print(np.roll(a, 1), "a[i] moved to index i + 1;", np.roll(a, -1), "a[i] moved to index i - 1")
+L, k, s = 7, 2, 2                          # a length, a window size, a step
+print((L - k) / s + 1, "with /: a float, and 3.5 windows do not exist")
+print((L - k) // s + 1, "with //: windows start at 0, 2 and 4; one at 6 would not fit")
 rng = np.random.default_rng(0)
 W = rng.standard_normal((4, 3))            # K=4 outputs, one row each, from C=3 inputs
 xb = rng.standard_normal((2, 3))           # N=2 samples
@@ -146,9 +127,8 @@ print("max pooling, 2x2 windows, stride 2:\n", poolkit.max_pool2d(x, 2, 2)[0, 0]
 print("average pooling, 2x2 windows, stride 2:\n", poolkit.avg_pool2d(x, 2, 2)[0, 0])
 
 # %% [markdown]
-# The top-left window holds 1, 3, 4, 6: its max is 6 and its mean `14 / 4 = 3.5`. Each
-# output value summarizes 4 input values, so the map shrinks from 4x4 to 2x2. Max pooling
-# passes on one of the four values and drops the other three; average pooling uses all four
+# The top-left window holds 1, 3, 4, 6: its max is 6 and its mean `14 / 4 = 3.5`. Max
+# pooling passes on one of the four values and drops three; average pooling uses all four
 # but keeps only their mean.
 #
 # **Several channels.** A real feature map has many channels (one per feature a convolution
@@ -180,8 +160,7 @@ print("channel 0 is unchanged by the presence of channel 1:",
 # %% [markdown]
 # Channel 1's bottom-left window holds only negative values: its max is `-1` (not 0) and its
 # mean `-2.5`. The shape goes `(1, 2, 4, 4) -> (1, 2, 2, 2)`: batch and channels unchanged,
-# height and width halved. The same holds at any size, e.g. the `(1, 16, 24, 24)` output of
-# a convolution with 16 filters becomes `(1, 16, 12, 12)` after 2x2 pooling with stride 2.
+# height and width halved.
 #
 # In general a window of size `k`, stride `s` and padding `p` (extra positions added on both
 # sides) over a length `L` gives
@@ -193,10 +172,9 @@ print("channel 0 is unchanged by the presence of channel 1:",
 #
 # ## 2. What each pooling keeps
 #
-# `poolkit.data.sample_image` draws a scene with smooth regions on the left (a shaded
-# background with a soft blob) and sharp structure on the right: a coarse checkerboard at the
-# top, thin vertical lines and a bright disk at the bottom. We pool it with 4x4 windows and
-# stride 4, so every output pixel summarizes 16 input pixels.
+# `poolkit.data.sample_image` draws smooth regions on the left and sharp structure on the
+# right (a checkerboard, thin lines, a disk). We pool it with 4x4 windows and stride 4, so
+# every output pixel summarizes 16 input pixels.
 
 # %%
 image = data.sample_image(64)            # (64, 64), values in [0, 1]
@@ -216,11 +194,15 @@ plt.show()
 
 # %% [markdown]
 # The max-pooled image looks *bolder*: every window that touches something bright becomes
-# bright, so thin structures get thicker and the picture as a whole gets lighter. The
-# average-pooled image looks *blurred*: edges are spread over a transition, but the overall
-# brightness is right. Let us put numbers on both impressions.
+# bright, so thin structures get thicker. The average-pooled image looks *blurred*, but its
+# overall brightness is right. The next cell puts numbers on three cases:
 #
-# **A thin line.** A one-pixel-wide line of brightness 1 on a black background:
+# * **a thin line**, one pixel wide, of brightness 1 on black, pooled with `k x k` windows;
+# * **the brightness of a region**: the mean of the image above and of its two poolings;
+# * **noise in a smooth region**: a flat gray patch (0.5) with noise of standard deviation
+#   0.05, pooled 4x4. Averaging 16 values divides the noise's standard deviation by
+#   `sqrt(16) = 4`; the maximum of 16 noisy values lands among the largest values the noise
+#   takes.
 
 # %%
 line = np.zeros((1, 1, 16, 16))
@@ -229,58 +211,21 @@ for k in (2, 4, 8):
     peak_max = poolkit.max_pool2d(line, k).max()
     peak_avg = poolkit.avg_pool2d(line, k).max()
     print(f"{k}x{k} windows: line brightness after max = {peak_max:.3f}, after average = {peak_avg:.3f}")
-
-# %% [markdown]
-# Max pooling keeps the line at full strength whatever the window size; average pooling
-# dilutes it by the window width (`1/k`), because the line fills `k` of the `k*k` positions.
-# A feature map that is large on this line (a filter that responds to it) stays just as large
-# after max pooling: this is why max pooling is the usual choice after convolutions that
-# detect edges and other local features.
-#
-# **Brightness of a region.** Average pooling preserves the mean exactly (when the windows
-# tile the image, as 4x4/4 windows tile this 64x64 image); max pooling is biased upward:
-
-# %%
 print(f"mean brightness: input {image.mean():.4f}, "
       f"max-pooled {pooled['max 4x4/4 -> 16x16'].mean():.4f}, "
       f"average-pooled {pooled['average 4x4/4 -> 16x16'].mean():.4f}")
-
-# %% [markdown]
-# **Noise in a smooth region.** Take a flat gray patch with a little noise (standard
-# deviation 0.05). Averaging 16 values divides the noise's standard deviation by
-# `sqrt(16) = 4`; the maximum of 16 noisy values instead lands among the largest values the
-# noise takes, so max pooling turns noise into a brightness offset.
-
-# %%
 rng = np.random.default_rng(0)
 flat = 0.5 + 0.05 * rng.standard_normal((1, 1, 256, 256))
 for name, fn in [("max", poolkit.max_pool2d), ("average", poolkit.avg_pool2d)]:
     out = fn(flat, 4)
     print(f"{name:>7} 4x4: mean {out.mean():.4f} (true 0.5000), noise std {out.std():.4f} (input 0.0500)")
 
-# %%
-ramp = data.ramp(32)[None, None]         # a smooth diagonal gradient, dark top left to bright bottom right
-checker = data.checkerboard(32, square=1)[None, None]   # the finest possible texture
-fig, axes = plt.subplots(2, 3, figsize=(9, 6))
-for row, (name, img) in enumerate([("ramp", ramp), ("1-pixel checkerboard", checker)]):
-    axes[row, 0].imshow(img[0, 0], cmap="gray", vmin=0, vmax=1)
-    axes[row, 0].set_title(name)
-    for col, (label, fn) in enumerate([("max 2x2", poolkit.max_pool2d), ("average 2x2", poolkit.avg_pool2d)], 1):
-        out = fn(img, 2)[0, 0]
-        axes[row, col].imshow(out, cmap="gray", vmin=0, vmax=1)
-        axes[row, col].set_title(f"{label}: values {out.min():.2f}..{out.max():.2f}")
-for ax in axes.flat:
-    ax.set_xticks([])
-    ax.set_yticks([])                    # keep the frame: an all-white panel stays visible
-plt.tight_layout()
-plt.show()
-
 # %% [markdown]
-# On the ramp both poolings give a coarser ramp; max is slightly brighter because it picks
-# each window's brightest corner instead of its average. On the
-# 1-pixel checkerboard the difference is total: max pooling sees a white pixel in every
-# window and returns all ones, average pooling returns a flat 0.5. Neither keeps the
-# checkerboard pattern itself: a texture finer than the window cannot survive pooling.
+# Max pooling keeps the line at full strength; average pooling dilutes it by `1/k` (the
+# line fills `k` of the `k*k` positions). This is why max pooling is the usual choice after
+# convolutions that detect edges and other local features. Average pooling keeps the mean
+# brightness exactly (when the windows tile the image); max pooling is biased upward, and on
+# the noisy patch it turns noise into a brightness offset while averaging shrinks the noise.
 #
 # | | keeps | loses |
 # |---|---|---|
@@ -300,9 +245,9 @@ plt.show()
 #   included.
 #
 # A worked example on a 4x4 input with negative values, a 3x3 window, stride 2 and padding 1.
-# The output is `floor((4 + 2 - 3) / 2) + 1 = 2` by 2. (You write the loops yourself in
-# Exercises 1 and 2; here poolkit, which runs PyTorch's pooling, gives the numbers to check
-# by hand.)
+# The output is `floor((4 + 2 - 3) / 2) + 1 = 2` by 2. (You write the max loops in
+# Exercise 1; here poolkit, which runs PyTorch's pooling, gives the numbers to check by hand.
+# An average-pooling loop is the same loop with zero padding and the sum divided by `k * k`.)
 
 # %%
 small = np.array([[-1., -2., -3., -4.],
@@ -314,41 +259,34 @@ wrong = np.pad(small, ((0, 0), (0, 0), (1, 1), (1, 1)))     # zeros: the classic
 print("max, padding with 0 (wrong):\n", poolkit.max_pool2d(wrong, 3, 2, 0)[0, 0])
 print("average (padding counted):\n", poolkit.avg_pool2d(small, 3, 2, 1)[0, 0])
 
-
 # %% [markdown]
 # ## 4. Vectorized: loop over the window, not over the output
 #
-# The loop version visits every output position: `H_out * W_out` Python iterations, each
-# cutting out a tiny window. A window has only `k * k` positions. Turn the loops around:
-# fix one offset `(di, dj)` inside the window and ask where that offset lands in *every*
-# window at once. Those positions form a regular grid of the padded input, one row every
-# `stride` rows, so one strided slice (`start:stop:step`) reaches all of them, and it has
-# exactly the output's shape. Combining the `k * k` slices elementwise gives the whole
-# output: for a 64x64 input and a 2x2 window with stride 2 that is 4 array operations
-# instead of `32 * 32 = 1024` loop iterations, one per output position.
-# (`numpy.lib.stride_tricks.sliding_window_view` is another route to the same result.)
-#
-# You work out the slice's start, stop and step in Exercise 4, and a cell after it times
-# your loops (Exercise 1) against your offsets. Expect the loop version to pay a fixed
-# Python cost for every output position, and the offset version a cost that grows with the
-# work per window (`k*k` slices), so how much faster the offsets are depends on the window, the
-# stride and your machine.
+# The loop version makes `H_out * W_out` Python iterations, but a window has only `k * k`
+# positions. Turn the loops around: fix one offset `(di, dj)` inside the window and ask where
+# it lands in *every* window at once. Those positions form a regular grid of the padded
+# input, one row every `stride` rows, so one strided slice (`start:stop:step`) reaches all of
+# them, with exactly the output's shape. Combining the `k * k` slices elementwise gives the
+# output: for a 64x64 input and 2x2 windows with stride 2, 4 array operations instead of
+# `32 * 32 = 1024` loop iterations. You work out the slice in Exercise 3.
 #
 # ## 5. Global average pooling in the final layers
 #
-# Classic CNNs (AlexNet, VGG) end with *flatten + dense*: the last feature map
-# `(C, H, W)` is flattened into `C*H*W` numbers and fed to a dense layer (also called fully
-# connected: each of its outputs is a weighted sum of *all* its inputs plus a bias, as in
-# the primer's `xb @ W.T`, followed by `+ b`). GoogLeNet (the Inception network),
-# following the Network-in-Network paper, replaced this by **global average pooling**: one
-# window as large as the whole plane, so each channel becomes a single number,
-# `(N, C, H, W) -> (N, C, 1, 1)`, and the dense layer that gives the class scores (one per
-# category the network tells apart) sees one number per channel. Each channel then has to become a "how much of a class-relevant
-# feature is present" map, and the head no longer depends on `H` and `W`.
-#
-# The dense layer's parameter count shows what this saves (weights plus biases):
+# Classic CNNs (AlexNet, VGG) end with *flatten + dense*: the last feature map `(C, H, W)`
+# is flattened into `C*H*W` numbers and fed to a dense layer (fully connected: each output
+# is a weighted sum of *all* inputs plus a bias, the primer's `xb @ W.T` plus `b`).
+# GoogLeNet, following Network in Network, uses **global average pooling** instead: one
+# window as large as the whole plane, `(N, C, H, W) -> (N, C, 1, 1)`, so the dense layer
+# that gives the class scores (one per category) sees one number per channel, and the head
+# no longer depends on `H` and `W`. In NumPy it is one mean over the last two axes, kept
+# with length 1 (`keepdims=True`). The parameter counts show what this saves:
 
 # %%
+feature_maps = np.arange(24, dtype=float).reshape(1, 2, 3, 4)       # (N, C, H, W)
+gap = feature_maps.mean(axis=(-2, -1), keepdims=True)
+print("global average pooling:", feature_maps.shape, "->", gap.shape, gap.ravel())
+
+
 def dense_params(n_in, n_out):
     return n_in * n_out + n_out
 
@@ -360,53 +298,38 @@ for name, c, h, w, units in heads:
     flat, gap = dense_params(c * h * w, units), dense_params(c, units)
     print(f"{name:>26} {f'{c}x{h}x{w}':>12} {flat:>14,d} {gap:>10,d} {1 - gap / flat:>6.1%}")
 
+
 # %% [markdown]
-# Global pooling itself has no parameters, and because it pools over whatever plane it
-# gets, the same network accepts other input sizes: a `7x7` and a `9x12` feature map both
-# give `(N, C, 1, 1)`. You write it in Exercise 5.
+# Global pooling has no parameters, and the same network accepts other input sizes: a `7x7`
+# and a `9x12` feature map both give `(N, C, 1, 1)`.
 #
-# **Try it.** Pool an image again and again, max above average, and watch the thin lines and the checkerboard: max keeps them bright while average fades them to gray. The caption gives the size after every step. (The exercises below do not depend on this widget.)
-
-# %%
-from poolkit import widgets
-
-widgets.max_vs_average(image="scene", size=64, kernel_size=2, steps=3)
-
-
-# %% [markdown]
 # ## Exercises
 #
 # | | exercise | kind | points |
 # |---|---|---|---|
-# | 1 | `max_pool2d_loops`: max pooling with loops | implement | 4 |
-# | 2 | `avg_pool2d_loops`: average pooling with loops | implement | 2 |
-# | 3 | `bug_counterexample`: find the bug in a classmate's max pooling | find the bug | 3 |
-# | 4 | `pool2d_vectorized`: pooling by window offsets, fast | implement | 4 |
-# | 5 | `global_avg_pool`: global average pooling | implement | 2 |
-# | 6 | *(written)* which pooling for an exposure estimate? | reasoning | 3 |
+# | 1 | `max_pool2d_loops`: max pooling with loops | implement | 3 |
+# | 2 | `bug_counterexample`: find the bug in a classmate's max pooling | find the bug | 3 |
+# | 3 | `pool2d_vectorized`: pooling by window offsets, fast | implement | 2 |
+# | 4 | `input_from_pools`: an input from its two poolings | derive a rule | 3 |
+# | 5 | *(written)* which pooling for an exposure estimate? | reasoning | 2 |
 #
 # Write NumPy only: no poolkit, torch or Keras inside your functions (the tests check).
-# A failing test names the case and gives a pointer; when your result matches a mistake the
-# course knows, it says so ("your output equals ...") and which section to reread. If you are
-# stuck, `ck.hint("max_pool2d_loops")` (with the exercise's function name) prints the rule;
-# after three failed tries of one exercise it is shown anyway. A try is a version that works
-# differently: running the same cell again, or changing only a number, does not count. Try
-# without it first. Exercises 1 and 2 must loop (the tests read your code).
+# A failing test names the case and gives a pointer, and names a mistake the course knows
+# ("your output equals ...") with the section to reread. `ck.hint("max_pool2d_loops")` (with
+# the exercise's function name) prints the rule; after three failed tries (versions that work
+# differently) it is shown anyway.
 #
-# ### Exercise 1: max pooling with loops (4 points)
+# ### Exercise 1: max pooling with loops (3 points)
 #
 # Write `max_pool2d_loops(x, kernel_size, stride=None, padding=0)` for `x: (N, C, H, W)`,
-# with two Python loops over the output positions (Section 3). It must match PyTorch's
-# `nn.MaxPool2d`:
+# with two Python loops over the output positions (Section 3; the tests read your code). It
+# must match PyTorch's `nn.MaxPool2d`:
 #
-# * `kernel_size`, `stride` and `padding` are each an int or an `(h, w)` pair (an int means
-#   the same value for height and width);
-# * `stride=None` means `stride = kernel_size`;
+# * `kernel_size`, `stride` and `padding` are each an int (the same for height and width) or
+#   an `(h, w)` pair; `stride=None` means `stride = kernel_size`;
 # * padded positions never win the maximum, also when every real value is negative;
-# * the output shape follows the formula of Section 1, per dimension; the result is a
-#   float `numpy.ndarray`.
-#
-# Check your output size first on the hand example of Section 1.
+# * the output shape follows Section 1's formula per dimension; the result is a float
+#   `numpy.ndarray`.
 
 # %% nbgrader={"grade": false, "grade_id": "max_pool2d_loops", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
@@ -452,7 +375,7 @@ ck.check_against_oracle(max_pool2d_loops, "poolkit.max_pool2d",
 assert_loops(max_pool2d_loops, exercise="max_pool2d_loops")   # the values are right: now the rule, loops
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_max_pool2d_loops_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_max_pool2d_loops_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 from poolkit.checks.loops import assert_loops
 
@@ -465,71 +388,7 @@ ck.check_against_oracle(max_pool2d_loops, "poolkit.max_pool2d",
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 2: average pooling with loops (2 points)
-#
-# Write `avg_pool2d_loops(x, kernel_size, stride=None, padding=0)`, the same as Exercise 1
-# but with the mean, as PyTorch's `nn.AvgPool2d` with its defaults: zero padding, and every
-# window divided by `kernel_h * kernel_w`, padded zeros included (`count_include_pad=True`).
-
-# %% nbgrader={"grade": false, "grade_id": "avg_pool2d_loops", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
-    """Average pooling of x: (N, C, H, W) -> (N, C, H_out, W_out), with loops.
-
-    kernel_size, stride, padding: int or (h, w) pair; stride=None means kernel_size.
-    Zero padding, and every window is divided by kernel_h * kernel_w (padding counted).
-    """
-    ### BEGIN SOLUTION
-    def pair(v):
-        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
-
-    kh, kw = pair(kernel_size)
-    sh, sw = pair(kernel_size if stride is None else stride)
-    ph, pw = pair(padding)
-    x = np.asarray(x, dtype=np.float64)
-    n, c, h, w = x.shape
-    h_out = (h + 2 * ph - kh) // sh + 1
-    w_out = (w + 2 * pw - kw) // sw + 1
-    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    out = np.empty((n, c, h_out, w_out))
-    for i in range(h_out):
-        for j in range(w_out):
-            window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
-            out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh * kw)
-    return out
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_loops_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-from poolkit.checks.loops import assert_loops
-
-hand = np.array([[[[1., 3., 2., 0.], [4., 6., 1., 1.], [0., 2., 5., 7.], [1., 1., 8., 3.]]]])
-ck.assert_close(ck.call(avg_pool2d_loops, hand, 2, case="Section 1's 4x4 map, kernel_size=2"), np.array([[[[3.5, 1.0], [1.0, 5.75]]]]),
-                case="Section 1's 4x4 map, kernel_size=2", hint="each 2x2 block gives its mean; check the top-left one by hand")
-ones = np.ones((1, 1, 2, 2))
-ck.assert_close(ck.call(avg_pool2d_loops, ones, 2, 1, 1, case="2x2 ones, kernel_size=2, stride=1, padding=1"),
-                np.array([[[[0.25, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 0.25]]]]),
-                case="2x2 ones, kernel_size=2, stride=1, padding=1",
-                hint="a corner window holds one real 1 and three padded zeros: what does PyTorch divide by?")
-ck.check_against_oracle(avg_pool2d_loops, "poolkit.avg_pool2d",
-                        ck.pool_cases(seed=22, n=6, max_size=6, min_kernel=2, square=False, stride_none=True),
-                        numpy_only=True, hint="with an (h, w) pair, the first entry is for the rows and the second for the columns, in the divisor too")
-assert_loops(avg_pool2d_loops, exercise="avg_pool2d_loops")   # the values are right: now the rule, loops
-print("visible tests passed")
-
-# %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_loops_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-from poolkit.checks.loops import assert_loops
-
-assert_loops(avg_pool2d_loops, exercise="avg_pool2d_loops",
-             hint="the same two loops as in Exercise 1, with the mean in place of the max")
-ck.check_against_oracle(avg_pool2d_loops, "poolkit.avg_pool2d",
-                        ck.pool_cases(seed=2022, n=12, square=False, stride_none=True),
-                        numpy_only=True,
-                        hint="(h, w) pairs, stride=None, and the divisor of a window that overlaps the padding")
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Exercise 3: find the bug (3 points)
+# ### Exercise 2: find the bug (3 points)
 #
 # A classmate wrote max pooling with loops (square windows, ints only). It gives the right
 # answer on the hand example of Section 1, and on every other example they tried:
@@ -561,9 +420,8 @@ print(buggy_max_pool2d(fmap[None, None], 2, 2)[0, 0])      # Section 1's 4x4 map
 # on which `buggy_max_pool2d` gives a different result from real max pooling: `x` a float
 # array of shape `(N, C, H, W)` with `N, C <= 8` and `H, W <= 16`, ints `kernel_size` and
 # `stride` from 1 to 16, and an int `padding` that PyTorch accepts
-# (`padding <= kernel_size // 2`). The test runs the buggy function and real max pooling on
-# your case and expects them to differ. Choose the values in `x` on purpose: with a lucky
-# input the bug stays hidden.
+# (`padding <= kernel_size // 2`). Choose the values in `x` on purpose: with a lucky input
+# the bug stays hidden.
 #
 # **(b)** in the cell after the test, say which line is wrong, why the classmate's tests did
 # not catch it, and how to fix it.
@@ -651,7 +509,7 @@ ck.require(bool(valid_h and answer_h[0].ndim == 4 and answer_h[0].dtype.kind == 
 xh, kh, sh, ph = answer_h
 ck.require(bool(np.isfinite(xh).all() and min(xh.shape) >= 1 and max(xh.shape[:2]) <= 8
                 and max(xh.shape[2:]) <= 16),
-           "x breaks the rules of Exercise 3", case=case_h, exercise="bug_counterexample")
+           "x breaks the rules of Exercise 2", case=case_h, exercise="bug_counterexample")
 ck.require_int(kh, 1, 16, "kernel_size", case=case_h, exercise="bug_counterexample")
 ck.require_int(sh, 1, 16, "stride", case=case_h, exercise="bug_counterexample")
 ck.require(bool(type(ph) is int and 0 <= ph <= kh // 2 and min(xh.shape[2:]) + 2 * ph >= kh),
@@ -676,17 +534,17 @@ ck.require(not np.array_equal(_stride_wide(xh, kh, sh, ph), poolkit.max_pool2d(x
 # (`stride > kernel_size`) windows.
 
 # %% [markdown]
-# ### Exercise 4: vectorized pooling (4 points)
+# ### Exercise 3: vectorized pooling (2 points)
 #
 # Write `pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max")` with square
 # windows only (`kernel_size`, `stride`, `padding` are ints; `stride=None` means
 # `kernel_size`). Loop over the `k*k` offsets inside the window (not over output positions)
 # and combine the strided slices of Section 4 with `np.maximum` or a running sum. `mode` is
-# `"max"` (as Exercise 1) or `"avg"` (as Exercise 2).
+# `"max"` (as Exercise 1) or `"avg"` (as PyTorch's `nn.AvgPool2d`: zero padding, every
+# window divided by `k * k`, Section 3).
 #
-# It must also be fast: the hidden test gives it a third of the CPU time the loop version
-# needs on a `600x600` input with `kernel_size=2, stride=1` (358,801 output positions).
-# Offset slicing needs a small fraction of that; a loop over output positions cannot make it.
+# The hidden test gives it a third of the CPU time a loop version needs on a `600x600` input
+# with `kernel_size=2, stride=1`: offset slicing makes it easily, a loop over outputs cannot.
 
 # %% nbgrader={"grade": false, "grade_id": "pool2d_vectorized", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
@@ -723,7 +581,7 @@ for mode, oracle in [("max", "poolkit.max_pool2d"), ("avg", "poolkit.avg_pool2d"
                             numpy_only=True, hint="for each offset (di, dj), which rows of the padded input start a window? (Section 4)")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_pool2d_vectorized_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_pool2d_vectorized_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 for mode, oracle in [("max", "poolkit.max_pool2d"), ("avg", "poolkit.avg_pool2d")]:
     def student(x, k, s, p, mode=mode):
@@ -731,7 +589,7 @@ for mode, oracle in [("max", "poolkit.max_pool2d"), ("avg", "poolkit.avg_pool2d"
     ck.check_against_oracle(student, oracle,
                             ck.pool_cases(seed=2023, n=10, max_kernel=4, max_size=14, stride_none=True),
                             name=f"pool2d_vectorized(mode={mode!r})", numpy_only=True,
-                            hint="padding and divisor as in Exercises 1 and 2; stride=None means kernel_size")
+                            hint="padding as in Exercise 1 (max) or Section 3 (average, divided by k * k); stride=None means kernel_size")
 # speed: at most a third of the loop version's CPU time on the same input, both measured now
 big = np.random.default_rng(7).standard_normal((1, 1, 600, 600))
 ck.check_speed(pool2d_vectorized, big, 2, 1, 0, mode="max", loops=(600, 600, 2, 1), fraction=1 / 3,
@@ -740,8 +598,220 @@ ck.check_speed(pool2d_vectorized, big, 2, 1, 0, mode="max", loops=(600, 600, 2, 
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ### Exercise 4: an input from its two poolings (3 points)
+#
+# A feature map `x` with no negative value went through 2x2 max pooling and 2x2 average
+# pooling, both with stride 2. You are given only the two outputs, `max_out` and `avg_out`,
+# both `(N, C, H, W)` float arrays. Write `input_from_pools(max_out, avg_out)`
+# that returns a float array `x: (N, C, 2H, 2W)`, every value `>= 0`, whose two poolings are
+# `max_out` and `avg_out`, or raises `ValueError` when no such input exists (one impossible
+# window is enough).
+#
+# No rule is given: work out which (max, mean) pairs four numbers `>= 0` can have, and build
+# a window for each possible pair. Many inputs are right; the tests pool yours with PyTorch.
+# Their targets are possible or miss by a clear margin, and include the edge cases: which
+# pairs sit exactly at the edge?
+
+# %% nbgrader={"grade": false, "grade_id": "input_from_pools", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def input_from_pools(max_out, avg_out):
+    """A non-negative x: (N, C, 2H, 2W) whose 2x2/2 max and average poolings are max_out and
+    avg_out, both (N, C, H, W); ValueError when no such x exists."""
+    ### BEGIN SOLUTION
+    m = np.asarray(max_out, dtype=np.float64)
+    a = np.asarray(avg_out, dtype=np.float64)
+    # Four values >= 0 add up to 4a. The max is one of them and the others are >= 0, so
+    # m <= 4a; no value is above the max, so 4a <= 4m. Both edges are reached (m, 0, 0, 0 and
+    # m, m, m, m), and so is everything between: m once, and 3 equal shares of the rest.
+    if np.any(a > m) or np.any(m > 4 * a):
+        raise ValueError("a window of four values >= 0 needs mean <= max <= 4 * mean")
+    rest = (4 * a - m) / 3                      # between 0 and m exactly when the pair is possible
+    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
+    x[..., ::2, ::2] = m                        # the max in each window's top-left corner
+    return x
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_input_from_pools_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+import poolkit
+from poolkit.checks.hints import expected_failure
+
+
+def check_built_input(max_t, avg_t, case):
+    """Fail unless input_from_pools(max_t, avg_t) is a float (N, C, 2H, 2W) array, every
+    value >= 0, whose 2x2/2 poolings (computed by PyTorch) are max_t and avg_t."""
+    built = ck.call(input_from_pools, max_t, avg_t, case=case,
+                    hint="this pair is possible in every window: build it, do not raise")
+    n, c, h, w = max_t.shape
+    ck.require(bool(type(built) is np.ndarray and built.dtype.kind == "f"
+                    and built.shape == (n, c, 2 * h, 2 * w)),
+               f"expected a float numpy array of shape {(n, c, 2 * h, 2 * w)}, got "
+               f"{getattr(built, 'shape', type(built).__name__)}", case=case,
+               hint="one 2x2 window of x for every value of max_out", exercise="input_from_pools")
+    ck.require(bool(np.isfinite(built).all() and (built >= 0).all()),
+               "your x holds a negative (or non-finite) value, but the input has none", case=case,
+               hint="every window here is possible: build each one with values >= 0",
+               exercise="input_from_pools")
+    ck.assert_close(poolkit.max_pool2d(built, 2, 2), max_t, case=case + ": max pooling of your x",
+                    hint="does window (i, j) cover rows 2i, 2i+1 and columns 2j, 2j+1 of x, and "
+                         "is none of its values above max_out there?", exercise="input_from_pools")
+    ck.assert_close(poolkit.avg_pool2d(built, 2, 2), avg_t, case=case + ": average pooling of your x",
+                    hint="the four values of a window must add up to 4 * avg_out there",
+                    exercise="input_from_pools")
+
+
+def check_impossible(max_t, avg_t, case):
+    """Fail unless input_from_pools(max_t, avg_t) raises ValueError."""
+    try:
+        with expected_failure():            # raising is the right answer: no diagnosis here
+            ck.call(input_from_pools, max_t, avg_t, case=case)
+        raised = False
+    except AssertionError as exc:
+        if " raised ValueError" not in str(exc).partition("\n")[0]:
+            raise
+        raised = True
+    ck.require(raised, "no input with values >= 0 has these two poolings, but input_from_pools "
+               "returned one instead of raising ValueError", case=case,
+               hint="which (max, mean) pairs can four values >= 0 have? Test every window",
+               exercise="input_from_pools")
+
+
+check_built_input(np.array([[[[6., 2.], [2., 8.]]]]), np.array([[[[3.5, 1.], [1., 5.75]]]]),
+                  "the poolings of Section 1's 4x4 map")
+check_impossible(np.array([[[[4., 1.]]]]), np.array([[[[2., 3.]]]]),
+                 "max_out = [[4, 1]], avg_out = [[2, 3]]")
+print("visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "test_input_from_pools_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+### BEGIN HIDDEN TESTS
+import poolkit
+from poolkit.checks.hints import expected_failure
+
+
+def built_ok(max_t, avg_t, case):
+    """input_from_pools(max_t, avg_t) is non-negative and PyTorch pools it to the targets."""
+    built = ck.call(input_from_pools, max_t, avg_t, case=case,
+                    hint="every window of this case is possible: build it, do not raise")
+    n, c, h, w = max_t.shape
+    ck.require(bool(type(built) is np.ndarray and built.dtype.kind == "f"
+                    and built.shape == (n, c, 2 * h, 2 * w)),
+               "not a float array of shape (N, C, 2H, 2W)", case=case, exercise="input_from_pools")
+    ck.require(bool(np.isfinite(built).all() and (built >= 0).all()),
+               "your x holds a negative (or non-finite) value, but the input has none", case=case,
+               hint="every window here is possible: build each one with values >= 0",
+               exercise="input_from_pools")
+    ck.assert_close(poolkit.max_pool2d(built, 2, 2), max_t, case=case + ": max pooling of your x",
+                    exercise="input_from_pools")
+    ck.assert_close(poolkit.avg_pool2d(built, 2, 2), avg_t, case=case + ": average pooling of your x",
+                    exercise="input_from_pools")
+
+
+def raises_value_error(max_t, avg_t, case):
+    try:
+        with expected_failure():            # raising is the right answer: no diagnosis here
+            ck.call(input_from_pools, max_t, avg_t, case=case)
+        raised = False
+    except AssertionError as exc:
+        if " raised ValueError" not in str(exc).partition("\n")[0]:
+            raise
+        raised = True
+    ck.require(raised, "no input with values >= 0 has these poolings: expected ValueError",
+               case=case, exercise="input_from_pools")
+
+
+rng = np.random.default_rng(1804)
+m_r = rng.choice([0., 0.5, 1., 2., 3.25, 6.], size=(2, 3, 3, 4))
+m_r[1, 2, 2] = [1., 2., 3.25, 6.]
+a_r = m_r * rng.uniform(0.25, 1.0, size=m_r.shape)
+a_r[0, 0, 0] = m_r[0, 0, 0]                 # mean == max: four equal values
+a_r[1, 2, 2] = m_r[1, 2, 2] / 4             # max == 4 * mean: the max and three zeros
+built_ok(m_r, a_r, "random possible windows, with mean == max and max == 4 * mean rows")
+built_ok(np.zeros((1, 2, 2, 2)), np.zeros((1, 2, 2, 2)), "all zeros")
+built_ok(np.array([[[[4., 0.7, 0.]]]]), np.array([[[[1., 0.7, 0.]]]]),
+         "max == 4 * mean, mean == max, and a zero window")
+upper = m_r.copy()
+upper[1, 2, 2, 3] = 4 * a_r[1, 2, 2, 3] + 0.5
+raises_value_error(upper, a_r, "random windows, the last one with max above 4 * mean")
+lower = a_r.copy()
+lower[0, 0, 0, 0] = m_r[0, 0, 0, 0] + 0.5
+raises_value_error(m_r, lower, "random windows, the first one with mean above max")
+raises_value_error(np.array([[[[-1.]]]]), np.array([[[[-1.]]]]), "max = mean = -1")
+raises_value_error(np.array([[[[1., 0.]]]]), np.array([[[[0.5, 0.5]]]]), "a positive mean under a zero max")
+raises_value_error(np.array([[[[2.]]]]), np.array([[[[0.]]]]), "a positive max with a zero mean")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 5: written, which pooling for an exposure estimate? (2 points)
+#
+# A network must tell *how bright* a region is on average (for example, estimate the
+# exposure of a photo) rather than *whether* a small feature appears somewhere. Which
+# pooling would you put between its convolutions, and why? Use numbers from Section 2 in
+# your answer.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "written_max_vs_avg", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# === BEGIN MARK SCHEME ===
+# Points go to the argument, not to the name of the pooling: a bare choice earns nothing, and
+# either choice can earn both points if its reasons are right.
+# 1 point: the choice is tied to what the task measures, the mean level of a region rather than
+#   whether a feature is present anywhere (e.g. average pooling reports that mean directly; a
+#   max-pooling answer must say why the strongest response still tracks it).
+# 1 point, half for each, numbers from Section 2 used in the argument:
+# * the mean level: the average-pooled image keeps the input's mean brightness while the
+#   max-pooled one is brighter (on the noisy flat patch about 0.59 instead of 0.5); a
+#   max-pooling answer earns it by facing this bias, e.g. a later layer subtracts a fixed offset;
+# * noise: averaging 4x4 windows cuts the noise std from 0.05 to about 0.0125 (divided by
+#   sqrt(16) = 4), while max pooling turns noise into an upward offset that grows with the
+#   noise level; a max-pooling answer earns it by addressing this, e.g. for images of known,
+#   constant noise.
+# Numbers need not be exact if clearly read off.
+# === END MARK SCHEME ===
+#
+# Average pooling, because it keeps the mean level: in Section 2 the average-pooled image has
+# the same mean brightness as the input while the max-pooled one is brighter, and on the noisy
+# flat patch averaging 4x4 windows cut the noise standard deviation from 0.05 to about 0.0125
+# while max pooling shifted the level upward by almost 0.09.
+
+# %% [markdown]
+# ## Going further (optional, not graded)
+#
+# **Try it.** Pool an image again and again, max above average, and watch the thin lines and
+# the checkerboard: max keeps them bright while average fades them to gray. The caption gives
+# the size after every step.
+
+# %%
+from poolkit import widgets
+
+widgets.max_vs_average(image="scene", size=64, kernel_size=2, steps=3)
+
+# %% [markdown]
+# **A ramp and the finest texture.** A smooth diagonal ramp and a checkerboard of 1-pixel
+# squares, each pooled 2x2. Predict both results before you run the cell.
+
+# %%
+ramp = data.ramp(32)[None, None]         # a smooth diagonal gradient, dark top left to bright bottom right
+checker = data.checkerboard(32, square=1)[None, None]   # the finest possible texture
+fig, axes = plt.subplots(2, 3, figsize=(9, 6))
+for row, (name, img) in enumerate([("ramp", ramp), ("1-pixel checkerboard", checker)]):
+    axes[row, 0].imshow(img[0, 0], cmap="gray", vmin=0, vmax=1)
+    axes[row, 0].set_title(name)
+    for col, (label, fn) in enumerate([("max 2x2", poolkit.max_pool2d), ("average 2x2", poolkit.avg_pool2d)], 1):
+        out = fn(img, 2)[0, 0]
+        axes[row, col].imshow(out, cmap="gray", vmin=0, vmax=1)
+        axes[row, col].set_title(f"{label}: values {out.min():.2f}..{out.max():.2f}")
+for ax in axes.flat:
+    ax.set_xticks([])
+    ax.set_yticks([])                    # keep the frame: an all-white panel stays visible
+plt.tight_layout()
+plt.show()
+
+
+# %% [markdown]
+# On the ramp both poolings give a coarser ramp; max is slightly brighter because it picks
+# each window's brightest corner. On the checkerboard max pooling sees a white pixel in every
+# window and returns all ones, average pooling a flat 0.5: a texture finer than the window
+# cannot survive pooling.
+#
 # **Time your two versions.** The cell below runs your Exercise 1 (loops over the output)
-# and your Exercise 4 (loops over the window) on a batch of `8 x 16` channels of 64x64 and
+# and your Exercise 3 (loops over the window) on a batch of `8 x 16` channels of 64x64 and
 # prints how many times slower the loops are. The absolute numbers depend on the machine;
 # the *ratio* is the point. Try to predict it for both configurations before you run it.
 
@@ -761,7 +831,6 @@ for k, s in [(2, 2), (3, 1)]:
     t_offsets = best_time(pool2d_vectorized, batch, k, s)
     print(f"{k}x{k} stride {s}: loops/offsets time ratio = {t_loop / t_offsets:5.1f}")
 
-
 # %% [markdown]
 # **What to expect.** The loops should be slower in both configurations, and by more for 2x2
 # windows with stride 2. Going from `(2, 2)` to `(3, 1)` multiplies the loop iterations by
@@ -769,80 +838,20 @@ for k, s in [(2, 2), (3, 1)]:
 # version's work by about 8 (4 slices of 32x32 become 9 slices of 62x62). Ratios of a few
 # tens for 2x2 stride 2 and of a few for 3x3 stride 1 are typical, but the exact numbers
 # change from machine to machine, and from run to run when the machine is busy. If the loops
-# are not slower at all, your Exercise 4 probably still loops over output positions (its
+# are not slower at all, your Exercise 3 probably still loops over output positions (its
 # hidden test checks the speed).
 
 # %% [markdown]
-# ### Exercise 5: global average pooling (2 points)
-#
-# Write `global_avg_pool(x)` for `x: (N, C, H, W)`: the mean of each channel over its whole
-# plane, returned with shape `(N, C, 1, 1)` as PyTorch's `nn.AdaptiveAvgPool2d(1)` does
-# (Section 5).
-
-# %% nbgrader={"grade": false, "grade_id": "global_avg_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def global_avg_pool(x):
-    """Mean of each channel over the whole plane: x: (N, C, H, W) -> (N, C, 1, 1)."""
-    ### BEGIN SOLUTION
-    x = np.asarray(x, dtype=np.float64)
-    return x.mean(axis=(2, 3), keepdims=True)
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "test_global_avg_pool_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-ck.assert_numpy_only(global_avg_pool)
-demo = np.arange(24, dtype=float).reshape(1, 2, 3, 4)
-ck.assert_close(ck.call(global_avg_pool, demo, case="x = arange(24).reshape(1, 2, 3, 4)"), np.array([[[[5.5]], [[17.5]]]]),
-                case="x = arange(24).reshape(1, 2, 3, 4)", hint="one number per (sample, channel), and the output keeps four axes")
-print("visible tests passed")
-
-# %% nbgrader={"grade": true, "grade_id": "test_global_avg_pool_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-ck.check_against_oracle(global_avg_pool, "poolkit.global_avg_pool2d", ck.array_cases(seed=2024, n=8, max_size=11),
-                        numpy_only=True, hint="one number per (sample, channel), shape (N, C, 1, 1)")
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Exercise 6: written, which pooling for an exposure estimate? (3 points)
-#
-# A network must tell *how bright* a region is on average (for example, estimate the
-# exposure of a photo) rather than *whether* a small feature appears somewhere. Which
-# pooling would you put between its convolutions, and why? Use numbers from Section 2 in
-# your answer.
-
-# %% [markdown] nbgrader={"grade": true, "grade_id": "written_max_vs_avg", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
-# === BEGIN MARK SCHEME ===
-# Points go to the argument, not to the name of the pooling: a bare choice earns nothing, and
-# either choice can earn all 3 points if its reasons are right.
-# 1 point: the choice is tied to what the task measures, the mean level of a region rather than
-#   whether a feature is present anywhere (e.g. average pooling reports that mean directly; a
-#   max-pooling answer must say why the strongest response still tracks it).
-# 1 point: a number on the mean level, read correctly (Section 2: the average-pooled image keeps the
-#   input's mean brightness while the max-pooled one is brighter; on the noisy flat patch max
-#   pooling's mean is about 0.59 instead of 0.5). A max-pooling answer earns it by facing this bias,
-#   e.g. arguing that a later layer can subtract a fixed offset.
-# 1 point: a number on noise, used in the argument: averaging 4x4 windows cuts the noise std from
-#   0.05 to about 0.0125 (divided by sqrt(16) = 4), while max pooling turns noise into an upward
-#   offset (almost 0.09 here) that grows with the noise level, so a fixed correction cannot remove it.
-#   A max-pooling answer earns it by addressing this, e.g. for images of known, constant noise.
-# Numbers need not be exact if clearly read off.
-# === END MARK SCHEME ===
-#
-# Average pooling, because it keeps the mean level: in Section 2 the average-pooled image has
-# the same mean brightness as the input while the max-pooled one is brighter, and on the noisy
-# flat patch averaging 4x4 windows cut the noise standard deviation from 0.05 to about 0.0125
-# while max pooling shifted the level upward by almost 0.09.
-
-# %% [markdown]
-# **Going further (not graded).**
+# **More to try.**
 #
 # * **Max from ReLU.** `max(a, b) = b + relu(a - b)`, with `relu(t) = max(t, 0)`. Write 2x2
 #   max pooling with stride 2 using only `relu`, sums, differences and slicing (no `max`):
 #   first the max of the two columns of each window, then of the two rows. Check it against
 #   `poolkit.max_pool2d`. Why can a network made of ReLU layers compute max pooling, but not
 #   a network of linear layers alone?
-# * Time Section 4's comparison on a `256x256` input with 5x5 windows and stride 1: how does
+# * Time the comparison above on a `256x256` input with 5x5 windows and stride 1: how does
 #   the loops/vectorized ratio move, and why?
-# * Rewrite Exercise 4 with `numpy.lib.stride_tricks.sliding_window_view` and compare its
+# * Rewrite Exercise 3 with `numpy.lib.stride_tricks.sliding_window_view` and compare its
 #   speed with your offset loop.
 #
 # ## References

@@ -8,7 +8,7 @@ See poolgrade/authoring/mistake_catalogue.py for the format.
 
 import numpy as np
 
-from poolkit.checks import arr, array_cases, literal_cases, pool_cases
+from poolkit.checks import arr, literal_cases, pool_cases
 
 
 def _values(shape, seed, negative=False):
@@ -24,7 +24,7 @@ _VECTORIZED = literal_cases([
     ((_values((2, 1, 6, 7), 2), 2, 1, 0), {"mode": mode}, mode) for mode in ("max", "avg")],
     names=("x", "kernel_size", "stride", "padding"))
 
-# the argument handling every loop version of exercises 1 and 2 starts with
+# the argument handling a loop version of exercise 1 starts with
 _PAIR = '''
     def pair(v):
         return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
@@ -179,135 +179,6 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
             },
         ],
     },
-    "avg_pool2d_loops": {
-        # the literal case: a window as large as (N, C), so a mean over axes 0 and 1 returns
-        # values instead of raising like many other slips
-        "probes": [pool_cases(seed=9102, n=6, square=False, min_kernel=2),
-                   literal_cases([((_values((2, 3, 4, 6), 3), (2, 3), (2, 3), 0), {}, "2x3 windows")],
-                                 names=("x", "kernel_size", "stride", "padding"))],
-        "mistakes": [
-            {
-                "id": 'real_pixels_divisor',
-                "matches": 'averaging over the real pixels only (count_include_pad=False)',
-                "explain": "border windows differ from PyTorch's default: do the padded zeros count among the values averaged?",
-                "section": 'Section 3, the forward pass, one window at a time',
-                "source": '''
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
-    h_out = (h + 2 * ph - kh) // sh + 1
-    w_out = (w + 2 * pw - kw) // sw + 1
-    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    real = np.pad(np.ones((h, w)), ((ph, ph), (pw, pw)))
-    out = np.empty((n, c, h_out, w_out))
-    for i in range(h_out):
-        for j in range(w_out):
-            rows, cols = slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
-            out[:, :, i, j] = padded[:, :, rows, cols].sum(axis=(2, 3)) / real[rows, cols].sum()
-    return out
-''',
-            },
-            {
-                "id": 'max_not_mean',
-                "matches": 'max pooling, not average pooling',
-                "explain": "each window gave its largest value, which is max pooling's summary: what does average pooling report?",
-                "section": 'Section 3, the forward pass, one window at a time',
-                "source": '''
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
-    h_out = (h + 2 * ph - kh) // sh + 1
-    w_out = (w + 2 * pw - kw) // sw + 1
-    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    out = np.empty((n, c, h_out, w_out))
-    for i in range(h_out):
-        for j in range(w_out):
-            out[:, :, i, j] = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].max(axis=(2, 3))
-    return out
-''',
-            },
-            {
-                "id": 'divides_by_kh_plus_kw',
-                "matches": 'window sums divided by kh + kw',
-                "explain": 'your divisor is not the number of values in a window: how many values does a kh x kw window hold?',
-                "section": 'Section 3, the forward pass, one window at a time',
-                "source": '''
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
-    h_out = (h + 2 * ph - kh) // sh + 1
-    w_out = (w + 2 * pw - kw) // sw + 1
-    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    out = np.empty((n, c, h_out, w_out))
-    for i in range(h_out):
-        for j in range(w_out):
-            window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
-            out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh + kw)
-    return out
-''',
-            },
-            {
-                "id": 'ignores_padding',
-                "matches": 'average pooling that leaves the padding out',
-                "explain": 'the padding never entered your windows, so every window sits off: what input are the windows cut from?',
-                "section": 'Section 3, the forward pass, one window at a time',
-                "source": '''
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
-    h_out = (h + 2 * ph - kh) // sh + 1
-    w_out = (w + 2 * pw - kw) // sw + 1
-    out = np.empty((n, c, h_out, w_out))
-    for i in range(h_out):
-        for j in range(w_out):
-            window = x[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
-            out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh * kw)
-    return out
-''',
-            },
-            {
-                "id": 'float_sizes',
-                **_FLOAT_SIZES,
-                "source": '''
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
-    h_out = (h + 2 * ph - kh) / sh + 1
-    w_out = (w + 2 * pw - kw) / sw + 1
-    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    out = np.empty((n, c, h_out, w_out))
-    for i in range(h_out):
-        for j in range(w_out):
-            window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
-            out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh * kw)
-    return out
-''',
-            },
-            {
-                "id": 'pads_every_axis',
-                **_PADS_EVERY_AXIS,
-                "source": '''
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
-    h_out = (h + 2 * ph - kh) // sh + 1
-    w_out = (w + 2 * pw - kw) // sw + 1
-    padded = np.pad(x, padding)
-    out = np.empty((n, c, h_out, w_out))
-    for i in range(h_out):
-        for j in range(w_out):
-            window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
-            out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh * kw)
-    return out
-''',
-            },
-            {
-                "id": 'mean_over_axes_0_1',
-                "matches": 'each window averaged over axes 0 and 1 (samples and channels) instead of its rows and columns',
-                **_AXES_0_1,
-                "source": '''
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):''' + _PAIR + '''
-    h_out = (h + 2 * ph - kh) // sh + 1
-    w_out = (w + 2 * pw - kw) // sw + 1
-    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    out = np.empty((n, c, h_out, w_out))
-    for i in range(h_out):
-        for j in range(w_out):
-            window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
-            out[:, :, i, j] = window.mean(axis=(0, 1))
-    return out
-''',
-            },
-        ],
-    },
     "pool2d_vectorized": {
         "probes": [_VECTORIZED],
         "mistakes": [
@@ -430,49 +301,114 @@ def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
             },
         ],
     },
-    "global_avg_pool": {
-        "probes": [array_cases(seed=9104, n=3, max_size=5)],
+    "input_from_pools": {
+        # constant windows and a zero window (one right answer, whatever the construction),
+        # a possible pair in two windows, then impossible pairs: max above 4 * mean, mean
+        # above max, one bad window of two
+        "probes": [literal_cases([
+            ((arr([[[[1.0, 2.0], [0.0, 3.5]]]]), arr([[[[1.0, 2.0], [0.0, 3.5]]]])), {},
+             "four equal values per window, one all-zero window"),
+            ((arr([[[[0.0]]]]), arr([[[[0.0]]]])), {}, "an all-zero window"),
+            # possible on most of the grader's fresh redraws (each array keeps its ties), so
+            # a layout mistake can be confirmed there
+            ((arr([[[[2.0, 2.0]]]]), arr([[[[1.0, 1.0]]]])), {}, "two windows, mean half the max"),
+            ((arr([[[[5.0]]]]), arr([[[[1.0]]]])), {}, "max above 4 * mean"),
+            ((arr([[[[1.0]]]]), arr([[[[2.0]]]])), {}, "mean above max"),
+            ((arr([[[[1.0, 5.0]]]]), arr([[[[1.0, 1.0]]]])), {}, "the second window: max above 4 * mean"),
+        ], names=("max_out", "avg_out"))],
         "mistakes": [
             {
-                "id": 'wrong_axes',
-                "matches": 'a mean over the channel and height axes',
-                "explain": 'channels got averaged together, but global pooling keeps each channel apart: which axes span one plane?',
-                "section": 'Section 5, global average pooling',
+                "id": 'no_upper_bound',
+                "visible": False,     # the visible tests hold no such case: the hidden ones do
+                "matches": 'a window with its max above 4 x its mean accepted',
+                "explain": 'the other three values of a window add up to 4 * mean - max, and none of '
+                           'them may be negative: a pair with max above 4 * mean has no input, so '
+                           'raise ValueError for it',
+                "section": 'Exercise 4: which (max, mean) pairs can four values >= 0 have?',
                 "source": '''
-def global_avg_pool(x):
-    x = np.asarray(x, dtype=np.float64)
-    return x.mean(axis=(1, 2), keepdims=True)
+def input_from_pools(max_out, avg_out):
+    m = np.asarray(max_out, dtype=np.float64)
+    a = np.asarray(avg_out, dtype=np.float64)
+    if np.any(a > m):
+        raise ValueError("the mean of a window is never above its max")
+    rest = (4 * a - m) / 3
+    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
+    x[..., ::2, ::2] = m
+    return x
 ''',
             },
             {
-                "id": 'drops_unit_axes',
-                "matches": 'the right means with shape (N, C)',
-                "explain": 'the means are right but the two spatial axes vanished: what shape does the exercise ask for?',
-                "section": 'Section 5, global average pooling',
+                "id": 'no_lower_bound',
+                "matches": 'a window with its mean above its max accepted',
+                "explain": 'no value of a window is above its max, so neither is their mean: a pair '
+                           'with mean above max has no input, so raise ValueError for it',
+                "section": 'Exercise 4: which (max, mean) pairs can four values >= 0 have?',
                 "source": '''
-def global_avg_pool(x):
-    return np.asarray(x, dtype=np.float64).mean(axis=(2, 3))
+def input_from_pools(max_out, avg_out):
+    m = np.asarray(max_out, dtype=np.float64)
+    a = np.asarray(avg_out, dtype=np.float64)
+    if np.any(m > 4 * a):
+        raise ValueError("the max of four values >= 0 is at most their sum")
+    rest = (4 * a - m) / 3
+    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
+    x[..., ::2, ::2] = m
+    return x
 ''',
             },
             {
-                "id": 'global_max',
-                "matches": 'global max pooling',
-                "explain": 'each plane gave its largest value: is that what an average pooling reports?',
-                "section": 'Section 5, global average pooling',
+                "id": 'strict_bounds',
+                "visible": False,     # the visible tests hold no such case: the hidden ones do
+                "matches": 'ValueError also at the edges, mean == max and max == 4 x mean',
+                "explain": 'both edges have inputs: four equal values have mean == max, the max and '
+                           'three zeros have max == 4 * mean, and an all-zero window has both',
+                "section": 'Exercise 4: which pairs sit exactly at the edge?',
                 "source": '''
-def global_avg_pool(x):
-    return np.asarray(x, dtype=np.float64).max(axis=(2, 3), keepdims=True)
+def input_from_pools(max_out, avg_out):
+    m = np.asarray(max_out, dtype=np.float64)
+    a = np.asarray(avg_out, dtype=np.float64)
+    if np.any(a >= m) or np.any(m >= 4 * a):
+        raise ValueError("a window needs mean < max < 4 * mean")
+    rest = (4 * a - m) / 3
+    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
+    x[..., ::2, ::2] = m
+    return x
 ''',
             },
             {
-                "id": 'mean_over_axes_0_1',
-                "matches": 'a mean over axes 0 and 1 (samples and channels), shape (1, 1, H, W)',
-                "explain": "axes 0 and 1 of an (N, C, H, W) array are samples and channels: one "
-                           "plane spans axes 2 and 3 (or -2 and -1)",
-                "section": 'NumPy mechanics (axes and `...`) and Section 5, global average pooling',
+                "id": 'all_windows_bad',
+                "matches": 'ValueError only when every window is impossible',
+                "explain": 'one impossible window is enough: no input can give it, whatever the other '
+                           'windows hold (np.any, not np.all)',
+                "section": 'Exercise 4 (one impossible window is enough)',
                 "source": '''
-def global_avg_pool(x):
-    return np.asarray(x, dtype=np.float64).mean(axis=(0, 1), keepdims=True)
+def input_from_pools(max_out, avg_out):
+    m = np.asarray(max_out, dtype=np.float64)
+    a = np.asarray(avg_out, dtype=np.float64)
+    if np.all((a > m) | (m > 4 * a)):
+        raise ValueError("no window can be built")
+    rest = (4 * a - m) / 3
+    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
+    x[..., ::2, ::2] = m
+    return x
+''',
+            },
+            {
+                "id": 'reshape_without_transpose',
+                "matches": 'right windows laid out by reshaping (N, C, H, W, 2, 2) straight to (N, C, 2H, 2W)',
+                "explain": "reshape keeps the order of the values in memory, so each window's four "
+                           "values land in one row of x instead of a 2x2 block: put each window axis "
+                           "next to the axis it extends, (N, C, H, 2, W, 2), before you reshape",
+                "section": 'NumPy mechanics (axes) and Exercise 4',
+                "source": '''
+def input_from_pools(max_out, avg_out):
+    m = np.asarray(max_out, dtype=np.float64)
+    a = np.asarray(avg_out, dtype=np.float64)
+    if np.any(a > m) or np.any(m > 4 * a):
+        raise ValueError("a window of four values >= 0 needs mean <= max <= 4 * mean")
+    rest = (4 * a - m) / 3
+    n, c, h, w = m.shape
+    blocks = np.stack([np.stack([m, rest], axis=-1), np.stack([rest, rest], axis=-1)], axis=-2)
+    return blocks.reshape(n, c, 2 * h, 2 * w)
 ''',
             },
         ],

@@ -31,21 +31,6 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
     return sliding_window_view(padded, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw].max(axis=(-2, -1))
 '''),
     ],
-    "avg_pool2d_loops": [
-        ('right values, but no loops: a window view and one mean', '''
-from numpy.lib.stride_tricks import sliding_window_view
-
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
-    def pair(v):
-        return (v, v) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
-
-    kh, kw = pair(kernel_size)
-    sh, sw = pair(kernel_size if stride is None else stride)
-    ph, pw = pair(padding)
-    padded = np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    return sliding_window_view(padded, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw].mean(axis=(-2, -1))
-'''),
-    ],
     "pool2d_vectorized": [
         ('correct values but loops over every output position', '''
 def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
@@ -87,6 +72,42 @@ def bug_counterexample():
     x = np.zeros((3, 3))
     x[2, 2] = 1.0
     return x, 3, 1, 0
+'''),
+    ],
+    "input_from_pools": [
+        ('every window filled with its max: the mean is ignored', '''
+def input_from_pools(max_out, avg_out):
+    m = np.asarray(max_out, dtype=np.float64)
+    return np.repeat(np.repeat(m, 2, axis=-2), 2, axis=-1)
+'''),
+        ('the max and the rest of the sum in one other cell: ValueError once mean > max / 2', '''
+def input_from_pools(max_out, avg_out):
+    m = np.asarray(max_out, dtype=np.float64)
+    a = np.asarray(avg_out, dtype=np.float64)
+    rest = 4 * a - m
+    if np.any(rest < 0) or np.any(rest > m):
+        raise ValueError("no window can be built")
+    x = np.zeros(m.shape[:2] + (2 * m.shape[2], 2 * m.shape[3]))
+    x[..., ::2, ::2] = m
+    x[..., ::2, 1::2] = rest
+    return x
+'''),
+        ('negative values clipped to zero instead of a ValueError', '''
+def input_from_pools(max_out, avg_out):
+    m = np.asarray(max_out, dtype=np.float64)
+    a = np.asarray(avg_out, dtype=np.float64)
+    rest = np.clip((4 * a - m) / 3, 0, None)
+    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
+    x[..., ::2, ::2] = m
+    return x
+'''),
+        ('one value per window: x has the shape of max_out', '''
+def input_from_pools(max_out, avg_out):
+    m = np.asarray(max_out, dtype=np.float64)
+    a = np.asarray(avg_out, dtype=np.float64)
+    if np.any(a > m) or np.any(m > 4 * a):
+        raise ValueError("a window of four values >= 0 needs mean <= max <= 4 * mean")
+    return a.copy()
 '''),
     ],
 }
