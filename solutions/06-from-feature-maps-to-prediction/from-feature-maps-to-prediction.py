@@ -28,7 +28,7 @@
 #
 # * **flatten + dense** (LeNet, AlexNet, VGG): unroll all `C * h * w` values into one vector
 #   and feed it to a dense layer, so every position has its own weights;
-# * **global average pooling** (GAP, lesson 01's `global_avg_pool`) + dense: average each
+# * **global average pooling** (GAP, lesson 01, section 5) + dense: average each
 #   channel over all positions, so the head no longer cares *where* a feature was seen
 #   (GoogLeNet, ResNet). Network in Network (Lin et al., 2014) has **no dense layer at
 #   all**: its last convolution outputs one map per class, a ReLU follows, and the global
