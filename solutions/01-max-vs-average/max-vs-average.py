@@ -82,9 +82,10 @@ print(np.pad(np.array([1., 2.]), (1, 1), constant_values=-np.inf), "the fill val
 # (`np.zeros(3.0)` raises a `TypeError`), while `//` rounds down, as the floor in an
 # output-size formula does.
 #
-# **Transposing a weight.** A layer that stores its weight one row per output, `W: (K, C)`
-# for `K` outputs of `C` inputs (as PyTorch's `nn.Linear` does; Keras' `Dense` stores the
-# transpose), maps a batch `xb: (N, C)` with `xb @ W.T`. `xb @ W` raises an error, or, when
+# **Transposing a weight.** A dense (fully connected) layer, which Section 5 meets again,
+# turns `C` inputs into `K` outputs, each a weighted sum of all the inputs. If it stores its
+# weight one row per output, `W: (K, C)` (as PyTorch's `nn.Linear` does; Keras' `Dense`
+# stores the transpose), it maps a batch `xb: (N, C)` with `xb @ W.T`. `xb @ W` raises an error, or, when
 # `K == C`, silently computes something else.
 
 # %%
@@ -266,7 +267,8 @@ print("average (padding counted):\n", poolkit.avg_pool2d(small, 3, 2, 1)[0, 0])
 # positions. Turn the loops around: fix one offset `(di, dj)` inside the window and ask where
 # it lands in *every* window at once. Those positions form a regular grid of the padded
 # input, one row every `stride` rows, so one strided slice (`start:stop:step`) reaches all of
-# them, with exactly the output's shape. Combining the `k * k` slices elementwise gives the
+# them. Choose `stop` so that the slice takes exactly `H_out` rows (and `W_out` columns): an
+# open stop keeps going to the end of the padded input, which can give one row too many. Combining the `k * k` slices elementwise gives the
 # output: for a 64x64 input and 2x2 windows with stride 2, 4 array operations instead of
 # `32 * 32 = 1024` loop iterations. You work out the slice in Exercise 3.
 #
@@ -322,7 +324,10 @@ for name, c, h, w, units in heads:
 # ### Exercise 1: max pooling with loops (3 points)
 #
 # Write `max_pool2d_loops(x, kernel_size, stride=None, padding=0)` for `x: (N, C, H, W)`,
-# with two Python loops over the output positions (Section 3; the tests read your code). It
+# with two Python loops over the output positions (Section 3). The tests read your code: the
+# two loops must be nested in the function itself (loops over samples or channels are not
+# needed, since `.max(axis=(-2, -1))` handles all of them at once), and NumPy's window views
+# such as `sliding_window_view` are not allowed. It
 # must match PyTorch's `nn.MaxPool2d`:
 #
 # * `kernel_size`, `stride` and `padding` are each an int (the same for height and width) or
@@ -543,7 +548,7 @@ ck.require(not np.array_equal(_stride_wide(xh, kh, sh, ph), poolkit.max_pool2d(x
 # `"max"` (as Exercise 1) or `"avg"` (as PyTorch's `nn.AvgPool2d`: zero padding, every
 # window divided by `k * k`, Section 3).
 #
-# The hidden test gives it a third of the CPU time a loop version needs on a `600x600` input
+# The hidden test allows it at most a third of the CPU time a loop version needs on a `600x600` input
 # with `kernel_size=2, stride=1`: offset slicing makes it easily, a loop over outputs cannot.
 
 # %% nbgrader={"grade": false, "grade_id": "pool2d_vectorized", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -602,14 +607,15 @@ ck.check_speed(pool2d_vectorized, big, 2, 1, 0, mode="max", loops=(600, 600, 2, 
 #
 # A feature map `x` with no negative value went through 2x2 max pooling and 2x2 average
 # pooling, both with stride 2. You are given only the two outputs, `max_out` and `avg_out`,
-# both `(N, C, H, W)` float arrays. Write `input_from_pools(max_out, avg_out)`
+# both `(N, C, H, W)` float arrays (here `H` and `W` are the *pooled* sizes). Write `input_from_pools(max_out, avg_out)`
 # that returns a float array `x: (N, C, 2H, 2W)`, every value `>= 0`, whose two poolings are
 # `max_out` and `avg_out`, or raises `ValueError` when no such input exists (one impossible
 # window is enough).
 #
 # No rule is given: work out which (max, mean) pairs four numbers `>= 0` can have, and build
 # a window for each possible pair. Many inputs are right; the tests pool yours with PyTorch.
-# Their targets are possible or miss by a clear margin, and include the edge cases: which
+# The `max_out` and `avg_out` the tests give are either possible or clearly impossible (no
+# rounding puzzles), and they include the edge cases: which
 # pairs sit exactly at the edge?
 
 # %% nbgrader={"grade": false, "grade_id": "input_from_pools", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -835,8 +841,8 @@ for k, s in [(2, 2), (3, 1)]:
 # **What to expect.** The loops should be slower in both configurations, and by more for 2x2
 # windows with stride 2. Going from `(2, 2)` to `(3, 1)` multiplies the loop iterations by
 # about 3.8 (`32 * 32 = 1024` output positions become `62 * 62 = 3844`) but the offset
-# version's work by about 8 (4 slices of 32x32 become 9 slices of 62x62). Ratios of a few
-# tens for 2x2 stride 2 and of a few for 3x3 stride 1 are typical, but the exact numbers
+# version's work by about 8 (4 slices of 32x32 become 9 slices of 62x62), so the second
+# ratio comes out smaller than the first, often by half or more. The numbers themselves
 # change from machine to machine, and from run to run when the machine is busy. If the loops
 # are not slower at all, your Exercise 3 probably still loops over output positions (its
 # hidden test checks the speed).
