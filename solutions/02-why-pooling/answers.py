@@ -10,9 +10,30 @@ from __future__ import annotations
 import numpy as np
 
 
+def worst_shift_bound() -> float:
+    """The largest relative change ``||pool(roll(x, 1)) - pool(x)|| / ||pool(x)||`` of 2x2/2
+    max pooling over nonnegative ``(H, W)`` inputs (H even, W even >= 4): sqrt(2).
+
+    Why: shifted window j holds input columns 2j-1 and 2j, which unshifted windows j-1 and j
+    pool, so ``b_j <= max(a_{j-1}, a_j)`` and, as every value is >= 0, ``|b_j - a_j| <=
+    max(a_{j-1}, a_j)``; squaring and summing (circularly) gives ``||b - a||^2 <= 2 ||a||^2``.
+    Rows pair up unchanged, so the 2-D case is this 1-D one per pair of rows.  Reached by
+    :func:`worst_shift_input`."""
+    return float(np.sqrt(2))
+
+
+def worst_shift_input(height: int, width: int) -> tuple[np.ndarray, float]:
+    """One input that reaches :func:`worst_shift_bound`: a single pixel in an odd column,
+    which the shift carries into the next window, leaving its own window empty."""
+    x = np.zeros((height, width))
+    x[0, 1] = 1.0
+    return x, worst_shift_bound()
+
+
 def consistency_table(labels) -> np.ndarray:
     """``labels: (S, S, N)`` predicted classes, ``labels[dy, dx]`` for the input shifted by
-    ``(dy, dx)``, ``labels[0, 0]`` unshifted -> ``(S, S)`` fraction that agrees with ``[0, 0]``."""
+    ``(dy, dx)``, ``labels[0, 0]`` unshifted -> ``(S, S)`` fraction that agrees with ``[0, 0]``.
+    No longer graded (the old exercise 2); tests/unit/test_models.py still checks it."""
     labels = np.asarray(labels)
     if labels.ndim != 3 or labels.shape[0] != labels.shape[1]:
         raise ValueError(f"labels must be (S, S, N), got shape {labels.shape}")

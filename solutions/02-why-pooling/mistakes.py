@@ -8,18 +8,7 @@ See poolgrade/authoring/mistake_catalogue.py for the format.
 
 import numpy as np
 
-from poolkit.checks import arr, array_cases, literal_cases
-
-
-def _labels(seed, size, n, classes):
-    """(S, S, N) predicted classes that mostly keep the unshifted label, as the hidden
-    test builds them, plus a few flips."""
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, classes, size=n)
-    labels = np.broadcast_to(base, (size, size, n)).copy()
-    flips = rng.random((size, size, n)) < 0.4
-    labels[flips] = rng.integers(0, classes, size=int(flips.sum()))
-    return arr(labels.tolist(), dtype="int64")
+from poolkit.checks import array_cases, literal_cases
 
 
 # an odd side under pooling, no pooling, three blocks (input channels > 1 twice)
@@ -29,11 +18,11 @@ _COSTS = literal_cases([
     ((7, (2, 3, 2), 5, True), {}, "three blocks, pooled"),
 ], names=("size", "channels", "hidden", "pooled"))
 
-# S = 3 (a shift two steps away from the reference) and S = 2 with N = S
-_CONSISTENCY = literal_cases([
-    ((_labels(9202, 3, 5, 3),), {}, "S=3, N=5"),
-    ((_labels(9203, 2, 2, 2),), {}, "S=2, N=2"),
-], names=("labels",))
+# a square map and a wide one (the width is not a multiple of 4)
+_WORST = literal_cases([
+    ((4, 4), {}, "4x4"),
+    ((6, 10), {}, "6x10"),
+], names=("height", "width"))
 
 # the start of cnn_costs that its wrong versions share
 _COSTS_HEAD = '''
@@ -164,53 +153,57 @@ MISTAKES = {
             },
         ],
     },
-    "consistency_table": {
-        "probes": [_CONSISTENCY],
+    "worst_shift_input": {
+        "probes": [_WORST],
         "mistakes": [
             {
-                "id": 'counts_changes',
-                "matches": 'the fraction of predictions that changed',
-                "explain": 'you counted the predictions that changed: the score measures consistency, so what must the unshifted entry be?',
-                "section": 'Exercise 2: a shift-consistency score',
+                "id": 'lesson_stripes',
+                "matches": "section 3's stripes with the bound 1.0",
+                "explain": 'the stripes change by 1.0, but a larger change is possible: bound each value of the shifted pooled map by the unshifted pooled values it can come from, and build an input whose shift empties one window and fills another',
+                "section": "Section 3, 'Where it breaks: aliasing'",
                 "source": '''
-def consistency_table(labels):
-    labels = np.asarray(labels)
-    return np.mean(labels != labels[0, 0], axis=-1).astype(np.float64)
+def worst_shift_input(height, width):
+    x = np.zeros((height, width))
+    x[:, (np.arange(width) % 4) >= 2] = 1.0
+    return x, 1.0
 ''',
             },
             {
-                "id": 'mean_over_shifts',
-                "matches": 'a mean taken over one of the shift axes',
-                "explain": 'each entry is a fraction of the images for one shift, but you averaged across shifts: which axis holds the images?',
-                "section": 'Exercise 2: a shift-consistency score',
+                "id": 'triangle_bound',
+                "matches": 'the bound 2 from the triangle inequality, with the stripes',
+                "explain": 'a bound built on ||b - a|| <= ||a|| + ||b|| is true but no input reaches it: bound each shifted pooled value by the two unshifted pooled values it can come from, then bound the squared changes with that',
+                "section": 'Exercise 2: the input that breaks max pooling',
                 "source": '''
-def consistency_table(labels):
-    labels = np.asarray(labels)
-    return np.mean(labels == labels[0, 0], axis=0).astype(np.float64)
+def worst_shift_input(height, width):
+    x = np.zeros((height, width))
+    x[:, (np.arange(width) % 4) >= 2] = 1.0
+    return x, 2.0
 ''',
             },
             {
-                "id": 'compares_with_previous_shift',
-                "matches": 'agreement with the neighbouring shift',
-                "explain": 'you compared each shift with its neighbour: what single reference should every shift be measured against?',
-                "section": 'Exercise 2: a shift-consistency score',
+                "id": 'pixel_stays_in_window',
+                "matches": 'a single pixel in an even column (0, 2, ...), with its own change as the bound',
+                "explain": 'a pixel in column 2j moves to column 2j + 1 after the shift, inside the same 2x2 window, so the pooled map does not change at all: which columns does a shift carry into the next window?',
+                "section": 'Exercise 2: the input that breaks max pooling',
                 "source": '''
-def consistency_table(labels):
-    labels = np.asarray(labels)
-    previous = np.roll(labels, 1, axis=1)
-    previous[:, 0] = labels[0, 0]
-    return np.mean(labels == previous, axis=-1).astype(np.float64)
+def worst_shift_input(height, width):
+    x = np.zeros((height, width))
+    x[0, 0] = 1.0
+    pooled = x.reshape(height // 2, 2, width // 2, 2).max(axis=(1, 3))
+    shifted = np.roll(x, 1, axis=-1).reshape(height // 2, 2, width // 2, 2).max(axis=(1, 3))
+    return x, float(np.linalg.norm(shifted - pooled) / np.linalg.norm(pooled))
 ''',
             },
             {
-                "id": 'compares_with_first_image',
-                "matches": "agreement with the first image's prediction",
-                "explain": "each image was compared with another image's prediction: whose unshifted prediction is the right reference?",
-                "section": 'Exercise 2: a shift-consistency score',
+                "id": 'sqrt3_bound',
+                "matches": 'the bound sqrt(3) from ||b||^2 <= 2 ||a||^2 plus ||a||^2, with the stripes',
+                "explain": 'adding ||a||^2 and ||b||^2 assumes the two pooled maps share no nonzero position while b is as large as it can be, and both cannot happen at once: bound each squared change (b_j - a_j)^2 directly by the unshifted pooled values',
+                "section": 'Exercise 2: the input that breaks max pooling',
                 "source": '''
-def consistency_table(labels):
-    labels = np.asarray(labels)
-    return np.mean(labels == labels[..., :1], axis=-1).astype(np.float64)
+def worst_shift_input(height, width):
+    x = np.zeros((height, width))
+    x[:, (np.arange(width) % 4) >= 2] = 1.0
+    return x, float(np.sqrt(3))
 ''',
             },
         ],

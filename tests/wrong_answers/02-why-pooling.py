@@ -44,6 +44,35 @@ def cnn_costs(size, channels, hidden, pooled):
                  for key in ("parameters", "multiply_adds", "activations"))
 '''),
     ],
+    "worst_shift_input": [
+        ('negative values: the pooled map is all zero, the shifted one is not', '''
+def worst_shift_input(height, width):
+    x = -np.ones((height, width))
+    x[:, 0::4] = 0.0
+    x[:, 3::4] = 0.0
+    return x, 1e9
+'''),
+        ('measures its own two-pixel bar instead of deriving the bound', '''
+def worst_shift_input(height, width):
+    x = np.zeros((height, width))
+    x[:, 1:3] = 1.0
+    pooled = x.reshape(height // 2, 2, width // 2, 2).max(axis=(1, 3))
+    shifted = np.roll(x, 1, axis=-1).reshape(height // 2, 2, width // 2, 2).max(axis=(1, 3))
+    return x, float(np.linalg.norm(shifted - pooled) / np.linalg.norm(pooled))
+'''),
+        ('the right answer, but the bound as a NumPy float', '''
+def worst_shift_input(height, width):
+    x = np.zeros((height, width))
+    x[0, 1] = 1.0
+    return x, np.sqrt(2)
+'''),
+        ('x with the axes swapped: shape (width, height)', '''
+def worst_shift_input(height, width):
+    x = np.zeros((width, height))
+    x[0, 1] = 1.0
+    return x, float(np.sqrt(2))
+'''),
+    ],
     "max_blur_pool2d": [
         ('calls the poolkit blur helper (not NumPy only)', '''
 def max_blur_pool2d(x):
