@@ -6,7 +6,7 @@ mistakes`` runs them on the probes and stores what they return in
 See poolgrade/authoring/mistake_catalogue.py for the format.
 """
 
-from poolkit.checks import hw_cases, keras_size_cases, literal_cases, size_cases
+from poolkit.checks import literal_cases, size_cases
 
 # ceil mode: an extra window that would start past the right padding (not just in it),
 # and a dilated window whose stride is shorter than its span
@@ -19,6 +19,19 @@ _CEIL = literal_cases(
 # that 2x2/2 halvings miss (50 -> 13: 25 is above it, 12 below)
 _STACKS = literal_cases([((24, 12), {}), ((37, 9), {}), ((64, 60), {}), ((50, 13), {})],
                         names=("size", "target"))
+
+# the lengths that give an output: several per output (24, 25 -> 12), none at all (a 2x2
+# window with padding 1 and stride 1 gives 2 windows even for L = 1), ceil mode where the
+# last-window rule moves both ends (the stride is longer than the window), and dilation
+_INVERSE = literal_cases(
+    [((12, 2, 2, 0, 1, False), {}, "24 and 25 both give 12"),
+     ((1, 2, 1, 1, 1, False), {}, "no length gives 1"),
+     ((3, 3, 1, 1, 2, False), {}, "dilation 2"),
+     ((4, 2, 2, 1, 1, True), {}, "ceil mode: the last-window rule"),
+     ((3, 2, 3, 1, 1, True), {}, "ceil mode, stride longer than the window"),
+     ((7, 3, 2, 0, 1, True), {}, "ceil mode"),
+     ((5, 3, 4, 1, 2, False), {}, "dilation 2, stride 4")],
+    names=("out", "kernel_size", "stride", "padding", "dilation", "ceil_mode"))
 
 MISTAKES = {
     "output_size": {
@@ -149,150 +162,98 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
             },
         ],
     },
-    "fraction_kept": {
-        "probes": [hw_cases(seed=9303, n=6, stride_none=True)],
+    "input_sizes": {
+        "probes": [_INVERSE],
         "mistakes": [
             {
-                "id": 'ignores_padding',
-                "matches": 'the fraction kept without the padding',
-                "explain": 'padding changes one of the two counts in the fraction but not the other: which one, and by how much?',
-                "section": 'Section 2, what a pooling layer keeps, and Exercise 1',
+                "id": 'single_length',
+                "matches": 'only the length whose last window fits exactly (the formula solved for L)',
+                "explain": 'floor rounding sends several lengths to the same output: which longer inputs still give it?',
+                "section": 'Section 1, the output-size formula (the floor), and Section 2 (24 and 25 both give 12)',
                 "source": '''
-def fraction_kept(height, width, kernel_size, stride=None, padding=0):
+def input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     stride = kernel_size if stride is None else stride
-    h_out = (height - kernel_size) // stride + 1
-    w_out = (width - kernel_size) // stride + 1
-    return h_out * w_out / (height * width)
+    size = (out - 1) * stride + dilation * (kernel_size - 1) + 1 - 2 * padding
+    return [size] if size >= 1 else []
 ''',
             },
             {
-                "id": 'stride_limit',
-                "matches": 'the large-input limit 1 / stride**2',
-                "explain": 'that limit is only approached on large inputs: on a real plane, which windows are lost at the edges?',
-                "section": 'Section 2, what a pooling layer keeps',
+                "id": 'one_length_too_many',
+                "matches": 'the floor-mode list with one length too many at its end',
+                "explain": 'your last length gives one window more than out: how far past the first length can the room grow before another window fits?',
+                "section": 'Section 1, the output-size formula',
                 "source": '''
-def fraction_kept(height, width, kernel_size, stride=None, padding=0):
+def input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     stride = kernel_size if stride is None else stride
-    return 1 / stride**2
+    first = (out - 1) * stride + dilation * (kernel_size - 1) + 1 - 2 * padding
+    if ceil_mode:
+        low = max(first - stride + 1, (out - 1) * stride - padding + 1)
+        high = max(first, min(first + stride, out * stride - padding))
+    else:
+        low, high = first, first + stride
+    return list(range(max(low, 1), high + 1))
 ''',
             },
             {
-                "id": 'fraction_dropped',
-                "matches": 'the fraction dropped (1 minus the fraction kept)',
-                "explain": 'your fraction counts the positions that do not survive the pooling: which ones does the exercise ask for?',
-                "section": 'Section 2, what a pooling layer keeps',
+                "id": 'no_drop_rule',
+                "matches": "ceil mode's list without the last-window rule",
+                "explain": 'in ceil mode PyTorch drops a last window that starts at or beyond L + p: which lengths does that move into or out of your list?',
+                "section": 'Section 1, the output-size formula (the ceil-mode drop rule and the drawing)',
                 "source": '''
-def fraction_kept(height, width, kernel_size, stride=None, padding=0):
+def input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     stride = kernel_size if stride is None else stride
-    h_out = (height + 2 * padding - kernel_size) // stride + 1
-    w_out = (width + 2 * padding - kernel_size) // stride + 1
-    return 1 - h_out * w_out / (height * width)
+    first = (out - 1) * stride + dilation * (kernel_size - 1) + 1 - 2 * padding
+    if ceil_mode:
+        low, high = first - stride + 1, first
+    else:
+        low, high = first, first + stride - 1
+    return list(range(max(low, 1), high + 1))
 ''',
             },
             {
-                "id": 'stride_none_is_one',
-                "matches": 'the fraction with stride 1 when stride is None',
-                "explain": 'with no stride given your windows overlap: how far does a PyTorch pooling window step by default?',
-                "section": 'Exercise 3: fraction kept (what the arguments mean)',
+                "id": 'ignores_dilation',
+                "matches": 'the list for an undilated window',
+                "explain": 'dilation puts gaps between the taps, so a dilated window covers more positions than it has taps: how many?',
+                "section": 'Section 1, the output-size formula',
                 "source": '''
-def fraction_kept(height, width, kernel_size, stride=None, padding=0):
-    stride = 1 if stride is None else stride
-    h_out = (height + 2 * padding - kernel_size) // stride + 1
-    w_out = (width + 2 * padding - kernel_size) // stride + 1
-    return h_out * w_out / (height * width)
-''',
-            },
-            {
-                "id": 'same_axis_twice',
-                "matches": "the fraction with the height's output count used for both axes",
-                "explain": 'on a plane that is not square the two axes have different lengths: does your count notice?',
-                "section": 'Section 2, what a pooling layer keeps',
-                "source": '''
-def fraction_kept(height, width, kernel_size, stride=None, padding=0):
+def input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     stride = kernel_size if stride is None else stride
-    n_out = (height + 2 * padding - kernel_size) // stride + 1
-    return n_out * n_out / (height * width)
+    first = (out - 1) * stride + kernel_size - 2 * padding
+    if ceil_mode:
+        low = max(first - stride + 1, (out - 1) * stride - padding + 1)
+        high = max(first, min(first + stride, out * stride - padding))
+    else:
+        low, high = first, first + stride - 1
+    return list(range(max(low, 1), high + 1))
 ''',
             },
             {
-                "id": 'integer_division',
-                "matches": 'the fraction rounded down to a whole number',
-                "explain": 'a fraction kept lies between 0 and 1, but your division throws away everything after the point',
-                "section": 'Section 2, what a pooling layer keeps',
+                "id": 'lengths_below_one',
+                "matches": 'the list with lengths below 1 (an input of length 0 or less)',
+                "explain": 'your list holds a length below 1, which is no input at all: what if even the shortest real input gives more than out windows?',
+                "section": 'Exercise 2: run the formula backwards (every input length L >= 1)',
                 "source": '''
-def fraction_kept(height, width, kernel_size, stride=None, padding=0):
+def input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     stride = kernel_size if stride is None else stride
-    h_out = (height + 2 * padding - kernel_size) // stride + 1
-    w_out = (width + 2 * padding - kernel_size) // stride + 1
-    return (h_out * w_out) // (height * width)
-''',
-            },
-        ],
-    },
-    "keras_output_size": {
-        "probes": [keras_size_cases(seed=9306, n=8, with_padding=True, strides_none=True)],
-        "mistakes": [
-            {
-                "id": 'same_rounds_down',
-                "matches": "'same' rounded down",
-                "explain": "'same' keeps a window for the last, partial stretch of the input: does your rounding keep it?",
-                "section": "Section 3, Keras: 'valid' and 'same'",
-                "source": '''
-def keras_output_size(size, pool_size, strides=None, padding="valid"):
-    strides = pool_size if strides is None else strides
-    if padding == "same":
-        return size // strides
-    return (size - pool_size) // strides + 1
+    first = (out - 1) * stride + dilation * (kernel_size - 1) + 1 - 2 * padding
+    if ceil_mode:
+        low = max(first - stride + 1, (out - 1) * stride - padding + 1)
+        high = max(first, min(first + stride, out * stride - padding))
+    else:
+        low, high = first, first + stride - 1
+    return list(range(low, high + 1))
 ''',
             },
             {
-                "id": 'same_as_valid',
-                "matches": "the 'valid' size for both policies",
-                "explain": "'same' pads the input while 'valid' does not: what is the padding of 'same' there to achieve?",
-                "section": "Section 3, Keras: 'valid' and 'same'",
+                "id": 'ignores_ceil_mode',
+                "matches": 'the floor-mode list whatever ceil_mode says',
+                "explain": 'ceil mode keeps a last, partial window, so a shorter input already reaches out windows: which lengths does that add?',
+                "section": 'Section 1, the output-size formula (ceil mode and the drawing)',
                 "source": '''
-def keras_output_size(size, pool_size, strides=None, padding="valid"):
-    strides = pool_size if strides is None else strides
-    return (size - pool_size) // strides + 1
-''',
-            },
-            {
-                "id": 'strides_none_is_one',
-                "matches": 'the size with strides 1 when strides is None',
-                "explain": 'with no strides given your windows overlap: how far does a Keras pooling window step by default?',
-                "section": "Section 3, Keras: 'valid' and 'same'",
-                "source": '''
-def keras_output_size(size, pool_size, strides=None, padding="valid"):
-    strides = 1 if strides is None else strides
-    if padding == "same":
-        return -(-size // strides)
-    return (size - pool_size) // strides + 1
-''',
-            },
-            {
-                "id": 'same_as_ceil_mode',
-                "matches": "'same' as the 'valid' count rounded up",
-                "explain": "'same' is not PyTorch's ceil mode: once 'same' has padded, which of length, window and stride still matter?",
-                "section": "Section 3, Keras: 'valid' and 'same'",
-                "source": '''
-def keras_output_size(size, pool_size, strides=None, padding="valid"):
-    strides = pool_size if strides is None else strides
-    if padding == "same":
-        return -(-(size - pool_size) // strides) + 1
-    return (size - pool_size) // strides + 1
-''',
-            },
-            {
-                "id": 'rounds_to_nearest',
-                "matches": "'same' rounded to the nearest whole number",
-                "explain": "rounding to the nearest can drop a short last stretch of the input: does 'same' ever drop one?",
-                "section": "Section 3, Keras: 'valid' and 'same'",
-                "source": '''
-def keras_output_size(size, pool_size, strides=None, padding="valid"):
-    strides = pool_size if strides is None else strides
-    if padding == "same":
-        return round(size / strides)
-    return (size - pool_size) // strides + 1
+def input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    stride = kernel_size if stride is None else stride
+    first = (out - 1) * stride + dilation * (kernel_size - 1) + 1 - 2 * padding
+    return list(range(max(first, 1), first + stride))
 ''',
             },
         ],
@@ -304,7 +265,7 @@ def keras_output_size(size, pool_size, strides=None, padding="valid"):
                 "id": 'hardcoded_example',
                 "matches": "the example's stack for 37 -> 9, whatever the sizes",
                 "explain": 'a stack that fits one pair of sizes rarely fits another: what must your stack depend on?',
-                "section": 'Exercise 4: design a stack to a target size',
+                "section": 'Exercise 3: design a stack to a target size',
                 "source": '''
 def stack_to_target(size, target):
     return [(3, 2, 0), (2, 2, 0)]
@@ -316,7 +277,7 @@ def stack_to_target(size, target):
                 "id": 'halves_only',
                 "matches": 'a stack of 2x2/2 halvings only, halving until the side is at or below the target',
                 "explain": 'halving alone reaches only a few sizes: which of the allowed layers change the size by a little?',
-                "section": 'Exercise 4: design a stack to a target size (which layer shrinks a lot, which fine-tunes?)',
+                "section": 'Exercise 3: design a stack to a target size (which layer shrinks a lot, which fine-tunes?)',
                 "source": '''
 def stack_to_target(size, target):
     stack = []
@@ -330,7 +291,7 @@ def stack_to_target(size, target):
                 "id": 'halves_only_above',
                 "matches": 'a stack of 2x2/2 halvings only, halving while the half is still at least the target',
                 "explain": 'halving alone reaches only a few sizes: which of the allowed layers change the size by a little?',
-                "section": 'Exercise 4: design a stack to a target size (which layer shrinks a lot, which fine-tunes?)',
+                "section": 'Exercise 3: design a stack to a target size (which layer shrinks a lot, which fine-tunes?)',
                 "source": '''
 def stack_to_target(size, target):
     stack = []
@@ -344,7 +305,7 @@ def stack_to_target(size, target):
                 "id": 'one_big_window',
                 "matches": 'one stride-1 window of size - target + 1',
                 "explain": 'a single window that big is not an allowed layer: which allowed layers shrink the size a lot?',
-                "section": 'Exercise 4: design a stack to a target size',
+                "section": 'Exercise 3: design a stack to a target size',
                 "source": '''
 def stack_to_target(size, target):
     if size == target:
@@ -356,7 +317,7 @@ def stack_to_target(size, target):
                 "id": 'halve_then_shrink',
                 "matches": 'halvings followed by one-row 2x2/1 shrinks',
                 "explain": 'shrinking one row per layer can need far more than 6 layers: could the big steps already land nearer the target?',
-                "section": 'Exercise 4: design a stack to a target size (which layer shrinks a lot, which fine-tunes?)',
+                "section": 'Exercise 3: design a stack to a target size (which layer shrinks a lot, which fine-tunes?)',
                 "source": '''
 def stack_to_target(size, target):
     stack = []

@@ -19,10 +19,9 @@
 # %% [markdown]
 # # Stride and shape math
 #
-# Before a network runs, every layer's output shape is fixed by a few integers: the input
-# length, the window size, the stride, the padding, the dilation and a rounding rule. A slip
-# in any of them shows up only when the layers meet: a classifier head that expects `7x7`
-# gets `6x6`, or a model ported to another framework is off by one row. This lesson
+# Every layer's output shape is fixed by a few integers: the input length, the window size,
+# the stride, the padding, the dilation and a rounding rule. A slip in any of them shows up
+# only when the layers meet: a classifier head that expects `7x7` gets `6x6`. This lesson
 #
 # 1. derives PyTorch's output-size formula, including dilation and `ceil_mode`,
 # 2. counts what a pooling layer keeps (2x2 with stride 2: a quarter of the positions), and
@@ -30,9 +29,9 @@
 # 3. compares Keras' `'valid'` and `'same'` padding, where the padding can be asymmetric,
 # 4. traces the shapes through two real networks by code,
 #
-# and ends with exercises, one of which asks you to *design* a stack of pooling layers that
-# takes a given size to a target size. All of it is integer arithmetic in plain Python and
-# NumPy (the tests check your stacks by running the pooling layers themselves).
+# and ends with exercises: write the formula, run it backwards, and *design* a stack of
+# pooling layers that takes a given size to a target size. All of it is integer arithmetic
+# in plain Python.
 
 # %%
 import matplotlib.pyplot as plt
@@ -56,9 +55,11 @@ import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
 # With `ceil_mode=True` PyTorch rounds up instead, which allows one extra, partial window at
 # the end. But it drops that window again when it would *start* in the right padding (or
 # beyond), i.e. when `(L_out - 1) * s >= L + p`: such a window would see no real input.
-# PyTorch applies these rules. Rather than trusting a formula, we read the sizes off a real
-# pooling: `poolkit.max_pool2d` runs PyTorch's max pooling, so we pool a column of zeros and
-# look at the output's length (you write the formula yourself in Exercise 1):
+# Rather than trusting a formula, we read the sizes off a real pooling: `poolkit.max_pool2d`
+# runs PyTorch's max pooling, so we pool a column of zeros and look at the output's length
+# (you write the formula in Exercise 1). PyTorch also refuses some configurations instead of
+# returning a shape: padding larger than half the window (`p > k/2`) and an output smaller
+# than 1; the last two lines show its messages:
 
 # %%
 def torch_length(L, k, s=None, p=0, d=1, ceil_mode=False):
@@ -77,19 +78,19 @@ print(f"{'L':>3} {'k':>2} {'s':>2} {'p':>2} {'d':>2} {'ceil':>5} | {'out':>3}")
 for L, k, s, p, d, ceil in configs:
     out = torch_length(L, k, s, p, d, ceil)
     print(f"{L:>3} {k:>2} {s:>2} {p:>2} {d:>2} {str(ceil):>5} | {out:>3}")
+for L, k, s, p in [(5, 2, 2, 2), (2, 3, 1, 0)]:
+    try:
+        torch_length(L, k, s, p)
+    except (ValueError, RuntimeError) as err:
+        print(f"L={L}, kernel {k}, stride {s}, padding {p}: {type(err).__name__}: {str(err).splitlines()[0]}")
 
 
 # %% [markdown]
 # Note the pair `L=5, k=2, s=2, p=1`: floor gives `floor(5/2) + 1 = 3`; rounding up gives
 # `ceil(5/2) + 1 = 4`, but the fourth window would start at `3*2 - 1 = 5`, the right padding,
 # so it is dropped: 3 in both modes. With `L=6, k=3, s=2` ceil mode adds a third
-# window that covers positions 4, 5 and one position past the end. For *average* pooling
-# that extra window is divided by the number of its positions that lie inside the padded
-# input (here 2, both real), not by `k = 3`. With padding the two divisors differ:
-# `count_include_pad=True` (the default) counts the padded positions inside a window,
-# `count_include_pad=False` only the real input positions; both leave out what lies past the
-# padded input. The cell after the drawing shows both. The drawing shows where
-# each window lands (white: input, gray: padding or past the end, dashed: a window that
+# window that covers positions 4, 5 and one position past the end (for average pooling, see
+# "Going further" at the end). The drawing shows where each window lands (white: input, gray: padding or past the end, dashed: a window that
 # rounding up would add but PyTorch drops):
 
 # %%
@@ -126,39 +127,6 @@ plt.show()
 # `ceil(7/2) + 1 = 5` windows, but the fifth would start at position 7, which is padding:
 # it is dropped and the output has 4.
 #
-# The clipped divisor of the extra window, on `[1, 2, 3, 4, 5, 6]` with `k=3, s=2`, first
-# without padding, then with `p=1`, where the padded positions make the two `count_include_pad`
-# settings differ:
-
-# %%
-row = np.arange(1.0, 7.0)[None, None, None]      # (N=1, C=1, 1, 6): one row of six
-
-
-def avg_row(kernel, stride, padding=0, **options):
-    """Average pooling along the row only (a 1 x kernel window), by poolkit (PyTorch)."""
-    return poolkit.avg_pool2d(row, (1, kernel), (1, stride), (0, padding), **options)[0, 0, 0]
-
-
-print("p=0, floor mode:", avg_row(3, 2))
-print("p=0, ceil mode: ", avg_row(3, 2, ceil_mode=True), " (last window: (5 + 6) / 2, not / 3)")
-print("p=1, ceil mode, count_include_pad=True: ", avg_row(3, 2, 1, ceil_mode=True),
-      " (first: (0 + 1 + 2) / 3; last: (6 + 0) / 2)")
-print("p=1, ceil mode, count_include_pad=False:",
-      avg_row(3, 2, 1, ceil_mode=True, count_include_pad=False), " (first: (1 + 2) / 2; last: 6 / 1)")
-
-# %% [markdown]
-#
-# PyTorch also refuses some configurations instead of returning a shape: padding larger than
-# half the window (`p > k/2`) and an output smaller than 1:
-
-# %%
-for L, k, s, p in [(5, 2, 2, 2), (2, 3, 1, 0)]:
-    try:
-        torch_length(L, k, s, p)
-    except (ValueError, RuntimeError) as err:
-        print(f"L={L}, kernel {k}, stride {s}, padding {p}: {type(err).__name__}: {str(err).splitlines()[0]}")
-
-# %% [markdown]
 # **Step through it.** Each output position of a 2-D pool is one window; the stepper below draws the padded input, the window of the chosen output and how its value comes about. Turn on ceil mode with an input that does not divide evenly to see the window that hangs past the padding.
 
 # %%
@@ -181,8 +149,9 @@ widgets.window_stepper(preset="ramp", size=5, kernel_size=3, stride=2, padding=1
 #
 # for large inputs: the stride, not the window size, sets the reduction. Windows larger than
 # the stride (`k > s`, *overlapping pooling*, named below) keep about as much as windows
-# equal to it. The cell below measures the fraction by running a pooling on an empty plane
-# and counting its outputs (Exercise 3 asks you to compute it without running a pooling).
+# equal to it. By the formula, a `25x25` map and 2x2/2 give `12x12`: `144 / 625 = 23%`,
+# less than a quarter, because the last row and column reach no window. The cell below
+# measures the fraction by running a pooling on an empty plane and counting its outputs.
 
 # %%
 def kept(H, W, k, s):
@@ -246,10 +215,9 @@ for name, L, k, s, p in overlapping:
 # In both policies a missing stride (`strides=None`) means `strides = pool_size`, as in
 # PyTorch. Note that `'valid'` rounds down: `L=25, k=2, s=2` gives 12, and the last input row never reaches a window.
 #
-# For example `L=5, k=2, s=2` gives 2 in `'valid'` and 3 in `'same'`, and `L=6, k=3, s=1`
-# gives 4 and 6. (The calculator below shows Keras' sizes for any setting.)
-#
-# For `L=5, k=2, s=2` Keras 'same' pads `(0, 1)`: one position at the end. For max pooling the
+# For example `L=5, k=2, s=2` gives `floor(3/2) + 1 = 2` in `'valid'` and `ceil(5/2) = 3` in
+# `'same'`, and `L=6, k=3, s=1` gives 4 and 6. For `L=5, k=2, s=2` Keras 'same' pads
+# `(0, 1)`: one position at the end. For max pooling the
 # padding never wins (as with `-inf`); for average pooling Keras divides by the real elements
 # only. Lesson 05 reproduces this in PyTorch.
 #
@@ -307,11 +275,10 @@ for title, shape, layers in [("LeNet-5", (1, 32, 32), lenet), ("VGG-16 features"
 #
 # | | exercise | kind | points |
 # |---|---|---|---|
-# | 1 | `output_size`: PyTorch's output length for one dimension | formula, every rule of Section 1 | 4 |
-# | 2 | `keras_output_size`: the output length for Keras `'valid'` and `'same'` | formula | 2 |
-# | 3 | `fraction_kept`: the share of positions a 2-D pooling keeps | formula | 1 |
-# | 4 | `stack_to_target`: design a stack of pooling layers that reaches a target size | design | 4 |
-# | 5 | *(written)* a `225x225` input through VGG-16 | reasoning | 3 |
+# | 1 | `output_size`: PyTorch's output length for one dimension | formula, every rule of Section 1 | 2 |
+# | 2 | `input_sizes`: every input length that gives a wanted output | derive a rule | 4 |
+# | 3 | `stack_to_target`: design a stack of pooling layers that reaches a target size | design | 4 |
+# | 4 | *(written)* a `225x225` input through VGG-16 | reasoning | 3 |
 #
 # Plain Python or NumPy only: do not call poolkit, torch or Keras inside your functions. A
 # failing test names the case and gives a pointer, or the known mistake your result matches
@@ -321,7 +288,7 @@ for title, shape, layers in [("LeNet-5", (1, 32, 32), lenet), ("VGG-16 features"
 # works differently: running the same cell again, or changing only a number, does not
 # count). Try without it first.
 #
-# ### Exercise 1: PyTorch's output size (4 points)
+# ### Exercise 1: PyTorch's output size (2 points)
 #
 # Write `output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)`:
 # the output length of one dimension, exactly as PyTorch computes it (Section 1). The tests
@@ -329,7 +296,8 @@ for title, shape, layers in [("LeNet-5", (1, 32, 32), lenet), ("VGG-16 features"
 #
 # * `stride=None` means `stride = kernel_size`;
 # * dilation widens the window;
-# * `ceil_mode=True` rounds up, and drops a last window that would start in the right padding;
+# * `ceil_mode=True` rounds up, but keeps a last window only if it starts inside the input
+#   or the left padding;
 # * the result is a plain Python `int` (not a `float`, not a `numpy.int64`).
 #
 # The tests use only configurations that PyTorch accepts, so you need not raise errors.
@@ -348,7 +316,7 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_output_size_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_output_size_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 import poolkit
 
 ck.assert_numpy_only(output_size, hint="integer arithmetic in plain Python; no pooling inside")
@@ -383,7 +351,7 @@ for args, note, hint in cases:
                     exercise="output_size")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_output_size_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_output_size_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 ck.check_against_oracle(output_size, "poolgrade.answers:03-stride-and-shape-math.output_size",
                         ck.size_cases(seed=3031, n=60, stride_none=True), numpy_only=True,
@@ -396,87 +364,117 @@ for args in [(24, 2, 2), (9, 3, None, 1, 2, True)]:
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 2: Keras output size (2 points)
+# ### Exercise 2: run the formula backwards (4 points)
 #
-# Write `keras_output_size(size, pool_size, strides=None, padding="valid")` for Keras pooling
-# layers (Section 3): `padding` is `'valid'` or `'same'`, `strides=None` means `pool_size`,
-# and the result is a plain `int`.
-
-# %% nbgrader={"grade": false, "grade_id": "keras_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def keras_output_size(size, pool_size, strides=None, padding="valid"):
-    """Output length of one dimension for Keras pooling; padding is 'valid' or 'same'."""
-    ### BEGIN SOLUTION
-    strides = pool_size if strides is None else strides
-    if padding == "same":
-        return -(-size // strides)
-    return (size - pool_size) // strides + 1
-    ### END SOLUTION
-
-
-# %% nbgrader={"grade": true, "grade_id": "test_keras_output_size_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-result = ck.call(keras_output_size, 5, 2, 2, "same", case="L=5, pool 2, strides 2, 'same'")
-ck.require(type(result) is int, f"keras_output_size returned a {type(result).__name__}, expected a plain int",
-           case="L=5, pool 2, strides 2, 'same'", hint="can you round up without leaving the integers?",
-           exercise="keras_output_size")
-ck.assert_numpy_only(keras_output_size, hint="integer arithmetic in plain Python; no Keras inside")
-for args, want, note in [((24, 2, 2, "valid"), 12, "24 -> 12, as in Section 2"),
-                         ((25, 2, 2, "valid"), 12, "'valid' rounds down"),
-                         ((25, 2, 2, "same"), 13, "'same' keeps the last, partial window"),
-                         ((5, 2, None, "same"), 3, "strides=None"),
-                         ((7, 3, None, "valid"), 2, "strides=None"),
-                         ((6, 3, 1, "same"), 6, "'same' with stride 1 keeps the size")]:
-    case = f"keras_output_size{args} [{note}]"
-    ck.assert_equal(ck.call(keras_output_size, *args, case=case), want, case=case,
-                    hint="Section 3: which policy depends on the window, and which only on the stride?",
-                    exercise="keras_output_size")
-print("visible tests passed")
-
-# %% nbgrader={"grade": true, "grade_id": "test_keras_output_size_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-### BEGIN HIDDEN TESTS
-ck.check_against_oracle(keras_output_size, "poolgrade.answers:03-stride-and-shape-math.keras_output_size",
-                        ck.keras_size_cases(seed=3034, n=40, with_padding=True, strides_none=True),
-                        numpy_only=True, hint="'same' does not depend on the window; 'valid' counts the windows that fit")
-### END HIDDEN TESTS
-
-# %% [markdown]
-# ### Exercise 3: fraction kept (1 point)
+# A classifier head expects a `7x7` map from a pooling layer: which input sizes give that?
+# Write `input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)`:
+# every input length `L >= 1` that PyTorch's pooling with these settings takes to an output
+# of length `out`, as a list of ints in increasing order, and `[]` if there is none. For
+# example `input_sizes(12, 2, 2)` is `[24, 25]`: 2x2/2 pooling takes both 24 and 25 to 12
+# (Section 2).
 #
-# Write `fraction_kept(height, width, kernel_size, stride=None, padding=0)`: the fraction of
-# positions that a PyTorch 2-D pooling with square `kernel_size x kernel_size` windows keeps
-# on a `height x width` plane (floor mode, no dilation): output positions divided by input
-# positions (Section 2). `stride=None` means `kernel_size`; the padding is the same on all
-# four sides.
+# No rule for this is given: derive it from Section 1 and your `output_size`, and settle for
+# yourself whether an output can have no input at all, where exactly the list starts and
+# ends, and what ceil mode's last-window rule does to both ends (PyTorch applies Section 1's
+# rules even to an input shorter than the window). The tests compare with
+# PyTorch itself on many settings, including ceil mode and dilation, and on outputs up to
+# `10**9`, so a loop over every length from 1 up is too slow (a few candidates near the
+# answer are fine). `list(range(a, b))` is the list `a, a+1, ..., b-1`.
 
-# %% nbgrader={"grade": false, "grade_id": "fraction_kept", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def fraction_kept(height, width, kernel_size, stride=None, padding=0):
-    """Fraction of activations kept by PyTorch-style 2-D pooling with square windows (floor mode)."""
+# %% nbgrader={"grade": false, "grade_id": "input_sizes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Every input length L >= 1 that PyTorch pooling takes to `out`, ascending ([] if none)."""
     ### BEGIN SOLUTION
     stride = kernel_size if stride is None else stride
-    h_out = (height + 2 * padding - kernel_size) // stride + 1
-    w_out = (width + 2 * padding - kernel_size) // stride + 1
-    return h_out * w_out / (height * width)
+    span = dilation * (kernel_size - 1) + 1
+    # the shortest L whose room L + 2p - span is (out - 1) * stride: window number `out` just fits
+    first = (out - 1) * stride + span - 2 * padding
+    if ceil_mode:
+        # rounding up counts `out` windows while the room is in ((out-2)s, (out-1)s], kept
+        # only if the last one starts before L + p ...
+        low = max(first - stride + 1, (out - 1) * stride - padding + 1)
+        # ... and out + 1 windows for a room in ((out-1)s, out*s], where the last is dropped
+        # while it starts at or beyond L + p, i.e. while out * s >= L + p
+        high = max(first, min(first + stride, out * stride - padding))
+    else:
+        # floor: the room may exceed (out - 1) * stride by up to stride - 1
+        low, high = first, first + stride - 1
+    return list(range(max(low, 1), high + 1))
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_fraction_kept_visible", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
-ck.assert_numpy_only(fraction_kept, hint="count with integers in plain Python; no pooling inside")
-for args, want, note in [((24, 24, 2, 2), 0.25, "12*12 of 24*24"),
-                         ((25, 25, 2, 2), 144 / 625, "floor: the last row and column are dropped"),
-                         ((6, 4, 2), 6 / 24, "stride=None"),
-                         ((7, 7, 3, 2, 1), 16 / 49, "padding 1"),
-                         ((5, 9, 3, 1), 21 / 45, "a 5x9 plane, overlapping windows")]:
-    ck.assert_close(ck.call(fraction_kept, *args, case=f"fraction_kept{args} [{note}]"), want,
-                    case=f"fraction_kept{args} [{note}]", hint="count the outputs along each axis, as in Exercise 1")
+# %% nbgrader={"grade": true, "grade_id": "test_input_sizes_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import poolkit
+
+ck.assert_numpy_only(input_sizes, hint="integer arithmetic in plain Python; no pooling inside")
+
+
+def torch_inputs(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    # The reference: PyTorch (through poolkit) pools columns of zeros of every length from 1
+    # to well past the answer; the test keeps the lengths whose output has `out` rows.
+    step = kernel_size if stride is None else stride
+    found = []
+    for length in range(1, (out + 2) * step + dilation * kernel_size + 1):
+        try:
+            got = poolkit.max_pool2d(np.zeros((1, 1, length, 1)), (kernel_size, 1), (step, 1),
+                                     (padding, 0), (dilation, 1), ceil_mode).shape[2]
+        except (ValueError, RuntimeError):    # torch refuses a length with no window at all
+            continue
+        if got == out:
+            found.append(length)
+    return found
+
+
+named = [((12, 2, 2, 0, 1, False), "24 and 25 both give 12"),
+         ((5, 3, None, 0, 1, False), "stride=None"),
+         ((3, 3, 1, 1, 2, False), "padding 1 and dilation 2"),
+         ((1, 2, 1, 1, 1, False), "can any length give 1 here?"),
+         ((7, 2, 2, 0, 1, True), "ceil mode"),
+         ((4, 2, 2, 1, 1, True), "ceil mode: the drawing's L=7 gives 4, by the last-window rule")]
+named_hint = "reread Section 1 and the drawing: which lengths put the last window where it must be?"
+random_hint = "list output_size for the lengths around your answer and compare"
+cases = [(args, note, named_hint) for args, note in named]
+for (size, k, s, p, d, c), _, _ in ck.size_cases(seed=32, n=12).build():
+    out = poolkit.max_pool2d(np.zeros((1, 1, size, 1)), (k, 1), (s, 1), (p, 0), (d, 1), c).shape[2]
+    cases.append(((out, k, s, p, d, c), f"the output of L={size}", random_hint))
+for args, note, hint in cases:
+    case = f"input_sizes{args} [{note}]"
+    ck.assert_equal(ck.call(input_sizes, *args, case=case), torch_inputs(*args), case=case,
+                    hint=hint, exercise="input_sizes")
+case = "input_sizes(10**9, 3, 2, 1) [a large output: no loop over every length]"
+ck.assert_equal(ck.call(input_sizes, 10**9, 3, 2, 1, case=case, time_limit=5),
+                [1999999999, 2000000000], case=case,   # worked out from Section 1's formula
+                hint="derive where the list starts and ends instead of trying every length",
+                exercise="input_sizes")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_fraction_kept_hidden", "locked": true, "points": 0.5, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_input_sizes_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
-ck.check_against_oracle(fraction_kept, "poolgrade.answers:03-stride-and-shape-math.fraction_kept", ck.hw_cases(seed=3033, n=30, stride_none=True),
-                        numpy_only=True, hint="height and width are counted separately; padding widens both")
+rng = np.random.default_rng(3035)
+cases = []
+# settings where no length gives out = 1, and where the stride is longer than the window,
+# so that ceil mode's last-window rule moves both ends of the list
+for k, s, p, d, c in [(2, 1, 1, 1, False), (2, 1, 1, 1, True), (4, 1, 2, 1, False), (2, 3, 1, 1, True),
+                      (1, 2, 0, 1, True), (3, 4, 1, 1, True), (3, 5, 0, 2, True), (3, 2, 0, 1, True)]:
+    for out in (1, 2, 3, 7):
+        cases.append(((out, k, s, p, d, c), {}, "adversarial"))
+while len(cases) < 100:
+    k = int(rng.integers(1, 6))
+    s = None if len(cases) % 5 == 0 else int(rng.integers(1, 6))
+    cases.append(((int(rng.integers(1, 30)), k, s, int(rng.integers(0, k // 2 + 1)),
+                   int(rng.integers(1, 4)), bool(rng.integers(0, 2))), {}, "random"))
+cases += [((10**9, 3, 2, 1, 1, False), {}, "a large output"),
+          ((10**9 + 7, 2, 3, 1, 2, True), {}, "a large output, ceil mode")]
+ck.check_against_oracle(input_sizes, "poolgrade.answers:03-stride-and-shape-math.input_sizes",
+                        ck.literal_cases(cases, names=("out", "kernel_size", "stride", "padding",
+                                                       "dilation", "ceil_mode")),
+                        numpy_only=True, time_limit=5,
+                        hint="floor makes several lengths give one output; ceil mode keeps a last "
+                             "window only if it starts inside the input or the left padding")
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 4: design a stack to a target size (4 points)
+# ### Exercise 3: design a stack to a target size (4 points)
 #
 # A model needs its feature map to shrink from `size x size` to exactly `target x target`
 # using only max pooling layers `nn.MaxPool2d(kernel_size, stride, padding)` (floor mode, no
@@ -616,7 +614,7 @@ for size, target in [(225, 7), (99, 5), (31, 29), (17, 1), (80, 37), (120, 4), (
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 5: written, a `225x225` input through VGG-16 (3 points)
+# ### Exercise 4: written, a `225x225` input through VGG-16 (3 points)
 #
 # Feed a `3x225x225` image to the VGG-16 feature extractor of Section 4 (floor mode). What is
 # the final shape? How many rows and columns of `pool1`'s input (the `225x225` map that
@@ -640,10 +638,37 @@ for size, target in [(225, 7), (99, 5), (31, 29), (17, 1), (80, 37), (120, 4), (
 # output that no longer fits a head built for 7 x 7.
 
 # %% [markdown]
-# **Going further (not graded).** Which input sizes survive VGG's five 2x2/2 poolings with
-# nothing dropped? Which sizes give a 7x7 output in floor mode, and which in ceil mode?
-# Build the stack your `stack_to_target(37, 9)` returns as an `nn.Sequential` of
-# `nn.MaxPool2d` layers in PyTorch and check the shape of a `(1, 16, 37, 37)` tensor.
+# ## Going further (optional, not graded)
+#
+# **Average pooling and the extra ceil-mode window.** With `L=6, k=3, s=2` ceil mode adds a
+# window over positions 4, 5 and one position past the end. Average pooling divides it by
+# the number of its positions inside the padded input (here 2, both real), not by `k = 3`.
+# With padding two divisors are possible: `count_include_pad=True` (the default) counts the
+# padded positions inside a window, `count_include_pad=False` only the real ones; neither
+# counts what lies past the padded input. On the row `[1, 2, 3, 4, 5, 6]`:
+
+# %%
+row = np.arange(1.0, 7.0)[None, None, None]      # (N=1, C=1, 1, 6): one row of six
+
+
+def avg_row(kernel, stride, padding=0, **options):
+    """Average pooling along the row only (a 1 x kernel window), by poolkit (PyTorch)."""
+    return poolkit.avg_pool2d(row, (1, kernel), (1, stride), (0, padding), **options)[0, 0, 0]
+
+
+print("p=0, floor mode:", avg_row(3, 2))
+print("p=0, ceil mode: ", avg_row(3, 2, ceil_mode=True), " (last window: (5 + 6) / 2, not / 3)")
+print("p=1, ceil mode, count_include_pad=True: ", avg_row(3, 2, 1, ceil_mode=True),
+      " (first: (0 + 1 + 2) / 3; last: (6 + 0) / 2)")
+print("p=1, ceil mode, count_include_pad=False:",
+      avg_row(3, 2, 1, ceil_mode=True, count_include_pad=False), " (first: (1 + 2) / 2; last: 6 / 1)")
+
+# %% [markdown]
+# **Questions.** Which input sizes survive VGG's five 2x2/2 poolings with nothing dropped?
+# Which sizes give a 7x7 output after all five, in floor mode and in ceil mode (your
+# `input_sizes`, applied five times)? Build the stack your `stack_to_target(37, 9)` returns
+# as an `nn.Sequential` of `nn.MaxPool2d` layers and check the shape of a `(1, 16, 37, 37)`
+# tensor.
 #
 # ## References
 #

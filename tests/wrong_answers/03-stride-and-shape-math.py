@@ -29,21 +29,61 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return int(pool(torch.zeros(1, 1, size)).shape[-1])
 '''),
     ],
-    "keras_output_size": [
-        ('asks Keras', '''
-def keras_output_size(size, pool_size, strides=None, padding="valid"):
-    import keras
-    layer = keras.layers.MaxPooling1D(pool_size, strides, padding)
-    return layer.compute_output_shape((1, size, 1))[1]
+    "input_sizes": [
+        ('tries every length from 1 up (too slow for a large output)', '''
+def input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    stride = kernel_size if stride is None else stride
+    span = dilation * (kernel_size - 1) + 1
+    found, length = [], 1
+    while True:
+        room = length + 2 * padding - span
+        n = (-(-room // stride) if ceil_mode else room // stride) + 1
+        if ceil_mode and (n - 1) * stride >= length + padding:
+            n -= 1
+        if n == out:
+            found.append(length)
+        elif n > out:
+            return found
+        length += 1
 '''),
-    ],
-    "fraction_kept": [
-        ('runs poolkit\'s pooling', '''
-import poolkit
+        ('tries a fixed set of lengths, 1 to 999', '''
+def input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    stride = kernel_size if stride is None else stride
+    span = dilation * (kernel_size - 1) + 1
+    found = []
+    for length in range(1, 1000):
+        room = length + 2 * padding - span
+        n = (-(-room // stride) if ceil_mode else room // stride) + 1
+        if ceil_mode and (n - 1) * stride >= length + padding:
+            n -= 1
+        if n == out:
+            found.append(length)
+    return found
+'''),
+        ('returns a range, not a list', '''
+def input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    stride = kernel_size if stride is None else stride
+    first = (out - 1) * stride + dilation * (kernel_size - 1) + 1 - 2 * padding
+    if ceil_mode:
+        low = max(first - stride + 1, (out - 1) * stride - padding + 1)
+        high = max(first, min(first + stride, out * stride - padding))
+    else:
+        low, high = first, first + stride - 1
+    return range(max(low, 1), high + 1)
+'''),
+        ('asks PyTorch', '''
+import torch
 
-def fraction_kept(height, width, kernel_size, stride=None, padding=0):
-    out = poolkit.max_pool2d(np.zeros((1, 1, height, width)), kernel_size, stride, padding)
-    return out.size / (height * width)
+def input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    pool = torch.nn.MaxPool1d(kernel_size, stride, padding, dilation, ceil_mode=ceil_mode)
+    found = []
+    for length in range(1, 200):
+        try:
+            if pool(torch.zeros(1, 1, length)).shape[-1] == out:
+                found.append(length)
+        except RuntimeError:
+            pass
+    return found
 '''),
     ],
 }
