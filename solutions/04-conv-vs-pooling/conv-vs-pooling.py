@@ -25,8 +25,7 @@
 # pooling layer applies a rule (take the maximum, take the mean) that you fixed when you wrote
 # the network.
 #
-# This lesson makes the usual comparison table executable: every number in it is computed by
-# code below, not typed in.
+# Every number in this lesson's comparison table is computed by code, not typed in.
 #
 # 1. Counting learnable parameters
 # 2. The comparison table, built from code
@@ -84,16 +83,19 @@ print("nn.AvgPool2d(2, 2):           ", count_parameters(nn.AvgPool2d(2, 2)))
 #
 # That is today's pooling. LeNet-5 (LeCun et al., 1998) had *trainable* subsampling layers: each
 # of its S2 and S4 maps summed a 2×2 window, multiplied the sum by a learned coefficient, added a
-# learned bias and passed the result through a squashing function (the paper calls it
-# "sigmoidal"; it is a scaled tanh, $1.7159\tanh(2a/3)$), so S2 had 2 × 6 = 12 parameters and S4
-# 2 × 16 = 32. Parameter-free max pooling became the default later.
+# learned bias and passed the result through a squashing function (a scaled tanh), so S2 had
+# 2 × 6 = 12 parameters and S4 2 × 16 = 32. Parameter-free max pooling became the default later.
 #
 # How the count grows: the convolution is proportional to $C_\text{in}\cdot C_\text{out}\cdot k^2$,
-# while a pooling layer stays at zero whatever its size.
+# while a pooling layer stays at zero whatever its size. With $k = 1$, a *1×1 convolution*,
+# each output pixel is a weighted sum of the $C_\text{in}$ values at the same position: it mixes
+# channels only, keeps height and width (stride 1, no padding) and has
+# $C_\text{in} C_\text{out} + C_\text{out}$ parameters (fourth row).
 
 # %%
 print(f"{'C_in':>5} {'C_out':>6} {'k':>3} {'conv params':>12} {'pool params':>12}")
-for c_in, c_out, k in [(3, 16, 3), (16, 32, 3), (32, 64, 3), (64, 128, 3), (64, 128, 5)]:
+for c_in, c_out, k in [(3, 16, 3), (16, 32, 3), (32, 64, 3), (32, 64, 1), (64, 128, 3),
+                       (64, 128, 5)]:
     n_conv = count_parameters(nn.Conv2d(c_in, c_out, k))
     n_pool = count_parameters(nn.MaxPool2d(k))
     print(f"{c_in:>5} {c_out:>6} {k:>3} {n_conv:>12,} {n_pool:>12}")
@@ -182,7 +184,7 @@ assert table["nn.Conv2d(16, 16, 2, stride=2)"]["shape"] == table["nn.MaxPool2d(2
 # - its stride must be the pooling stride, and it must have no bias;
 # - it pads with zeros, and zeros count like any other value.
 #
-# A word on the name: what deep-learning libraries call a convolution is, strictly, a
+# What deep-learning libraries call a convolution is, strictly, a
 # *cross-correlation*: the filter slides over the input as it is, weight $w[a, b]$ meeting the
 # pixel $a$ rows and $b$ columns into the window. The textbook convolution first flips the filter
 # (turns it by 180°). For a learned filter the difference does not matter, since the network
@@ -191,8 +193,10 @@ assert table["nn.Conv2d(16, 16, 2, stride=2)"]["shape"] == table["nn.MaxPool2d(2
 #
 # The cell checks it for 3×3 windows with stride 2 and padding 1, and shows another fixed
 # filter: a 2×2 filter that is $1$ at the top-left and $0$ elsewhere, applied depthwise with
-# stride 2, copies each window's top-left pixel. That is plain subsampling, `x[:, :, ::2, ::2]`,
-# written as a convolution. Each printed number is the largest absolute difference over the
+# stride 2, copies each window's top-left pixel: plain subsampling (every second row and
+# column) written as a convolution. The cell compares it with `x[:, :, :-1:2, :-1:2]`, not
+# `x[:, :, ::2, ::2]`: with 13 rows a 2×2 window fits 6 times, so the last row starts no window,
+# while `::2` would keep 7 rows. Each printed number is the largest absolute difference over the
 # whole output.
 
 # %%
@@ -204,13 +208,10 @@ print("depthwise conv with weights 1/9 vs F.avg_pool2d(x, 3, 2, 1):",
 top_left = torch.zeros(16, 1, 2, 2, dtype=torch.float64)
 top_left[:, 0, 0, 0] = 1.0
 subsampled = F.conv2d(x64, top_left, stride=2, groups=16)
-print("depthwise conv with a top-left filter vs x[:, :, ::2, ::2]:",
+print("depthwise conv with a top-left filter vs x[:, :, :-1:2, :-1:2]:",
       (subsampled - x64[:, :, :-1:2, :-1:2]).abs().max().item())
 
 # %% [markdown]
-# (The slice stops one row and column short: with 13 rows, a 2×2 window fits 6 times, and the
-# last row is never reached.)
-#
 # Two fine points decide whether a fixed-weight convolution can stand in for average pooling:
 #
 # - A convolution pads with zeros and always applies the same filter, so it can only match
@@ -249,9 +250,12 @@ for name, weight, groups in [("full", full_weight, 1), ("depthwise", depthwise_w
 # $f(a+b) - f(0) = \big(f(a) - f(0)\big) + \big(f(b) - f(0)\big)$.
 #
 # How close can a learned 2×2 stride-2 convolution get to max pooling? The answer depends on the
-# inputs; here each window holds 4 independent N(0, 1) values. We fit the best affine map (4
-# weights and a bias) by *least squares*, i.e. we choose the weights that make the mean of the
-# squared errors over 100 000 such windows as small as possible (`np.linalg.lstsq` does it):
+# inputs; here each window holds 4 independent values from the standard normal distribution
+# N(0, 1) (mean 0, standard deviation 1). We fit the best affine map (4 weights and a bias) by
+# *least squares*, i.e. we choose the weights that make the mean of the squared errors over
+# 100 000 such windows as small as possible (`np.linalg.lstsq` does it). With var the
+# *variance* (the mean squared distance from the mean), the share of the variance *explained* is
+# $1 - \text{var(errors)}/\text{var(max)}$: 100% for a perfect fit, 0% for the best constant.
 
 # %%
 windows = rng.standard_normal((100_000, 4))          # each row: one flattened 2x2 window
@@ -262,7 +266,7 @@ residual = target - design @ coef
 explained = 1 - residual.var() / target.var()
 print("best weights:", np.round(coef[:4], 3), " bias:", round(coef[4], 3))
 print(f"RMS error {np.sqrt((residual**2).mean()):.3f} for a target with std {target.std():.3f}:"
-      f" the best affine fit explains {explained:.0%} of the variance (i.i.d. N(0, 1) windows)")
+      f" the best affine fit explains {explained:.0%} of the variance")
 # The prose below reads these numbers; the assert keeps it honest.
 assert np.allclose(coef[:4], 0.25, atol=0.01) and 0.45 < explained < 0.55
 
@@ -281,7 +285,8 @@ assert np.allclose(coef[:4], 0.25, atol=0.01) and 0.45 < explained < 0.55
 # pooling layer inside the network this way, but kept a global average pool at the end (lesson
 # 01, Section 5); ResNets downsample mostly with stride-2 convolutions. The output shape is
 # the same as for pooling with the same window and stride; the price is parameters and
-# multiply-adds.
+# multiply-adds (one multiplication and one addition per weight and output value, lesson 02's
+# measure of compute).
 
 # %%
 x = torch.randn(1, 16, 24, 24)
@@ -313,8 +318,8 @@ for name, layer in candidates.items():
 #
 # A typical small CNN alternates convolutions (which set the channel count) and pooling layers
 # (which keep it and shrink height and width). To see every layer's output shape we register a
-# *forward hook* on each layer: a function that torch calls with `(module, input, output)` each
-# time that module runs, here to record the output's shape.
+# *forward hook* on each layer: a function torch calls with `(module, input, output)` whenever
+# that module runs.
 
 # %%
 net = nn.Sequential(
@@ -348,8 +353,9 @@ for module, shape in shapes:
 
 # %% [markdown]
 # Reading the trace: each `Conv2d` sets the channel count (1 → 8 → 16 → 32). With a 3×3
-# kernel and `padding=1` it keeps height and width; without padding it removes $k-1 = 2$
-# pixels ($7 \to 5$). Each `MaxPool2d(2)` keeps the channels and halves height and width
+# kernel and `padding=1` it keeps height and width (so would a 1×1 kernel, Section 1); without
+# padding it removes $k-1 = 2$ pixels ($7 \to 5$). Each `MaxPool2d(2)` keeps the channels and
+# halves height and width
 # ($28 \to 14 \to 7$; an odd size would round down). The `AvgPool2d(2, stride=1)` removes one
 # pixel ($5 \to 4$). Only the convolutions carry parameters.
 #
@@ -367,13 +373,13 @@ for module, shape in shapes:
 #    built from two of your depthwise convolutions.
 # 4. **`avg_pool2d_backward`**: the gradient that average pooling passes back, derived by you.
 #
-# Every exercise must be written in NumPy (or plain Python): the tests reject answers that
-# call torch, TensorFlow or poolkit. The tests compare your answers with torch and poolkit on random inputs
-# (negative values, ties, odd sizes), and a failing test names the case that failed and gives a
-# hint, or names the known mistake your result matches ("your output equals ..."). Stuck after
-# that? `ck.hint("depthwise_conv2d")` (any exercise's function name) prints where to reread and
-# the rule; it also appears by itself after three failed tries (three different versions of
-# your function; running the same cell again does not count).
+# Write every exercise in NumPy (or plain Python): the tests reject answers that call torch,
+# TensorFlow or poolkit. They compare your answers with torch and poolkit on random inputs
+# (negative values, ties, odd sizes); a failing test names the failed case and gives a hint, or
+# names the known mistake your result matches ("your output equals ..."). Stuck after that?
+# `ck.hint("depthwise_conv2d")` (any exercise's function name) prints where to reread and a
+# rule (for Exercises 1, 3 and 4, questions that nudge); it also appears by itself after three
+# failed tries (three different versions of your function; rerunning a cell does not count).
 
 # %% [markdown]
 # ### Exercise 1: design a stack to a target shape, within a parameter budget (4 points)
@@ -386,9 +392,11 @@ for module, shape in shapes:
 # - `("conv", out_channels, kernel_size, stride, padding)`: `nn.Conv2d` (with its bias);
 # - `("pool", kernel_size, stride, padding)`: `nn.MaxPool2d`.
 #
-# `kernel_size`, `stride` and `padding` may be ints or `(h, w)` pairs, as torch accepts, and
-# every size (each int of a pair too, and the channel count) lies from 0 to 32. The stack must
-# be one a network could use; these rules forbid tricks such as one huge stride-1 window:
+# `kernel_size`, `stride` and `padding` may be ints or `(h, w)` pairs, as torch accepts. Every
+# number in a layer tuple (`out_channels`, and each int of the others) must be an int from 0 to
+# 32, and the rules below narrow that further. The tests' shapes have at most 32 channels, rows
+# and columns. The stack must be one a network could use; these
+# rules forbid tricks such as one huge stride-1 window:
 #
 # - at most 8 layers, and at most **one convolution**, which only changes the channel count:
 #   its output has the same height and width as its input;
@@ -397,17 +405,18 @@ for module, shape in shapes:
 #   small steps: window 2 or 3, a stride from 2 up to the window (so windows leave no gap) and
 #   padding 0 or 1. At least one of the two axes must be downsampled.
 #
-# When no stack obeys the rules within the budget, raise `ValueError`: either changing the
-# channels costs too much, or no sequence of allowed poolings reaches `H2 x W2`.
+# When `in_shape` already equals `out_shape`, return the empty list `[]`. When no stack obeys
+# the rules within the budget, raise `ValueError`: either changing the channels costs too much,
+# or no sequence of allowed poolings reaches `H2 x W2`.
 #
-# The tests build your stack with `nn.Conv2d`/`nn.MaxPool2d`, run a random batch through it,
-# check the rules layer by layer, and compare the output shape and the parameter count torch
-# reports. For the budget, Section 1 holds what you need: which quantities does a layer's
+# The tests build and run your stack in torch, then check the rules, the output shape and the
+# parameter count. For the budget, Section 1 holds what you need: which quantities does a layer's
 # parameter count depend on, and are the height and width of the feature map among them? For
 # the shape, treat height and width separately (pass `(h, w)` pairs). Section 6's size rule
 # gives the sizes one allowed step can turn a size into; not every smaller size can be
-# reached, and a greedy choice can miss one that can. Try the candidates systematically:
-# all sequences of one step, then of two, and so on. Any stack that obeys the rules passes.
+# reached, and picking each step by what looks best now (say, the biggest shrink) can miss a
+# size that another order of steps reaches. Try the candidates systematically: all sequences
+# of one step, then of two, and so on. Any stack that obeys the rules passes.
 
 # %% nbgrader={"grade": false, "grade_id": "design_stack", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def design_stack(in_shape, out_shape, max_params):
@@ -805,7 +814,8 @@ ck.check_against_oracle(avg_pool2d_exclude_pad, "poolkit.avg_pool2d",
 # No formula is given: derive it. Section 3 showed that this layer is a depthwise convolution
 # with fixed weights; ask, for one output, how much it changes when one input in its window
 # changes, then what happens to an input that sits in several windows, and to a window that
-# covers padding. Notice what the signature does *not* take. NumPy only.
+# covers padding. The function gets the shape of `x`, not its values: the gradient does not
+# depend on them. NumPy only.
 
 # %% nbgrader={"grade": false, "grade_id": "avg_pool2d_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
@@ -835,22 +845,36 @@ def autograd_avg_dx(grad_output, x_shape, kernel_size, stride, padding):
     return x.grad.numpy()
 
 
+def shape_hint(got, x_shape, padding, hint):
+    """`hint`, or a pointer at the shape when `got` is an array of another shape than x."""
+    try:
+        value = ck.strict_value(got)   # plain data: none of the student's code runs
+    except AssertionError:
+        return hint                    # not an array: assert_close says what it is
+    if value[0] != "array" or tuple(value[1]) == tuple(x_shape):
+        return hint
+    return (f"the gradient has the shape of x, {tuple(x_shape)}: how many rows and columns "
+            f"does your result keep when padding is {padding}?")
+
+
 def check_avg_backward(x_shape, k, s, p, seed, hint):
     out_h = (x_shape[2] + 2 * p - k) // (s or k) + 1
     out_w = (x_shape[3] + 2 * p - k) // (s or k) + 1
     g = np.random.default_rng(seed).standard_normal((*x_shape[:2], out_h, out_w))
     case = f"grad_output: shape {g.shape}, x_shape={x_shape}, kernel_size={k}, stride={s}, padding={p}"
     got = ck.call(avg_pool2d_backward, g.copy(), x_shape, k, s, p, case=case, hint=hint)
-    ck.assert_close(got, autograd_avg_dx(g, x_shape, k, s, p), case=case, hint=hint)
+    ck.assert_close(got, autograd_avg_dx(g, x_shape, k, s, p), case=case,
+                    hint=shape_hint(got, x_shape, p, hint))
 
 
 ck.assert_numpy_only(avg_pool2d_backward)
 ones = np.ones((1, 1, 2, 2))
-ck.assert_close(ck.call(avg_pool2d_backward, ones.copy(), (1, 1, 4, 4), 2, None, 0,
-                        case="ones through a 2x2 pool of a 4x4 input"),
-                autograd_avg_dx(ones, (1, 1, 4, 4), 2, None, 0),
+ones_dx = ck.call(avg_pool2d_backward, ones.copy(), (1, 1, 4, 4), 2, None, 0,
+                  case="ones through a 2x2 pool of a 4x4 input")
+ck.assert_close(ones_dx, autograd_avg_dx(ones, (1, 1, 4, 4), 2, None, 0),
                 case="ones through a 2x2 pool of a 4x4 input, stride None",
-                hint="how much does one output move when one of its 4 inputs moves by 1?")
+                hint=shape_hint(ones_dx, (1, 1, 4, 4), 0, "how much does one output move when "
+                                "one of its 4 inputs moves by 1?"))
 check_avg_backward((1, 1, 5, 5), 3, 1, 0, 1,
                    "windows overlap at stride 1: an input in several windows hears from each")
 check_avg_backward((2, 3, 6, 7), 3, 2, 1, 2,
@@ -860,7 +884,8 @@ check_avg_backward((1, 2, 7, 5), 2, 2, 0, 3,
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_avg_pool2d_backward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# autograd_avg_dx: the visible test's, above (the grader shares a lesson's test helpers)
+# autograd_avg_dx and shape_hint: the visible test's, above (the grader shares a lesson's test
+# helpers)
 ### BEGIN HIDDEN TESTS
 case_rng = np.random.default_rng(4050)
 for i in range(12):
@@ -874,7 +899,8 @@ for i in range(12):
     case = f"grad_output: shape {g.shape}, x_shape={(n, c, h, w)}, kernel_size={k}, stride={s}, padding={p}"
     hint = "divide by k*k, spread over the window, add overlaps, drop the padding"
     got = ck.call(avg_pool2d_backward, g.copy(), (n, c, h, w), k, s, p, case=case, hint=hint)
-    ck.assert_close(got, autograd_avg_dx(g, (n, c, h, w), k, s, p), case=case, hint=hint)
+    ck.assert_close(got, autograd_avg_dx(g, (n, c, h, w), k, s, p), case=case,
+                    hint=shape_hint(got, (n, c, h, w), p, hint))
 ck.assert_numpy_only(avg_pool2d_backward)
 ### END HIDDEN TESTS
 

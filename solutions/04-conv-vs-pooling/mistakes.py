@@ -302,6 +302,27 @@ def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=
 ''',
             },
             {
+                "id": 'slice_p_to_minus_p',
+                "matches": 'the right gradient cut with [p:-p], which keeps no rows or columns when padding is 0',
+                "explain": 'your result is empty when padding is 0: which rows does a slice from p to -p keep when p is 0, and how else can you say where the real rows end?',
+                "section": 'Exercise 4: the backward pass of average pooling (the result has the shape of x)',
+                "source": '''
+def avg_pool2d_backward(grad_output, x_shape, kernel_size, stride=None, padding=0):
+    g = np.asarray(grad_output, dtype=np.float64)
+    k = kernel_size
+    s = k if stride is None else stride
+    n, c, height, width = x_shape
+    h_out, w_out = g.shape[-2:]
+    p = padding
+    padded = np.zeros((n, c, height + 2 * p, width + 2 * p))
+    for a in range(k):
+        for b in range(k):
+            padded[:, :, a : a + s * (h_out - 1) + 1 : s,
+                         b : b + s * (w_out - 1) + 1 : s] += g / (k * k)
+    return padded[:, :, p:-p, p:-p]
+''',
+            },
+            {
                 "id": 'ignores_padding_offset',
                 "matches": 'the gradient with windows placed as if there were no padding',
                 "explain": 'windows are laid out on the padded map: where, in the input itself, does the first one start?',
