@@ -433,10 +433,13 @@ def _torch_windows(size, k, s, p, d, ceil_mode, mode, count_include_pad):
 
 
 def _keras():
-    """Keras, quietly: TensorFlow's start-up chatter is not for the lesson's output."""
+    """Keras, quietly: TensorFlow's start-up chatter is not for the lesson's output (both
+    settings are needed, before TensorFlow is first imported; `make lab` sets them too, but
+    a kernel started another way would print oneDNN's notice into the lesson)."""
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     import keras
 
     return keras
