@@ -61,12 +61,9 @@ print("torch", torch.__version__, "| keras", keras.__version__, "on", keras.back
 # %% [markdown]
 # ## 1. The same layers, two APIs
 #
-# Most tutorials import the Keras layers as
-# `from tensorflow.keras.layers import MaxPooling2D, AveragePooling2D`. Keras 3 is its own
-# package and spells it `from keras.layers import MaxPooling2D, AveragePooling2D`; since
-# TensorFlow 2.16 ships Keras 3, `tensorflow.keras` *is* that package, so both lines give the
-# same classes (with TensorFlow 2.15 or older, `tf.keras` is the older Keras 2). The cell checks
-# it on this machine, then reads both frameworks' constructor arguments into two tables:
+# Tutorials import the Keras layers from `tensorflow.keras.layers` or from `keras.layers`: here
+# both give the same classes, as the cell checks, before it reads both frameworks' constructor
+# arguments into two tables:
 
 # %%
 from tensorflow.keras.layers import AveragePooling2D, MaxPooling2D
@@ -265,7 +262,7 @@ print(f"-inf padding matches Keras: {np.allclose(inf_pad, keras_out)}; zero padd
 #
 
 # %% [markdown]
-# **Step through it.** The window stepper shows the padded grid of an all-negative input; max pooling's padding is drawn as `-inf`, so a border window still returns a real value. Switch to average pooling and `count_include_pad` to see the other treatment. The widget also prints the torch call and, when one exists, the single Keras layer that computes the same. It uses torch's symmetric `padding=1`, not Keras's (0, 1) from above, so it finds no Keras equivalent here. Exercise 2 asks when one exists.
+# **Step through it.** The window stepper shows the padded grid of an all-negative input; max pooling's padding is drawn as `-inf`, so a border window still returns a real value. Switch to average pooling and `count_include_pad` to see the other treatment. The widget also prints the torch call and, when one exists, the single Keras layer that computes the same. It uses torch's symmetric `padding=1` on 5 pixels, where Keras 'same' would pad (0, 1), so it finds no Keras equivalent here. Exercise 2 asks when one exists.
 
 # %%
 from poolkit import widgets
@@ -327,7 +324,8 @@ assert np.isnan(torch_says) and keras_says == 3.0
 # with Keras and torch on inputs with negative values, ties and odd sizes; a failing test names
 # the case and gives a hint, or names the known mistake your result matches. Stuck?
 # `ck.hint("torch_to_keras")` (any exercise's function name) prints where to reread and the
-# rule; it also appears by itself after three failed tries with different versions of your code.
+# rule; a test that keeps failing shows it by itself after three tries that differ in more
+# than their numbers.
 
 # %% [markdown]
 # ### Exercise 1: Keras 'same' max pooling in NumPy (3 points)
@@ -403,12 +401,15 @@ ck.assert_close(ck.call(keras_same_max_pool2d, x.copy(), 2, 2, case=case, hint=h
 # Keras on two more inputs, and the rule that this exercise is NumPy only:
 ck.assert_numpy_only(keras_same_max_pool2d)
 rng_v = np.random.default_rng(9)
-for x, k, s, note in [(rng_v.normal(size=(2, 7, 6, 3)), 3, 2,
-                       "odd total padding: the extra row/column goes at the end"),
-                      (rng_v.normal(size=(1, 4, 9, 2)), 2, None, "strides=None")]:
+for x, k, s, note, hint in [
+        (rng_v.normal(size=(2, 7, 6, 3)), 3, 2,
+         "odd total padding: the extra row/column goes at the end",
+         "which axes are H and W in channels last? pad both with your same_padding"),
+        (rng_v.normal(size=(1, 4, 9, 2)), 2, None, "strides=None",
+         "strides=None: what step does Keras take when no strides are given (section 1)? "
+         "use it wherever your code needs the stride")]:
     want = keras.ops.convert_to_numpy(keras.layers.MaxPooling2D(k, s, padding="same")(x))
     case = f"x: shape {x.shape}, pool_size={k}, strides={s} ({note})"
-    hint = "which axes are H and W in channels last? pad both with your same_padding"
     ck.assert_close(ck.call(keras_same_max_pool2d, x.copy(), k, s, case=case, hint=hint),
                     want.astype(np.float64), rtol=1e-6, atol=1e-6, case=case, hint=hint)
 print("visible tests passed")
@@ -443,10 +444,14 @@ for i in range(12):
     else:
         x = case_rng.normal(0.0, 2.0, size=shape)
     cases.append(((ck.arr(x.tolist()), k, s), {}, f"values: {style}"))
-ck.check_against_oracle(
-    keras_same_max_pool2d, "poolgrade.answers:05-keras-and-pytorch.keras_same_max_pool2d",
-    ck.literal_cases(cases, names=("x", "pool_size", "strides")), numpy_only=True,
-    hint="padded positions must never win a max: what value never wins?")
+# the strides=None cases apart, so that their failure hints at the default stride
+for given, hint in [(True, "padded positions must never win a max: what value never wins?"),
+                    (False, "strides=None: what step does Keras take when no strides are "
+                     "given? use it wherever your code needs the stride")]:
+    ck.check_against_oracle(
+        keras_same_max_pool2d, "poolgrade.answers:05-keras-and-pytorch.keras_same_max_pool2d",
+        ck.literal_cases([c for c in cases if (c[0][2] is not None) == given],
+                         names=("x", "pool_size", "strides")), numpy_only=True, hint=hint)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -465,8 +470,9 @@ ck.check_against_oracle(
 #   (left, right))})` first, then exactly one `("MaxPooling2D", {...})` or
 #   `("AveragePooling2D", {...})` with keys `pool_size`, `strides`, `padding`
 #   (`"valid"` or `"same"`). Keep the torch layer's window and step: `pool_size` and
-#   `strides` must describe the same `kernel_size` and `stride`. The tests take no more
-#   padding per side than the torch layer's largest `kernel_size`.
+#   `strides` must describe the same `kernel_size` and `stride`, each as an int or an
+#   `(h, w)` tuple (both are accepted). Your `ZeroPadding2D`, if any, may pad each side by at
+#   most the torch layer's largest `kernel_size` (the tests refuse more).
 # - When no such list gives the same numbers as the torch layer on every finite input (NaN
 #   is where the frameworks part ways, section 4), raise `ValueError` (with a message saying
 #   why).
@@ -476,7 +482,8 @@ ck.check_against_oracle(
 # compare every number. For the brief's example, `nn.MaxPool2d(2, 2)` takes
 # `(1, 16, 24, 24)` to `(1, 16, 12, 12)`; your Keras layers must take `(1, 24, 24, 16)` to
 # `(1, 12, 12, 16)` with the same values. Section 4 says what each framework does with its
-# padded positions. Plain Python (and NumPy) only.
+# padded positions. Plain Python (and NumPy) only; you may call your own `same_padding` from
+# Exercise 1 (your code is not a banned package).
 
 # %% nbgrader={"grade": false, "grade_id": "torch_to_keras", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def torch_to_keras(layer, input_hw):
@@ -619,28 +626,26 @@ require_small_padding(spec, 2, "nn.MaxPool2d(2, 2) on 24 x 24", "no padding in t
 seed_out = run_keras_layers(spec, np.zeros((1, 24, 24, 16), np.float32))
 ck.assert_equal(seed_out.shape, (1, 12, 12, 16), case="nn.MaxPool2d(2, 2) on (1, 24, 24, 16)",
                 hint="Keras keeps channels last")
+# Each failure's hint says what to compare; the rule is yours to find (section 4).
+AXES = "axis by axis: the output size, and where the first and last windows start and end"
 check_translation({"type": "MaxPool2d", "kernel_size": 2, "stride": 2, "padding": 0}, (24, 24),
-                  "no padding in torch: which Keras padding mode adds none?")
+                  "compare how much your Keras layers pad with how much torch pads")
 check_translation({"type": "AvgPool2d", "kernel_size": (3, 2), "stride": None, "padding": 0},
-                  (7, 9), "what step does torch take when stride is None? and what happens to "
-                  "the rows a window cannot fill?")
+                  (7, 9), "check your strides against torch's step, and compare " + AXES)
 check_translation({"type": "AvgPool2d", "kernel_size": (3, 2), "stride": 2, "padding": (1, 0)},
-                  (8, 9),
-                  "here torch counts its padded positions in the divisor (section 4): what "
-                  "are they, as far as the sum is concerned?")
+                  (8, 9), "on each axis, compare a border window in both: which values it "
+                  "sums, and what it divides by")
 check_translation({"type": "MaxPool2d", "kernel_size": 3, "stride": 1, "padding": 1}, (6, 5),
-                  "how does torch pad a max pooling (section 4)? which Keras padding "
-                  "behaves the same way, and does it pad as much on each side?")
+                  "compare a border window in both: which values can win it? then " + AXES)
 check_translation({"type": "AvgPool2d", "kernel_size": (3, 1), "stride": 1, "padding": (1, 0),
                    "count_include_pad": False}, (6, 5),
-                  "here the padding is left out of the divisor: which Keras mode does that "
-                  "too, and does it pad the same amount?")
+                  "compare a border window in both: what it divides by; then " + AXES)
 check_translation({"type": "MaxPool2d", "kernel_size": 3, "stride": 2, "padding": 1}, (25, 25),
-                  "Keras 'same' chooses its padding from the input size: compare it with torch's")
+                  "compare " + AXES)
 check_translation({"type": "MaxPool2d", "kernel_size": 3, "stride": 2, "padding": 1}, (24, 24),
-                  "work out how 'same' would pad 24 pixels for this window and stride "
-                  "(Exercise 1) and compare it with torch's padding, side by side",
-                  possible=False)
+                  "compare " + AXES, possible=False)
+check_translation({"type": "AvgPool2d", "kernel_size": 3, "stride": 2, "padding": 1,
+                   "count_include_pad": False}, (10, 9), "compare " + AXES, possible=False)
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_torch_to_keras_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -781,7 +786,9 @@ for i, (layer, hw) in enumerate(cases):
 #   layers applied in order, like `nn.Sequential`) that starts with `keras.Input(shape=(9, 9,
 #   2))` (the shape of one sample, channels last, without the batch axis), then the `Conv2D`
 #   and `MaxPooling2D` layers imported at the top of the function, with the same weights
-#   copied in by the convolution layer's `set_weights([kernel, bias])`. Keras stores a
+#   copied in by the convolution layer's `set_weights([kernel, bias])`. To reach that layer,
+#   keep it in a variable when you build the model, or use `model.layers[0]` (in Keras 3 the
+#   `Input` is not one of `model.layers`, so index 0 is the convolution). Keras stores a
 #   `Conv2D` kernel as `(kernel_h, kernel_w, in_channels, out_channels)`. Which `padding` gives
 #   torch's `padding=1` here? (Section 4 and Exercise 2.)
 # - runs `x` (float32, `(N, 2, 9, 9)`, torch's layout) through both models and returns a dict:
@@ -950,9 +957,10 @@ print(f"{model.count_params()} parameters; accuracy on 400 new images: {val_accu
 #
 # ### Two Keras layers for one torch layer
 #
-# A stack of *two* Keras pooling layers can translate some layers that a single one cannot
-# (Exercise 2). `nn.MaxPool2d(3, 2, 1)` on `24 x 24` is `MaxPooling2D(3, 1, 'same')` followed
-# by `MaxPooling2D(1, 2)`: why?
+# Some torch layers that no single Keras pooling layer translates can be translated by a stack
+# of *two*: a stride-1 `'same'` pooling, then a `MaxPooling2D(1, s)` that only keeps every
+# `s`-th row and column. Take a max pooling for which your `torch_to_keras` raises
+# `ValueError`, try the stack, and work out when it gives torch's numbers, and why.
 #
 # ### The backward pass, checked against autograd
 #

@@ -192,6 +192,32 @@ def torch_to_keras(layer, input_hw):
             raise ValueError("no translation")
     return [(keras_name, {**pool, "padding": "same"})]
 '''),
+        ("average pooling that ignores its padding always becomes 'same' (max is checked)", '''
+def torch_to_keras(layer, input_hw):
+    def pair(v):
+        return (int(v), int(v)) if isinstance(v, (int, np.integer)) else (int(v[0]), int(v[1]))
+
+    keras_name = {"MaxPool2d": "MaxPooling2D", "AvgPool2d": "AveragePooling2D"}[layer["type"]]
+    k = pair(layer["kernel_size"])
+    s = k if layer.get("stride") is None else pair(layer["stride"])
+    p = pair(layer.get("padding", 0))
+    pool = {"pool_size": k, "strides": s}
+
+    if p == (0, 0):
+        return [(keras_name, {**pool, "padding": "valid"})]
+    if layer["type"] == "AvgPool2d":
+        if layer.get("count_include_pad", True):
+            return [("ZeroPadding2D", {"padding": ((p[0], p[0]), (p[1], p[1]))}),
+                    (keras_name, {**pool, "padding": "valid"})]
+        return [(keras_name, {**pool, "padding": "same"})]
+    for size, kk, ss, pp in zip(input_hw, k, s, p):
+        out_torch = (size + 2 * pp - kk) // ss + 1
+        out_same = -(-size // ss)
+        before = max((out_same - 1) * ss + kk - size, 0) // 2
+        if out_same != out_torch or before != pp:
+            raise ValueError("no translation")
+    return [(keras_name, {**pool, "padding": "same"})]
+'''),
     ],
     "pool_nets": [
         ('Keras layers in the wrong order (pooling before the convolution)', '''
