@@ -31,8 +31,9 @@
 # * **global average pooling** (GAP, lesson 01, section 5) + dense: average each
 #   channel over all positions, so the head no longer cares *where* a feature was seen
 #   (GoogLeNet, ResNet). Network in Network (Lin et al., 2014) has **no dense layer at
-#   all**: its last convolution outputs one map per class, a ReLU follows, and the global
-#   average of each map *is* that class's logit.
+#   all**: its last layer is a **1x1 convolution** (a kernel of a single position: at every
+#   position, the same dense layer from the `C` channels to its outputs) with one output map
+#   per class, a ReLU follows, and the global average of each map *is* that class's logit.
 #
 # We count both heads, train both on the shapes data set, make a network accept any input
 # size with **adaptive pooling**, and go from the logits to a predicted class. The lecture
@@ -102,9 +103,11 @@ for name, (c, h, w, k) in feature_maps.items():
 #
 # ## 2. Two heads, trained
 #
-# Does the GAP head classify as well? We train the same max-pooling backbone with each head
-# (`hidden=0`: the head is a single dense layer), in two depths: **shallow** (2 conv blocks,
-# `16 x 7 x 7` at the end) and **deep** (3 conv blocks, `32 x 3 x 3`).
+# Does the GAP head classify as well? We train the same max-pooling backbone with each head,
+# in two depths: **shallow** (2 conv blocks, `16 x 7 x 7` at the end) and **deep** (3 conv
+# blocks, `32 x 3 x 3`). By default `models.small_cnn` gives its flatten head a hidden dense
+# layer (with a ReLU) before the classes; `hidden=0` leaves it out, so both heads are a
+# single dense layer, the heads section 1 counted.
 
 # %%
 EPOCHS, LEARNING_RATE = 10, 5e-3
@@ -147,11 +150,15 @@ plt.show()
 # Expect the two differences to be about -0.4 (shallow) and about +0.03 (deep); the digits
 # can change a little with the torch version and the CPU.
 #
+# Each value of the last map depends only on a patch of the image, its **receptive field**
+# (lesson 02, section 2, "The same shrinking widens the view", counts its side layer by
+# layer).
+#
 # * On the **shallow** backbone the GAP head is far behind. Each position of its last map
-#   has seen only a 10x10 patch of the image, a piece of an edge or a corner. Averaging such
+#   has a 10x10 receptive field, a piece of an edge or a corner. Averaging such
 #   local evidence cannot tell a square from a cross as well as the flatten head, whose
 #   weights combine *which feature where*.
-# * On the **deep** backbone each position sees a 22x22 patch, most of a shape, and the GAP
+# * On the **deep** backbone the receptive field is 22x22, most of a shape, and the GAP
 #   head matches or beats the flatten head with far fewer parameters: "how much square is
 #   there" is all a classifier needs, and fewer weights can overfit less.
 #
@@ -162,17 +169,22 @@ plt.show()
 #
 # A flatten head fixes the input size: its dense layer expects exactly `C*h*w` inputs, so
 # torch refuses a 36x36 image. The GAP head does not care: whatever `h x w` the backbone
-# gives, the average has `C` values. **Adaptive pooling** generalizes this: it fixes the
-# output size `O` instead of the window and stride, and output `i` (of `O`) covers the input
-# positions
+# gives, the average has `C` values. **Adaptive pooling** generalizes this: you fix the
+# output size `O`, and the layer chooses the windows for whatever input length `L` it
+# receives (`nn.AdaptiveAvgPool2d` does it for the rows and for the columns separately).
+# What it promises: `O` windows of consecutive positions that together cover all `L`
+# positions, in order (window `i + 1` never starts before window `i`), and output `i` is the
+# average of window `i`. Global average pooling is adaptive pooling with `O = 1`. When `O`
+# does not divide `L`, `O` equal windows side by side cannot cover the input exactly: the
+# windows overlap, and may differ in size. Which windows torch picks is its own rule, and
+# Exercise 1 asks you to find it.
 #
-# $$\left[\left\lfloor \frac{iL}{O} \right\rfloor,\ \left\lceil \frac{(i+1)L}{O} \right\rceil\right)$$
-#
-# of an input of length `L` (torch's `nn.AdaptiveAvgPool2d` uses this rule on the rows and
-# on the columns). Global average pooling is adaptive pooling with `O = 1`. Windows may
-# differ in size and overlap. The figure lets torch draw them: it feeds
-# `F.adaptive_avg_pool1d` a one at each input position in turn and colours the outputs the
-# one reaches.
+# You cannot read a layer's windows, but you can probe them. Give
+# `F.adaptive_avg_pool1d` an input that is 1 at one position `j` and 0 elsewhere (a
+# **one-hot** input): output `i` is then nonzero exactly when window `i` contains
+# position `j`. The figure does this for every `j` at once (the rows of `torch.eye(L)` are
+# the `L` one-hot inputs, one batch): a blue cell in row `i`, column `j` means that window
+# `i` contains position `j`.
 
 # %%
 flatten_model = trained["deep", "flatten"][0]
@@ -223,7 +235,16 @@ print("predicted classes (argmax):", logits.argmax(dim=1).numpy(), " labels:", v
 # Written as the formula, the softmax breaks on large logits: `np.exp(1000.0)` is `inf` in
 # float64 (the largest float is about `e**709.8`), and `inf / inf` is `nan`; very negative
 # logits give `0 / 0`. Torch copes, thanks to one fact: adding the same number `c` to every
-# logit of a row changes no probability (the factor `e**c` cancels above and below).
+# logit of a row changes no probability (the factor `e**c` cancels above and below). So
+# before the exponential, subtract from every logit of a row **that row's own largest
+# logit** (each image has its own): the largest becomes 0, every exponential is at most 1
+# and one is exactly 1, so nothing overflows and the sum is never 0.
+#
+# To apply one value per row without a loop, keep the axis you reduced:
+# `z.max(axis=1)` has shape `(N,)`, and `z - z.max(axis=1)` fails (or, when `N == K`,
+# quietly subtracts row `k`'s largest from column `k`), because NumPy lines up the *last*
+# axes when it broadcasts. `z.max(axis=1, keepdims=True)` has shape `(N, 1)` and is repeated
+# along each row; `z.max(axis=1)[:, None]` is the same. The cell shows it with row sums.
 #
 # With **two classes**, dividing above and below by `e**z_0` gives
 # `p_1 = 1 / (1 + e**-(z_1 - z_0))`, the **sigmoid** `σ` of `z_1 - z_0`. So a two-class
@@ -236,6 +257,15 @@ with np.errstate(over="ignore", invalid="ignore"):
     print("np.exp(big) / np.exp(big).sum():", np.exp(big) / np.exp(big).sum())
 print("torch.softmax of big:           ", torch.softmax(torch.from_numpy(big), dim=0).numpy())
 print("torch.softmax of big - 1000:    ", torch.softmax(torch.from_numpy(big - 1000), dim=0).numpy())
+
+rows = np.array([[1.0, 3.0], [10.0, 30.0], [0.5, 0.5]])                     # (3, 2)
+try:
+    rows / rows.sum(axis=1)                                                   # (3, 2) / (3,)
+except ValueError as error:
+    print("rows / rows.sum(axis=1) -> ValueError:", error)
+print("rows / rows.sum(axis=1, keepdims=True), each row sums to 1:\n",
+      rows / rows.sum(axis=1, keepdims=True))
+print("rows / rows.sum(axis=1)[:, None], the same:\n", rows / rows.sum(axis=1)[:, None])
 
 two_logits = torch.tensor([[0.5, 2.0], [3.0, -1.0], [40.0, 40.0]], dtype=torch.float64)
 print("two classes, softmax of class 1:", torch.softmax(two_logits, dim=1)[:, 1].numpy())
@@ -251,7 +281,8 @@ print("sigmoid(z_1 - z_0):             ", torch.sigmoid(two_logits[:, 1] - two_l
 # is also shown after three failed tries (three different versions of your function: running
 # the same cell again does not count).
 #
-# 1. `adaptive_avg_pool2d_np`: adaptive average pooling in NumPy.
+# 1. `adaptive_avg_pool2d_np`: find torch's adaptive pooling windows by experiment, then
+#    write adaptive average pooling in NumPy.
 # 2. `design_head`: design the smallest head that works at any input size, checked by
 #    building it in torch.
 # 3. Written: why Network in Network needs no dense layer.
@@ -262,13 +293,20 @@ print("sigmoid(z_1 - z_0):             ", torch.sigmoid(two_logits[:, 1] - two_l
 # Write `adaptive_avg_pool2d_np(x, output_size)` for `x` of shape `(N, C, H, W)` and
 # `output_size` an int (square output) or a pair `(OH, OW)`, returning the `(N, C, OH, OW)`
 # floats `nn.AdaptiveAvgPool2d(output_size)` computes. Output `(i, j)` is the mean of `x`
-# over row window `i` (section 3's rule with `L = H`, `O = OH`) times column window `j`
-# (`L = W`, `O = OW`). NumPy only.
+# over row window `i` (from `L = H` positions to `O = OH` outputs) times column window `j`
+# (`L = W`, `O = OW`). Your function uses NumPy only.
 #
-# The windows are the part to get right. Compute them from exact integers: `a // b` rounds
-# down, and `-(-a // b)` rounds up. A float `L / O` is already rounded: multiplied by `i` or
-# `i + 1`, it can land a hair off an integer (36 rows to 28 outputs, 30 to 22), and rounding
-# then moves a window edge by one position. The tests compare with torch, also on that trap.
+# Section 3 says what the windows promise, not where they start and stop: find that first.
+# Probe torch in a scratch cell, as the figure of section 3 does: one-hot inputs, or
+# `torch.arange(L, dtype=torch.float64).reshape(1, 1, L)` (whose averages tell you the middle
+# of each window), through `F.adaptive_avg_pool1d(..., O)`. Try sizes where `O` divides `L`,
+# where it does not, and `O > L`. Write down where window `i` starts and where it stops as a
+# formula in `i`, `L` and `O`, and check it on sizes you have not tried yet.
+#
+# If your formula divides, keep it exact: `a // b` rounds an integer division down and
+# `-(-a // b)` rounds it up. A float `L / O` is already rounded: multiplied by `i`, it can
+# land a hair off an integer, and rounding then moves a window edge by one position. The
+# tests compare with torch, also on sizes with that trap.
 
 # %% nbgrader={"grade": false, "grade_id": "adaptive_avg_pool2d_np", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def adaptive_avg_pool2d_np(x, output_size):
@@ -291,7 +329,8 @@ def adaptive_avg_pool2d_np(x, output_size):
 ramp = np.arange(1.0, 6.0).reshape(1, 1, 1, 5)          # [1, 2, 3, 4, 5]
 ck.assert_close(ck.call(adaptive_avg_pool2d_np, ramp, (1, 3), case="1x5 ramp"),
                 np.array([[[[1.5, 3.0, 4.5]]]]),
-                case="1x5 ramp to 1x3", hint="windows [0, 2), [1, 4), [3, 5): they overlap")
+                case="1x5 ramp to 1x3", hint="probe F.adaptive_avg_pool1d with L=5, O=3 "
+                "(one-hot inputs): which positions does each output average?")
 ck.check_against_oracle(adaptive_avg_pool2d_np, "poolkit.adaptive_avg_pool2d",
                         ck.array_cases(seed=61, n=3, rank=4, max_size=7, extra_args=(2,)),
                         numpy_only=True, hint="an int output_size means a square output")
@@ -349,9 +388,8 @@ ck.check_against_oracle(adaptive_avg_pool2d_np, "poolkit.adaptive_avg_pool2d",
 # the one-channel image on). The network `trunk + head` must map a batch `(N, 1, H, W)` to
 # logits `(N, n_classes)` for **every** input size the trunk accepts (the tests try several,
 # square or not), and the head must have **as few parameters as possible**, with **exactly
-# one** layer that has parameters (one `linear` or one `conv1x1`; a narrow layer between two
-# of them would save parameters only by limiting what the head can compute). Degenerate
-# heads do not count:
+# one** layer that has parameters (one `linear` or one `conv1x1`). Degenerate heads do not
+# count:
 #
 # * every size in the head is at least 1 (an `("adaptive", 0)` leaves nothing for the
 #   dense layer to read: its logits would be its biases, whatever the image);
@@ -480,9 +518,9 @@ def check_head(trunk, n_classes, sizes, fewest, hint):
             ck.assert_equal(shape, (2, n_classes), case=f"{case}, input 2x1x{height}x{width}",
                             hint=hint, exercise="design_head")
     params = sum(p.numel() for p in head_net.parameters())
-    ck.require(params <= fewest, f"the head {head!r} has {params:,} parameters; a head with "
-               f"{fewest:,} also works at every input size", case=case, hint=hint,
-               exercise="design_head")
+    ck.require(params <= fewest, f"the head {head!r} works at every input size tried, but "
+               f"its {params:,} parameters are not the fewest: a smaller head also works at "
+               "every input size", case=case, hint=hint, exercise="design_head")
 
 
 ck.assert_numpy_only(design_head, hint="plain Python decides the head; the tests build it")

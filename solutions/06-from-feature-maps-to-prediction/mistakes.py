@@ -28,8 +28,10 @@ def _maps(means, seed):
 
 # each image's own softmax: ordinary logits (N != K), all near +1000 (a plain np.exp
 # overflows), one image near +1000 and one near -1000 (a shift by the batch's largest logit
-# leaves 0 / 0), tied classes, and C == H == K with mostly negative means (averaging over the
-# wrong axes or an untransposed weight still gives numbers there; a max is not a mean)
+# leaves 0 / 0), tied classes, C == H == K with mostly negative means (averaging over the
+# wrong axes or an untransposed weight still gives numbers there; a max is not a mean), and
+# N == K (a row's largest logit or sum taken without keepdims broadcasts down the columns
+# there instead of raising)
 _PREDICT = literal_cases([
     ((_maps([[0.5, -1.0], [2.0, 0.25], [-0.75, 1.5]], 6621), arr([[1.0, -0.5], [0.25, 2.0],
       [-1.5, 0.5], [0.75, 0.75]]), arr([0.1, -0.2, 0.3, 0.0])), {}, "N=3, C=2, K=4"),
@@ -41,6 +43,8 @@ _PREDICT = literal_cases([
       arr([0.0, 0.0, 0.0])), {}, "classes 0 and 1 tie"),
     ((_maps([[-1.0, 0.5], [-2.25, -0.75], [0.25, -1.5]], 6625), arr([[1.0, -0.5], [0.25, 2.0]]),
       arr([0.1, -0.2])), {}, "N=3, C=2, 2x2 maps, K=2"),
+    ((_maps([[0.5, -1.0], [2.0, 0.25]], 6626), arr([[1.0, -0.5], [0.25, 2.0]]),
+      arr([0.1, -0.2])), {}, "N=2, C=2, K=2: a per-row value without keepdims still broadcasts"),
 ], names=("feature_maps", "weight", "bias"))
 
 # float-trap windows: 21 * (36 / 28) lands above 27 and 11 * (30 / 22) below 15, so a
@@ -131,6 +135,18 @@ def predict_from_maps(feature_maps, weight, bias):
 ''',
             },
             {
+                "id": 'row_value_without_keepdims',
+                "matches": "a softmax whose per-row largest logit and sum lost their axis (no keepdims)",
+                "explain": "logits.max(axis=1) has shape (N,), and NumPy lines it up with the last axis of the (N, K) logits, the classes, so it raises or, when N == K, subtracts row k's largest from column k: keep the axis (keepdims=True, or [:, None]) so each image's row gets its own value",
+                "section": 'Section 4, from logits to a prediction (one value per row)',
+                "source": '''
+def predict_from_maps(feature_maps, weight, bias):
+    logits = np.asarray(feature_maps, dtype=np.float64).mean(axis=(2, 3)) @ np.asarray(weight).T + bias
+    e = np.exp(logits - logits.max(axis=1))
+    return logits, e / e.sum(axis=1), logits.argmax(axis=1)
+''',
+            },
+            {
                 "id": 'softmax_over_images',
                 "matches": 'a softmax over the images (axis 0) instead of over the classes',
                 "explain": "your probabilities sum to 1 down each class, over the images: one image's K probabilities are a row, axis 1",
@@ -187,8 +203,8 @@ def predict_from_maps(feature_maps, weight, bias):
             {
                 "id": 'fixed_kernel',
                 "matches": 'ordinary pooling with kernel and stride H // OH',
-                "explain": "one kernel and stride for every output is ordinary pooling: where do adaptive pooling's windows come from?",
-                "section": 'Section 3, any input size (the window formula of adaptive pooling)',
+                "explain": "one kernel and stride for every output is ordinary pooling: probe torch's windows where O does not divide L (as section 3's figure does) and compare them with yours",
+                "section": 'Section 3, any input size (adaptive pooling, and probing its windows)',
                 "source": '''
 def adaptive_avg_pool2d_np(x, output_size):
     x = np.asarray(x, dtype=np.float64)
@@ -225,8 +241,8 @@ def adaptive_avg_pool2d_np(x, output_size):
             {
                 "id": 'floor_stop',
                 "matches": 'averages over windows whose stops are rounded down',
-                "explain": "some averages come from empty or short windows: which way must each window's stop be rounded?",
-                "section": 'Section 3, any input size (the window formula of adaptive pooling)',
+                "explain": "some averages come from empty or short windows: probe torch where O does not divide L (as section 3's figure does): which way is each window's stop rounded?",
+                "section": 'Section 3, any input size (adaptive pooling, and probing its windows)',
                 "source": '''
 def adaptive_avg_pool2d_np(x, output_size):
     x = np.asarray(x, dtype=np.float64)
@@ -265,8 +281,8 @@ def adaptive_avg_pool2d_np(x, output_size):
             {
                 "id": 'rounded_start',
                 "matches": 'windows whose starts are rounded to the nearest integer',
-                "explain": "some windows start one position late: which way does section 3's window rule round a start?",
-                "section": 'Section 3, any input size (the window rule of adaptive pooling)',
+                "explain": "some windows start one position late: probe torch where O does not divide L (as section 3's figure does): which way is each window's start rounded?",
+                "section": 'Section 3, any input size (adaptive pooling, and probing its windows)',
                 "source": '''
 def adaptive_avg_pool2d_np(x, output_size):
     x = np.asarray(x, dtype=np.float64)

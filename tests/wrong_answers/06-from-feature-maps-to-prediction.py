@@ -39,6 +39,25 @@ def adaptive_avg_pool2d_np(x, output_size):
             out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
     return out
 '''),
+        ('equal windows of L // O, the last one stretched to the end (a guess, not probed)', '''
+def adaptive_avg_pool2d_np(x, output_size):
+    x = np.asarray(x, dtype=np.float64)
+    out_h, out_w = (output_size, output_size) if np.ndim(output_size) == 0 else output_size
+    n, c, h, w = x.shape
+
+    def window(i, length, size):
+        step = max(length // size, 1)
+        start = min(i * step, length - 1)
+        return start, length if i == size - 1 else max(start + step, start + 1)
+
+    out = np.empty((n, c, out_h, out_w))
+    for i in range(out_h):
+        r0, r1 = window(i, h, out_h)
+        for j in range(out_w):
+            c0, c1 = window(j, w, out_w)
+            out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+    return out
+'''),
     ],
     "design_head": [
         ('flatten head sized for a 28x28 input', '''
