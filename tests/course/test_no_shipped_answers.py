@@ -19,8 +19,9 @@ and by-name pass-through (the call is bound to the exercise's signature; argumen
 name the shipped function has are passed as keywords, the others positionally).  "Could
 fit": the shipped function needs no keyword-only argument, needs at most as many positional
 arguments as the exercise's function takes, and takes at least as many as the exercise's
-function requires.  An exercise whose solution cell defines several functions
-(``channels_layout``, ``avg_pool2d_via_conv``) gets every combination of functions of ONE
+function requires.  An exercise whose solution cell defines several functions (05's
+``keras_same_max_pool`` defines ``same_padding`` and ``keras_same_max_pool2d``) gets every
+combination of functions of ONE
 shipped module or notebook that fit each of them with exactly as many required positional
 arguments (combinations across modules are not tried: there would be too many).
 

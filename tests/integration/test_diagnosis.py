@@ -671,9 +671,10 @@ def test_the_catalogue_spoof_fools_only_the_students_own_kernel(namespaces, monk
         x, (3, 2), None, 1)), "the spoof is meant to be correct off the probes"
     assert grader_diagnosis("max_pool2d_loops", "max_pool2d_loops", spoofed)[:2] == (None, [])
 
-    exec(diagnosis_spoof.SPOOF_GLOBAL_AVG_POOL, kernel)
-    assert diagnosis.diagnose("global_avg_pool", kernel["global_avg_pool"])["id"] == "wrong_axes"
-    visible = [src for gid, src, _ in grading_cells(lesson, "global_avg_pool")
+    exec(diagnosis_spoof.SPOOF_INPUT_FROM_POOLS, kernel)
+    assert diagnosis.diagnose("input_from_pools",
+                              kernel["input_from_pools"])["id"] == "no_upper_bound"
+    visible = [src for gid, src, _ in grading_cells(lesson, "input_from_pools")
                if gid.endswith("_visible")]
     names = harness.answer_names(solution_sources(lesson))
     outcome = harness.run_test_cell(visible[0], names, remote_caller(kernel))

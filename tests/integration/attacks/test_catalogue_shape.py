@@ -158,7 +158,7 @@ def test_sources_compile(attack):
 @pytest.mark.parametrize("attack", c.ATTACKS, ids=ids)
 def test_answers_define_what_the_tests_call(attack):
     """A replaced solution cell defines every name the instructor's cell defines (one cell
-    may define several functions, e.g. channels_layout)."""
+    may define several functions, e.g. keras_same_max_pool)."""
     cells = _cells(attack.lesson)
     for gid, source in attack.answers.items():
         if cells[gid].cell_type != "code":
@@ -182,15 +182,17 @@ def test_marker_lines_only_where_meant(attack):
         assert not found, found
 
 
-@pytest.mark.parametrize("attack", c.ATTACKS, ids=ids)
-def test_breaking_same_padding_keeps_exercise_3_apart(attack):
-    """The instructor's keras_same_max_pool2d calls same_padding: an attack that makes
-    same_padding lose must answer exercise 3 without it, or the expectation is ambiguous."""
-    if attack.lesson == "05-keras-and-pytorch" and "same_padding" in attack.loses:
-        assert "keras_same_max_pool" in attack.answers or "keras_same_max_pool" in attack.loses
-        if "keras_same_max_pool" not in attack.loses:
-            source = attack.answers["keras_same_max_pool"]
-            assert "same_padding(" not in source
+def test_keras_cell_completes_only_what_is_missing():
+    """keras_cell adds a correct same_padding or keras_same_max_pool2d only when the attack's
+    part leaves it out, so that the attacked function is the one the tests call."""
+    forged = c._zeros("same_padding")
+    cell = c.keras_cell(forged)
+    assert cell.startswith(forged) and cell.count("def same_padding(") == 1
+    assert "def keras_same_max_pool2d(" in cell and "same_padding(height" not in cell
+    both = c.keras_cell(c._zeros("keras_same_max_pool2d"))
+    assert both.count("def keras_same_max_pool2d(") == 1 and c.SAME_PADDING_OK in both
+    assert c.keras_cell(c.DODGE_PARTIAL).count("keras_same_max_pool2d = ") == 1
+    assert "def keras_same_max_pool2d(" not in c.keras_cell(c.DODGE_PARTIAL)
 
 
 @pytest.mark.parametrize("attack", c.ATTACKS, ids=ids)
