@@ -4,6 +4,7 @@
     poolgrade release [...]          build the lesson notebooks and the student versions
     poolgrade mistakes [...]         rebuild the known-mistake catalogue from solutions/
     poolgrade bundle [...]           build the student bundle
+    poolgrade study-time [...]       minutes of each lesson's core path
     poolgrade hub <action>           the demo JupyterHub class (as root)
 
 ``poolgrade <command> --help`` describes each.  Heavy imports happen inside the commands.
@@ -76,6 +77,8 @@ AUTHORING = (
     ("mistakes", "poolgrade.authoring.mistake_catalogue",
      "rebuild poolkit/mistakes/*.json from solutions/*/mistakes.py"),
     ("bundle", "poolgrade.authoring.bundle", "build the student bundle"),
+    ("study-time", "poolgrade.authoring.study_time",
+     "minutes of each lesson's core path, by the measure the README states"),
     ("hub", "poolgrade.authoring.hub", "run the demo class on a local JupyterHub (root)"),
 )
 
