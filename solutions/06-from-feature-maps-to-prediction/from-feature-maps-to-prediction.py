@@ -303,10 +303,9 @@ print("sigmoid(z_1 - z_0):             ", torch.sigmoid(two_logits[:, 1] - two_l
 # where it does not, and `O > L`. Write down where window `i` starts and where it stops as a
 # formula in `i`, `L` and `O`, and check it on sizes you have not tried yet.
 #
-# If your formula divides, keep it exact: `a // b` rounds an integer division down and
-# `-(-a // b)` rounds it up. A float `L / O` is already rounded: multiplied by `i`, it can
-# land a hair off an integer, and rounding then moves a window edge by one position. The
-# tests compare with torch, also on sizes with that trap.
+# The tests compare with torch on many sizes, some of them a few dozen positions long: a
+# formula that is right on paper can still move a window edge by one position when it is
+# computed in floating point.
 
 # %% nbgrader={"grade": false, "grade_id": "adaptive_avg_pool2d_np", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def adaptive_avg_pool2d_np(x, output_size):
