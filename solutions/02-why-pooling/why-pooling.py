@@ -21,11 +21,10 @@
 #
 # In lesson 01 you computed max and average pooling. This lesson asks **why** networks use
 # them. Almost every classic convolutional network (LeNet, AlexNet, VGG, ResNet's stem)
-# downsamples with pooling layers. (LeNet-5's "subsampling" layers summed a 2x2 window,
-# multiplied the sum by a **trainable coefficient**, added a **trainable bias** and applied a
-# scaled hyperbolic tangent, `1.7159 * tanh(2a / 3)`, which the paper calls sigmoidal: two
-# parameters per channel; LeCun et al., 1998. The pooling of lesson 01 has none.) Textbooks
-# give three reasons to pool:
+# downsamples with pooling layers. (LeNet-5's "subsampling" layers were a little different:
+# a 2x2 sum times a trainable coefficient, plus a trainable bias, then a squashing function
+# (LeCun et al., 1998); the pooling of lesson 01 learns nothing.) Textbooks give three
+# reasons to pool:
 #
 # 1. **Fewer numbers, and a wider view.** Smaller feature maps mean fewer parameters,
 #    multiply-adds and memory in later layers, and each later value depends on a larger
@@ -243,8 +242,10 @@ assert 0.91 < unchanged["clean", "max"] < 0.94 and 0.34 < unchanged["clean", "av
 # cleanest example is a stripe pattern with a period of 4 pixels (2 white, 2 black) pooled
 # with 2x2 windows and stride 2.
 #
-# The classic fix before subsampling is a **low-pass filter**: smooth away the patterns that
-# repeat too fast (it keeps slow changes across the image and removes fast ones), here with
+# The classic fix before subsampling is a **low-pass filter**. A *filter* here is a small,
+# fixed set of weights slid over the image: each output is the weighted sum of the pixels
+# around its position. A low-pass filter smooths away the patterns that repeat too fast (it
+# keeps slow changes across the image and removes fast ones), here with
 # the binomial blur `[1, 2, 1] / 4` along both axes. The simple order is *blur, then max
 # 2x2/2*. Zhang's **MaxBlurPool** (2019) splits max pooling into its two steps and puts the
 # blur between them: a **dense max** (2x2 windows, stride 1, nothing subsampled yet), **then
@@ -292,8 +293,13 @@ assert 0.62 < stripe_change["blur, then max 2x2/2"] < 0.64
 #
 # * `max`: 2x2 max pooling with stride 2, as above;
 # * `none`: no pooling at all;
-# * `blur`: Zhang's MaxBlurPool (dense 2x2 max, then the binomial blur with stride 2). Like
-#   any pooling layer it has no parameters.
+# * `blur`: Zhang's MaxBlurPool, in two layers: a dense 2x2 max (`nn.MaxPool2d(2,
+#   stride=1)`), then one layer that does the blur and the subsampling together: it computes
+#   the blurred value only at every second row and column (a 3x3 binomial blur applied with
+#   stride 2, zero padding 1), which gives the same numbers as blurring everywhere and then
+#   keeping every second row and column. Like any pooling layer it has no parameters.
+#   (Exercise 3's MaxBlurPool differs at the borders: it wraps around circularly everywhere,
+#   where this one drops the last row and column in the max and pads the blur with zeros.)
 #
 # `max` and `none` get a second seed, to see how much of a difference is noise.
 
@@ -358,8 +364,9 @@ print(f"mean consistency, blur minus max: {tables['blur'].mean() - tables['max']
 # consistent, yet neither is invariant: even a one-pixel shift flips some predictions, and
 # consistency falls as the shift grows (compare the entries `[1, 1]` and `[3, 3]`). Azulay
 # and Weiss (2019) found the same for ImageNet networks: subsampling ignores the sampling
-# theorem (a pattern survives subsampling only if it repeats more slowly than once every two
-# kept samples; anything faster aliases, as the stripes did).
+# theorem, signal processing's rule for when samples capture a signal (a pattern survives
+# subsampling only if it repeats more slowly than once every two kept samples; anything
+# faster aliases, as the stripes did).
 #
 # Anti-aliasing is no free win here: expect `blur` to land within about 0.05 of `max`'s
 # consistency, on either side. Our shapes have few fast-repeating patterns, and the blurred
@@ -459,14 +466,16 @@ plt.show()
 #
 # * **parameters**: every weight and every bias;
 # * **multiply-adds**: convolutions and dense layers only; one output value of a convolution
-#   costs one multiply-add per weight that touches it, one output of a dense layer one per
-#   input (biases, ReLU and pooling cost nothing);
+#   costs one multiply-add per weight that computes it, that is `c_in * k * k` for a `k x k`
+#   convolution over `c_in` input channels; one output of a dense layer costs one per input
+#   (biases, ReLU and pooling cost nothing);
 # * **activations**: the number of values each layer outputs, summed over all layers (every
 #   ReLU, pooling layer and the Flatten included, the input image not).
 #
 # **Predict first.** Before you write code, work out on paper the three numbers for
 # `cnn_costs(32, (4, 8), 16, True)` (a network no table above shows), and which layer
-# dominates each of them. Write your prediction down, then write the function and compare.
+# dominates each of them. Write your prediction down (on paper, or in a markdown cell you
+# add below this one; it is not graded), then write the function and compare.
 # The tables of section 2 let you check your per-layer reasoning on the 28x28 networks. The
 # tests build networks of other sizes and widths in torch and count what torch creates.
 
@@ -579,7 +588,9 @@ for args in cases:
 #   that is not all zero, whose relative change reaches `bound` (to 1e-9).
 #
 # The visible test checks that your `x` reaches your `bound`, and searches random inputs
-# for a larger change; the hidden test checks your bound. NumPy only.
+# for a larger change. A search only finds counterexamples: passing it does not prove that
+# your bound is the largest possible, so derive it; the hidden test checks your bound
+# against the derived value. NumPy only.
 
 # %% nbgrader={"grade": false, "grade_id": "worst_shift_input", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def worst_shift_input(height, width):
@@ -614,7 +625,8 @@ def check_worst_input(height, width, hint):
                case=case, hint=hint, exercise="worst_shift_input")
     x, bound = got
     ck.require(type(bound) is float, f"bound is of type {type(bound).__name__}, not a Python float",
-               case=case, hint=hint, exercise="worst_shift_input")
+               case=case, hint="return the bound as a Python float: float(...) turns a NumPy "
+                               "number into one", exercise="worst_shift_input")
     x = np.array(x, dtype=np.float64)
     ck.require(x.shape == (height, width), f"x has shape {x.shape}, not {(height, width)}",
                case=case, hint=hint, exercise="worst_shift_input")
