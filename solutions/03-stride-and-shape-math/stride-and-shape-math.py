@@ -46,20 +46,30 @@ import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
 # ## 1. The output-size formula
 #
 # Take one spatial dimension of length `L`. With padding `p` on both sides the window can
-# use positions `-p ... L+p-1`, i.e. `L + 2p` positions. A window of `k` taps with dilation
-# `d` (a gap of `d-1` between taps) spans `d*(k-1) + 1` positions. The first window starts
-# at `-p`; each further window starts `s` later, as long as it still fits:
+# use positions `-p ... L+p-1`, i.e. `L + 2p` positions. A window of size `k` reads `k`
+# input positions, its *taps*. With *dilation* `d` the taps are spread out: they sit `d`
+# positions apart, with `d-1` skipped positions between neighbours. A 3-tap window with
+# `d=2` starting at position 0 reads positions 0, 2 and 4 and skips 1 and 3: it still takes
+# the maximum of 3 values, but from a stretch of 5 positions. In general the window spans
+# `d*(k-1) + 1` positions (`d=1`, the default, is the ordinary window). Window `i` (counting
+# from 0) starts at `i*s - p` in input coordinates: the first at `-p`, each further one `s`
+# later, as long as it still fits:
 #
 # $$L_{out} = \left\lfloor \frac{L + 2p - d(k-1) - 1}{s} \right\rfloor + 1 .$$
 #
 # With `ceil_mode=True` PyTorch rounds up instead, which allows one extra, partial window at
 # the end. But it drops that window again when it would *start* in the right padding (or
-# beyond), i.e. when `(L_out - 1) * s >= L + p`: such a window would see no real input.
+# beyond): the last window, number `L_out - 1`, starts at `(L_out - 1) * s - p`, so it is
+# dropped when `(L_out - 1) * s - p >= L`, i.e. when `(L_out - 1) * s >= L + p`: such a
+# window would see no real input.
 # Rather than trusting a formula, we read the sizes off a real pooling: `poolkit.max_pool2d`
 # runs PyTorch's max pooling, so we pool a column of zeros and look at the output's length
 # (you write the formula in Exercise 1). PyTorch also refuses some configurations instead of
-# returning a shape: padding larger than half the window (`p > k/2`) and an output smaller
-# than 1; the last two lines show its messages:
+# returning a shape: padding larger than half the window, and an output smaller than 1;
+# the last two lines show its messages. The padding limit is `p <= k // 2`, half the number
+# of taps rounded down, whatever the dilation: with `k=3, d=2` (a span of 5) torch accepts
+# `p=1` and refuses `p=2`, although some versions' messages speak of the "effective" kernel
+# size.
 
 # %%
 def torch_length(L, k, s=None, p=0, d=1, ceil_mode=False):
@@ -217,9 +227,10 @@ for name, L, k, s, p in overlapping:
 #
 # For example `L=5, k=2, s=2` gives `floor(3/2) + 1 = 2` in `'valid'` and `ceil(5/2) = 3` in
 # `'same'`, and `L=6, k=3, s=1` gives 4 and 6. For `L=5, k=2, s=2` Keras 'same' pads
-# `(0, 1)`: one position at the end. For max pooling the
-# padding never wins (as with `-inf`); for average pooling Keras divides by the real elements
-# only. Lesson 05 reproduces this in PyTorch.
+# `(0, 1)`: one position at the end. For max pooling the padded positions never win the
+# maximum, as if they held a value below every input (lesson 01 shows why zero padding
+# would be wrong there); for average pooling Keras divides by the real elements only.
+# Lesson 05 reproduces this in PyTorch.
 #
 # **Try it.** The calculator below applies all of these rules at once: change the input size, kernel, stride and padding and compare torch's size with Keras' 'valid' and 'same', the padding Keras adds before and after, and the fraction of activations kept. Settings a framework refuses show its reason.
 
@@ -330,10 +341,13 @@ def torch_length(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mod
                               ceil_mode).shape[2]
 
 
-result = ck.call(output_size, 24, 2, 2, case="L=24, k=2, s=2")
-ck.require(type(result) is int, f"output_size returned a {type(result).__name__}, expected a plain int",
-           case="L=24, k=2, s=2", hint="a size counts windows: which operators keep ints as ints?",
-           exercise="output_size")
+type_hint = ("return a Python int: use floor division // (a ceiling is minus the floor of "
+             "minus), or int(...) of a value that is already exact")
+for args, note in [((24, 2, 2), "floor mode"), ((6, 3, 2, 0, 1, True), "ceil mode")]:
+    case = f"output_size{args} [{note}]"
+    result = ck.call(output_size, *args, case=case)
+    ck.require(type(result) is int, f"output_size returned a {type(result).__name__} ({result!r}), "
+               f"expected a plain int", case=case, hint=type_hint, exercise="output_size")
 named = [((24, 2, 2, 0, 1, False), "24 -> 12, as in Section 2"),
          ((25, 2, 2, 0, 1, False), "floor: the last row is dropped"),
          ((25, 3, None, 0, 1, False), "stride=None"),
@@ -347,20 +361,23 @@ cases = [(args, note, named_hint) for args, note in named]
 cases += [(args, note, random_hint) for args, _, note in ck.size_cases(seed=31, n=12).build()]
 for args, note, hint in cases:
     case = f"output_size{args} [{note}]"
-    ck.assert_equal(ck.call(output_size, *args, case=case), torch_length(*args), case=case, hint=hint,
-                    exercise="output_size")
+    result = ck.call(output_size, *args, case=case)
+    ck.require(type(result) is int, f"output_size returned a {type(result).__name__} ({result!r}), "
+               f"expected a plain int", case=case, hint=type_hint, exercise="output_size")
+    ck.assert_equal(result, torch_length(*args), case=case, hint=hint, exercise="output_size")
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_output_size_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
+for args in [(24, 2, 2), (9, 3, None, 1, 2, True), (10, 3, 2, 1, 2, True)]:
+    result = ck.call(output_size, *args, case=f"output_size{args}")
+    ck.require(type(result) is int, f"output_size returned a {type(result).__name__}, expected a plain int",
+               case=f"output_size{args}", hint="return a Python int: use floor division // (a ceiling "
+               "is minus the floor of minus), or int(...) of a value that is already exact",
+               exercise="output_size")
 ck.check_against_oracle(output_size, "poolgrade.answers:03-stride-and-shape-math.output_size",
                         ck.size_cases(seed=3031, n=60, stride_none=True), numpy_only=True,
                         hint="dilation spreads the taps apart; in ceil mode a window must start inside input or left padding")
-for args in [(24, 2, 2), (9, 3, None, 1, 2, True)]:
-    result = ck.call(output_size, *args, case=f"output_size{args}")
-    ck.require(type(result) is int, f"output_size returned a {type(result).__name__}, expected a plain int",
-               case=f"output_size{args}", hint="a size counts windows: which operators keep ints as ints?",
-               exercise="output_size")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -375,9 +392,12 @@ for args in [(24, 2, 2), (9, 3, None, 1, 2, True)]:
 #
 # No rule for this is given: derive it from Section 1 and your `output_size`, and settle for
 # yourself whether an output can have no input at all, where exactly the list starts and
-# ends, and what ceil mode's last-window rule does to both ends (PyTorch applies Section 1's
-# rules even to an input shorter than the window). The tests compare with
-# PyTorch itself on many settings, including ceil mode and dilation, and on outputs up to
+# ends, and what ceil mode's last-window rule does to both ends. Section 1's formula, with
+# its rounding and the last-window rule, holds even when `L + 2p` is shorter than the
+# window's span (the room is then negative); PyTorch refuses a length only when the
+# result is below 1, and such a length is simply not in the list. The tests use only
+# kernel, stride, padding and dilation settings that PyTorch accepts (`p <= k // 2`). They
+# compare with PyTorch itself on many settings, including ceil mode and dilation, and on outputs up to
 # `10**9`, so a loop over every length from 1 up is too slow (a few candidates near the
 # answer are fine). `list(range(a, b))` is the list `a, a+1, ..., b-1`.
 
@@ -531,29 +551,39 @@ def check_stack(size, target):
     """Push a (1, 1, size, size) array through the student's layers and check the size."""
     case = f"stack_to_target({size}, {target})"
     stack = ck.call(stack_to_target, size, target, case=case)
-    ck.require(type(stack) in (list, tuple) and len(stack) <= 6,
-               f"expected a list of at most 6 (kernel_size, stride, padding) triples, got {stack!r}",
+    ck.require(type(stack) in (list, tuple),
+               f"expected a list of (kernel_size, stride, padding) triples, got {stack!r}",
                case=case, hint="return a list of triples, [] when nothing needs to change", exercise="stack_to_target")
+    too_long = len(stack) > 6        # then the length is what to report, with the sizes reached
     x = np.zeros((1, 1, size, size))
     sides = [size]                          # the side of the map before and after each layer
-    for position, layer in zip(("first", "second", "third", "fourth", "fifth", "sixth"), stack):
-        ck.require(type(layer) in (list, tuple) and len(layer) == 3 and all(type(v) is int for v in layer),
-                   f"your {position} layer must be a triple of ints (kernel_size, stride, padding), "
-                   f"got {layer!r}",
-                   case=case, hint="plain Python ints, in the order (kernel_size, stride, padding)",
-                   exercise="stack_to_target")
+    for number, layer in enumerate(stack[:30]):
+        position = ("first", "second", "third", "fourth", "fifth", "sixth")[number] if number < 6 \
+            else f"number {number + 1}"
+        problem = None
+        if not (type(layer) in (list, tuple) and len(layer) == 3 and all(type(v) is int for v in layer)):
+            problem = (f"your {position} layer must be a triple of ints (kernel_size, stride, padding), "
+                       f"got {layer!r}", "plain Python ints, in the order (kernel_size, stride, padding)")
+        elif not (layer[0] in (2, 3) and layer[1] in (1, 2) and 0 <= layer[2] <= layer[0] // 2):
+            problem = (f"your {position} layer, {layer}, is not allowed: kernel 2 or 3, stride 1 or 2, "
+                       f"padding at most kernel // 2", "only the layers listed in the exercise")
+        elif x.shape[-1] + 2 * layer[2] < layer[0]:
+            problem = (f"your {position} layer, {layer}, gets a {x.shape[-1]}x{x.shape[-1]} map: too "
+                       f"small for its {layer[0]}x{layer[0]} window (sides so far: {' -> '.join(map(str, sides))})",
+                       "follow the size after each layer: a window must fit the padded map")
+        if problem is not None and too_long:
+            break
+        if problem is not None:
+            ck.require(False, problem[0], case=case, hint=problem[1], exercise="stack_to_target")
         k, s, p = layer
-        ck.require(k in (2, 3) and s in (1, 2) and 0 <= p <= k // 2,
-                   f"your {position} layer, {layer}, is not allowed: kernel 2 or 3, stride 1 or 2, "
-                   f"padding at most kernel // 2",
-                   case=case, hint="only the layers listed in the exercise", exercise="stack_to_target")
-        ck.require(x.shape[-1] + 2 * p >= k,
-                   f"your {position} layer, {layer}, gets a {x.shape[-1]}x{x.shape[-1]} map: too "
-                   f"small for its {k}x{k} window (sides so far: {' -> '.join(map(str, sides))})",
-                   case=case, hint="follow the size after each layer: a window must fit the padded map",
-                   exercise="stack_to_target")
         x = poolkit.max_pool2d(x, k, s, p)   # the same sizes as nn.MaxPool2d(k, s, p)
         sides.append(x.shape[-1])
+    ck.require(not too_long,
+               f"your stack has {len(stack)} layers, more than 6; the side before and after each "
+               f"layer: {' -> '.join(map(str, sides))}{' -> ...' if len(sides) <= len(stack) else ''}",
+               case=case, hint="a stack of at most 6 layers exists for this pair: which allowed layer "
+                               "changes the size most, and can one of them land nearer the target?",
+               exercise="stack_to_target")
     ck.require(tuple(x.shape) == (1, 1, target, target),
                f"your stack ends at {x.shape[-2]}x{x.shape[-1]}, not at the target {target}x{target} "
                f"(the side before and after each layer: {' -> '.join(map(str, sides))})"
@@ -564,7 +594,7 @@ def check_stack(size, target):
                exercise="stack_to_target")
 
 
-for size, target in [(24, 12), (37, 9), (224, 7), (64, 60), (50, 13), (13, 13)]:
+for size, target in [(24, 12), (37, 9), (224, 7), (64, 60), (50, 13), (32, 17), (13, 13)]:
     check_stack(size, target)
 print("visible tests passed")
 
@@ -576,29 +606,39 @@ import poolkit
 def check_stack(size, target):
     case = f"stack_to_target({size}, {target})"
     stack = ck.call(stack_to_target, size, target, case=case)
-    ck.require(type(stack) in (list, tuple) and len(stack) <= 6,
-               f"expected a list of at most 6 (kernel_size, stride, padding) triples, got {stack!r}",
+    ck.require(type(stack) in (list, tuple),
+               f"expected a list of (kernel_size, stride, padding) triples, got {stack!r}",
                case=case, hint="return a list of triples, [] when nothing needs to change", exercise="stack_to_target")
+    too_long = len(stack) > 6        # then the length is what to report, with the sizes reached
     x = np.zeros((1, 1, size, size))
     sides = [size]                          # the side of the map before and after each layer
-    for position, layer in zip(("first", "second", "third", "fourth", "fifth", "sixth"), stack):
-        ck.require(type(layer) in (list, tuple) and len(layer) == 3 and all(type(v) is int for v in layer),
-                   f"your {position} layer must be a triple of ints (kernel_size, stride, padding), "
-                   f"got {layer!r}",
-                   case=case, hint="plain Python ints, in the order (kernel_size, stride, padding)",
-                   exercise="stack_to_target")
+    for number, layer in enumerate(stack[:30]):
+        position = ("first", "second", "third", "fourth", "fifth", "sixth")[number] if number < 6 \
+            else f"number {number + 1}"
+        problem = None
+        if not (type(layer) in (list, tuple) and len(layer) == 3 and all(type(v) is int for v in layer)):
+            problem = (f"your {position} layer must be a triple of ints (kernel_size, stride, padding), "
+                       f"got {layer!r}", "plain Python ints, in the order (kernel_size, stride, padding)")
+        elif not (layer[0] in (2, 3) and layer[1] in (1, 2) and 0 <= layer[2] <= layer[0] // 2):
+            problem = (f"your {position} layer, {layer}, is not allowed: kernel 2 or 3, stride 1 or 2, "
+                       f"padding at most kernel // 2", "only the layers listed in the exercise")
+        elif x.shape[-1] + 2 * layer[2] < layer[0]:
+            problem = (f"your {position} layer, {layer}, gets a {x.shape[-1]}x{x.shape[-1]} map: too "
+                       f"small for its {layer[0]}x{layer[0]} window (sides so far: {' -> '.join(map(str, sides))})",
+                       "follow the size after each layer: a window must fit the padded map")
+        if problem is not None and too_long:
+            break
+        if problem is not None:
+            ck.require(False, problem[0], case=case, hint=problem[1], exercise="stack_to_target")
         k, s, p = layer
-        ck.require(k in (2, 3) and s in (1, 2) and 0 <= p <= k // 2,
-                   f"your {position} layer, {layer}, is not allowed: kernel 2 or 3, stride 1 or 2, "
-                   f"padding at most kernel // 2",
-                   case=case, hint="only the layers listed in the exercise", exercise="stack_to_target")
-        ck.require(x.shape[-1] + 2 * p >= k,
-                   f"your {position} layer, {layer}, gets a {x.shape[-1]}x{x.shape[-1]} map: too "
-                   f"small for its {k}x{k} window (sides so far: {' -> '.join(map(str, sides))})",
-                   case=case, hint="follow the size after each layer: a window must fit the padded map",
-                   exercise="stack_to_target")
         x = poolkit.max_pool2d(x, k, s, p)   # the same sizes as nn.MaxPool2d(k, s, p)
         sides.append(x.shape[-1])
+    ck.require(not too_long,
+               f"your stack has {len(stack)} layers, more than 6; the side before and after each "
+               f"layer: {' -> '.join(map(str, sides))}{' -> ...' if len(sides) <= len(stack) else ''}",
+               case=case, hint="a stack of at most 6 layers exists for this pair: which allowed layer "
+                               "changes the size most, and can one of them land nearer the target?",
+               exercise="stack_to_target")
     ck.require(tuple(x.shape) == (1, 1, target, target),
                f"your stack ends at {x.shape[-2]}x{x.shape[-1]}, not at the target {target}x{target} "
                f"(the side before and after each layer: {' -> '.join(map(str, sides))})"
@@ -609,7 +649,8 @@ def check_stack(size, target):
                exercise="stack_to_target")
 
 
-for size, target in [(225, 7), (99, 5), (31, 29), (17, 1), (80, 37), (120, 4), (33, 15), (61, 28), (45, 11)]:
+for size, target in [(225, 7), (99, 5), (31, 29), (17, 1), (80, 37), (120, 4), (33, 15), (61, 28),
+                     (45, 11), (28, 15)]:
     check_stack(size, target)
 ### END HIDDEN TESTS
 

@@ -21,6 +21,17 @@ def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         out -= 1
     return out
 '''),
+        ('a float in ceil mode only (np.ceil), an int in floor mode', '''
+import numpy as np
+
+def output_size(size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    stride = kernel_size if stride is None else stride
+    room = size + 2 * padding - dilation * (kernel_size - 1) - 1
+    out = (np.ceil(room / stride) if ceil_mode else room // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+'''),
         ('asks PyTorch, as the visible test does', '''
 import torch
 
@@ -84,6 +95,24 @@ def input_sizes(out, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=
         except RuntimeError:
             pass
     return found
+'''),
+    ],
+    "stack_to_target": [
+        ('greedy: halve while the half still reaches the target, then stride-1 steps '
+         '(misses pairs like 32 -> 17 that need a halving that rounds up)', '''
+def stack_to_target(size, target):
+    stack = []
+    while size >= 2 * target - 1 and size > target:
+        layer = (2, 2, 0) if size % 2 == 0 else (3, 2, 1)
+        stack.append(layer)
+        size = (size + 2 * layer[2] - layer[0]) // 2 + 1
+    while size - target >= 2:
+        stack.append((3, 1, 0))
+        size -= 2
+    if size > target:
+        stack.append((2, 1, 0))
+        size -= 1
+    return stack
 '''),
     ],
 }
