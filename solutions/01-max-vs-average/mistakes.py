@@ -356,25 +356,6 @@ def input_from_pools(max_out, avg_out):
 ''',
             },
             {
-                "id": 'strict_bounds',
-                "visible": False,     # the visible tests hold no such case: the hidden ones do
-                "matches": 'ValueError also at the edges, mean == max and max == 4 x mean',
-                "explain": 'both edges have inputs: four equal values have mean == max, the max and '
-                           'three zeros have max == 4 * mean, and an all-zero window has both',
-                "section": 'Exercise 4: which pairs sit exactly at the edge?',
-                "source": '''
-def input_from_pools(max_out, avg_out):
-    m = np.asarray(max_out, dtype=np.float64)
-    a = np.asarray(avg_out, dtype=np.float64)
-    if np.any(a >= m) or np.any(m >= 4 * a):
-        raise ValueError("a window needs mean < max < 4 * mean")
-    rest = (4 * a - m) / 3
-    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
-    x[..., ::2, ::2] = m
-    return x
-''',
-            },
-            {
                 "id": 'all_windows_bad',
                 "matches": 'ValueError only when every window is impossible',
                 "explain": 'one impossible window is enough: no input can give it, whatever the other '

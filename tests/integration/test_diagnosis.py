@@ -187,13 +187,13 @@ def test_an_error_the_exercise_asks_for_is_matched_by_type(namespaces, monkeypat
     entry = diagnosis._catalogue()[exercise]
     assert entry.get("contract_errors") == ["ValueError"]
     mistake = next(m for (ex, _), m in mistakes_tool.known_mistakes(lesson).items()
-                   if ex == exercise and m["id"] == "strict_bounds")
-    source = mistake["source"].replace('"a window needs mean < max < 4 * mean"',
+                   if ex == exercise and m["id"] == "all_windows_bad")
+    source = mistake["source"].replace('"no window can be built"',
                                        '"impossible targets, sorry (window 3)"')
     assert source != mistake["source"]
     namespace = kernel_namespace(with_source(namespaces(lesson), source))
     monkeypatch.setattr(sys.modules["__main__"], exercise, namespace[exercise], raising=False)
-    assert diagnosis.diagnose(exercise)["id"] == "strict_bounds"
+    assert diagnosis.diagnose(exercise)["id"] == "all_windows_bad"
 
 
 def test_the_error_key_blanks_numbers_and_keeps_words():

@@ -75,6 +75,20 @@ def bug_counterexample():
 '''),
     ],
     "input_from_pools": [
+        # strict bounds differ from the solution only where mean == max or max == 4 * mean,
+        # two arrays in a tie that the grader's fresh inputs do not keep, so it is not a
+        # known mistake the grader could always confirm: the hidden test's edge cases fail it
+        ('ValueError also at the edges, mean == max and max == 4 x mean', '''
+def input_from_pools(max_out, avg_out):
+    m = np.asarray(max_out, dtype=np.float64)
+    a = np.asarray(avg_out, dtype=np.float64)
+    if np.any(a >= m) or np.any(m >= 4 * a):
+        raise ValueError("a window needs mean < max < 4 * mean")
+    rest = (4 * a - m) / 3
+    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
+    x[..., ::2, ::2] = m
+    return x
+'''),
         ('every window filled with its max: the mean is ignored', '''
 def input_from_pools(max_out, avg_out):
     m = np.asarray(max_out, dtype=np.float64)
