@@ -10,9 +10,9 @@ logits ``(N, n_classes)``.
   :func:`count_parameters`, :func:`multiply_adds` and :func:`activation_memory` are its totals.
 - :func:`train` fits a model on NumPy arrays in seconds, deterministically for a given seed.
 - :func:`predict`, :func:`accuracy` and :func:`prediction_consistency` evaluate a model.
-- Framework oracles (:func:`torch_gap_head`): what torch computes,
-  for the lessons' demos and visible tests.  Exercise answers live in
-  ``solutions/<lesson>/answers.py``, the instructor's exact oracles in ``poolgrade.reference``.
+
+Exercise answers live in ``solutions/<lesson>/answers.py``, the instructor's exact oracles in
+``poolgrade.reference``.
 """
 
 from __future__ import annotations
@@ -352,24 +352,3 @@ def prediction_consistency(model, images, max_shift: int, mode: str = "circular"
             kept = predict(model, shift_image(images, dy, dx, mode=mode)) == unshifted
             table[dy, dx] = np.count_nonzero(kept) / len(images)
     return table
-
-
-# --------------------------------------------------------------------------- framework oracles
-# What torch itself computes, for the lessons' visible tests and demos: the framework does the
-# work (no formula here).  Answers to lesson exercises live with the instructor's material,
-# in solutions/<NN-name>/answers.py, not in this package.
-
-
-def torch_gap_head(features, weight, bias) -> np.ndarray:
-    """Logits of ``nn.AdaptiveAvgPool2d(1)``, ``nn.Flatten()`` and an ``nn.Linear`` holding
-    ``weight (K, C)`` and ``bias (K,)``, on ``features (N, C, H, W)`` (float64)."""
-    import torch
-    from torch import nn
-
-    weight = torch.as_tensor(np.asarray(weight, dtype=np.float64))
-    linear = nn.Linear(weight.shape[1], weight.shape[0], dtype=torch.float64)
-    with torch.no_grad():
-        linear.weight.copy_(weight)
-        linear.bias.copy_(torch.as_tensor(np.asarray(bias, dtype=np.float64)))
-        head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), linear)
-        return head(torch.as_tensor(np.asarray(features, dtype=np.float64))).numpy()

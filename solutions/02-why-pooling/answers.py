@@ -30,16 +30,6 @@ def worst_shift_input(height: int, width: int) -> tuple[np.ndarray, float]:
     return x, worst_shift_bound()
 
 
-def consistency_table(labels) -> np.ndarray:
-    """``labels: (S, S, N)`` predicted classes, ``labels[dy, dx]`` for the input shifted by
-    ``(dy, dx)``, ``labels[0, 0]`` unshifted -> ``(S, S)`` fraction that agrees with ``[0, 0]``.
-    No longer graded (the old exercise 2); tests/unit/test_models.py still checks it."""
-    labels = np.asarray(labels)
-    if labels.ndim != 3 or labels.shape[0] != labels.shape[1]:
-        raise ValueError(f"labels must be (S, S, N), got shape {labels.shape}")
-    return np.mean(labels == labels[0, 0], axis=-1).astype(np.float64)
-
-
 def max_blur_pool2d(x) -> np.ndarray:
     """Zhang's MaxBlurPool with wrap-around borders: dense 2x2 max (stride 1), the
     ``[1, 2, 1] / 4`` blur along both axes, then every second row and column from 0."""
