@@ -12,7 +12,7 @@ running the layer on a ``meta`` tensor (shapes only, no data), and Keras' sizes,
 Contents
 - ``preset_grid``: the stepper's small input grids (ramp, random, ties, all-negative).
 - ``window_state``: one output position of a pooling layer, its window, how its value comes about.
-- ``torch_call`` / ``keras_call``: the equivalent framework layer as a string (or why none).
+- ``torch_call``: the torch layer for a configuration, as a string.
 - ``shape_report``: torch and Keras output sizes, Keras 'same' padding, fraction kept, refusals.
 - ``pooling_pyramid``: an image pooled repeatedly, with the size at each step.
 - ``blur`` / ``shift_invariance``: how much a pooled output changes when the input shifts.
@@ -43,8 +43,6 @@ __all__ = [
     "window_state",
     "output_shape",
     "torch_call",
-    "KerasEquivalent",
-    "keras_call",
     "ShapeReport",
     "shape_report",
     "pool_image",
@@ -392,46 +390,6 @@ def torch_call(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
     return f"nn.{layer}({', '.join(args)})"
 
 
-@dataclass(frozen=True)
-class KerasEquivalent:
-    """The Keras layer that computes exactly the same output (``call``), or None and why not.
-
-    ``call`` is valid Python with ``import keras`` and expects channels-last input.
-    """
-
-    call: str | None
-    padding: str | None
-    reason: str
-
-
-def _windows_from_reach(reach: np.ndarray, mode: str):
-    """Per output: (real taps as a tuple, divisor or None), read off a framework's pooling of
-    one-hot signals.  ``reach[j, o]`` is output ``o`` of the signal that is 1 at input ``j``
-    and 0 elsewhere: for max pooling 1 when ``j`` is in window ``o`` (padding never wins), for
-    average pooling ``1 / divisor`` when it is."""
-    windows = []
-    for o in range(reach.shape[1]):
-        taps = tuple(int(j) for j in np.flatnonzero(reach[:, o] > 0))
-        divisor = int(round(1 / reach[taps[0], o])) if mode == "avg" and taps else None
-        windows.append((taps, divisor))
-    return windows
-
-
-def _torch_windows(size, k, s, p, d, ceil_mode, mode, count_include_pad):
-    """Torch's windows along one axis of length ``size``, from ``F.max_pool1d``/``avg_pool1d``
-    run on the ``size`` one-hot signals."""
-    import torch
-    from torch.nn import functional
-
-    one_hot = torch.eye(size, dtype=torch.float64)[:, None, :]           # (size, 1, size)
-    with torch.no_grad():
-        if mode == "max":
-            out = functional.max_pool1d(one_hot, k, s, p, d, ceil_mode)
-        else:
-            out = functional.avg_pool1d(one_hot, k, s, p, ceil_mode, count_include_pad)
-    return _windows_from_reach(out[:, 0, :].numpy(), mode)
-
-
 def _keras():
     """Keras, quietly: TensorFlow's start-up chatter is not for the lesson's output (both
     settings are needed, before TensorFlow is first imported; `make lab` sets them too, but
@@ -452,18 +410,6 @@ def _keras_pool(x, mode, pool_size, strides, padding):
             ("max", 4): "MaxPooling2D", ("avg", 4): "AveragePooling2D"}[mode, x.ndim]
     layer = getattr(keras.layers, kind)(pool_size=pool_size, strides=strides, padding=padding)
     return np.asarray(keras.ops.convert_to_numpy(layer(x.astype(np.float32))))
-
-
-def _keras_windows(size, k, s, padding, mode):
-    """Keras' windows along one axis of length ``size`` with ``padding`` ('valid'/'same'),
-    from Keras' 1-D pooling run on the ``size`` one-hot signals.  Raises ValueError when
-    Keras refuses this size."""
-    one_hot = np.eye(size)[:, :, None]                                   # (size, size, 1)
-    try:
-        out = _keras_pool(one_hot, mode, k, s, padding)
-    except Exception as err:  # noqa: BLE001  (Keras and TensorFlow raise many kinds)
-        raise ValueError(f"Keras refuses padding={padding!r} here: {err}") from None
-    return _windows_from_reach(out[:, :, 0], mode)
 
 
 def _keras_same_padding(size, k, s) -> tuple[int, int]:
@@ -488,50 +434,6 @@ def _keras_same_padding(size, k, s) -> tuple[int, int]:
     before, _ = first_tap(*out[0])
     last_first, last_count = first_tap(*out[-1])
     return before, k - (last_first + last_count)
-
-
-def keras_call(input_shape, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               mode="max", count_include_pad=True) -> KerasEquivalent:
-    """Find the Keras layer equivalent to a torch pooling configuration on an ``(H, W)`` input.
-
-    Keras pooling has no dilation, no padding amount and no ceil mode; it pads 'valid' (none)
-    or 'same' (to ``ceil(L/s)`` outputs, any odd extra at the end) and its 'same' average
-    divides by real elements only.  Equivalence is decided window by window: same output
-    size, same input elements in every window and, for average pooling, the same divisor.
-    """
-    _check_mode(mode)
-    k, s, p, d = _config(kernel_size, stride, padding, dilation)
-    out = output_shape(input_shape, k, s, p, d, ceil_mode)
-    torch_axes = [
-        _torch_windows(int(input_shape[a]), k[a], s[a], p[a], d[a], bool(ceil_mode), mode,
-                       bool(count_include_pad))
-        for a in (0, 1)
-    ]
-    for keras_padding in ("valid", "same"):
-        try:
-            keras_axes = [_keras_windows(int(input_shape[a]), k[a], s[a], keras_padding, mode)
-                          for a in (0, 1)]
-        except ValueError:  # Keras refuses this padding for this input
-            continue
-        if keras_axes == torch_axes:
-            layer = "MaxPooling2D" if mode == "max" else "AveragePooling2D"
-            call = (f"keras.layers.{layer}(pool_size={_arg(k)}, strides={_arg(s)}, "
-                    f"padding={keras_padding!r})")
-            return KerasEquivalent(call, keras_padding,
-                                   f"same windows as Keras padding={keras_padding!r}")
-    if d != (1, 1):
-        return KerasEquivalent(None, None, "Keras pooling layers have no dilation argument")
-    rep = shape_report(tuple(int(v) for v in input_shape), k, s)
-    valid = ("refused" if rep.keras_valid_size is None
-             else f"{rep.keras_valid_size[0]}x{rep.keras_valid_size[1]}")
-    same = rep.keras_same_size
-    pads = rep.keras_same_padding
-    reason = (f"no Keras layer gives these windows: torch gives {out[0]}x{out[1]}; Keras "
-              f"'valid' gives {valid} and 'same' gives {same[0]}x{same[1]} with "
-              f"padding (top, bottom)={pads[0]}, (left, right)={pads[1]}")
-    if mode == "avg" and count_include_pad and p != (0, 0) and out == same:
-        reason += "; Keras 'same' average divides by real elements only (count_include_pad=False)"
-    return KerasEquivalent(None, None, reason)
 
 
 # --------------------------------------------------------------------------- shape calculator

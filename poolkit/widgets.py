@@ -266,7 +266,6 @@ def _stepper_render(app: Explorer, v: dict):
     x = _stepper_input(v)
     cfg = _stepper_config(v)
     st = explore.window_state(x, v["position"], **cfg)
-    keras = explore.keras_call(x.shape, **cfg)
     oh, ow = st.out_shape
     i, j = st.position
     if st.mode == "max":
@@ -275,8 +274,6 @@ def _stepper_render(app: Explorer, v: dict):
         pad_note = "padding counts as 0 and is counted in the divisor"
     else:
         pad_note = "padding (&middot;) is left out of the sum and of the divisor"
-    keras_line = (_code(keras.call) if keras.call
-                  else f"<i>no exact Keras equivalent</i>: {html.escape(keras.reason)}")
     body = (
         f'<div class="pk-row"><div>{_stepper_grid_html(st)}'
         f'<div class="pk-cap">input {x.shape[0]}x{x.shape[1]} (grey: padding; yellow: window; '
@@ -290,7 +287,6 @@ def _stepper_render(app: Explorer, v: dict):
         + (f"; winner at input {st.argmax}" if st.argmax is not None else "")
         + "</div>"
         f"<div>torch: {_code(explore.torch_call(**cfg))}</div>"
-        f"<div>Keras: {keras_line}</div>"
     )
     return st, body
 
@@ -301,7 +297,8 @@ def window_stepper(preset: str = "ramp", size: int = 5, kernel_size: int = 3, st
 
     Shows the padded input (padding as -inf for max, 0 or left out for average), the window
     of the chosen output position, how its value comes about (max or sum/divisor), and the
-    matching torch and Keras layers.  Edit the grid in the text box to try your own numbers.
+    matching torch layer.  (It names no Keras layer: lesson 05's Exercise 2 asks which one
+    matches.)  Edit the grid in the text box to try your own numbers.
     """
     import ipywidgets as w
 

@@ -262,7 +262,7 @@ print(f"-inf padding matches Keras: {np.allclose(inf_pad, keras_out)}; zero padd
 #
 
 # %% [markdown]
-# **Step through it.** The window stepper shows the padded grid of an all-negative input; max pooling's padding is drawn as `-inf`, so a border window still returns a real value. Switch to average pooling and `count_include_pad` to see the other treatment. The widget also prints the torch call and, when one exists, the single Keras layer that computes the same. It uses torch's symmetric `padding=1` on 5 pixels, where Keras 'same' would pad (0, 1), so it finds no Keras equivalent here. Exercise 2 asks when one exists.
+# **Step through it.** The window stepper shows the padded grid of an all-negative input; max pooling's padding is drawn as `-inf`, so a border window still returns a real value. Switch to average pooling and `count_include_pad` to see the other treatment. The widget also prints the torch call. It uses torch's symmetric `padding=1` on 5 pixels, where Keras 'same' would pad (0, 1): Exercise 2 asks when a single Keras layer computes the same as a torch one.
 
 # %%
 from poolkit import widgets

@@ -203,54 +203,6 @@ def _keras_pool(keras, x, mode, k, s, padding):
     return np.asarray(layer(x[None, :, :, None].astype("float32")))[0, :, :, 0]
 
 
-def _keras_reproduces_torch(keras, rng, shape, padding, mode, k, s, p, d, ceil_mode, cip):
-    """True when a Keras layer with ``padding`` matches torch on three random inputs."""
-    for _ in range(3):
-        t = rng.normal(size=shape)
-        try:
-            ko = _keras_pool(keras, t, mode, k, s, padding)
-        except Exception:  # TensorFlow refuses this input size
-            return False
-        to = _torch_pool(t, mode, k, s, p, d, ceil_mode, cip)
-        if ko.shape != to.shape or not np.allclose(ko, to, atol=1e-5):
-            return False
-    return True
-
-
-@pytest.mark.frameworks
-def test_keras_call_is_exact_when_given_and_absent_only_when_keras_cannot(keras):
-    rng = np.random.default_rng(5)
-    found = missing = 0
-    for x, mode, k, s, p, d, ceil_mode, cip in CONFIGS:
-        eq = explore.keras_call(x.shape, k, s, p, d, ceil_mode, mode, cip)
-        torch_out = _torch_pool(x, mode, k, s, p, d, ceil_mode, cip)
-        if eq.call is not None:
-            found += 1
-            layer = eval(eq.call, {"keras": keras})
-            got = np.asarray(layer(x[None, :, :, None].astype("float32")))[0, :, :, 0]
-            np.testing.assert_allclose(got, torch_out, rtol=1e-5, atol=1e-5, err_msg=eq.call)
-        else:
-            missing += 1
-            assert eq.reason
-            # Neither Keras padding reproduces torch on fresh random inputs.
-            for padding in ("valid", "same"):
-                assert not _keras_reproduces_torch(keras, rng, x.shape, padding, mode, k, s, p,
-                                                   d, ceil_mode, cip), (padding, k, s, p, d, mode)
-    assert found >= 10 and missing >= 10  # both branches are exercised
-
-
-def test_keras_call_known_cases():
-    assert explore.keras_call((24, 24), 2).call == (
-        "keras.layers.MaxPooling2D(pool_size=2, strides=2, padding='valid')")
-    # 3x3/1 with padding 1 is Keras 'same' for max and for average without counted padding.
-    assert explore.keras_call((5, 5), 3, 1, 1).padding == "same"
-    excluded = explore.keras_call((5, 5), 3, 1, 1, mode="avg", count_include_pad=False)
-    assert excluded.padding == "same"
-    counted = explore.keras_call((5, 5), 3, 1, 1, mode="avg")
-    assert counted.call is None and "real elements" in counted.reason
-    assert "dilation" in explore.keras_call((5, 5), 2, 1, 0, dilation=2).reason
-
-
 # --------------------------------------------------------------------------- shape calculator
 
 

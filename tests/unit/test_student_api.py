@@ -33,6 +33,9 @@ def test_poolkit_exports_only_the_pooling_layers():
             __import__(f"poolkit.{module}")
     for name in ("torch_head_parameters", "torch_adaptive_windows"):
         assert not hasattr(poolkit.models, name), name
+    # explore.keras_call named the Keras twin of a torch layer: lesson 05's torch_to_keras
+    from poolkit import explore
+    assert not hasattr(explore, "keras_call")
 
 
 CASES = [
