@@ -483,7 +483,8 @@ def refusal(head, features):
 
 
 def check_head(trunk, n_classes, sizes, fewest, hint):
-    # fewest: the smallest parameter count of a head that works at every size (worked out by hand)
+    # fewest: the smallest parameter count of a head that works at every size, or None to
+    # leave that check to the hidden test (a visible number would give the design away)
     case = f"trunk {trunk}, {n_classes} classes"
     head = ck.call(design_head, trunk, n_classes, case=case, hint=hint)
     try:
@@ -517,19 +518,25 @@ def check_head(trunk, n_classes, sizes, fewest, hint):
             ck.assert_equal(shape, (2, n_classes), case=f"{case}, input 2x1x{height}x{width}",
                             hint=hint, exercise="design_head")
     params = sum(p.numel() for p in head_net.parameters())
+    if fewest is None:
+        return params
     ck.require(params <= fewest, f"the head {head!r} works at every input size tried, but "
                f"its {params:,} parameters are not the fewest: a smaller head also works at "
                "every input size", case=case, hint=hint, exercise="design_head")
+    return params
 
 
 ck.assert_numpy_only(design_head, hint="plain Python decides the head; the tests build it")
-check_head([("conv", 8, 3, 1, 1), ("pool", 2, None, 0), ("conv", 16, 3, 1, 1), ("pool", 2, None, 0)],
-           4, [(28, 28), (36, 36), (20, 44)], 68,
-           "the head must not depend on H and W: which layer forgets them for free?")
-check_head([("conv", 6, 3, 2, 1), ("conv", 10, 3, 1, 0), ("pool", 3, 2, 1)],
-           7, [(17, 17), (9, 9), (30, 12)], 77,
-           "what does the head receive? Pooling keeps the channel count, a convolution sets it")
-print("visible tests passed")
+counts = [
+    check_head([("conv", 8, 3, 1, 1), ("pool", 2, None, 0), ("conv", 16, 3, 1, 1),
+                ("pool", 2, None, 0)], 4, [(28, 28), (36, 36), (20, 44)], None,
+               "the head must not depend on H and W: which layer forgets them for free?"),
+    check_head([("conv", 6, 3, 2, 1), ("conv", 10, 3, 1, 0), ("pool", 3, 2, 1)],
+               7, [(17, 17), (9, 9), (30, 12)], None,
+               "what does the head receive? Pooling keeps the channel count, a convolution sets it"),
+]
+print(f"visible tests passed: your heads work at every size tried, with {counts[0]:,} and "
+      f"{counts[1]:,} parameters. The hidden test also checks that no head has fewer.")
 
 # %% nbgrader={"grade": true, "grade_id": "test_design_head_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 import torch
@@ -562,8 +569,8 @@ for trunk, n_classes, sizes in [
 # Network in Network's head (see the introduction) is a 1x1 convolution to `n_classes`
 # maps, a ReLU, then global average pooling. Leave the ReLU out here: a 1x1 convolution,
 # then global average pooling. Compare that with the head you designed in Exercise 2. In
-# three or four sentences: how many parameters does each have, when do the two give
-# **exactly the same** logits (for suitable weights) and why, and what does the NiN order
+# three or four sentences: how many parameters does each have, can the two give **exactly
+# the same** logits (for which weights?) and why, and what does the NiN order
 # let you look at, position by position, that the other order hides?
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "written_nin_head", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
