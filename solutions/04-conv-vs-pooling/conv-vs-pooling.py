@@ -410,13 +410,8 @@ for module, shape in shapes:
 # or no sequence of allowed poolings reaches `H2 x W2`.
 #
 # The tests build and run your stack in torch, then check the rules, the output shape and the
-# parameter count. For the budget, Section 1 holds what you need: which quantities does a layer's
-# parameter count depend on, and are the height and width of the feature map among them? For
-# the shape, treat height and width separately (pass `(h, w)` pairs). Section 6's size rule
-# gives the sizes one allowed step can turn a size into; not every smaller size can be
-# reached, and picking each step by what looks best now (say, the biggest shrink) can miss a
-# size that another order of steps reaches. Try the candidates systematically: all sequences
-# of one step, then of two, and so on. Any stack that obeys the rules passes.
+# parameter count; any stack that obeys the rules passes. Section 1 (parameter counts) and
+# Section 6 (the size rule) hold what you need. Stuck? `ck.hint("design_stack")`.
 
 # %% nbgrader={"grade": false, "grade_id": "design_stack", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def design_stack(in_shape, out_shape, max_params):
@@ -735,8 +730,7 @@ ck.check_against_oracle(with_average_filters, "poolkit.avg_pool2d",
 # `F.avg_pool2d(x, kernel_size, stride, padding, count_include_pad=False)` for a square window
 # (`stride=None` means `stride = kernel_size`; `padding` is at most `kernel_size // 2`, as
 # torch requires). Build it from calls to **your** `depthwise_conv2d`, with no loop over
-# windows: one call gives every window's sum. Derive the other: which input, convolved with
-# which filter, gives at each output position the number of real pixels in that window?
+# windows. Stuck? `ck.hint("avg_pool2d_exclude_pad")`.
 #
 # NumPy only. The tests run your `depthwise_conv2d`, so finish Exercise 2 first. They use
 # inputs that contain zeros and negative values, with and without padding.
