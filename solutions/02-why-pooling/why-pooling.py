@@ -574,7 +574,7 @@ for args in cases:
 # ### Exercise 2: the input that breaks max pooling (2 points)
 #
 # The stripes of section 3 changed by 1.0 after a one-pixel shift. Can a shift do worse? Take
-# 2x2 max pooling with stride 2 on an `(H, W)` map with `H` even and `W` even and at least 4,
+# 2x2 max pooling with stride 2 on an `(H, W)` map, `H` and `W` even and `W` at least 4,
 # a circular shift of one pixel to the right (`np.roll(x, 1, axis=-1)`), and the relative
 # change of section 3. Inputs are **nonnegative**, as after a ReLU. (With negative values
 # allowed, the pooled map can be all zeros while the shifted one is not: no bound at all.)
@@ -582,8 +582,9 @@ for args in cases:
 # Write `worst_shift_input(height, width)` that returns `(x, bound)`:
 #
 # * `bound`: the largest relative change that **any** nonnegative `(height, width)` input
-#   can give, as a Python float. Derive it, don't measure it: compare each value of the
-#   shifted pooled map with the values of the unshifted pooled map it can come from.
+#   can give, as a Python float (does it depend on the size?). Derive it, don't measure it:
+#   compare each value of the shifted pooled map with the values of the unshifted pooled
+#   map it can come from.
 # * `x`: a float array of shape `(height, width)`, with no negative values and a pooled map
 #   that is not all zero, whose relative change reaches `bound` (to 1e-9).
 #
