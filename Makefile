@@ -43,9 +43,10 @@ hub-reset:
 	python3 -m poolgrade.authoring.hub reset
 
 ## test: run the whole test suite (library, notebooks, nbgrader, widgets, browser, grading)
-## on two workers; each test file stays on one, so its module fixtures are built once
+## on two workers; each test file stays on one, so its module fixtures are built once;
+## the 25 slowest tests are listed at the end (where the time goes)
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25 $(ARGS)
 
 ## test-fast: the unit tests only (tests/unit: poolkit's library and checks; about a minute)
 test-fast: $(STAMP)
