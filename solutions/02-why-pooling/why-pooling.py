@@ -27,7 +27,8 @@
 # reasons to pool:
 #
 # 1. **Fewer numbers, and a wider view.** Smaller feature maps mean fewer parameters,
-#    multiply-adds and memory in later layers, and each later value depends on a larger
+#    multiply-adds (the multiplications a layer does, each added to a sum; section 2 counts
+#    them) and memory in later layers, and each later value depends on a larger
 #    patch of the input image.
 # 2. **Invariance to small shifts.** If the input moves by a pixel, the pooled features (and
 #    so the prediction) should stay the same.
@@ -358,7 +359,7 @@ print(f"mean consistency, blur minus max: {tables['blur'].mean() - tables['max']
 
 # %% [markdown]
 # What to expect (and what our runs showed): the network **without pooling** changes its
-# mind most often, by a clear margin (more than 0.05 of the mean score below the lower of
+# mind most often, by a clear margin (a mean score more than 0.05 lower, in absolute terms, than the lower of
 # the two pooled networks): its dense layer sees every position of a 28x28 map, so a shape
 # that moves has to be recognised by other weights. The pooled networks are more
 # consistent, yet neither is invariant: even a one-pixel shift flips some predictions, and

@@ -68,8 +68,8 @@ import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
 # returning a shape: padding larger than half the window, and an output smaller than 1;
 # the last two lines show its messages. The padding limit is `p <= k // 2`, half the number
 # of taps rounded down, whatever the dilation: with `k=3, d=2` (a span of 5) torch accepts
-# `p=1` and refuses `p=2`, although some versions' messages speak of the "effective" kernel
-# size.
+# `p=1` and refuses `p=2`. (The message below says "effective kernel size", but the limit
+# it applies is `k // 2` taps: dilation does not raise it.)
 
 # %%
 def torch_length(L, k, s=None, p=0, d=1, ceil_mode=False):

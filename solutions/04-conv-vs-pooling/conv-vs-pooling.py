@@ -247,7 +247,8 @@ for name, weight, groups in [("full", full_weight, 1), ("depthwise", depthwise_w
 # Every convolution is affine, so it can never compute a maximum. One counterexample is enough:
 # take a 1×2 window, $a = (1, 0)$ and $b = (0, 1)$. Then $\max(a+b) = 1$ while
 # $\max(a) + \max(b) = 2$, and $\max(0) = 0$. An affine map $f$ would have to give
-# $f(a+b) - f(0) = \big(f(a) - f(0)\big) + \big(f(b) - f(0)\big)$.
+# $f(a+b) - f(0) = \big(f(a) - f(0)\big) + \big(f(b) - f(0)\big)$, but max pooling gives
+# $1 - 0$ on the left and $(1 - 0) + (1 - 0) = 2$ on the right: no affine map computes it.
 #
 # How close can a learned 2×2 stride-2 convolution get to max pooling? The answer depends on the
 # inputs; here each window holds 4 independent values from the standard normal distribution
@@ -304,7 +305,7 @@ for name, layer in candidates.items():
         per_output = layer.weight[0].numel()
         macs = out.numel() * per_output
     else:
-        macs = 0  # comparisons only: 3 per window for a 2x2 max
+        macs = 0  # no multiply-adds: a 2x2 max costs 3 comparisons per window, counted apart
     print(f"{name:<44} {str(tuple(out.shape)):<18} {count_parameters(layer):>7,} {macs:>14,}")
 
 # %% [markdown]
@@ -379,14 +380,16 @@ for module, shape in shapes:
 # names the known mistake your result matches ("your output equals ..."). Stuck after that?
 # `ck.hint("depthwise_conv2d")` (any exercise's function name) prints where to reread and a
 # rule (for Exercises 1, 3 and 4, questions that nudge); it also appears by itself after three
-# failed tries (three different versions of your function; rerunning a cell does not count).
+# failed tries (three versions of your function that differ in more than their numbers;
+# rerunning a cell does not count).
 
 # %% [markdown]
 # ### Exercise 1: design a stack to a target shape, within a parameter budget (4 points)
 #
 # Write `design_stack(in_shape, out_shape, max_params)`: a stack of layers that takes a batch of
-# shape `in_shape = (N, C, H, W)` to `out_shape = (N, C2, H2, W2)` (same `N`, and
-# `H2 <= H`, `W2 <= W`) with **at most `max_params` learnable parameters**, as torch counts them.
+# shape `in_shape = (N, C, H, W)` to `out_shape = (N, C2, H2, W2)` (the tests always give the
+# same `N`, and `H2 <= H`, `W2 <= W`) with **at most `max_params` learnable parameters**, as
+# torch counts them.
 # Describe the stack as data, a list of layer tuples:
 #
 # - `("conv", out_channels, kernel_size, stride, padding)`: `nn.Conv2d` (with its bias);
@@ -398,12 +401,13 @@ for module, shape in shapes:
 # and columns. The stack must be one a network could use; these
 # rules forbid tricks such as one huge stride-1 window:
 #
-# - at most 8 layers, and at most **one convolution**, which only changes the channel count:
-#   its output has the same height and width as its input;
+# - at most 8 layers in all (the convolution counts), and at most **one convolution**, which
+#   only changes the channel count: its output has the same height and width as its input;
 # - every pooling layer **downsamples with a small window**. In each axis (height, width) its
 #   (window, stride, padding) is either `(1, 1, 0)`, which leaves the axis alone, or one of six
 #   small steps: window 2 or 3, a stride from 2 up to the window (so windows leave no gap) and
-#   padding 0 or 1. At least one of the two axes must be downsampled.
+#   padding 0 or 1. At least one of the two axes must be downsampled. (On a very small axis a
+#   padded step can keep the size: window 2, stride 2, padding 1 turns 2 into 2.)
 #
 # When `in_shape` already equals `out_shape`, return the empty list `[]`. When no stack obeys
 # the rules within the budget, raise `ValueError`: either changing the channels costs too much,

@@ -183,7 +183,8 @@ print("return_indices on a 4x4 ramp (flat positions of the winners):", idx[0, 0]
 #
 # Keras `'same'` promises an output length of $\lceil L/s \rceil$ and pads just enough for the
 # last of those windows to fit, half before and half after; when the total is odd, the extra
-# pixel goes to the end (bottom, right), and when the windows already fit, it pads nothing.
+# pixel goes to the end (bottom, right), and when the windows already fit, it pads nothing
+# (with a window smaller than the stride, the last pixels may then be skipped).
 # (Exercise 1 turns this sentence into code.)
 #
 # What torch does with its `padding=p` argument:
@@ -1043,7 +1044,8 @@ for k, s, p in [(2, 2, 0), (3, 1, 0), (3, 2, 1), (2, 1, 1)]:
 # %% [markdown]
 # Max pooling passes every output's gradient on whole (its two sums agree in every row).
 # Average pooling does so too without padding; with padding, the share of each border window
-# that falls on the padding is lost. Max pooling's gradient reaches few inputs (the winners),
+# that falls on the padding goes nowhere, so the two sums differ (in either direction: the
+# gradients have both signs). Max pooling's gradient reaches few inputs (the winners),
 # average pooling's nearly all of them.
 #
 # Try it: write `max_pool2d_backward(grad_output, x, kernel_size, stride)` in NumPy (loop

@@ -278,8 +278,8 @@ print("sigmoid(z_1 - z_0):             ", torch.sigmoid(two_logits[:, 1] - two_l
 # Graded (run the test cells after each exercise). A failing check names the case and what
 # differs, and a mistake the course knows by name ("your output equals ..."); if you are
 # stuck, `ck.hint("design_head")` (or the name of any other exercise) prints the rule, and it
-# is also shown after three failed tries (three different versions of your function: running
-# the same cell again does not count).
+# is also shown after three failed tries (three versions of your function that differ in
+# more than their numbers: running the same cell again does not count).
 #
 # 1. `adaptive_avg_pool2d_np`: find torch's adaptive pooling windows by experiment, then
 #    write adaptive average pooling in NumPy.
