@@ -312,7 +312,7 @@ for name, c, h, w, units in heads:
 # | 1 | `max_pool2d_loops`: max pooling with loops | implement | 3 |
 # | 2 | `bug_counterexample`: find the bug in a classmate's max pooling | find the bug | 3 |
 # | 3 | `pool2d_vectorized`: pooling by window offsets, fast | implement | 2 |
-# | 4 | `input_from_pools`: an input from its two poolings | derive a rule | 3 |
+# | 4 | `input_from_max_pool`: an input from overlapping max pooling | derive a rule | 3 |
 # | 5 | *(written)* which pooling for an exposure estimate? | reasoning | 2 |
 #
 # Write NumPy only: no poolkit, torch or Keras inside your functions (the tests check).
@@ -603,146 +603,145 @@ ck.check_speed(pool2d_vectorized, big, 2, 1, 0, mode="max", loops=(600, 600, 2, 
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 4: an input from its two poolings (3 points)
+# ### Exercise 4: an input from its overlapping max pooling (3 points)
 #
-# A feature map `x` with no negative value went through 2x2 max pooling and 2x2 average
-# pooling, both with stride 2. You are given only the two outputs, `max_out` and `avg_out`,
-# both `(N, C, H, W)` float arrays (here `H` and `W` are the *pooled* sizes). Write `input_from_pools(max_out, avg_out)`
-# that returns a float array `x: (N, C, 2H, 2W)`, every value `>= 0`, whose two poolings are
-# `max_out` and `avg_out`, or raises `ValueError` when no such input exists (one impossible
-# window is enough).
+# Windows may overlap. With 2x2 windows at stride 1, window `(i, j)` covers rows `i`, `i+1`
+# and columns `j`, `j+1` of `x`: each window starts one position after the previous one, so
+# an input value sits in up to four windows. Overlapping pooling (a stride smaller than the
+# window) is real: AlexNet pools 3x3 windows at stride 2 (lesson 03).
 #
-# No rule is given: work out which (max, mean) pairs four numbers `>= 0` can have, and build
-# a window for each possible pair. Many inputs are right; the tests pool yours with PyTorch.
-# The `max_out` and `avg_out` the tests give are either possible or clearly impossible (no
-# rounding puzzles), and they include the edge cases: which
-# pairs sit exactly at the edge?
+# You are given only `pooled: (N, C, H, W)`, finite floats of any sign: the 2x2 stride-1 max
+# pooling, without padding, of an unknown `x`. Write `input_from_max_pool(pooled)` that
+# returns a finite float array `x: (N, C, H+1, W+1)` whose 2x2 stride-1 max pooling is
+# exactly `pooled`, or raises `ValueError` when no input has that pooling (one impossible
+# window anywhere is enough).
+#
+# No rule is given; many inputs can be right (the tests pool yours with PyTorch). First find
+# a `pooled` that no input can give.
 
-# %% nbgrader={"grade": false, "grade_id": "input_from_pools", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def input_from_pools(max_out, avg_out):
-    """A non-negative x: (N, C, 2H, 2W) whose 2x2/2 max and average poolings are max_out and
-    avg_out, both (N, C, H, W); ValueError when no such x exists."""
+# %% nbgrader={"grade": false, "grade_id": "input_from_max_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def input_from_max_pool(pooled):
+    """A finite float x: (N, C, H+1, W+1) whose 2x2 stride-1 max pooling is pooled:
+    (N, C, H, W); ValueError when no x has that pooling."""
     ### BEGIN SOLUTION
-    m = np.asarray(max_out, dtype=np.float64)
-    a = np.asarray(avg_out, dtype=np.float64)
-    # Four values >= 0 add up to 4a. The max is one of them and the others are >= 0, so
-    # m <= 4a; no value is above the max, so 4a <= 4m. Both edges are reached (m, 0, 0, 0 and
-    # m, m, m, m), and so is everything between: m once, and 3 equal shares of the rest.
-    if np.any(a > m) or np.any(m > 4 * a):
-        raise ValueError("a window of four values >= 0 needs mean <= max <= 4 * mean")
-    rest = (4 * a - m) / 3                      # between 0 and m exactly when the pair is possible
-    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
-    x[..., ::2, ::2] = m                        # the max in each window's top-left corner
+    p = np.asarray(pooled, dtype=np.float64)
+    # A value of x is at most the max of every window it sits in, so the largest x allowed
+    # takes, at each position, the min of the (1 to 4) windows covering it. Any x with this
+    # pooling lies below it everywhere, so if even this x pools too low somewhere, none
+    # reaches pooled. +inf padding leaves out the windows a border position is not in.
+    padded = np.pad(p, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=np.inf)
+    x = np.minimum(np.minimum(padded[..., :-1, :-1], padded[..., :-1, 1:]),
+                   np.minimum(padded[..., 1:, :-1], padded[..., 1:, 1:]))
+    back = np.maximum(np.maximum(x[..., :-1, :-1], x[..., :-1, 1:]),
+                      np.maximum(x[..., 1:, :-1], x[..., 1:, 1:]))
+    if np.any(back != p):                       # max and min pick values: no rounding
+        raise ValueError("some window's max is not reached by any input")
     return x
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_input_from_pools_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_input_from_max_pool_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 import poolkit
 from poolkit.checks.hints import expected_failure
 
 
-def check_built_input(max_t, avg_t, case):
-    """Fail unless input_from_pools(max_t, avg_t) is a float (N, C, 2H, 2W) array, every
-    value >= 0, whose 2x2/2 poolings (computed by PyTorch) are max_t and avg_t."""
-    built = ck.call(input_from_pools, max_t, avg_t, case=case,
-                    hint="this pair is possible in every window: build it, do not raise")
-    n, c, h, w = max_t.shape
+def check_built_input(pooled_t, case):
+    """Fail unless input_from_max_pool(pooled_t) is a finite float (N, C, H+1, W+1) array
+    whose 2x2 stride-1 max pooling (computed by PyTorch) is pooled_t."""
+    built = ck.call(input_from_max_pool, pooled_t, case=case,
+                    hint="some input has this pooling: build one, do not raise")
+    n, c, h, w = pooled_t.shape
     ck.require(bool(type(built) is np.ndarray and built.dtype.kind == "f"
-                    and built.shape == (n, c, 2 * h, 2 * w)),
-               f"expected a float numpy array of shape {(n, c, 2 * h, 2 * w)}, got "
+                    and built.shape == (n, c, h + 1, w + 1)),
+               f"expected a float numpy array of shape {(n, c, h + 1, w + 1)}, got "
                f"{getattr(built, 'shape', type(built).__name__)}", case=case,
-               hint="one 2x2 window of x for every value of max_out", exercise="input_from_pools")
-    ck.require(bool(np.isfinite(built).all() and (built >= 0).all()),
-               "your x holds a negative (or non-finite) value, but the input has none", case=case,
-               hint="every window here is possible: build each one with values >= 0",
-               exercise="input_from_pools")
-    ck.assert_close(poolkit.max_pool2d(built, 2, 2), max_t, case=case + ": max pooling of your x",
-                    hint="does window (i, j) cover rows 2i, 2i+1 and columns 2j, 2j+1 of x, and "
-                         "is none of its values above max_out there?", exercise="input_from_pools")
-    ck.assert_close(poolkit.avg_pool2d(built, 2, 2), avg_t, case=case + ": average pooling of your x",
-                    hint="the four values of a window must add up to 4 * avg_out there",
-                    exercise="input_from_pools")
+               hint="H windows at stride 1 need H + 1 rows of x", exercise="input_from_max_pool")
+    ck.require(bool(np.isfinite(built).all()), "your x holds a non-finite value", case=case,
+               hint="every value of x must be a finite number", exercise="input_from_max_pool")
+    ck.assert_close(poolkit.max_pool2d(built, 2, 1), pooled_t, case=case + ": max pooling of your x",
+                    hint="window (i, j) covers rows i, i+1 and columns j, j+1: a value of x "
+                         "counts in every window it sits in", exercise="input_from_max_pool")
 
 
-def check_impossible(max_t, avg_t, case):
-    """Fail unless input_from_pools(max_t, avg_t) raises ValueError."""
+def check_impossible(pooled_t, case):
+    """Fail unless input_from_max_pool(pooled_t) raises ValueError."""
     try:
         with expected_failure():            # raising is the right answer: no diagnosis here
-            ck.call(input_from_pools, max_t, avg_t, case=case)
+            ck.call(input_from_max_pool, pooled_t, case=case)
         raised = False
     except AssertionError as exc:
         if " raised ValueError" not in str(exc).partition("\n")[0]:
             raise
         raised = True
-    ck.require(raised, "no input with values >= 0 has these two poolings, but input_from_pools "
-               "returned one instead of raising ValueError", case=case,
-               hint="which (max, mean) pairs can four values >= 0 have? Test every window",
-               exercise="input_from_pools")
+    ck.require(raised, "no input has this max pooling, but input_from_max_pool returned one "
+               "instead of raising ValueError", case=case,
+               hint="where could the 5 go in x, and which windows would it raise?",
+               exercise="input_from_max_pool")
 
 
-check_built_input(np.array([[[[6., 2.], [2., 8.]]]]), np.array([[[[3.5, 1.], [1., 5.75]]]]),
-                  "the poolings of Section 1's 4x4 map")
-check_impossible(np.array([[[[4., 1.]]]]), np.array([[[[2., 3.]]]]),
-                 "max_out = [[4, 1]], avg_out = [[2, 3]]")
+check_built_input(np.array([[[[-2., -5., -1.], [-3., -4., -1.]]]]),
+                  "pooled = [[-2, -5, -1], [-3, -4, -1]]")
+check_impossible(np.array([[[[0., 0., 0.], [0., 5., 0.], [0., 0., 0.]]]]),
+                 "pooled: a 5 in the centre of a 3x3 map of zeros")
 print("visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "test_input_from_pools_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "test_input_from_max_pool_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
 import poolkit
 from poolkit.checks.hints import expected_failure
 
 
-def built_ok(max_t, avg_t, case):
-    """input_from_pools(max_t, avg_t) is non-negative and PyTorch pools it to the targets."""
-    built = ck.call(input_from_pools, max_t, avg_t, case=case,
-                    hint="every window of this case is possible: build it, do not raise")
-    n, c, h, w = max_t.shape
+def built_ok(pooled_t, case):
+    """input_from_max_pool(pooled_t) is finite and PyTorch pools it (2x2, stride 1) to pooled_t."""
+    built = ck.call(input_from_max_pool, pooled_t, case=case,
+                    hint="some input has this pooling: build one, do not raise")
+    n, c, h, w = pooled_t.shape
     ck.require(bool(type(built) is np.ndarray and built.dtype.kind == "f"
-                    and built.shape == (n, c, 2 * h, 2 * w)),
-               "not a float array of shape (N, C, 2H, 2W)", case=case, exercise="input_from_pools")
-    ck.require(bool(np.isfinite(built).all() and (built >= 0).all()),
-               "your x holds a negative (or non-finite) value, but the input has none", case=case,
-               hint="every window here is possible: build each one with values >= 0",
-               exercise="input_from_pools")
-    ck.assert_close(poolkit.max_pool2d(built, 2, 2), max_t, case=case + ": max pooling of your x",
-                    exercise="input_from_pools")
-    ck.assert_close(poolkit.avg_pool2d(built, 2, 2), avg_t, case=case + ": average pooling of your x",
-                    exercise="input_from_pools")
+                    and built.shape == (n, c, h + 1, w + 1)),
+               "not a float array of shape (N, C, H+1, W+1)", case=case, exercise="input_from_max_pool")
+    ck.require(bool(np.isfinite(built).all()), "your x holds a non-finite value", case=case,
+               exercise="input_from_max_pool")
+    ck.assert_close(poolkit.max_pool2d(built, 2, 1), pooled_t, case=case + ": max pooling of your x",
+                    exercise="input_from_max_pool")
 
 
-def raises_value_error(max_t, avg_t, case):
+def raises_value_error(pooled_t, case):
     try:
         with expected_failure():            # raising is the right answer: no diagnosis here
-            ck.call(input_from_pools, max_t, avg_t, case=case)
+            ck.call(input_from_max_pool, pooled_t, case=case)
         raised = False
     except AssertionError as exc:
         if " raised ValueError" not in str(exc).partition("\n")[0]:
             raise
         raised = True
-    ck.require(raised, "no input with values >= 0 has these poolings: expected ValueError",
-               case=case, exercise="input_from_pools")
+    ck.require(raised, "no input has this max pooling: expected ValueError",
+               case=case, exercise="input_from_max_pool")
 
 
-rng = np.random.default_rng(1804)
-m_r = rng.choice([0., 0.5, 1., 2., 3.25, 6.], size=(2, 3, 3, 4))
-m_r[1, 2, 2] = [1., 2., 3.25, 6.]
-a_r = m_r * rng.uniform(0.25, 1.0, size=m_r.shape)
-a_r[0, 0, 0] = m_r[0, 0, 0]                 # mean == max: four equal values
-a_r[1, 2, 2] = m_r[1, 2, 2] / 4             # max == 4 * mean: the max and three zeros
-built_ok(m_r, a_r, "random possible windows, with mean == max and max == 4 * mean rows")
-built_ok(np.zeros((1, 2, 2, 2)), np.zeros((1, 2, 2, 2)), "all zeros")
-built_ok(np.array([[[[4., 0.7, 0.]]]]), np.array([[[[1., 0.7, 0.]]]]),
-         "max == 4 * mean, mean == max, and a zero window")
-upper = m_r.copy()
-upper[1, 2, 2, 3] = 4 * a_r[1, 2, 2, 3] + 0.5
-raises_value_error(upper, a_r, "random windows, the last one with max above 4 * mean")
-lower = a_r.copy()
-lower[0, 0, 0, 0] = m_r[0, 0, 0, 0] + 0.5
-raises_value_error(m_r, lower, "random windows, the first one with mean above max")
-raises_value_error(np.array([[[[-1.]]]]), np.array([[[[-1.]]]]), "max = mean = -1")
-raises_value_error(np.array([[[[1., 0.]]]]), np.array([[[[0.5, 0.5]]]]), "a positive mean under a zero max")
-raises_value_error(np.array([[[[2.]]]]), np.array([[[[0.]]]]), "a positive max with a zero mean")
+def pooled_of(x):
+    """The 2x2 stride-1 max pooling of x, by PyTorch: a pooled map some input reaches."""
+    return poolkit.max_pool2d(np.asarray(x, dtype=np.float64), 2, 1)
+
+
+rng = np.random.default_rng(2604)
+random_maps = pooled_of(rng.integers(-3, 3, size=(2, 3, 5, 6)))     # small ints: many ties
+built_ok(random_maps, "random inputs of small integers, 2 samples, 3 channels, pooled 4x5")
+built_ok(pooled_of(-rng.integers(1, 4, size=(1, 2, 4, 7)) - 0.5), "random all-negative inputs, pooled 3x6")
+built_ok(np.array([[[[-2.5]]], [[[7.]]]]), "1x1 maps, one per sample")
+built_ok(np.array([[[[1., 3., 3., 2.]]]]), "a 1x4 map")
+built_ok(np.array([[[[0., 1.], [2., 3.]]]]), "a 2x2 map increasing to the bottom right")
+built_ok(np.array([[[[5., 0., 0.], [0., 0., 0.], [0., 0., 4.]]]]),
+         "a 3x3 map of zeros with its largest values in two corners")
+built_ok(np.array([[[[-1., -1., -2.], [-1., -3., -2.], [-4., -3., -3.]]]]), "a 3x3 map of ties")
+bad = random_maps.copy()
+bad[1, 2, 2, 2] = random_maps.max() + 1.0  # above every window around it
+raises_value_error(bad, "random inputs' pooling with ONE window, sample 1 channel 2, raised")
+raises_value_error(np.array([[[[0., 5., 0.]]]]), "a 1x3 map, a 5 between zeros")
+raises_value_error(np.array([[[[-1.], [-1.], [2.], [-1.]]]]), "a 4x1 map, a 2 between -1s")
+raises_value_error(np.array([[[[0., 5., 0.], [0., 0., 0.], [0., 0., 0.]]]]),
+                   "a 3x3 map of zeros, a 5 in the middle of the top row")
+raises_value_error(np.array([[[[9., 0., 9.], [0., 5., 0.], [9., 9., 9.]]]]),
+                   "a 3x3 map: a 5 beside 9s, each of its four cells also in a window of 0")
 ### END HIDDEN TESTS
 
 # %% [markdown]

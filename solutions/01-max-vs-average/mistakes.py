@@ -301,95 +301,82 @@ def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
             },
         ],
     },
-    "input_from_pools": {
-        # constant windows and a zero window (one right answer, whatever the construction),
-        # a possible pair in two windows, then impossible pairs: max above 4 * mean, mean
-        # above max, one bad window of two
+    "input_from_max_pool": {
+        # reachable maps (a strict max in a corner, a 1x1 map, a map increasing to the bottom
+        # right) and impossible ones (a 5 raised above the zeros around it, inside and on an
+        # edge); the grader's fresh redraws keep every value's order, and reachability
+        # depends on that order alone
         "probes": [literal_cases([
-            ((arr([[[[1.0, 2.0], [0.0, 3.5]]]]), arr([[[[1.0, 2.0], [0.0, 3.5]]]])), {},
-             "four equal values per window, one all-zero window"),
-            ((arr([[[[0.0]]]]), arr([[[[0.0]]]])), {}, "an all-zero window"),
-            # possible on most of the grader's fresh redraws (each array keeps its ties), so
-            # a layout mistake can be confirmed there
-            ((arr([[[[2.0, 2.0]]]]), arr([[[[1.0, 1.0]]]])), {}, "two windows, mean half the max"),
-            ((arr([[[[5.0]]]]), arr([[[[1.0]]]])), {}, "max above 4 * mean"),
-            ((arr([[[[1.0]]]]), arr([[[[2.0]]]])), {}, "mean above max"),
-            ((arr([[[[1.0, 5.0]]]]), arr([[[[1.0, 1.0]]]])), {}, "the second window: max above 4 * mean"),
-        ], names=("max_out", "avg_out"))],
+            ((arr([[[[3.0, 1.0, 2.0], [0.0, 1.0, 2.0]]]]),), {}, "a 2x3 map, its largest value in a corner"),
+            ((arr([[[[2.0]]]]),), {}, "a 1x1 map"),
+            ((arr([[[[0.0, 1.0], [2.0, 3.0]]]]),), {}, "a 2x2 map increasing to the bottom right"),
+            ((arr([[[[0.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 0.0, 0.0]]]]),), {},
+             "a 5 in the centre of zeros"),
+            ((arr([[[[0.0, 5.0, 0.0]]]]),), {}, "a 1x3 map, a 5 between zeros"),
+        ], names=("pooled",))],
         "mistakes": [
             {
-                "id": 'no_upper_bound',
-                "visible": False,     # the visible tests hold no such case: the hidden ones do
-                "matches": 'a window with its max above 4 x its mean accepted',
-                "explain": 'the other three values of a window add up to 4 * mean - max, and none of '
-                           'them may be negative: a pair with max above 4 * mean has no input, so '
-                           'raise ValueError for it',
-                "section": 'Exercise 4: which (max, mean) pairs can four values >= 0 have?',
+                "id": 'max_over_covering',
+                "matches": 'each value of x set to the max of the windows covering it',
+                "explain": 'a value of x counts in every window it sits in: the largest of their '
+                           'maxima pushes the other windows above their targets. Which of those '
+                           'maxima may a value of x not exceed?',
+                "section": 'Exercise 4: a value of x sits in up to four windows',
                 "source": '''
-def input_from_pools(max_out, avg_out):
-    m = np.asarray(max_out, dtype=np.float64)
-    a = np.asarray(avg_out, dtype=np.float64)
-    if np.any(a > m):
-        raise ValueError("the mean of a window is never above its max")
-    rest = (4 * a - m) / 3
-    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
-    x[..., ::2, ::2] = m
-    return x
+def input_from_max_pool(pooled):
+    p = np.asarray(pooled, dtype=np.float64)
+    padded = np.pad(p, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    return np.maximum(np.maximum(padded[..., :-1, :-1], padded[..., :-1, 1:]),
+                      np.maximum(padded[..., 1:, :-1], padded[..., 1:, 1:]))
 ''',
             },
             {
-                "id": 'no_lower_bound',
-                "matches": 'a window with its mean above its max accepted',
-                "explain": 'no value of a window is above its max, so neither is their mean: a pair '
-                           'with mean above max has no input, so raise ValueError for it',
-                "section": 'Exercise 4: which (max, mean) pairs can four values >= 0 have?',
+                "id": 'top_left_fill',
+                "matches": "each window's max at its top-left cell, the last row and column copied",
+                "explain": "window (i, j) also holds x's cells to its right and below, which are the "
+                           "top-left cells of the next windows: a larger neighbour raises this "
+                           "window's max above its target",
+                "section": 'Exercise 4: the windows overlap',
                 "source": '''
-def input_from_pools(max_out, avg_out):
-    m = np.asarray(max_out, dtype=np.float64)
-    a = np.asarray(avg_out, dtype=np.float64)
-    if np.any(m > 4 * a):
-        raise ValueError("the max of four values >= 0 is at most their sum")
-    rest = (4 * a - m) / 3
-    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
-    x[..., ::2, ::2] = m
-    return x
+def input_from_max_pool(pooled):
+    p = np.asarray(pooled, dtype=np.float64)
+    return np.pad(p, ((0, 0), (0, 0), (0, 1), (0, 1)), mode="edge")
 ''',
             },
             {
-                "id": 'all_windows_bad',
-                "matches": 'ValueError only when every window is impossible',
-                "explain": 'one impossible window is enough: no input can give it, whatever the other '
-                           'windows hold (np.any, not np.all)',
-                "section": 'Exercise 4 (one impossible window is enough)',
+                "id": 'no_check',
+                "matches": 'the largest input allowed, returned without checking that it pools back',
+                "explain": 'not every pooled map has an input: build your x, pool it again, and '
+                           'raise ValueError where it misses the target',
+                "section": 'Exercise 4 (raise when no input has that pooling)',
                 "source": '''
-def input_from_pools(max_out, avg_out):
-    m = np.asarray(max_out, dtype=np.float64)
-    a = np.asarray(avg_out, dtype=np.float64)
-    if np.all((a > m) | (m > 4 * a)):
-        raise ValueError("no window can be built")
-    rest = (4 * a - m) / 3
-    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
-    x[..., ::2, ::2] = m
-    return x
+def input_from_max_pool(pooled):
+    p = np.asarray(pooled, dtype=np.float64)
+    padded = np.pad(p, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=np.inf)
+    return np.minimum(np.minimum(padded[..., :-1, :-1], padded[..., :-1, 1:]),
+                      np.minimum(padded[..., 1:, :-1], padded[..., 1:, 1:]))
 ''',
             },
             {
-                "id": 'reshape_without_transpose',
-                "matches": 'right windows laid out by reshaping (N, C, H, W, 2, 2) straight to (N, C, 2H, 2W)',
-                "explain": "reshape keeps the order of the values in memory, so each window's four "
-                           "values land in one row of x instead of a 2x2 block: put each window axis "
-                           "next to the axis it extends, (N, C, H, 2, W, 2), before you reshape",
-                "section": 'NumPy mechanics (axes) and Exercise 4',
+                "id": 'raises_at_local_max',
+                "matches": 'ValueError for every value above all its neighbours',
+                "explain": 'a value above its neighbours can sit where no other window reaches '
+                           '(a corner, a 1x1 map), and a window can be impossible without being '
+                           'the largest around it: what decides is whether some cell of the '
+                           'window can hold its max without raising another window',
+                "section": 'Exercise 4: which inputs does one window constrain?',
                 "source": '''
-def input_from_pools(max_out, avg_out):
-    m = np.asarray(max_out, dtype=np.float64)
-    a = np.asarray(avg_out, dtype=np.float64)
-    if np.any(a > m) or np.any(m > 4 * a):
-        raise ValueError("a window of four values >= 0 needs mean <= max <= 4 * mean")
-    rest = (4 * a - m) / 3
-    n, c, h, w = m.shape
-    blocks = np.stack([np.stack([m, rest], axis=-1), np.stack([rest, rest], axis=-1)], axis=-2)
-    return blocks.reshape(n, c, 2 * h, 2 * w)
+def input_from_max_pool(pooled):
+    p = np.asarray(pooled, dtype=np.float64)
+    h, w = p.shape[-2:]
+    around = np.pad(p, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    neighbours = np.stack([around[..., 1 + di:1 + di + h, 1 + dj:1 + dj + w]
+                           for di in (-1, 0, 1) for dj in (-1, 0, 1) if (di, dj) != (0, 0)])
+    if np.any(p > neighbours.max(axis=0)):
+        raise ValueError("a window's max above all its neighbours cannot be reached")
+    padded = np.pad(p, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=np.inf)
+    return np.minimum(np.minimum(padded[..., :-1, :-1], padded[..., :-1, 1:]),
+                      np.minimum(padded[..., 1:, :-1], padded[..., 1:, 1:]))
 ''',
             },
         ],

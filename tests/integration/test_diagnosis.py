@@ -181,19 +181,20 @@ def test_a_mistake_that_raises_is_named_only_for_its_own_error(message, named, m
 
 
 def test_an_error_the_exercise_asks_for_is_matched_by_type(namespaces, monkeypatch):
-    """Lesson 01's input_from_pools must raise ValueError for impossible targets, in the
+    """Lesson 01's input_from_max_pool must raise ValueError for impossible targets, in the
     student's own words: a mistake in *when* it raises is named whatever the wording."""
-    lesson, exercise = "01-max-vs-average", "input_from_pools"
+    lesson, exercise = "01-max-vs-average", "input_from_max_pool"
     entry = diagnosis._catalogue()[exercise]
     assert entry.get("contract_errors") == ["ValueError"]
     mistake = next(m for (ex, _), m in mistakes_tool.known_mistakes(lesson).items()
-                   if ex == exercise and m["id"] == "all_windows_bad")
-    source = mistake["source"].replace('"no window can be built"',
-                                       '"impossible targets, sorry (window 3)"')
+                   if ex == exercise and m["id"] == "raises_at_local_max")
+    source = mistake["source"].replace(
+        '"a window\'s max above all its neighbours cannot be reached"',
+        '"impossible targets, sorry (window 3)"')
     assert source != mistake["source"]
     namespace = kernel_namespace(with_source(namespaces(lesson), source))
     monkeypatch.setattr(sys.modules["__main__"], exercise, namespace[exercise], raising=False)
-    assert diagnosis.diagnose(exercise)["id"] == "all_windows_bad"
+    assert diagnosis.diagnose(exercise)["id"] == "raises_at_local_max"
 
 
 def test_the_error_key_blanks_numbers_and_keeps_words():
@@ -671,10 +672,10 @@ def test_the_catalogue_spoof_fools_only_the_students_own_kernel(namespaces, monk
         x, (3, 2), None, 1)), "the spoof is meant to be correct off the probes"
     assert grader_diagnosis("max_pool2d_loops", "max_pool2d_loops", spoofed)[:2] == (None, [])
 
-    exec(diagnosis_spoof.SPOOF_INPUT_FROM_POOLS, kernel)
-    assert diagnosis.diagnose("input_from_pools",
-                              kernel["input_from_pools"])["id"] == "no_upper_bound"
-    visible = [src for gid, src, _ in grading_cells(lesson, "input_from_pools")
+    exec(diagnosis_spoof.SPOOF_INPUT_FROM_MAX_POOL, kernel)
+    assert diagnosis.diagnose("input_from_max_pool",
+                              kernel["input_from_max_pool"])["id"] == "no_check"
+    visible = [src for gid, src, _ in grading_cells(lesson, "input_from_max_pool")
                if gid.endswith("_visible")]
     names = harness.answer_names(solution_sources(lesson))
     outcome = harness.run_test_cell(visible[0], names, remote_caller(kernel))

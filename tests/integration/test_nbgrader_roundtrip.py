@@ -125,7 +125,7 @@ class Student:
 
 def attack_students(release_nb, solution_nb, exercises) -> list[Student]:
     """Attacks on lesson 01 (array outputs, so every comparison trick applies)."""
-    e1, e2, e3, e4 = ("max_pool2d_loops", "pool2d_vectorized", "input_from_pools",
+    e1, e2, e3, e4 = ("max_pool2d_loops", "pool2d_vectorized", "input_from_max_pool",
                       "bug_counterexample")
     assert {e1, e2, e3, e4} <= set(exercises), exercises
     wrong = load_wrong(ATTACK_LESSON)
@@ -133,7 +133,7 @@ def attack_students(release_nb, solution_nb, exercises) -> list[Student]:
     vectorized_wrong = wrong[e2][1][1]    # a wrong answer to the vectorized exercise
     # a wrong answer that fails the visible test as well as the hidden one
     e3_wrong_everywhere = next(source for label, source in wrong[e3]
-                               if "the shape of max_out" in label)
+                               if "(N, C, 2H, 2W)" in label)
     students = []
 
     def student(name, note, edit, expect):

@@ -74,54 +74,46 @@ def bug_counterexample():
     return x, 3, 1, 0
 '''),
     ],
-    "input_from_pools": [
-        # strict bounds differ from the solution only where mean == max or max == 4 * mean,
-        # two arrays in a tie that the grader's fresh inputs do not keep, so it is not a
-        # known mistake the grader could always confirm: the hidden test's edge cases fail it
-        ('ValueError also at the edges, mean == max and max == 4 x mean', '''
-def input_from_pools(max_out, avg_out):
-    m = np.asarray(max_out, dtype=np.float64)
-    a = np.asarray(avg_out, dtype=np.float64)
-    if np.any(a >= m) or np.any(m >= 4 * a):
-        raise ValueError("a window needs mean < max < 4 * mean")
-    rest = (4 * a - m) / 3
-    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
-    x[..., ::2, ::2] = m
+    "input_from_max_pool": [
+        # the probes hold one channel of one sample: a check of the first plane only behaves
+        # there as the solution does, so no probe can pin it down; the hidden test's batch
+        # with one impossible window in sample 1, channel 2 fails it
+        ('the check made on the first sample and channel only', '''
+def input_from_max_pool(pooled):
+    p = np.asarray(pooled, dtype=np.float64)
+    padded = np.pad(p, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=np.inf)
+    x = np.minimum(np.minimum(padded[..., :-1, :-1], padded[..., :-1, 1:]),
+                   np.minimum(padded[..., 1:, :-1], padded[..., 1:, 1:]))
+    back = np.maximum(np.maximum(x[..., :-1, :-1], x[..., :-1, 1:]),
+                      np.maximum(x[..., 1:, :-1], x[..., 1:, 1:]))
+    if not np.array_equal(back[0, 0], p[0, 0]):
+        raise ValueError("some window's max is not reached")
     return x
 '''),
-        ('every window filled with its max: the mean is ignored', '''
-def input_from_pools(max_out, avg_out):
-    m = np.asarray(max_out, dtype=np.float64)
-    return np.repeat(np.repeat(m, 2, axis=-2), 2, axis=-1)
-'''),
-        ('the max and the rest of the sum in one other cell: ValueError once mean > max / 2', '''
-def input_from_pools(max_out, avg_out):
-    m = np.asarray(max_out, dtype=np.float64)
-    a = np.asarray(avg_out, dtype=np.float64)
-    rest = 4 * a - m
-    if np.any(rest < 0) or np.any(rest > m):
-        raise ValueError("no window can be built")
-    x = np.zeros(m.shape[:2] + (2 * m.shape[2], 2 * m.shape[3]))
-    x[..., ::2, ::2] = m
-    x[..., ::2, 1::2] = rest
+        ('each window\'s max at its top-left cell, the last row and column the smallest value', '''
+def input_from_max_pool(pooled):
+    p = np.asarray(pooled, dtype=np.float64)
+    n, c, h, w = p.shape
+    x = np.full((n, c, h + 1, w + 1), p.min())
+    x[..., :h, :w] = p
     return x
 '''),
-        ('negative values clipped to zero instead of a ValueError', '''
-def input_from_pools(max_out, avg_out):
-    m = np.asarray(max_out, dtype=np.float64)
-    a = np.asarray(avg_out, dtype=np.float64)
-    rest = np.clip((4 * a - m) / 3, 0, None)
-    x = np.repeat(np.repeat(rest, 2, axis=-2), 2, axis=-1)
-    x[..., ::2, ::2] = m
+        ('the min over the windows below and to the right, not the ones covering each cell', '''
+def input_from_max_pool(pooled):
+    p = np.asarray(pooled, dtype=np.float64)
+    padded = np.pad(p, ((0, 0), (0, 0), (0, 2), (0, 2)), constant_values=np.inf)
+    x = np.minimum(np.minimum(padded[..., :-1, :-1], padded[..., :-1, 1:]),
+                   np.minimum(padded[..., 1:, :-1], padded[..., 1:, 1:]))
+    back = np.maximum(np.maximum(x[..., :-1, :-1], x[..., :-1, 1:]),
+                      np.maximum(x[..., 1:, :-1], x[..., 1:, 1:]))
+    if not np.array_equal(back, p):
+        raise ValueError("some window's max is not reached")
     return x
 '''),
-        ('one value per window: x has the shape of max_out', '''
-def input_from_pools(max_out, avg_out):
-    m = np.asarray(max_out, dtype=np.float64)
-    a = np.asarray(avg_out, dtype=np.float64)
-    if np.any(a > m) or np.any(m > 4 * a):
-        raise ValueError("a window of four values >= 0 needs mean <= max <= 4 * mean")
-    return a.copy()
+        ('every window tiled with its max, as for stride 2: x of shape (N, C, 2H, 2W)', '''
+def input_from_max_pool(pooled):
+    p = np.asarray(pooled, dtype=np.float64)
+    return np.repeat(np.repeat(p, 2, axis=-2), 2, axis=-1)
 '''),
     ],
 }

@@ -28,9 +28,9 @@ from .catalogue import (
     keras_cell,
 )
 
-# A diagnosis steered by the shipped probes: input_from_pools falls back to zeros and answers
-# the probes as the known mistake "no_upper_bound" does (kept with the diagnosis' own tests).
-from .diagnosis_spoof import SPOOF_INPUT_FROM_POOLS
+# A diagnosis steered by the shipped probes: input_from_max_pool falls back to zeros and
+# answers the probes as the known mistake "no_check" does (kept with the diagnosis' own tests).
+from .diagnosis_spoof import SPOOF_INPUT_FROM_MAX_POOL
 
 L01, L05 = LESSONS
 
@@ -522,15 +522,16 @@ ATTACKS: list[Attack] = [
            "cell prints them; the written answer holds <script> and <img onerror> (correct "
            "answers)", answers={"max_pool2d_loops": LOG_INPUTS,
                                 "written_max_vs_avg": SCRIPT_ANSWER},
-           added_cells=(("input_from_pools", PRINT_LOGGED_INPUTS),)),
+           added_cells=(("input_from_max_pool", PRINT_LOGGED_INPUTS),)),
     Attack("attack-disk-filler", L01, "killing-the-grader",
            "a last cell writes 32 MiB files into the scratch folder, home, /tmp, /dev/shm and "
            "the socket folder, up to 1 GiB each, and prints what it wrote (correct answers)",
            added_cells=(("written_max_vs_avg", DISK_FILLER),)),
     Attack("attack-diagnosis-spoof", L01, "other",
-           "input_from_pools is wrong on the tests and returns the outputs of a known mistake "
-           "(no upper bound on the max) on the diagnosis probes shipped in poolkit",
-           answers={"input_from_pools": SPOOF_INPUT_FROM_POOLS}, loses=("input_from_pools",)),
+           "input_from_max_pool is wrong on the tests and returns the outputs of a known mistake "
+           "(no check that its input pools back) on the diagnosis probes shipped in poolkit",
+           answers={"input_from_max_pool": SPOOF_INPUT_FROM_MAX_POOL},
+           loses=("input_from_max_pool",)),
     Attack("attack-scratch-copy-and-relay", L05, "numpy-only-dodge",
            "torch_to_keras imports a copy of poolkit made by the main kernel; "
            "keras_same_max_pool2d asks a relay process of the main kernel",

@@ -37,7 +37,7 @@ NOTEBOOKS = {"01-max-vs-average": "max-vs-average.ipynb",
              "05-keras-and-pytorch": "keras-and-pytorch.ipynb"}
 EXERCISES = {
     "01-max-vs-average": ("max_pool2d_loops", "bug_counterexample", "pool2d_vectorized",
-                          "input_from_pools"),
+                          "input_from_max_pool"),
     "05-keras-and-pytorch": ("keras_same_max_pool", "torch_to_keras", "pool_nets"),
 }
 
@@ -252,7 +252,7 @@ def _fn(signature: str, body: str) -> str:
 SIG = {
     "max_pool2d_loops": "max_pool2d_loops(x, kernel_size, stride=None, padding=0)",
     "pool2d_vectorized": 'pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max")',
-    "input_from_pools": "input_from_pools(max_out, avg_out)",
+    "input_from_max_pool": "input_from_max_pool(pooled)",
     "same_padding": "same_padding(size, pool_size, strides=None)",
     "keras_same_max_pool2d": "keras_same_max_pool2d(x, pool_size, strides=None)",
     "torch_to_keras": "torch_to_keras(layer, input_hw)",
@@ -302,18 +302,19 @@ for di in range(k):
         out = np.maximum(out, part) if mode == "max" else out + part
 return out if mode == "max" else out / (k * k)
 '''
-INPUT_FROM_POOLS_BODY = '''top = np.asarray(max_out, dtype=np.float64)
-total = 4 * np.asarray(avg_out, dtype=np.float64)      # each window's sum
-# four values >= 0 with this max and sum exist exactly when max <= sum <= 4 * max
-if not (np.all(top <= total) and np.all(total <= 4 * top)):
-    raise ValueError("some window has no four values >= 0 with this max and mean")
-share = np.clip((total - top) / 3, 0, top)             # the three values beside the max
-n, c, h, w = top.shape
-x = np.empty((n, c, 2 * h, 2 * w))
+INPUT_FROM_MAX_POOL_BODY = '''p = np.asarray(pooled, dtype=np.float64)
+h, w = p.shape[-2:]
+# each value of x: the smallest max among the windows that hold it (the largest x allowed)
+x = np.full(p.shape[:2] + (h + 1, w + 1), np.inf)
 for di in (0, 1):
     for dj in (0, 1):
-        x[:, :, di::2, dj::2] = share
-x[:, :, 1::2, 1::2] = top                              # the max: bottom right of each window
+        x[:, :, di:di + h, dj:dj + w] = np.minimum(x[:, :, di:di + h, dj:dj + w], p)
+back = np.full(p.shape, -np.inf)
+for di in (0, 1):
+    for dj in (0, 1):
+        back = np.maximum(back, x[:, :, di:di + h, dj:dj + w])
+if np.any(back != p):                                  # even the largest x misses a window
+    raise ValueError("no input has this max pooling")
 return x
 '''
 SAME_PADDING_BODY = '''strides = pool_size if strides is None else strides
@@ -388,7 +389,7 @@ return {"torch_output": torch_wrap(torch_output), "keras_output": torch_wrap(ker
 
 MAX_LOOPS_OK = _fn(SIG["max_pool2d_loops"], MAX_LOOPS_BODY)
 VECTORIZED_OK = _fn(SIG["pool2d_vectorized"], VECTORIZED_BODY)
-INPUT_FROM_POOLS_OK = _fn(SIG["input_from_pools"], INPUT_FROM_POOLS_BODY)
+INPUT_FROM_MAX_POOL_OK = _fn(SIG["input_from_max_pool"], INPUT_FROM_MAX_POOL_BODY)
 SAME_PADDING_OK = _fn(SIG["same_padding"], SAME_PADDING_BODY)
 SAME_PADDING_WRONG = _zeros("same_padding")
 # keras_same_max_pool2d without calling same_padding: the cell of Exercise 1 of lesson 05
@@ -649,7 +650,7 @@ def _import(name, globals=None, locals=None, fromlist=(), level=0):
 builtins.__import__ = _import
 
 
-''' + _zeros("input_from_pools")
+''' + _zeros("input_from_max_pool")
 
 FAKE_ORACLE = '''import ast
 import subprocess
@@ -693,7 +694,7 @@ class _SwallowEverything(ast.NodeTransformer):
 get_ipython().ast_transformers.append(_SwallowEverything())
 
 
-''' + _zeros("input_from_pools")
+''' + _zeros("input_from_max_pool")
 
 PRE_RUN_CELL = _with_fake("import importlib\n") + '''
 _real_reload = importlib.reload
@@ -1485,7 +1486,7 @@ return {ZEROS}
 HUGE_FILE = '''_written = []
 
 
-''' + _fn(SIG["input_from_pools"], f'''if not _written:
+''' + _fn(SIG["input_from_max_pool"], f'''if not _written:
     _written.append(True)
     chunk = b"\\0" * (1 << 20)
     try:
@@ -1497,7 +1498,7 @@ HUGE_FILE = '''_written = []
 return {ZEROS}
 ''')
 
-SEGFAULT = _fn(SIG["input_from_pools"], f'''import sys
+SEGFAULT = _fn(SIG["input_from_max_pool"], f'''import sys
 
 sys.setrecursionlimit(10 ** 7)
 nested = []
@@ -1639,8 +1640,8 @@ HUGE_ARRAY = _zeros("pool2d_vectorized",
 PRINT_FLOOD_FN = '''_LINE = "x" * 1023 + "\\n"
 
 
-''' + _fn(SIG["input_from_pools"], 'print(_LINE * 2048, end="")          # 2 MB on every call\n'
-          + INPUT_FROM_POOLS_BODY)
+''' + _fn(SIG["input_from_max_pool"], 'print(_LINE * 2048, end="")          # 2 MB on every call\n'
+          + INPUT_FROM_MAX_POOL_BODY)
 
 PRINT_FLOOD_CELL = '''for _ in range(64):
     print("y" * (1 << 20))               # 64 lines of 1 MB each
@@ -1780,15 +1781,15 @@ _FIRST_ROUND: list[Attack] = [
            loses=("max_pool2d_loops",)),
     Attack("attack-import-hook", L02, "rebinding",
            "builtins.__import__ hook hands the notebook a fake importlib and a fake "
-           "poolkit.checks", answers={"input_from_pools": IMPORT_HOOK},
-           loses=("input_from_pools",)),
+           "poolkit.checks", answers={"input_from_max_pool": IMPORT_HOOK},
+           loses=("input_from_max_pool",)),
     Attack("attack-fake-oracle-subprocess", L02, "rebinding",
            "subprocess.run replaced so that the reference process 'answers' zeros for "
            "max/avg pooling", answers={"pool2d_vectorized": FAKE_ORACLE},
            loses=("pool2d_vectorized",)),
     Attack("attack-ast-try-except", L02, "rebinding",
            "an IPython ast_transformer wraps every later cell in try/except BaseException",
-           answers={"input_from_pools": AST_TRY_EXCEPT}, loses=("input_from_pools",)),
+           answers={"input_from_max_pool": AST_TRY_EXCEPT}, loses=("input_from_max_pool",)),
     Attack("attack-pre-run-cell-hook", L02, "rebinding",
            "pre_run_cell/post_run_cell hooks swap importlib.reload for a relaxed one only "
            "while a test cell runs", answers={"max_pool2d_loops": PRE_RUN_CELL},
@@ -1831,7 +1832,7 @@ _FIRST_ROUND: list[Attack] = [
     Attack("attack-copy-gradebook-and-peers", L02, "reading-secrets",
            "hard-links or copies gradebook.db and other students' notebooks into the "
            "working folder (correct answers)",
-           added_cells=(("input_from_pools", STEAL_GRADEBOOK),)),
+           added_cells=(("input_from_max_pool", STEAL_GRADEBOOK),)),
     Attack("attack-print-hidden-tests", L02, "reading-secrets",
            "max_pool2d_loops prints __main__._ih[-1] (the test cell calling it) so hidden "
            "test source lands in the feedback (correct answer)",
@@ -1854,12 +1855,12 @@ _FIRST_ROUND: list[Attack] = [
            "pool2d_vectorized starts a fork bomb capped at 2000 processes (children sleep 5 s)",
            answers={"pool2d_vectorized": FORK_BOMB}, loses=("pool2d_vectorized",)),
     Attack("attack-huge-file", L02, "killing-the-grader",
-           "input_from_pools writes a 6 GiB file into the working folder",
-           answers={"input_from_pools": HUGE_FILE}, loses=("input_from_pools",)),
+           "input_from_max_pool writes a 6 GiB file into the working folder",
+           answers={"input_from_max_pool": HUGE_FILE}, loses=("input_from_max_pool",)),
     Attack("attack-segfault", L02, "killing-the-grader",
-           "input_from_pools overflows the C stack (repr of a deeply nested list) and "
-           "segfaults the kernel", answers={"input_from_pools": SEGFAULT},
-           loses=("input_from_pools",)),
+           "input_from_max_pool overflows the C stack (repr of a deeply nested list) and "
+           "segfaults the kernel", answers={"input_from_max_pool": SEGFAULT},
+           loses=("input_from_max_pool",)),
     Attack("attack-unclosed-hidden-marker", L02, "feedback-crash",
            "a correct max_pool2d_loops whose comment holds `### BEGIN HIDDEN TESTS` with no END",
            answers={"max_pool2d_loops": UNCLOSED_HIDDEN}),
@@ -1870,14 +1871,14 @@ _FIRST_ROUND: list[Attack] = [
     Attack("attack-symlink-secrets", L02, "other",
            "hands in symlinks to /etc/shadow, /etc/passwd, the gradebook, the config, the "
            "course root and / and prints what it can read through them (correct answers)",
-           added_cells=(("input_from_pools", SYMLINK_READER),),
+           added_cells=(("input_from_max_pool", SYMLINK_READER),),
            files={"shadow": Symlink("/etc/shadow"), "passwd": Symlink("/etc/passwd"),
                   "gradebook.db": Symlink("../../../gradebook.db"),
                   "config.py": Symlink("../../../nbgrader_config.py"),
                   "course": Symlink("../../.."), "root": Symlink("/")}),
     Attack("attack-symlink-loops", L02, "other",
            "hands in a self-referencing link, a dangling link and a link chain (correct answers)",
-           added_cells=(("input_from_pools", SYMLINK_LOOPS_CELL),),
+           added_cells=(("input_from_max_pool", SYMLINK_LOOPS_CELL),),
            files={"loop": Symlink("loop"), "missing": Symlink("/nonexistent/grader/file"),
                   "deep": Symlink("loop")}),
     Attack("attack-rigged-subclass", L02, "other",
@@ -1888,9 +1889,9 @@ _FIRST_ROUND: list[Attack] = [
            "pool2d_vectorized returns a broadcast view that is 80 GB as data",
            answers={"pool2d_vectorized": HUGE_ARRAY}, loses=("pool2d_vectorized",)),
     Attack("attack-print-flood", L02, "other",
-           "input_from_pools prints 2 MB on every call and a cell prints 64 lines of 1 MB "
-           "(correct answers)", answers={"input_from_pools": PRINT_FLOOD_FN},
-           added_cells=(("input_from_pools", PRINT_FLOOD_CELL),)),
+           "input_from_max_pool prints 2 MB on every call and a cell prints 64 lines of 1 MB "
+           "(correct answers)", answers={"input_from_max_pool": PRINT_FLOOD_FN},
+           added_cells=(("input_from_max_pool", PRINT_FLOOD_CELL),)),
     # --------------------------------------------------------------- lesson 05
     Attack("attack-user-ns-want", L05, "expected-in-process",
            "keras_same_max_pool2d returns the visible test's `want` from "

@@ -137,14 +137,14 @@ def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
 SPOOF_MAX_POOL2D_LOOPS = _MAX_POOL2D_LOOPS_CORRECT + spoof_tail(
     "01-max-vs-average", "max_pool2d_loops", "max_pool2d_loops", "zero_padding")
 
-# Lesson 01, input_from_pools, in the attack catalogue's style: a forging function that falls
-# back to a wrong value (so its checks fail and the diagnosis runs) and answers the probes as
-# a solution without the upper bound (max <= 4 * mean) would.  Its test cells run in the main
-# kernel, where poolkit (and so the catalogue) can be read; honest grade: the exercise loses
-# its points and no mistake is named.
-SPOOF_INPUT_FROM_POOLS = '''import numpy as np
+# Lesson 01, input_from_max_pool, in the attack catalogue's style: a forging function that
+# falls back to a wrong value (so its checks fail and the diagnosis runs) and answers the
+# probes as a solution that never checks its input pools back (never raises) would.  Its test
+# cells run in the main kernel, where poolkit (and so the catalogue) can be read; honest
+# grade: the exercise loses its points and no mistake is named.
+SPOOF_INPUT_FROM_MAX_POOL = '''import numpy as np
 
 
-def input_from_pools(max_out, avg_out):
+def input_from_max_pool(pooled):
     return np.zeros((1, 1, 1, 1))
-''' + spoof_tail("01-max-vs-average", "input_from_pools", "input_from_pools", "no_upper_bound")
+''' + spoof_tail("01-max-vs-average", "input_from_max_pool", "input_from_max_pool", "no_check")
