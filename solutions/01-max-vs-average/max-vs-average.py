@@ -616,7 +616,7 @@ ck.check_speed(pool2d_vectorized, big, 2, 1, 0, mode="max", loops=(600, 600, 2, 
 # exactly `pooled`, or raises `ValueError` when no input has that pooling (one impossible
 # window anywhere is enough).
 #
-# No rule is given; many inputs can be right (the tests pool yours with PyTorch). First find
+# No rule is given; many inputs can be right (the tests pool yours and compare). First find
 # a `pooled` that no input can give.
 
 # %% nbgrader={"grade": false, "grade_id": "input_from_max_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -647,7 +647,8 @@ from poolkit.checks.hints import expected_failure
 
 def check_built_input(pooled_t, case):
     """Fail unless input_from_max_pool(pooled_t) is a finite float (N, C, H+1, W+1) array
-    whose 2x2 stride-1 max pooling (computed by PyTorch) is pooled_t."""
+    whose 2x2 stride-1 max pooling (poolkit's, which the test suite checks against PyTorch)
+    is pooled_t."""
     built = ck.call(input_from_max_pool, pooled_t, case=case,
                     hint="some input has this pooling: build one, do not raise")
     n, c, h, w = pooled_t.shape
@@ -692,7 +693,7 @@ from poolkit.checks.hints import expected_failure
 
 
 def built_ok(pooled_t, case):
-    """input_from_max_pool(pooled_t) is finite and PyTorch pools it (2x2, stride 1) to pooled_t."""
+    """input_from_max_pool(pooled_t) is finite and pools (2x2, stride 1) to pooled_t."""
     built = ck.call(input_from_max_pool, pooled_t, case=case,
                     hint="some input has this pooling: build one, do not raise")
     n, c, h, w = pooled_t.shape
@@ -719,7 +720,7 @@ def raises_value_error(pooled_t, case):
 
 
 def pooled_of(x):
-    """The 2x2 stride-1 max pooling of x, by PyTorch: a pooled map some input reaches."""
+    """The 2x2 stride-1 max pooling of x: a pooled map some input reaches."""
     return poolkit.max_pool2d(np.asarray(x, dtype=np.float64), 2, 1)
 
 
