@@ -325,10 +325,10 @@ for name, c, h, w, units in heads:
 #
 # Write `max_pool2d_loops(x, kernel_size, stride=None, padding=0)` for `x: (N, C, H, W)`,
 # with two Python loops over the output positions (Section 3). The tests read your code: the
-# two loops must be nested in the function itself (loops over samples or channels are not
-# needed, since `.max(axis=(-2, -1))` handles all of them at once), and NumPy's window views
-# such as `sliding_window_view` are not allowed. It
-# must match PyTorch's `nn.MaxPool2d`:
+# two loops must be nested in the function itself (loops over samples or channels are
+# allowed but not needed: `.max(axis=(-2, -1))` handles all of them at once), and NumPy's
+# window views such as `sliding_window_view` are not allowed. It must match PyTorch's
+# `nn.MaxPool2d`:
 #
 # * `kernel_size`, `stride` and `padding` are each an int (the same for height and width) or
 #   an `(h, w)` pair; `stride=None` means `stride = kernel_size`;
@@ -393,7 +393,7 @@ ck.check_against_oracle(max_pool2d_loops, "poolkit.max_pool2d",
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 2: find the bug (3 points)
+# ### Exercise 2: find the bug (3 points: 2 for the input that exposes it, 1 for the written fix)
 #
 # A classmate wrote max pooling with loops (square windows, ints only). It gives the right
 # answer on the hand example of Section 1, and on every other example they tried:
@@ -548,8 +548,9 @@ ck.require(not np.array_equal(_stride_wide(xh, kh, sh, ph), poolkit.max_pool2d(x
 # `"max"` (as Exercise 1) or `"avg"` (as PyTorch's `nn.AvgPool2d`: zero padding, every
 # window divided by `k * k`, Section 3).
 #
-# The hidden test allows it at most a third of the CPU time a loop version needs on a `600x600` input
-# with `kernel_size=2, stride=1`: offset slicing makes it easily, a loop over outputs cannot.
+# The hidden test allows it at most a third of the CPU time that the course's own loop version
+# (two loops over output positions, like Exercise 1) needs on a `600x600` input with
+# `kernel_size=2, stride=1`: offset slicing makes it easily, a loop over outputs cannot.
 
 # %% nbgrader={"grade": false, "grade_id": "pool2d_vectorized", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
