@@ -326,7 +326,7 @@ for name, c, h, w, units in heads:
 # Write `max_pool2d_loops(x, kernel_size, stride=None, padding=0)` for `x: (N, C, H, W)`,
 # with two Python loops over the output positions (Section 3). The tests read your code: the
 # two loops must be nested in the function itself (loops over samples or channels are
-# allowed but not needed: `.max(axis=(-2, -1))` handles all of them at once), and NumPy's
+# allowed but not needed: `.max(axis=(-2, -1))` handles them all), and NumPy's
 # window views such as `sliding_window_view` are not allowed. It must match PyTorch's
 # `nn.MaxPool2d`:
 #
@@ -393,7 +393,7 @@ ck.check_against_oracle(max_pool2d_loops, "poolkit.max_pool2d",
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ### Exercise 2: find the bug (3 points: 2 for the input that exposes it, 1 for the written fix)
+# ### Exercise 2: find the bug (3 points)
 #
 # A classmate wrote max pooling with loops (square windows, ints only). It gives the right
 # answer on the hand example of Section 1, and on every other example they tried:
@@ -421,14 +421,14 @@ print(buggy_max_pool2d(fmap[None, None], 2, 2)[0, 0])      # Section 1's 4x4 map
 # %% [markdown]
 # Read it line by line and find the bug. Then
 #
-# **(a)** write `bug_counterexample()` that returns a tuple `(x, kernel_size, stride, padding)`
+# **(a)** (2 points) write `bug_counterexample()` that returns a tuple `(x, kernel_size, stride, padding)`
 # on which `buggy_max_pool2d` gives a different result from real max pooling: `x` a float
 # array of shape `(N, C, H, W)` with `N, C <= 8` and `H, W <= 16`, ints `kernel_size` and
 # `stride` from 1 to 16, and an int `padding` that PyTorch accepts
 # (`padding <= kernel_size // 2`). Choose the values in `x` on purpose: with a lucky input
 # the bug stays hidden.
 #
-# **(b)** in the cell after the test, say which line is wrong, why the classmate's tests did
+# **(b)** (1 point) in the cell after the test, say which line is wrong, why the classmate's tests did
 # not catch it, and how to fix it.
 
 # %% nbgrader={"grade": false, "grade_id": "bug_counterexample", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -548,9 +548,8 @@ ck.require(not np.array_equal(_stride_wide(xh, kh, sh, ph), poolkit.max_pool2d(x
 # `"max"` (as Exercise 1) or `"avg"` (as PyTorch's `nn.AvgPool2d`: zero padding, every
 # window divided by `k * k`, Section 3).
 #
-# The hidden test allows it at most a third of the CPU time that the course's own loop version
-# (two loops over output positions, like Exercise 1) needs on a `600x600` input with
-# `kernel_size=2, stride=1`: offset slicing makes it easily, a loop over outputs cannot.
+# The hidden test allows it at most a third of the CPU time of a loop over output positions
+# (as in Exercise 1) on a `600x600` input with `kernel_size=2, stride=1`.
 
 # %% nbgrader={"grade": false, "grade_id": "pool2d_vectorized", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def pool2d_vectorized(x, kernel_size, stride=None, padding=0, mode="max"):
