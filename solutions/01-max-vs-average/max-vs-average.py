@@ -267,8 +267,9 @@ print("average (padding counted):\n", poolkit.avg_pool2d(small, 3, 2, 1)[0, 0])
 # positions. Turn the loops around: fix one offset `(di, dj)` inside the window and ask where
 # it lands in *every* window at once. Those positions form a regular grid of the padded
 # input, one row every `stride` rows, so one strided slice (`start:stop:step`) reaches all of
-# them. Choose `stop` so that the slice takes exactly `H_out` rows (and `W_out` columns): an
-# open stop keeps going to the end of the padded input, which can give one row too many. Combining the `k * k` slices elementwise gives the
+# them. Choose `stop` so that the slice takes exactly `H_out` rows (and `W_out` columns): a
+# slice with no stop (`di::stride`) runs to the end of the padded input, which can give one
+# row too many. Combining the `k * k` slices elementwise gives the
 # output: for a 64x64 input and 2x2 windows with stride 2, 4 array operations instead of
 # `32 * 32 = 1024` loop iterations. You work out the slice in Exercise 3.
 #
@@ -333,8 +334,8 @@ for name, c, h, w, units in heads:
 # * `kernel_size`, `stride` and `padding` are each an int (the same for height and width) or
 #   an `(h, w)` pair; `stride=None` means `stride = kernel_size`;
 # * padded positions never win the maximum, also when every real value is negative;
-# * the output shape follows Section 1's formula per dimension; the result is a float
-#   `numpy.ndarray`.
+# * the output shape follows Section 1's formula per dimension; `x` holds floats, and the
+#   result is a float `numpy.ndarray`.
 
 # %% nbgrader={"grade": false, "grade_id": "max_pool2d_loops", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def max_pool2d_loops(x, kernel_size, stride=None, padding=0):
