@@ -77,7 +77,8 @@ student-bundle: $(STAMP)
 	$(BIN)/poolgrade bundle
 
 lint: $(STAMP)
-	$(BIN)/ruff check poolkit poolgrade tests benchmarks demos nbgrader_config.py
+	$(BIN)/ruff check poolkit poolgrade tests benchmarks demos nbgrader_config.py \
+		solutions/*/answers.py solutions/*/mistakes.py
 
 ## lock: refresh requirements.lock from the current venv after a dependency change
 lock:

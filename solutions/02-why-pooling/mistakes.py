@@ -6,10 +6,8 @@ mistakes`` runs them on the probes and stores what they return in
 See poolgrade/authoring/mistake_catalogue.py for the format.
 """
 
-import numpy as np
 
 from poolkit.checks import array_cases, literal_cases
-
 
 # an odd side under pooling, no pooling, three blocks (input channels > 1 twice)
 _COSTS = literal_cases([
