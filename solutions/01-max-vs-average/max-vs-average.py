@@ -665,7 +665,8 @@ def check_built_input(pooled_t, case):
                          "counts in every window it sits in", exercise="input_from_max_pool")
 
 
-def check_impossible(pooled_t, case):
+def check_impossible(pooled_t, case, hint="which windows would the value that makes this map "
+                                          "impossible raise, wherever it sat in x?"):
     """Fail unless input_from_max_pool(pooled_t) raises ValueError."""
     try:
         with expected_failure():            # raising is the right answer: no diagnosis here
@@ -676,48 +677,23 @@ def check_impossible(pooled_t, case):
             raise
         raised = True
     ck.require(raised, "no input has this max pooling, but input_from_max_pool returned one "
-               "instead of raising ValueError", case=case,
-               hint="where could the 5 go in x, and which windows would it raise?",
+               "instead of raising ValueError", case=case, hint=hint,
                exercise="input_from_max_pool")
 
 
 check_built_input(np.array([[[[-2., -5., -1.], [-3., -4., -1.]]]]),
                   "pooled = [[-2, -5, -1], [-3, -4, -1]]")
 check_impossible(np.array([[[[0., 0., 0.], [0., 5., 0.], [0., 0., 0.]]]]),
-                 "pooled: a 5 in the centre of a 3x3 map of zeros")
+                 "pooled: a 5 in the centre of a 3x3 map of zeros",
+                 hint="where could the 5 go in x, and which windows would it raise?")
 print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_input_from_max_pool_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# check_built_input and check_impossible: the visible test's, above (the grader shares a
+# lesson's test helpers; only definitions carry over, so the imports come again)
 ### BEGIN HIDDEN TESTS
 import poolkit
 from poolkit.checks.hints import expected_failure
-
-
-def built_ok(pooled_t, case):
-    """input_from_max_pool(pooled_t) is finite and pools (2x2, stride 1) to pooled_t."""
-    built = ck.call(input_from_max_pool, pooled_t, case=case,
-                    hint="some input has this pooling: build one, do not raise")
-    n, c, h, w = pooled_t.shape
-    ck.require(bool(type(built) is np.ndarray and built.dtype.kind == "f"
-                    and built.shape == (n, c, h + 1, w + 1)),
-               "not a float array of shape (N, C, H+1, W+1)", case=case, exercise="input_from_max_pool")
-    ck.require(bool(np.isfinite(built).all()), "your x holds a non-finite value", case=case,
-               exercise="input_from_max_pool")
-    ck.assert_close(poolkit.max_pool2d(built, 2, 1), pooled_t, case=case + ": max pooling of your x",
-                    exercise="input_from_max_pool")
-
-
-def raises_value_error(pooled_t, case):
-    try:
-        with expected_failure():            # raising is the right answer: no diagnosis here
-            ck.call(input_from_max_pool, pooled_t, case=case)
-        raised = False
-    except AssertionError as exc:
-        if " raised ValueError" not in str(exc).partition("\n")[0]:
-            raise
-        raised = True
-    ck.require(raised, "no input has this max pooling: expected ValueError",
-               case=case, exercise="input_from_max_pool")
 
 
 def pooled_of(x):
@@ -727,23 +703,26 @@ def pooled_of(x):
 
 rng = np.random.default_rng(2604)
 random_maps = pooled_of(rng.integers(-3, 3, size=(2, 3, 5, 6)))     # small ints: many ties
-built_ok(random_maps, "random inputs of small integers, 2 samples, 3 channels, pooled 4x5")
-built_ok(pooled_of(-rng.integers(1, 4, size=(1, 2, 4, 7)) - 0.5), "random all-negative inputs, pooled 3x6")
-built_ok(np.array([[[[-2.5]]], [[[7.]]]]), "1x1 maps, one per sample")
-built_ok(np.array([[[[1., 3., 3., 2.]]]]), "a 1x4 map")
-built_ok(np.array([[[[0., 1.], [2., 3.]]]]), "a 2x2 map increasing to the bottom right")
-built_ok(np.array([[[[5., 0., 0.], [0., 0., 0.], [0., 0., 4.]]]]),
-         "a 3x3 map of zeros with its largest values in two corners")
-built_ok(np.array([[[[-1., -1., -2.], [-1., -3., -2.], [-4., -3., -3.]]]]), "a 3x3 map of ties")
+check_built_input(random_maps,
+                  "random inputs of small integers, 2 samples, 3 channels, pooled 4x5")
+check_built_input(pooled_of(-rng.integers(1, 4, size=(1, 2, 4, 7)) - 0.5),
+                  "random all-negative inputs, pooled 3x6")
+check_built_input(np.array([[[[-2.5]]], [[[7.]]]]), "1x1 maps, one per sample")
+check_built_input(np.array([[[[1., 3., 3., 2.]]]]), "a 1x4 map")
+check_built_input(np.array([[[[0., 1.], [2., 3.]]]]), "a 2x2 map increasing to the bottom right")
+check_built_input(np.array([[[[5., 0., 0.], [0., 0., 0.], [0., 0., 4.]]]]),
+                  "a 3x3 map of zeros with its largest values in two corners")
+check_built_input(np.array([[[[-1., -1., -2.], [-1., -3., -2.], [-4., -3., -3.]]]]),
+                  "a 3x3 map of ties")
 bad = random_maps.copy()
 bad[1, 2, 2, 2] = random_maps.max() + 1.0  # above every window around it
-raises_value_error(bad, "random inputs' pooling with ONE window, sample 1 channel 2, raised")
-raises_value_error(np.array([[[[0., 5., 0.]]]]), "a 1x3 map, a 5 between zeros")
-raises_value_error(np.array([[[[-1.], [-1.], [2.], [-1.]]]]), "a 4x1 map, a 2 between -1s")
-raises_value_error(np.array([[[[0., 5., 0.], [0., 0., 0.], [0., 0., 0.]]]]),
-                   "a 3x3 map of zeros, a 5 in the middle of the top row")
-raises_value_error(np.array([[[[9., 0., 9.], [0., 5., 0.], [9., 9., 9.]]]]),
-                   "a 3x3 map: a 5 beside 9s, each of its four cells also in a window of 0")
+check_impossible(bad, "random inputs' pooling with ONE window, sample 1 channel 2, raised")
+check_impossible(np.array([[[[0., 5., 0.]]]]), "a 1x3 map, a 5 between zeros")
+check_impossible(np.array([[[[-1.], [-1.], [2.], [-1.]]]]), "a 4x1 map, a 2 between -1s")
+check_impossible(np.array([[[[0., 5., 0.], [0., 0., 0.], [0., 0., 0.]]]]),
+                 "a 3x3 map of zeros, a 5 in the middle of the top row")
+check_impossible(np.array([[[[9., 0., 9.], [0., 5., 0.], [9., 9., 9.]]]]),
+                 "a 3x3 map: a 5 beside 9s, each of its four cells also in a window of 0")
 ### END HIDDEN TESTS
 
 # %% [markdown]
