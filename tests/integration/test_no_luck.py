@@ -125,6 +125,24 @@ def test_a_wrong_answer_that_only_some_draws_catch_is_found():
     assert decided_by_the_draw(outcomes), outcomes
 
 
+def test_a_call_past_its_limit_is_stopped_as_the_grader_stops_it():
+    """The in-process caller interrupts a call past its limit (CallTimeout), as the sandboxed
+    kernel's interrupt does, even when the student's code catches every Exception; so a
+    too-slow wrong answer fails in seconds here instead of running to its end."""
+    source = ("import time\n"
+              "def slow(n):\n"
+              "    end = time.monotonic() + 5\n"      # returns after 5 s unless stopped
+              "    while time.monotonic() < end:\n"
+              "        try:\n"
+              "            n += 1\n"
+              "        except Exception:\n"
+              "            pass\n"
+              "    return n\n")
+    caller = remote_caller(with_source({}, source))
+    with pytest.raises(harness.CallTimeout, match="within 0.2 s"):
+        caller("slow", (0,), {}, 0.2)
+
+
 def test_reseeding_moves_every_literal_seed():
     source = "ck.pool_cases(seed=2021, n=3)\nrng = np.random.default_rng(7)\n"
     assert reseeded(source, 17) == ("ck.pool_cases(seed=2038, n=3)\n"

@@ -10,6 +10,7 @@ import warnings
 import nbformat
 
 from poolgrade.execution import test_cells as harness
+from poolkit.checks import guards
 from tests.support import solution_notebook
 
 
@@ -38,13 +39,19 @@ def grading_cells(lesson: str, exercise: str) -> list[tuple[str, str, str]]:
 
 
 def remote_caller(namespace: dict):
-    """What the grader's channel does, in-process: call the student's function, and turn
-    its exceptions into StudentRaised (results are plain data either way)."""
+    """What the grader's channel does, in-process: call the student's function, turn its
+    exceptions into StudentRaised (results are plain data either way), and stop a call past
+    its time limit with CallTimeout, as the sandboxed kernel's interrupt does."""
     def caller(name, args, kwargs, limit):
         try:
             with warnings.catch_warnings():     # the kernel keeps a student's warnings too
                 warnings.simplefilter("ignore")
-                return copy.deepcopy(namespace[name](*copy.deepcopy(args), **kwargs))
+                # the student's kernel's own alarm (main thread only, as there)
+                result = guards._call_with_limit(namespace[name], copy.deepcopy(args),
+                                                 kwargs, limit)
+            return copy.deepcopy(result)
+        except guards._TimeLimit:
+            raise harness.CallTimeout(f"did not finish within {limit:g} s") from None
         except Exception as exc:
             raise harness.StudentRaised(type(exc).__name__, str(exc)) from None
     return caller
