@@ -487,16 +487,18 @@ def check_head(trunk, n_classes, sizes, fewest, hint):
     # leave that check to the hidden test (a visible number would give the design away)
     case = f"trunk {trunk}, {n_classes} classes"
     head = ck.call(design_head, trunk, n_classes, case=case, hint=hint)
+    # a size 0 is refused before torch builds it (torch warns about empty weights)
+    zero = [layer for layer in (head if type(head) in (list, tuple) else ())
+            if type(layer) in (list, tuple) and any(type(v) is int and v == 0 for v in layer[1:])]
+    ck.require(not zero, f"the head {head!r} has a size 0 in {zero[0] if zero else ''!r}: "
+               "degenerate, its logits could not depend on the image", case=case,
+               hint="every size in the head is at least 1", exercise="design_head")
     try:
         trunk_net, head_net, problem = build(trunk), build(head, in_channels=None), ""
     except (AssertionError, TypeError, ValueError) as error:
         problem = str(error)
     ck.require(not problem, f"the head {head!r} cannot be built: {problem}", case=case, hint=hint,
                exercise="design_head")
-    zero = [layer for layer in head if 0 in layer[1:]]
-    ck.require(not zero, f"the head {head!r} has a size 0 in {zero[0] if zero else ''!r}: "
-               "degenerate, its logits could not depend on the image", case=case,
-               hint="every size in the head is at least 1", exercise="design_head")
     learnable = [i for i, layer in enumerate(head) if layer[0] in ("linear", "conv1x1")]
     ck.require(len(learnable) == 1, f"the head {head!r} has {len(learnable)} layers with "
                "parameters; exactly one is required", case=case,
