@@ -359,9 +359,9 @@ print(f"mean consistency, blur minus max: {tables['blur'].mean() - tables['max']
 
 # %% [markdown]
 # What to expect (and what our runs showed): the network **without pooling** changes its
-# mind most often, by a clear margin (a mean score more than 0.05 lower, in absolute terms, than the lower of
-# the two pooled networks): its dense layer sees every position of a 28x28 map, so a shape
-# that moves has to be recognised by other weights. The pooled networks are more
+# mind most often, by a clear margin (a mean score more than 0.05 lower, in absolute terms,
+# than the lower of the two pooled networks): its dense layer sees every position of a 28x28
+# map, so a shape that moves has to be recognised by other weights. The pooled networks are more
 # consistent, yet neither is invariant: even a one-pixel shift flips some predictions, and
 # consistency falls as the shift grows (compare the entries `[1, 1]` and `[3, 3]`). Azulay
 # and Weiss (2019) found the same for ImageNet networks: subsampling ignores the sampling
