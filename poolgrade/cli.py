@@ -5,6 +5,7 @@
     poolgrade mistakes [...]         rebuild the known-mistake catalogue from solutions/
     poolgrade bundle [...]           build the student bundle
     poolgrade study-time [...]       minutes of each lesson's core path
+    poolgrade tries <logs>           tries per exercise, from a pilot's opt-in logs
     poolgrade hub <action>           the demo JupyterHub class (as root)
 
 ``poolgrade <command> --help`` describes each.  Heavy imports happen inside the commands.
@@ -79,6 +80,8 @@ AUTHORING = (
     ("bundle", "poolgrade.authoring.bundle", "build the student bundle"),
     ("study-time", "poolgrade.authoring.study_time",
      "minutes of each lesson's core path, by the measure the README states"),
+    ("tries", "poolgrade.authoring.tries",
+     "how many tries each exercise took, from a pilot's opt-in tries logs"),
     ("hub", "poolgrade.authoring.hub", "run the demo class on a local JupyterHub (root)"),
 )
 

@@ -22,6 +22,9 @@ operators (``return 1``, ``return 2``, ``return 3`` are one try; ``size + 1`` an
 function of ``size``) is no try at all: it does not attempt the exercise.  A function
 without parameters (lesson 01's ``bug_counterexample``) is judged by its shape only.
 
+With the opt-in tries log on (:mod:`~poolkit.checks.tries_log`, for a pilot that counts
+tries), every check outcome is also appended there.
+
 The failure counts live in this module, which ``importlib.reload(poolkit.checks)`` does not
 re-execute, so they survive the reload at the top of every test cell.
 """
@@ -33,6 +36,7 @@ import tomllib
 from functools import cache
 from importlib import resources
 
+from . import tries_log
 from ._literals import _dict
 
 RULE_AFTER = 3      # failed checks of one exercise before its rule is shown unasked
@@ -44,6 +48,7 @@ _last_outcome: dict[str, str] = _dict()    # exercise -> "pass" or "fail", its l
 _tried: dict[str, set] = _dict()           # exercise -> versions of the function that failed
 _version: list = [None]                    # the running check's version of the function
 _trivial: list[bool] = [False]             # that version reads none of its parameters
+_logged_version: list = [None]             # its digest for the tries log (when that is on)
 
 
 @cache
@@ -52,7 +57,8 @@ def _table() -> dict[str, dict[str, str]]:
     for entry in sorted(resources.files("poolkit.hints").iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".toml"):
             for exercise, fields in tomllib.loads(entry.read_text(encoding="utf-8")).items():
-                table[exercise] = {**fields, "lesson": entry.name.removesuffix(".toml")}
+                table[exercise] = {**fields, "lesson": entry.name.removesuffix(".toml"),
+                                   "exercise": exercise}
                 # An exercise (a grade_id) whose functions have other names lists them in
                 # ``functions = [...]``, so a failing check of one of them finds the rule.
                 for function in fields.get("functions", ()):
@@ -63,6 +69,20 @@ def _table() -> dict[str, dict[str, str]]:
 def known_exercises() -> list[str]:
     """The exercises that have a staged hint, in alphabetical order."""
     return sorted(_table())
+
+
+def exercise_of(name: str) -> tuple[str, str] | None:
+    """The lesson and the exercise (its table's name) that the function ``name`` belongs
+    to, or None when no exercise has that function."""
+    entry = _table().get(name)
+    return None if entry is None else (entry["lesson"], entry.get("exercise", name))
+
+
+def course_exercises() -> list[tuple[str, str]]:
+    """Every exercise with a staged hint, as (lesson, exercise), in course order (the order
+    of the lessons, then of the tables in each lesson's hints file)."""
+    return [(entry["lesson"], name) for name, entry in _table().items()
+            if entry.get("exercise", name) == name]
 
 
 def rule_text(exercise: str) -> str | None:
@@ -94,6 +114,7 @@ def set_current(exercise: str, fn=None) -> None:
     _current[0] = exercise.partition("(")[0].strip()
     _version[0] = _fingerprint(fn)
     _trivial[0] = _is_trivial(fn)
+    _logged_version[0] = tries_log.version_digest(fn) if tries_log.log_path() else None
 
 
 # Loads whose operand (a constant, a local or a closure variable) does not change what a
@@ -180,6 +201,7 @@ def staged_lines(exercise: str | None, *, grading: bool) -> list[str]:
     if _quiet[0] or not exercise or exercise not in _table():
         return []
     _last_outcome[exercise] = "fail"
+    _log(exercise, "fail")
     # A try is a version of a new shape that attempts the exercise (module docstring).
     tried = _tried.setdefault(exercise, set())
     if _trivial[0]:
@@ -207,11 +229,21 @@ class expected_failure:
         return False
 
 
+def _log(exercise: str, outcome: str) -> None:
+    """Append the outcome to the opt-in tries log, when the running check's version of the
+    function belongs to ``exercise`` and attempts it."""
+    if _trivial[0] or exercise_of(exercise) is None:
+        return
+    if exercise_of(exercise) == exercise_of(_current[0]):
+        tries_log.record(_current[0], _logged_version[0], outcome)
+
+
 def record_pass(exercise: str | None = None) -> None:
     """Note that a check of ``exercise`` (default: the running one) passed."""
     exercise = exercise or _current[0]
     if exercise and not _quiet[0]:
         _last_outcome[exercise] = "pass"
+        _log(exercise, "pass")
 
 
 def compare_with_yours(exercise: str, reference) -> None:
