@@ -11,7 +11,8 @@ students.
 
 The logs come from students' kernels, so they are read as untrusted input: a file larger
 than :data:`MAX_LOG_BYTES`, a symbolic link or anything but a regular file is skipped, and a
-line that is not exactly the logged record (see the module above) is counted and ignored.
+line that is not exactly the logged record (see the module above) is counted and ignored;
+one report reads at most :data:`MAX_TOTAL_BYTES` of logs.
 A student can edit their own log: that moves a pilot's statistics, never a grade.
 
     poolgrade tries LOG_OR_FOLDER [...]     folders: every *.jsonl file below them
@@ -38,6 +39,7 @@ HARD_THIRD = ROOT / "solutions" / "hard-third.toml"
 MAX_LOG_BYTES = 4 * 1024 * 1024     # about 30,000 checks: far more than a course takes
 MAX_LINE_BYTES = 400
 MAX_LOGS = 10_000
+MAX_TOTAL_BYTES = 256 * 1024 * 1024     # all logs of one report together
 _RECORD_KEYS = {"format", "exercise", "version", "outcome", "time"}
 _VERSION = re.compile(r"[0-9a-f]{12}")
 
@@ -146,6 +148,25 @@ def find_logs(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
+def read_logs(paths: Iterable[str | Path], total_limit: int = MAX_TOTAL_BYTES
+              ) -> list[StudentLog]:
+    """Read each log, until :data:`MAX_TOTAL_BYTES` have been read: the logs after that are
+    skipped, so a folder stuffed with large files cannot keep the report reading."""
+    logs, total = [], 0
+    for path in paths:
+        if total > total_limit:
+            logs.append(StudentLog(str(path), (), skipped=f"not read: the logs before it "
+                                   f"already hold over {total_limit:,} bytes"))
+            continue
+        log = read_log(path)
+        try:
+            total += os.lstat(path).st_size if log.skipped is None else 0
+        except OSError:
+            pass
+        logs.append(log)
+    return logs
+
+
 def hard_third(path: Path = HARD_THIRD) -> dict[str, list[str]]:
     """lesson -> the exercises of its hard third."""
     return tomllib.loads(path.read_text(encoding="utf-8"))
@@ -249,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         paths = find_logs(args.paths)
     except ValueError as err:
         parser.error(str(err))
-    logs = [read_log(path) for path in paths]
+    logs = read_logs(paths)
     if not any(log.checks for log in logs):
         print(format_report([], logs))
         print(f"poolgrade tries: no check records in {', '.join(args.paths)}; "

@@ -295,9 +295,10 @@ for title, shape, layers in [("LeNet-5", (1, 32, 32), lenet), ("VGG-16 features"
 # failing test names the case and gives a pointer, or the known mistake your result matches
 # ("your output equals ...") and what to reread; if you are stuck on an exercise,
 # `ck.hint("output_size")` (with that exercise's function name) prints the rule, and after
-# three failed tries of the same exercise the rule is shown anyway (a try is a version that
+# three failed tries of the same exercise it is shown anyway (a try is a version that
 # works differently: running the same cell again, or changing only a number, does not
-# count). Try without it first.
+# count). For Exercises 2 and 3, which ask you to derive and to design, the hint is a nudge
+# rather than the answer. Try without it first.
 #
 # ### Exercise 1: PyTorch's output size (2 points)
 #
@@ -394,7 +395,8 @@ ck.check_against_oracle(output_size, "poolgrade.answers:03-stride-and-shape-math
 # yourself whether an output can have no input at all, where exactly the list starts and
 # ends, and what ceil mode's last-window rule does to both ends. Section 1's formula, with
 # its rounding and the last-window rule, holds even when `L + 2p` is shorter than the
-# window's span (the room is then negative); PyTorch refuses a length only when the
+# window's span (the room after the first window, `L + 2p - span`, is then negative);
+# PyTorch refuses a length only when the
 # result is below 1, and such a length is simply not in the list. The tests use only
 # kernel, stride, padding and dilation settings that PyTorch accepts (`p <= k // 2`). They
 # compare with PyTorch itself on many settings, including ceil mode and dilation, and on outputs up to

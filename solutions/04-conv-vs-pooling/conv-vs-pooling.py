@@ -396,8 +396,8 @@ for module, shape in shapes:
 # - `("pool", kernel_size, stride, padding)`: `nn.MaxPool2d`.
 #
 # `kernel_size`, `stride` and `padding` may be ints or `(h, w)` pairs, as torch accepts. Every
-# number in a layer tuple (`out_channels`, and each int of the others) must be an int from 0 to
-# 32, and the rules below narrow that further. The tests' shapes have at most 32 channels, rows
+# number in a layer tuple must be an int from 0 to 32 (`out_channels` from 1), and the rules
+# below narrow that further. The tests' shapes have at most 32 channels, rows
 # and columns. The stack must be one a network could use; these
 # rules forbid tricks such as one huge stride-1 window:
 #
@@ -406,12 +406,13 @@ for module, shape in shapes:
 # - every pooling layer **downsamples with a small window**. In each axis (height, width) its
 #   (window, stride, padding) is either `(1, 1, 0)`, which leaves the axis alone, or one of six
 #   small steps: window 2 or 3, a stride from 2 up to the window (so windows leave no gap) and
-#   padding 0 or 1. At least one of the two axes must be downsampled. (On a very small axis a
-#   padded step can keep the size: window 2, stride 2, padding 1 turns 2 into 2.)
+#   padding 0 or 1. At least one of the two axes must take one of these steps. (That is what
+#   "downsamples" means here: on a very small axis a padded step can keep the size, as
+#   window 2, stride 2, padding 1 turns 2 into 2, and that step is allowed.)
 #
 # When `in_shape` already equals `out_shape`, return the empty list `[]`. When no stack obeys
-# the rules within the budget, raise `ValueError`: either changing the channels costs too much,
-# or no sequence of allowed poolings reaches `H2 x W2`.
+# the rules within the budget, raise `ValueError`: changing the channels costs too much, no
+# sequence of allowed poolings reaches `H2 x W2`, or it would take more than 8 layers.
 #
 # The tests build and run your stack in torch, then check the rules, the output shape and the
 # parameter count; any stack that obeys the rules passes. Section 1 (parameter counts) and
@@ -464,6 +465,10 @@ def fewest_pools(size, target):
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_design_stack_visible", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+import contextlib
+
+from poolkit.checks.hints import expected_failure
+
 
 def check_sizes(layers, in_channels, max_params, case, hint):
     # torch allocates from these sizes: checked before anything is built
@@ -478,6 +483,8 @@ def check_sizes(layers, in_channels, max_params, case, hint):
                 ck.require_int(size, 0, 32, f"each size in the layer {layer!r}", case=case,
                                hint=hint, exercise="design_stack")
         if args and layer[0] == "conv" and len(args) == 4:
+            ck.require_int(args[0], 1, 32, f"out_channels in the layer {layer!r}", case=case,
+                           hint=hint, exercise="design_stack")
             kernel = list(args[1]) if type(args[1]) in (list, tuple) else [args[1]] * 2
             if None not in [args[0], *kernel] and kernel:   # else torch says what is wrong
                 params += channels * args[0] * kernel[0] * kernel[-1] + args[0]
@@ -509,7 +516,9 @@ def pool_rule_broken(module):
 def check_design(in_shape, out_shape, max_params, hint, possible=True):
     case = f"in_shape={in_shape}, out_shape={out_shape}, max_params={max_params}"
     try:
-        layers = ck.call(design_stack, in_shape, out_shape, max_params, case=case, hint=hint)
+        # raising is the right answer when no stack exists: no diagnosis, no failed try
+        with expected_failure() if not possible else contextlib.nullcontext():
+            layers = ck.call(design_stack, in_shape, out_shape, max_params, case=case, hint=hint)
     except AssertionError as exc:
         if not possible and " raised ValueError" in str(exc).partition("\n")[0]:
             return
@@ -585,8 +594,12 @@ print("visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "test_design_stack_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # check_sizes, pool_rule_broken and check_design: the visible test's, above (the grader shares
-# a lesson's test helpers)
+# a lesson's test helpers; only definitions carry over, so the imports come again)
 ### BEGIN HIDDEN TESTS
+import contextlib
+
+from poolkit.checks.hints import expected_failure
+
 ck.assert_numpy_only(design_stack)
 allowed = [(k, s, p) for k in (2, 3) for s in range(2, k + 1) for p in range(k // 2 + 1)]
 case_rng = np.random.default_rng(4040)

@@ -35,43 +35,6 @@ def keras_same_max_pool2d(x, pool_size: int, strides: int | None = None) -> np.n
     return keras.ops.convert_to_numpy(out).astype(np.float64)
 
 
-def run_torch_pool(layer: dict, x) -> np.ndarray:
-    """The torch layer ``{"type": "MaxPool2d"/"AvgPool2d", "kernel_size", "stride",
-    "padding"[, "count_include_pad"]}`` applied to ``x: (N, C, H, W)`` (float32)."""
-    import torch
-    import torch.nn as nn
-
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in layer.items() if k != "type"}
-    with torch.no_grad():
-        return getattr(nn, layer["type"])(**kwargs)(torch.from_numpy(x)).numpy()
-
-
-def _tuples(value):
-    """Lists (as data from the student's kernel may hold) back to tuples, recursively."""
-    if isinstance(value, (list, tuple)):
-        return tuple(_tuples(v) for v in value)
-    return value
-
-
-def run_keras_layers(spec, x) -> np.ndarray:
-    """Keras layers ``[(class_name, kwargs), ...]`` (``ZeroPadding2D``, ``MaxPooling2D``,
-    ``AveragePooling2D``) applied in order to ``x: (N, H, W, C)``; ``ValueError`` names a
-    layer Keras refuses to build."""
-    import keras
-
-    allowed = {"ZeroPadding2D", "MaxPooling2D", "AveragePooling2D"}
-    out = np.ascontiguousarray(x, dtype=np.float32)
-    for name, kwargs in spec:
-        if name not in allowed:
-            raise ValueError(f"{name!r} is not one of {', '.join(sorted(allowed))}")
-        try:
-            layer = getattr(keras.layers, name)(**{k: _tuples(v) for k, v in kwargs.items()})
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"keras.layers.{name}(**{kwargs!r}) failed: {err}") from None
-        out = keras.ops.convert_to_numpy(layer(out))
-    return out
-
-
 def pool_nets(x, conv_weight, conv_bias) -> dict:
     """Exercise 3: ``nn.Sequential(nn.Conv2d(2, 5, 3), nn.MaxPool2d(3, 2, 1))`` and its Keras
     twin (``Conv2D(5, 3)``, ``MaxPooling2D(3, 2, 'same')``, channels last), both holding

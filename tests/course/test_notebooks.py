@@ -2,8 +2,10 @@
 
 Clean means: no error output, nothing on stderr (which is where warnings go), and no
 warning text in any output.  Each notebook runs in its own folder, as a student would run
-it.  How long the lessons take is measured by ``benchmarks/bench_course.py``, not here: a
-time limit in a test fails on a busy machine, not on a slow lesson.
+it, with the opt-in tries log on: the solution's first version of every exercise passes
+every check it meets, so the log must say so.  How long the lessons take is measured by
+``benchmarks/bench_course.py``, not here: a time limit in a test fails on a busy machine,
+not on a slow lesson.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from poolgrade.authoring import tries
+from poolkit.checks import hints
+from poolkit.checks.tries_log import LOG_VARIABLE
 from tests.support import SOLUTIONS, lesson_names, solution_notebook
 
 pytestmark = pytest.mark.slow
@@ -46,7 +51,9 @@ def test_lessons_are_discovered():
 
 
 @pytest.mark.parametrize("lesson", lesson_names())
-def test_solution_notebook_runs_clean(lesson, tf_quiet_env):
+def test_solution_notebook_runs_clean(lesson, tf_quiet_env, tmp_path, monkeypatch):
+    log = tmp_path / "tries.jsonl"
+    monkeypatch.setenv(LOG_VARIABLE, str(log))
     path = solution_notebook(lesson)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -56,3 +63,9 @@ def test_solution_notebook_runs_clean(lesson, tf_quiet_env):
     client.execute()
     problems = _problems(nb)
     assert not problems, f"{path.relative_to(SOLUTIONS.parent)}:\n" + "\n".join(problems)
+    read = tries.read_log(log)
+    assert read.skipped is None and read.rejected_lines == 0, read
+    rows = tries.tally([read])
+    exercises = [name for each, name in hints.course_exercises() if each == lesson]
+    assert [row.exercise for row in rows] == exercises, "the tries log missed an exercise"
+    assert all(row.first_version_right == 1 for row in rows), rows

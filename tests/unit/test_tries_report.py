@@ -132,3 +132,12 @@ def test_the_hard_third_names_exercises_of_its_lessons():
     assert sorted(hard) == sorted({lesson for lesson, _ in course})
     for lesson, exercises in hard.items():
         assert exercises and all((lesson, name) in course for name in exercises)
+
+
+def test_one_report_reads_a_bounded_total(tmp_path):
+    paths = [_log(tmp_path / f"s{i}.jsonl", [_line("output_size", "a" * 12, "pass")] * 10)
+             for i in range(4)]
+    one = os.path.getsize(paths[0])
+    logs = tries.read_logs(paths, total_limit=2 * one)
+    assert [bool(log.checks) for log in logs] == [True, True, True, False]
+    assert "not read" in logs[3].skipped

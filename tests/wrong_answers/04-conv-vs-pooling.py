@@ -130,6 +130,11 @@ def design_stack(in_shape, out_shape, max_params):
     if c2 != c:
         layers.append(("conv", c2, 1, 1, 0))
 ''')),
+        ('over the budget, a convolution with no output channels (so no parameters)',
+         _with_channel_step('''
+    if c2 != c:
+        layers.append(("conv", c2 if c * c2 + c2 <= max_params else 0, 1, 1, 0))
+''')),
         ('only 2x2 stride-2 poolings, halving each axis while it is above the target', '''
 def design_stack(in_shape, out_shape, max_params):
     (_, c, h, w), (_, c2, h2, w2) = in_shape, out_shape
