@@ -583,7 +583,9 @@ check_design((2, 8, 10, 7), (2, 8, 4, 3), 0, "a window does not have to be squar
 check_design((1, 16, 24, 24), (1, 16, 12, 3), 0,
              "height needs fewer poolings than width: an axis may be left alone")
 check_design((1, 3, 32, 32), (1, 32, 8, 8), 128,
-             "does a convolution's parameter count depend on H and W? on its kernel size?")
+             "a stack exists here. For the channels: does a convolution's parameter count "
+             "depend on H and W? on its kernel size? For the sizes: which sizes can one "
+             "allowed pooling make from 32, and the next from those?")
 check_design((1, 8, 24, 24), (1, 8, 10, 12), 0,
              "list the sizes one allowed pooling can turn 24 into, then those two can reach",
              possible=False)
@@ -621,6 +623,11 @@ for i in range(12):
     check_design((n, c, h, w), (n, c2, h2, w2), budget,
                  "parameters depend on channels and kernel size only; each pooling rule "
                  "applies per axis", possible=need <= budget)
+# Sizes reached only when a step does not shrink as much as it can (20 -> 10 -> 5, 32 -> 16 ->
+# 8; the smallest size each time, 20 -> 6 and 32 -> 10, gets stuck).
+for in_shape, out_shape in [((1, 4, 20, 32), (1, 4, 5, 8)), ((2, 2, 32, 9), (2, 2, 8, 9))]:
+    check_design(in_shape, out_shape, 0, "which sizes can one allowed pooling give? and which "
+                 "of those can reach the target?")
 # Sizes no allowed pooling sequence reaches (24 -> 9, 10 or 14..23; 32 -> 12; 17 -> 10; 29 ->
 # 11), with and without a channel change that fits the budget.
 for in_shape, out_shape, budget in [((1, 8, 24, 24), (1, 8, 12, 9), 0),

@@ -135,6 +135,26 @@ def design_stack(in_shape, out_shape, max_params):
     if c2 != c:
         layers.append(("conv", c2 if c * c2 + c2 <= max_params else 0, 1, 1, 0))
 ''')),
+        ('greedy per axis: each step the smallest size not below the target (32 -> 10 is '
+         'stuck, where 32 -> 16 -> 8 reaches 8)', _with_channel_step('''
+    if c2 != c:
+        if c * c2 + c2 > max_params:
+            raise ValueError("over budget")
+        layers.append(("conv", c2, 1, 1, 0))
+''').replace("fewest_pools(h, h2), fewest_pools(w, w2)", "greedy(h, h2), greedy(w, w2)") + '''
+
+def greedy(size, target):
+    steps = [(k, s, p) for k in (2, 3) for s in range(2, k + 1) for p in range(k // 2 + 1)]
+    found = []
+    while size != target:
+        reachable = [((size + 2 * p - k) // s + 1, (k, s, p)) for k, s, p in steps]
+        reachable = [(m, step) for m, step in reachable if target <= m < size]
+        if not reachable:
+            return None
+        size, step = min(reachable)
+        found.append(step)
+    return found
+'''),
         ('only 2x2 stride-2 poolings, halving each axis while it is above the target', '''
 def design_stack(in_shape, out_shape, max_params):
     (_, c, h, w), (_, c2, h2, w2) = in_shape, out_shape
