@@ -51,7 +51,7 @@ import poolkit.checks as ck   # ck.hint("<exercise>") works from here on
 # positions apart, with `d-1` skipped positions between neighbours. A 3-tap window with
 # `d=2` starting at position 0 reads positions 0, 2 and 4 and skips 1 and 3: it still takes
 # the maximum of 3 values, but from a stretch of 5 positions. In general the window spans
-# `d*(k-1) + 1` positions (`d=1`, the default, is the ordinary window). Window `i` (counting
+# `d*(k-1) + 1` positions, its *span* (`d=1`, the default, is the ordinary window). Window `i` (counting
 # from 0) starts at `i*s - p` in input coordinates: the first at `-p`, each further one `s`
 # later, as long as it still fits:
 #
@@ -217,8 +217,8 @@ for name, L, k, s, p in overlapping:
 # Keras does not take a padding amount; it takes a *policy*:
 #
 # * `'valid'`: no padding, `L_out = floor((L - k) / s) + 1`.
-# * `'same'`: `L_out = ceil(L / s)`, whatever the window. Keras pads just enough for those
-#   windows to fit, splitting the padding as evenly as it can; when the total is odd the
+# * `'same'`: `L_out = ceil(L / s)`, whatever the window. Keras pads just enough for these
+#   `L_out` windows to fit, splitting the padding as evenly as it can; when the total is odd the
 #   extra position goes at the **end** (bottom/right), something PyTorch's symmetric
 #   `padding=` argument cannot express. (Lesson 05 has you compute the amounts.)
 #
@@ -395,9 +395,9 @@ ck.check_against_oracle(output_size, "poolgrade.answers:03-stride-and-shape-math
 # yourself whether an output can have no input at all, where exactly the list starts and
 # ends, and what ceil mode's last-window rule does to both ends. Section 1's formula, with
 # its rounding and the last-window rule, holds even when `L + 2p` is shorter than the
-# window's span (the room after the first window, `L + 2p - span`, is then negative);
-# PyTorch refuses a length only when the
-# result is below 1, and such a length is simply not in the list. The tests use only
+# window's span (then `L + 2p - span`, the number of positions left after the first window,
+# is negative); PyTorch refuses a length only when the result is below 1, and such a length
+# is simply not in the list. The tests use only
 # kernel, stride, padding and dilation settings that PyTorch accepts (`p <= k // 2`). They
 # compare with PyTorch itself on many settings, including ceil mode and dilation, and on outputs up to
 # `10**9`, so a loop over every length from 1 up is too slow (a few candidates near the

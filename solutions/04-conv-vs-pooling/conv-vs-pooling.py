@@ -405,10 +405,10 @@ for module, shape in shapes:
 #   only changes the channel count: its output has the same height and width as its input;
 # - every pooling layer **downsamples with a small window**. In each axis (height, width) its
 #   (window, stride, padding) is either `(1, 1, 0)`, which leaves the axis alone, or one of six
-#   small steps: window 2 or 3, a stride from 2 up to the window (so windows leave no gap) and
-#   padding 0 or 1. At least one of the two axes must take one of these steps. (That is what
-#   "downsamples" means here: on a very small axis a padded step can keep the size, as
-#   window 2, stride 2, padding 1 turns 2 into 2, and that step is allowed.)
+#   small steps: `(2, 2, 0)`, `(2, 2, 1)`, `(3, 2, 0)`, `(3, 2, 1)`, `(3, 3, 0)`, `(3, 3, 1)`
+#   (window 2 or 3, a stride from 2 up to the window so that windows leave no gap, padding 0
+#   or 1). At least one of the two axes must take one of the six steps; a step counts even
+#   where it keeps a tiny size (`(2, 2, 1)` turns 2 into 2).
 #
 # When `in_shape` already equals `out_shape`, return the empty list `[]`. When no stack obeys
 # the rules within the budget, raise `ValueError`: changing the channels costs too much, no

@@ -202,7 +202,9 @@ print("return_indices on a 4x4 ramp (flat positions of the winners):", idx[0, 0]
 # To rebuild Keras 'same' max pooling in torch, the recipe is:
 #
 # 1. work out the padding (before, after) per axis (Exercise 1);
-# 2. pad explicitly with `F.pad(x, (left, right, top, bottom), value=-inf)`;
+# 2. pad explicitly with `F.pad(x, (left, right, top, bottom), value=-inf)` (F.pad lists the
+#    last axis first; NumPy's `np.pad` takes one `(before, after)` pair per axis, first axis
+#    first);
 # 3. max-pool with no padding.
 #
 # A $-\infty$ never wins a maximum, so padded positions are ignored, which is what Keras does.
