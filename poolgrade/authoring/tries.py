@@ -175,7 +175,8 @@ def hard_third(path: Path = HARD_THIRD) -> dict[str, list[str]]:
 def _one_student(checks: list[Check]) -> tuple[bool, int | None]:
     """For one student's checks of one exercise (its functions together, in order): whether
     the first version of each function was right, and how many versions were tried until
-    every function had a right one (None: never)."""
+    every function had a right one (None: never), an exercise's first version being one
+    version of each of its functions (so right at once counts 1 whatever their number)."""
     outcomes: dict[tuple[str, str], set[bool]] = {}
     for check in checks:
         outcomes.setdefault((check.function, check.version), set()).add(check.passed)
@@ -189,7 +190,7 @@ def _one_student(checks: list[Check]) -> tuple[bool, int | None]:
         if key in right:
             done.add(key[0])
         if done == set(first):
-            return first_right, count
+            return first_right, count - (len(first) - 1)
     return first_right, None
 
 
