@@ -61,6 +61,7 @@ class StudentLog:
     checks: tuple[Check, ...]
     rejected_lines: int = 0
     skipped: str | None = None      # why the whole file was not read
+    bytes_read: int = 0
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def read_log(path: str | Path) -> StudentLog:
             rejected += 1
         else:
             checks.append(check)
-    return StudentLog(path, tuple(checks), rejected)
+    return StudentLog(path, tuple(checks), rejected, bytes_read=len(data))
 
 
 def find_logs(paths: Iterable[str | Path]) -> list[Path]:
@@ -159,10 +160,7 @@ def read_logs(paths: Iterable[str | Path], total_limit: int = MAX_TOTAL_BYTES
                                    f"already hold over {total_limit:,} bytes"))
             continue
         log = read_log(path)
-        try:
-            total += os.lstat(path).st_size if log.skipped is None else 0
-        except OSError:
-            pass
+        total += log.bytes_read
         logs.append(log)
     return logs
 
