@@ -578,7 +578,8 @@ def check_translation(layer, input_hw, hint, possible=True, seed=0):
     if not possible:
         try:
             with expected_failure():            # raising is the right answer: no diagnosis here
-                spec = ck.call(torch_to_keras, dict(layer), tuple(input_hw), case=case)
+                spec = ck.call(torch_to_keras, dict(layer), tuple(input_hw), case=case,
+                               hint=hint)
         except AssertionError as exc:
             if " raised ValueError" in str(exc).partition("\n")[0]:
                 return
